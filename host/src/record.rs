@@ -1,0 +1,133 @@
+//! The records that flow source → transform → sink: schemas, batches and positions.
+//!
+//! Records travel in the batch encoding of `wit/ENCODING.md` from the moment a source
+//! reads them, so the transform stage hands the bytes to the guest without re-encoding.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// The type of a column as transforms see it (mirrors the WIT `column-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    Text,
+    Int,
+    Float,
+    Boolean,
+    Json,
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ColumnType::Text => "text",
+            ColumnType::Int => "int",
+            ColumnType::Float => "float",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Json => "json",
+        })
+    }
+}
+
+/// One column of a record schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+}
+
+impl Column {
+    pub fn new(name: impl Into<String>, ty: ColumnType) -> Self {
+        Column {
+            name: name.into(),
+            ty,
+        }
+    }
+
+    pub fn text(name: impl Into<String>) -> Self {
+        Column::new(name, ColumnType::Text)
+    }
+}
+
+/// The columns of the records in a batch, shared by every batch of a stream.
+pub type Schema = Arc<[Column]>;
+
+/// Where a source stands: opaque to every stage but the source that made it.
+///
+/// The sink stores it with the rows it covers (see `sink::postgres::progress`) and hands
+/// it back to the source on restart, so it must be plain JSON.
+pub type Position = serde_json::Value;
+
+/// A batch of records from a source, in the input encoding of `wit/ENCODING.md`.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Sequence number within the run, from 0.
+    pub seq: u64,
+    /// The encoded batch (`row-count`, then rows); `schema` gives the columns.
+    pub data: Vec<u8>,
+    /// Byte offset in `data` where each row starts, to quote a record when it is rejected.
+    pub row_offsets: Vec<u32>,
+    /// Where each row came from (same length as `row_offsets`).
+    pub origins: Vec<Origin>,
+    /// Records the source itself could not read, already explained.
+    pub rejected: Vec<crate::dead_letter::DeadLetter>,
+    /// Records read by the source for this batch, rejected ones included.
+    pub records_read: u64,
+    /// The source's position once this batch is written: committed together with it.
+    pub position: Position,
+}
+
+impl Batch {
+    pub fn rows(&self) -> usize {
+        self.row_offsets.len()
+    }
+
+    /// Input row `i` as a JSON object `{column: value}`, for dead-letter output.
+    pub fn record_json(&self, schema: &[Column], i: usize) -> serde_json::Value {
+        match holo_batch::row_at(&self.data, self.row_offsets[i] as usize, schema.len()) {
+            Ok(row) => row_json(schema, row),
+            Err(e) => serde_json::Value::String(format!("<undecodable: {e}>")),
+        }
+    }
+}
+
+/// Where one record came from: a file and line, or a Log Service shard and cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// `orders.csv`, `-` for stdin, `sls://project/logstore/shard`.
+    pub source: Arc<str>,
+    /// Line number in a file (from 1), or sequence within a shard.
+    pub line: u64,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.source, self.line)
+    }
+}
+
+/// An encoded row as a JSON object, in `schema` order.
+pub fn row_json(schema: &[Column], row: holo_batch::RowRef<'_>) -> serde_json::Value {
+    let mut map = serde_json::Map::with_capacity(schema.len());
+    for (col, v) in schema.iter().zip(row.values()) {
+        map.insert(col.name.clone(), value_json(v));
+    }
+    serde_json::Value::Object(map)
+}
+
+/// One encoded value as JSON (null, bool, number or string).
+pub fn value_json(v: holo_batch::ValueRef<'_>) -> serde_json::Value {
+    use holo_batch::ValueRef;
+    match v {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Bool(b) => b.into(),
+        ValueRef::Int(i) => i.into(),
+        ValueRef::Float(x) => serde_json::Number::from_f64(x)
+            .map(serde_json::Value::Number)
+            .unwrap_or_else(|| x.to_string().into()),
+        ValueRef::Text(s) => s.into(),
+    }
+}
