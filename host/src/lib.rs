@@ -1,0 +1,21 @@
+//! holo-host moves records from CSV files and Alibaba Cloud Log Service into Hologres
+//! (or PostgreSQL), running every per-record mapping, join and enrichment as a sandboxed
+//! WebAssembly component.
+//!
+//! # Layout
+//!
+//! A record enters in [`source`], changes in [`transform`] and leaves through [`sink`]:
+//!
+//! - [`source`]: readers that turn input into encoded [`record::Batch`]es (`source::csv`);
+//! - [`transform`]: the wasmtime host that runs a component on each batch;
+//! - [`sink`]: writers of transformed batches (`sink::postgres`, `sink::stdout`);
+//! - [`lookup`]: dimension tables that transforms query by key;
+//! - [`dead_letter`]: where rejected records go, with the reason;
+//! - [`record`]: schemas, batches and positions shared by every stage.
+
+pub mod dead_letter;
+pub mod lookup;
+pub mod record;
+pub mod sink;
+pub mod source;
+pub mod transform;

@@ -1,0 +1,1 @@
+//! Dimension tables that transforms query by key (`--lookup NAME=csv:PATH`).

@@ -1,0 +1,3 @@
+//! Sinks: where transformed records leave the pipeline.
+
+pub mod postgres;

@@ -1,0 +1,1 @@
+//! CSV files (or stdin) as a source.

@@ -1,0 +1,1 @@
+//! The PostgreSQL sink against a real server.
