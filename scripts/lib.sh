@@ -1,0 +1,47 @@
+# Shared by scripts/demo.sh and scripts/test.sh: installs what a fresh machine lacks and
+# builds the example transforms. Sourced, not run.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+GUESTS=(holo-passthrough holo-alias holo-enrich)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The WebAssembly target the example transforms are built for.
+ensure_wasm_target() {
+    if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+        say "installing the Rust target wasm32-wasip2"
+        rustup target add wasm32-wasip2
+    fi
+}
+
+# PostgreSQL server binaries (initdb, pg_ctl, postgres): Debian's package where missing.
+pg_bindir() {
+    local d
+    for d in /usr/lib/postgresql/*/bin; do
+        [ -x "$d/initdb" ] && { echo "$d"; return; }
+    done
+    command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)"
+}
+
+ensure_postgres() {
+    if [ -z "$(pg_bindir)" ]; then
+        say "installing PostgreSQL (Debian package postgresql)"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq postgresql >/dev/null
+    fi
+    PG_BIN=$(pg_bindir)
+    [ -n "$PG_BIN" ] || { echo "initdb still missing after installing postgresql" >&2; exit 1; }
+    export PATH="$PG_BIN:$PATH"
+}
+
+build_guests() {
+    say "building the example transforms (wasm32-wasip2)"
+    local args=()
+    for g in "${GUESTS[@]}"; do args+=(-p "$g"); done
+    cargo build --quiet --profile guest --target wasm32-wasip2 "${args[@]}"
+    GUEST_DIR="$TARGET_DIR/wasm32-wasip2/guest"
+    export HOLO_GUEST_DIR="$GUEST_DIR"
+}

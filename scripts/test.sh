@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: formatting, lints, the example transforms'
+# build, then every unit and integration test (which start their own PostgreSQL).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_wasm_target
+ensure_postgres
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo clippy"
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+build_guests
+say "cargo test"
+cargo test --workspace -- --test-threads="${TEST_THREADS:-2}"
