@@ -80,11 +80,10 @@ impl DeadLetters {
             Some((path, w)) => {
                 let mut line = serde_json::to_vec(letter).expect("dead letter serialises");
                 line.push(b'\n');
-                w.write_all(&line)
-                    .map_err(|source| DeadLetterError::Write {
-                        path: path.clone(),
-                        source,
-                    })
+                w.write_all(&line).map_err(|source| DeadLetterError::Write {
+                    path: path.clone(),
+                    source,
+                })
             }
             None => {
                 tracing::warn!(

@@ -13,8 +13,10 @@
 //! - [`dead_letter`]: where rejected records go, with the reason;
 //! - [`record`]: schemas, batches and positions shared by every stage.
 
+pub mod cli;
 pub mod dead_letter;
 pub mod lookup;
+pub mod pipeline;
 pub mod record;
 pub mod sink;
 pub mod source;

@@ -3,4 +3,6 @@
 
 mod support;
 
+mod pipeline;
 mod postgres_sink;
+mod transforms;

@@ -1,3 +1,81 @@
 //! Sinks: where transformed records leave the pipeline.
+//!
+//! A sink stages rows one by one ([`Sink::push_row`], where a value that does not fit
+//! rejects only its row) and makes them durable together with the source position they
+//! reach ([`Sink::commit`]).
 
 pub mod postgres;
+pub mod stdout;
+
+use crate::record::{Column, Position};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error(transparent)]
+    Postgres(#[from] postgres::PostgresError),
+    #[error("cannot write to stdout")]
+    Stdout(#[source] std::io::Error),
+}
+
+/// Where the run writes: a PostgreSQL/Hologres table, or JSON lines on stdout.
+pub enum Sink {
+    Postgres(Box<postgres::PostgresSink>),
+    Stdout(stdout::StdoutSink),
+}
+
+impl Sink {
+    /// Checks the transform's output columns against the destination before data flows.
+    pub fn bind(&mut self, output: &[Column]) -> Result<(), SinkError> {
+        match self {
+            Sink::Postgres(s) => Ok(s.bind(output)?),
+            Sink::Stdout(s) => {
+                s.bind(output);
+                Ok(())
+            }
+        }
+    }
+
+    /// Stages one output row; `Err` explains why this row cannot be written.
+    #[inline]
+    pub fn push_row(&mut self, row: holo_batch::RowRef<'_>) -> Result<(), String> {
+        match self {
+            Sink::Postgres(s) => s.push_row(row).map_err(|e| e.to_string()),
+            Sink::Stdout(s) => {
+                s.push_row(row);
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the staged rows and records `position` for `job`; returns the rows written.
+    pub async fn commit(&mut self, job: &str, position: &Position) -> Result<u64, SinkError> {
+        match self {
+            Sink::Postgres(s) => Ok(s.commit(job, position).await?),
+            Sink::Stdout(s) => s.commit().map_err(SinkError::Stdout),
+        }
+    }
+
+    /// The position committed last for `job`, if the sink keeps one.
+    pub async fn load_position(&self, job: &str) -> Result<Option<Position>, SinkError> {
+        match self {
+            Sink::Postgres(s) => Ok(s.load_position(job).await?),
+            Sink::Stdout(_) => Ok(None),
+        }
+    }
+
+    /// Forgets the position of `job`, so the next run starts from the beginning.
+    pub async fn clear_position(&self, job: &str) -> Result<(), SinkError> {
+        match self {
+            Sink::Postgres(s) => Ok(s.clear_position(job).await?),
+            Sink::Stdout(_) => Ok(()),
+        }
+    }
+
+    /// What the summary calls the destination.
+    pub fn describe(&self) -> String {
+        match self {
+            Sink::Postgres(s) => format!("table `{}`", s.table().name),
+            Sink::Stdout(_) => "stdout".into(),
+        }
+    }
+}

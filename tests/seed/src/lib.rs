@@ -35,7 +35,12 @@ impl Order {
     pub fn csv_line(&self) -> String {
         format!(
             "{},{},{},{},{},{}",
-            self.order_id, self.user_id, self.book_id, self.book_name, self.order_cnt, self.order_amt
+            self.order_id,
+            self.user_id,
+            self.book_id,
+            self.book_name,
+            self.order_cnt,
+            self.order_amt
         )
     }
 }

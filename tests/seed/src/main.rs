@@ -32,6 +32,8 @@ fn main() -> ExitCode {
 }
 
 fn usage(why: &str) -> ExitCode {
-    eprintln!("holo-seed: {why}\nusage: holo-seed orders [ROWS] [SEED] | holo-seed ratings [ROWS] | holo-seed books");
+    eprintln!(
+        "holo-seed: {why}\nusage: holo-seed orders [ROWS] [SEED] | holo-seed ratings [ROWS] | holo-seed books"
+    );
     ExitCode::from(2)
 }

@@ -82,7 +82,11 @@ pub struct DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed batch at byte {}: {}", self.offset, self.reason)
+        write!(
+            f,
+            "malformed batch at byte {}: {}",
+            self.offset, self.reason
+        )
     }
 }
 
@@ -414,7 +418,9 @@ impl<'a> OutputReader<'a> {
         let k = self.buf[start];
         let input = read_u32(self.buf, start + 1).ok_or(err("truncated entry header"))?;
         if input >= self.input_rows {
-            return Err(err("entry refers to an input row past the end of the batch"));
+            return Err(err(
+                "entry refers to an input row past the end of the batch",
+            ));
         }
         let is_error = k == kind::ERROR;
         match self.last {
@@ -422,7 +428,9 @@ impl<'a> OutputReader<'a> {
                 return Err(err("entries out of input-row order"));
             }
             Some((last, was_error)) if input == last && (was_error || is_error) => {
-                return Err(err("an error entry shares its input row with another entry"));
+                return Err(err(
+                    "an error entry shares its input row with another entry",
+                ));
             }
             _ => {}
         }
@@ -564,13 +572,23 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(entries.len(), 3);
-        assert!(matches!(entries[2], Entry::Error { input: 2, message: "nope" }));
+        assert!(matches!(
+            entries[2],
+            Entry::Error {
+                input: 2,
+                message: "nope"
+            }
+        ));
     }
 
     #[test]
     fn corrupt_input_is_reported_with_offset() {
         let buf = [1, 0, 0, 0, 9];
-        let err = BatchReader::new(&buf, 1).unwrap().next().unwrap().unwrap_err();
+        let err = BatchReader::new(&buf, 1)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.offset, 4);
         assert_eq!(err.reason, "unknown value tag");
         let buf = [1, 0, 0, 0, 5, 2, 0, 0, 0, 0xff, 0xfe];

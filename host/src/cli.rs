@@ -1,0 +1,209 @@
+//! The command line: raw arguments (clap) first, then validated into a [`PipelineConfig`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::lookup::LookupSpec;
+use crate::pipeline::{PipelineConfig, SinkConfig};
+use crate::sink::postgres::PostgresSinkConfig;
+use crate::source::csv::CsvSourceConfig;
+use crate::transform::{TransformConfig, cache};
+
+/// Moves records from CSV files into PostgreSQL/Hologres through a WebAssembly transform.
+#[derive(Debug, Parser)]
+#[command(name = "holo-host", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace); `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a pipeline: source → transform → sink.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Where records come from: `csv:PATH` (a file, a glob such as `csv:data/*.csv`, or
+    /// `csv:-` for stdin). Repeat for several files.
+    #[arg(long, value_name = "SPEC", required = true)]
+    pub source: Vec<String>,
+
+    /// The WebAssembly component that transforms each record. Without it, rows pass
+    /// through unchanged.
+    #[arg(long, value_name = "FILE.wasm")]
+    pub transform: Option<PathBuf>,
+
+    /// A setting for the transform, `KEY=VALUE` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<(String, String)>,
+
+    /// A dimension table transforms can query by key: `NAME=csv:PATH[?columns=a,b][&key=COL]`.
+    #[arg(long = "lookup", value_name = "NAME=SPEC")]
+    pub lookups: Vec<LookupSpec>,
+
+    /// The database: a libpq-style URL (`postgres://user@host:5432/db`) or `key=value`
+    /// string; the password may come from `PGPASSWORD`. Without it, rows are printed to
+    /// stdout as JSON lines.
+    #[arg(long, value_name = "DSN")]
+    pub sink: Option<String>,
+
+    /// The target table, `SCHEMA.TABLE` (or `TABLE` in `public`).
+    #[arg(long, value_name = "SCHEMA.TABLE", requires = "sink")]
+    pub table: Option<String>,
+
+    /// Write rejected records to this file as JSON lines (appended).
+    #[arg(long, value_name = "PATH")]
+    pub dead_letter: Option<PathBuf>,
+
+    /// Forget the saved position of this load and read the input from the beginning
+    /// (rows already written stay in the table).
+    #[arg(long)]
+    pub from_scratch: bool,
+
+    /// Rows per batch.
+    #[arg(long, value_name = "N", default_value_t = CsvSourceConfig::default_batch_rows())]
+    pub batch_rows: usize,
+
+    /// Memory cap of the transform, in MiB.
+    #[arg(long, value_name = "MiB", default_value_t = TransformConfig::default_memory_limit() >> 20)]
+    pub transform_memory: usize,
+
+    /// Where compiled transforms are cached (default: `~/.cache/holo-host`).
+    #[arg(long, value_name = "DIR", env = "HOLO_HOST_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+fn parse_setting(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+/// Why the arguments do not make a pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error("--source `{0}` is not supported: use csv:PATH")]
+    UnknownSource(String),
+    #[error("--sink needs --table SCHEMA.TABLE")]
+    MissingTable,
+    #[error("--batch-rows must be at least 1")]
+    BatchRows,
+}
+
+impl RunArgs {
+    /// Validates the raw arguments into the pipeline's settings.
+    pub fn build(self) -> Result<PipelineConfig, ArgsError> {
+        let mut inputs = Vec::with_capacity(self.source.len());
+        for spec in &self.source {
+            match spec.strip_prefix("csv:") {
+                Some(path) if !path.is_empty() => inputs.push(path.to_owned()),
+                _ => return Err(ArgsError::UnknownSource(spec.clone())),
+            }
+        }
+        if self.batch_rows == 0 {
+            return Err(ArgsError::BatchRows);
+        }
+        let sink = match (self.sink, self.table) {
+            (Some(dsn), Some(table)) => SinkConfig::Postgres(PostgresSinkConfig { dsn, table }),
+            (Some(_), None) => return Err(ArgsError::MissingTable),
+            (None, _) => SinkConfig::Stdout,
+        };
+        let transform = self.transform.map(|path| TransformConfig {
+            path,
+            settings: self.settings,
+            cache_dir: self.cache_dir.or_else(cache::default_dir),
+            memory_limit: self.transform_memory << 20,
+        });
+        Ok(PipelineConfig {
+            source: CsvSourceConfig {
+                inputs,
+                batch_rows: self.batch_rows,
+                batch_bytes: CsvSourceConfig::default_batch_bytes(),
+            },
+            transform,
+            lookups: self.lookups,
+            sink,
+            dead_letter: self.dead_letter,
+            from_scratch: self.from_scratch,
+            progress: !self.no_progress,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<PipelineConfig, String> {
+        let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+        let Command::Run(run) = cli.command;
+        run.build().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn full_command_line() {
+        let c = parse(&[
+            "holo-host",
+            "run",
+            "--source",
+            "csv:orders.csv",
+            "--transform",
+            "enrich.wasm",
+            "--set",
+            "lookup=books",
+            "--set",
+            "columns=name:book_name",
+            "--lookup",
+            "books=csv:books.csv?columns=id,name",
+            "--sink",
+            "postgres://u@h/db",
+            "--table",
+            "public.book_order",
+            "--dead-letter",
+            "rejected.jsonl",
+        ])
+        .unwrap();
+        assert_eq!(c.source.inputs, ["orders.csv"]);
+        let t = c.transform.unwrap();
+        assert_eq!(t.settings[1], ("columns".into(), "name:book_name".into()));
+        assert!(matches!(c.sink, SinkConfig::Postgres(p) if p.table == "public.book_order"));
+        assert_eq!(c.lookups.len(), 1);
+    }
+
+    #[test]
+    fn bad_arguments_are_named() {
+        assert!(
+            parse(&["holo-host", "run", "--source", "kafka:x"])
+                .unwrap_err()
+                .contains("kafka:x")
+        );
+        assert!(
+            parse(&[
+                "holo-host",
+                "run",
+                "--source",
+                "csv:a",
+                "--sink",
+                "postgres://h/db"
+            ])
+            .unwrap_err()
+            .contains("--table")
+        );
+        assert!(
+            parse(&["holo-host", "run", "--source", "csv:a", "--set", "novalue"])
+                .unwrap_err()
+                .contains("KEY=VALUE")
+        );
+    }
+}

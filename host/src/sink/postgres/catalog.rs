@@ -1,0 +1,531 @@
+//! The destination table as the catalog describes it, and the check that binds the
+//! transform's output columns to it before any data flows.
+
+use std::fmt;
+
+use crate::record::{Column, ColumnType};
+
+use super::config::{TableName, quote_ident};
+use super::encode::Target;
+
+/// The column types the sink can write (in the binary COPY format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PgType {
+    Text,
+    Varchar,
+    Bpchar,
+    Name,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Numeric,
+    Bool,
+    Date,
+    Timestamp,
+    Timestamptz,
+    Json,
+    Jsonb,
+    Uuid,
+}
+
+impl PgType {
+    /// Every supported type, for error messages.
+    pub const ALL: [PgType; 17] = [
+        PgType::Text,
+        PgType::Varchar,
+        PgType::Bpchar,
+        PgType::Name,
+        PgType::Int2,
+        PgType::Int4,
+        PgType::Int8,
+        PgType::Float4,
+        PgType::Float8,
+        PgType::Numeric,
+        PgType::Bool,
+        PgType::Date,
+        PgType::Timestamp,
+        PgType::Timestamptz,
+        PgType::Json,
+        PgType::Jsonb,
+        PgType::Uuid,
+    ];
+
+    /// The type of a built-in type OID (`pg_type.oid`), if the sink supports it.
+    pub fn from_oid(oid: u32) -> Option<PgType> {
+        Some(match oid {
+            25 => PgType::Text,
+            1043 => PgType::Varchar,
+            1042 => PgType::Bpchar,
+            19 => PgType::Name,
+            21 => PgType::Int2,
+            23 => PgType::Int4,
+            20 => PgType::Int8,
+            700 => PgType::Float4,
+            701 => PgType::Float8,
+            1700 => PgType::Numeric,
+            16 => PgType::Bool,
+            1082 => PgType::Date,
+            1114 => PgType::Timestamp,
+            1184 => PgType::Timestamptz,
+            114 => PgType::Json,
+            3802 => PgType::Jsonb,
+            2950 => PgType::Uuid,
+            _ => return None,
+        })
+    }
+
+    /// The short name (`pg_type.typname`), as in ``column `n` (int8)``.
+    pub fn name(self) -> &'static str {
+        match self {
+            PgType::Text => "text",
+            PgType::Varchar => "varchar",
+            PgType::Bpchar => "bpchar",
+            PgType::Name => "name",
+            PgType::Int2 => "int2",
+            PgType::Int4 => "int4",
+            PgType::Int8 => "int8",
+            PgType::Float4 => "float4",
+            PgType::Float8 => "float8",
+            PgType::Numeric => "numeric",
+            PgType::Bool => "bool",
+            PgType::Date => "date",
+            PgType::Timestamp => "timestamp",
+            PgType::Timestamptz => "timestamptz",
+            PgType::Json => "json",
+            PgType::Jsonb => "jsonb",
+            PgType::Uuid => "uuid",
+        }
+    }
+
+    /// Types whose wire form is the text itself: any value goes in as its text form.
+    pub fn is_text_like(self) -> bool {
+        matches!(
+            self,
+            PgType::Text | PgType::Varchar | PgType::Bpchar | PgType::Name
+        )
+    }
+
+    /// Whether values of a transform column type can be written to this type. Text is
+    /// parsed into any type, so it fits all; typed values fit their own kind and text.
+    pub fn accepts(self, ty: ColumnType) -> bool {
+        use PgType::*;
+        self.is_text_like()
+            || match ty {
+                ColumnType::Text => true,
+                ColumnType::Int => matches!(self, Int2 | Int4 | Int8 | Float4 | Float8 | Numeric),
+                ColumnType::Float => matches!(self, Float4 | Float8 | Numeric),
+                ColumnType::Boolean => self == Bool,
+                ColumnType::Json => matches!(self, Json | Jsonb),
+            }
+    }
+}
+
+impl fmt::Display for PgType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One column of the destination table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableColumn {
+    pub name: String,
+    /// The declared type (`format_type`), e.g. `character varying(20)` or `text[]`.
+    pub type_name: String,
+    pub oid: u32,
+    /// `atttypmod`: length of varchar(n), precision and scale of numeric(p,s); -1 if none.
+    pub typmod: i32,
+    pub not_null: bool,
+    pub has_default: bool,
+    /// `GENERATED … AS IDENTITY`.
+    pub identity: bool,
+    /// `GENERATED ALWAYS AS (…) STORED`: the server computes it, nobody may write it.
+    pub generated: bool,
+}
+
+impl TableColumn {
+    pub fn pg_type(&self) -> Option<PgType> {
+        PgType::from_oid(self.oid)
+    }
+
+    /// The short type name when supported (`int8`), else the declared one (`text[]`).
+    pub fn short_type(&self) -> &str {
+        match self.pg_type() {
+            Some(t) => t.name(),
+            None => &self.type_name,
+        }
+    }
+
+    /// Whether the server fills the column when a row leaves it out.
+    pub fn server_fills(&self) -> bool {
+        self.has_default || self.identity || self.generated
+    }
+}
+
+/// The destination table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableInfo {
+    /// `schema.table`, as shown to people.
+    pub name: String,
+    pub schema: String,
+    pub table: String,
+    /// In table order, dropped columns left out.
+    pub columns: Vec<TableColumn>,
+}
+
+impl TableInfo {
+    /// `"schema"."table"`, safe to splice into SQL.
+    pub fn quoted(&self) -> String {
+        TableName {
+            schema: self.schema.clone(),
+            table: self.table.clone(),
+        }
+        .quoted()
+    }
+
+    pub fn column(&self, name: &str) -> Option<&TableColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Reads the table's columns from the catalog; `Ok(None)` if there is no such table.
+pub async fn load_table(
+    client: &tokio_postgres::Client,
+    name: &TableName,
+) -> Result<Option<TableInfo>, tokio_postgres::Error> {
+    let rel = client
+        .query_opt(
+            "SELECT c.oid FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'f')",
+            &[&name.schema, &name.table],
+        )
+        .await?;
+    let Some(rel) = rel else {
+        return Ok(None);
+    };
+    let oid: u32 = rel.get(0);
+    // `attgenerated` appeared in PostgreSQL 12; Hologres and older servers lack it.
+    let has_generated = client
+        .query_opt(
+            "SELECT 1 FROM pg_catalog.pg_attribute \
+             WHERE attrelid = 'pg_catalog.pg_attribute'::regclass AND attname = 'attgenerated'",
+            &[],
+        )
+        .await?
+        .is_some();
+    let generated = if has_generated {
+        "a.attgenerated <> ''"
+    } else {
+        "false"
+    };
+    let sql = format!(
+        "SELECT a.attname::text, a.atttypid, pg_catalog.format_type(a.atttypid, a.atttypmod), \
+         a.atttypmod, a.attnotnull, a.atthasdef, a.attidentity <> '', {generated} \
+         FROM pg_catalog.pg_attribute a \
+         WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+    );
+    let rows = client.query(&sql, &[&oid]).await?;
+    let columns = rows
+        .iter()
+        .map(|r| TableColumn {
+            name: r.get(0),
+            oid: r.get(1),
+            type_name: r.get(2),
+            typmod: r.get(3),
+            not_null: r.get(4),
+            has_default: r.get(5),
+            identity: r.get(6),
+            generated: r.get(7),
+        })
+        .collect();
+    Ok(Some(TableInfo {
+        name: name.to_string(),
+        schema: name.schema.clone(),
+        table: name.table.clone(),
+        columns,
+    }))
+}
+
+/// Why the transform output cannot be written to the table; one per problem found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindProblem {
+    NoMatch {
+        column: String,
+        table: String,
+        table_columns: String,
+    },
+    Duplicate {
+        column: String,
+    },
+    Unsupported {
+        column: String,
+        table: String,
+        type_name: String,
+    },
+    Incompatible {
+        column: String,
+        output_type: ColumnType,
+        table: String,
+        pg_type: PgType,
+    },
+    Generated {
+        column: String,
+        table: String,
+    },
+    NotFilled {
+        column: String,
+        table: String,
+    },
+}
+
+impl fmt::Display for BindProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BindProblem::NoMatch {
+                column,
+                table,
+                table_columns,
+            } => write!(
+                f,
+                "column `{column}` of the transform output has no match in table `{table}` \
+                 (table columns: {table_columns})"
+            ),
+            BindProblem::Duplicate { column } => write!(
+                f,
+                "column `{column}` appears more than once in the transform output: rename one"
+            ),
+            BindProblem::Unsupported {
+                column,
+                table,
+                type_name,
+            } => {
+                write!(
+                    f,
+                    "column `{column}` of table `{table}` has type {type_name}, which holo-host \
+                     cannot write (supported: "
+                )?;
+                for (i, t) in PgType::ALL.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(t.name())?;
+                }
+                f.write_str(")")
+            }
+            BindProblem::Incompatible {
+                column,
+                output_type,
+                table,
+                pg_type,
+            } => write!(
+                f,
+                "column `{column}` of the transform output is {output_type}, which cannot be \
+                 written to column `{column}` ({pg_type}) of table `{table}`: output text or a \
+                 matching type"
+            ),
+            BindProblem::Generated { column, table } => write!(
+                f,
+                "column `{column}` of table `{table}` is generated by the server and cannot be \
+                 written: drop it from the transform output"
+            ),
+            BindProblem::NotFilled { column, table } => write!(
+                f,
+                "column `{column}` of table `{table}` is NOT NULL without a default, but the \
+                 transform output does not fill it"
+            ),
+        }
+    }
+}
+
+/// The transform output bound to the table: how to encode each output column, and the
+/// COPY statement that lists the columns in output order.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub targets: Vec<Target>,
+    pub copy_sql: String,
+}
+
+/// Checks `output` against `table`; every problem is reported, not only the first.
+pub fn bind(table: &TableInfo, output: &[Column]) -> Result<Binding, Vec<BindProblem>> {
+    let mut problems = Vec::new();
+    let mut targets = Vec::with_capacity(output.len());
+    for (i, col) in output.iter().enumerate() {
+        if output[..i].iter().any(|c| c.name == col.name) {
+            problems.push(BindProblem::Duplicate {
+                column: col.name.clone(),
+            });
+            continue;
+        }
+        let Some(tc) = table.column(&col.name) else {
+            problems.push(BindProblem::NoMatch {
+                column: col.name.clone(),
+                table: table.name.clone(),
+                table_columns: table
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+            continue;
+        };
+        if tc.generated {
+            problems.push(BindProblem::Generated {
+                column: col.name.clone(),
+                table: table.name.clone(),
+            });
+            continue;
+        }
+        let Some(pg) = tc.pg_type() else {
+            problems.push(BindProblem::Unsupported {
+                column: col.name.clone(),
+                table: table.name.clone(),
+                type_name: tc.type_name.clone(),
+            });
+            continue;
+        };
+        if !pg.accepts(col.ty) {
+            problems.push(BindProblem::Incompatible {
+                column: col.name.clone(),
+                output_type: col.ty,
+                table: table.name.clone(),
+                pg_type: pg,
+            });
+            continue;
+        }
+        targets.push(Target::new(tc.name.clone(), pg, tc.typmod, tc.not_null));
+    }
+    for tc in &table.columns {
+        if tc.not_null && !tc.server_fills() && !output.iter().any(|c| c.name == tc.name) {
+            problems.push(BindProblem::NotFilled {
+                column: tc.name.clone(),
+                table: table.name.clone(),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let columns = targets
+        .iter()
+        .map(|t| quote_ident(&t.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let copy_sql = format!(
+        "COPY {} ({columns}) FROM STDIN (FORMAT binary)",
+        table.quoted()
+    );
+    Ok(Binding { targets, copy_sql })
+}
+
+/// Binding problems as one message, one problem a line.
+pub(crate) fn problem_lines(problems: &[BindProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, oid: u32, not_null: bool) -> TableColumn {
+        TableColumn {
+            name: name.into(),
+            type_name: PgType::from_oid(oid).map_or("text[]".into(), |t| t.name().into()),
+            oid,
+            typmod: -1,
+            not_null,
+            has_default: false,
+            identity: false,
+            generated: false,
+        }
+    }
+
+    fn table(columns: Vec<TableColumn>) -> TableInfo {
+        TableInfo {
+            name: "public.book_demo".into(),
+            schema: "public".into(),
+            table: "book_demo".into(),
+            columns,
+        }
+    }
+
+    #[test]
+    fn binds_in_output_order() {
+        let t = table(vec![col("id", 20, true), col("name", 25, false)]);
+        let b = bind(
+            &t,
+            &[Column::text("name"), Column::new("id", ColumnType::Int)],
+        )
+        .unwrap();
+        assert_eq!(
+            b.copy_sql,
+            r#"COPY "public"."book_demo" ("name", "id") FROM STDIN (FORMAT binary)"#
+        );
+        assert_eq!(b.targets[1].ty, PgType::Int8);
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let mut generated = col("total", 20, false);
+        generated.generated = true;
+        let mut with_default = col("created", 1184, true);
+        with_default.has_default = true;
+        let t = table(vec![
+            col("id", 20, true),
+            col("name", 25, false),
+            col("tags", 1009, false),
+            col("at", 1082, false),
+            generated,
+            with_default,
+        ]);
+        let output = [
+            Column::text("name"),
+            Column::text("name"),
+            Column::text("sls_topic"),
+            Column::text("tags"),
+            Column::new("at", ColumnType::Boolean),
+            Column::new("total", ColumnType::Int),
+        ];
+        let problems = bind(&t, &output).unwrap_err();
+        let text = problem_lines(&problems);
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 6, "{text}");
+        assert!(lines[0].contains("`name` appears more than once"));
+        assert_eq!(
+            lines[1],
+            "column `sls_topic` of the transform output has no match in table \
+             `public.book_demo` (table columns: id, name, tags, at, total, created)"
+        );
+        assert!(lines[2].starts_with("column `tags` of table `public.book_demo` has type text[]"));
+        assert!(lines[3].contains("is boolean, which cannot be written to column `at` (date)"));
+        assert!(lines[4].contains("`total` of table `public.book_demo` is generated"));
+        assert!(lines[5].contains("`id` of table `public.book_demo` is NOT NULL"));
+    }
+
+    #[test]
+    fn type_compatibility() {
+        use ColumnType::*;
+        assert!(PgType::Date.accepts(Text));
+        assert!(PgType::Text.accepts(Json));
+        assert!(PgType::Numeric.accepts(Int));
+        assert!(PgType::Float4.accepts(Int));
+        assert!(!PgType::Int8.accepts(Float));
+        assert!(!PgType::Int4.accepts(Boolean));
+        assert!(PgType::Jsonb.accepts(Json));
+        assert!(!PgType::Jsonb.accepts(Int));
+        assert!(!PgType::Uuid.accepts(Int));
+        for t in PgType::ALL {
+            assert_eq!(
+                PgType::ALL.iter().filter(|u| u.name() == t.name()).count(),
+                1
+            );
+        }
+    }
+}

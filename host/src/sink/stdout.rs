@@ -1,0 +1,38 @@
+//! The stdout sink: transformed rows as JSON lines, to try a transform with no database.
+
+use std::io::Write;
+
+use crate::record::{Column, row_json};
+
+/// Prints each committed batch as JSON lines (`{"column": value, …}`).
+#[derive(Debug, Default)]
+pub struct StdoutSink {
+    schema: Vec<Column>,
+    staged: Vec<u8>,
+    rows: u64,
+}
+
+impl StdoutSink {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn bind(&mut self, output: &[Column]) {
+        self.schema = output.to_vec();
+    }
+
+    pub fn push_row(&mut self, row: holo_batch::RowRef<'_>) {
+        serde_json::to_writer(&mut self.staged, &row_json(&self.schema, row))
+            .expect("writing to a Vec cannot fail");
+        self.staged.push(b'\n');
+        self.rows += 1;
+    }
+
+    pub fn commit(&mut self) -> std::io::Result<u64> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&self.staged)?;
+        out.flush()?;
+        self.staged.clear();
+        Ok(std::mem::take(&mut self.rows))
+    }
+}

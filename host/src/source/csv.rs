@@ -1,1 +1,0 @@
-//! CSV files (or stdin) as a source.

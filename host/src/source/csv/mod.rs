@@ -1,0 +1,602 @@
+//! CSV files (or stdin) as a source: header-named text columns, read in batches that
+//! carry the exact point to resume from.
+//!
+//! A batch never spans two files, and its position is the point after its last record,
+//! so a sink that commits rows and position together makes a killed load resume at
+//! the first record it had not committed.
+
+mod config;
+pub(crate) mod reader;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use csv::ByteRecord;
+use holo_batch::BatchWriter;
+use serde_json::json;
+
+pub use self::config::CsvSourceConfig;
+pub use self::reader::HeaderError;
+use self::reader::{RecordReader, header_names};
+use crate::dead_letter::{DeadLetter, Stage};
+use crate::record::{Batch, Column, Origin, Position, Schema};
+
+/// The input name that means stdin.
+const STDIN: &str = "-";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("no CSV input given: name a file, a glob such as `data/*.csv`, or `-` for stdin")]
+    NoInputs,
+    #[error("`-` (stdin) cannot be combined with other inputs: read stdin alone, or files only")]
+    StdinNotAlone,
+    #[error("`{pattern}` is not a valid glob pattern")]
+    GlobPattern {
+        pattern: String,
+        source: glob::PatternError,
+    },
+    #[error("no file matches `{pattern}`: check the pattern and the current directory")]
+    GlobNoMatch { pattern: String },
+    #[error("cannot list the files matching `{pattern}`")]
+    Glob {
+        pattern: String,
+        source: glob::GlobError,
+    },
+    #[error("cannot open CSV file `{path}`")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("CSV input `{path}` is not a file")]
+    NotAFile { path: String },
+    #[error("CSV file `{path}` is given twice (as `{first}` and `{second}`): list each file once")]
+    Duplicate {
+        path: String,
+        first: String,
+        second: String,
+    },
+    #[error("cannot read CSV file `{path}`")]
+    Read { path: String, source: csv::Error },
+    #[error("CSV file `{path}` is empty: every file needs a header row naming its columns")]
+    NoHeader { path: String },
+    #[error("invalid header row in CSV file `{path}`")]
+    Header { path: String, source: HeaderError },
+    #[error(
+        "CSV file `{path}` has the header `{found}` but `{first}` has `{expected}`: all inputs must have the same columns in the same order"
+    )]
+    HeaderMismatch {
+        path: String,
+        found: String,
+        first: String,
+        expected: String,
+    },
+    #[error(
+        "a saved position exists for this load, but stdin cannot resume: start over with --from-scratch"
+    )]
+    ResumeStdin,
+    #[error(
+        "the saved position `{position}` is not a CSV position: start over with --from-scratch"
+    )]
+    BadPosition { position: String },
+    #[error(
+        "the saved position is in input {index}, `{saved}`, but input {index} is now {found}: the list of inputs changed since the last run; give the same inputs to resume, or start over with --from-scratch"
+    )]
+    InputsChanged {
+        index: usize,
+        saved: String,
+        found: String,
+    },
+    #[error(
+        "CSV file `{path}` has {len} bytes, fewer than the saved position (byte {offset}): it changed since the last run; start over with --from-scratch"
+    )]
+    Shorter { path: String, len: u64, offset: u64 },
+    #[error(
+        "the saved position (byte {offset}) lies inside the header of CSV file `{path}`: start over with --from-scratch"
+    )]
+    PositionInHeader { path: String, offset: u64 },
+    #[error("cannot seek CSV file `{path}` to byte {offset}")]
+    Seek {
+        path: String,
+        offset: u64,
+        source: csv::Error,
+    },
+}
+
+/// One input file.
+#[derive(Debug)]
+struct InputFile {
+    /// As the user gave it (or as the glob produced it): origins name it so.
+    given: Arc<str>,
+    path: PathBuf,
+    /// Absolute and free of links: the file's identity in positions and the job key.
+    canonical: String,
+    len: u64,
+}
+
+#[derive(Debug)]
+enum Inputs {
+    Stdin,
+    Files(Vec<InputFile>),
+}
+
+impl Inputs {
+    fn count(&self) -> usize {
+        match self {
+            Inputs::Stdin => 1,
+            Inputs::Files(files) => files.len(),
+        }
+    }
+
+    fn job_key(&self) -> String {
+        match self {
+            Inputs::Stdin => format!("csv:{STDIN}"),
+            Inputs::Files(files) => {
+                let paths: Vec<&str> = files.iter().map(|f| f.canonical.as_str()).collect();
+                format!("csv:{}", paths.join(","))
+            }
+        }
+    }
+}
+
+/// The file being read.
+#[derive(Debug)]
+struct Current {
+    index: usize,
+    given: Arc<str>,
+    canonical: String,
+    reader: RecordReader,
+}
+
+/// Reads CSV inputs in order, as batches of text rows.
+pub struct CsvSource {
+    inputs: Inputs,
+    schema: Schema,
+    /// The header every input must have, and the input it was first read from.
+    header: Vec<String>,
+    header_from: Arc<str>,
+    batch_rows: usize,
+    batch_bytes: usize,
+    current: Option<Current>,
+    /// The input to open once `current` is done.
+    next: usize,
+    /// Bytes of the inputs done before `current`.
+    bytes_before: u64,
+    seq: u64,
+    record: ByteRecord,
+}
+
+impl fmt::Debug for CsvSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CsvSource")
+            .field("inputs", &self.inputs.count())
+            .field("header", &self.header)
+            .field("next", &self.next)
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CsvSource {
+    /// Lists the inputs, checks every file's header, and opens the first input (or the
+    /// one `resume` names, at its offset).
+    pub fn open(config: &CsvSourceConfig, resume: Option<&Position>) -> Result<Self, CsvError> {
+        let inputs = expand(&config.inputs)?;
+        let (start, offset) = match resume {
+            None => (0, None),
+            Some(position) => {
+                let Inputs::Files(files) = &inputs else {
+                    return Err(CsvError::ResumeStdin);
+                };
+                let saved = SavedPosition::parse(position)?;
+                let Some(file) = files.get(saved.index) else {
+                    return Err(CsvError::InputsChanged {
+                        index: saved.index,
+                        saved: saved.file,
+                        found: format!("missing (there are {} inputs)", files.len()),
+                    });
+                };
+                if file.canonical != saved.file {
+                    return Err(CsvError::InputsChanged {
+                        index: saved.index,
+                        saved: saved.file,
+                        found: format!("`{}`", file.canonical),
+                    });
+                }
+                if file.len < saved.offset {
+                    return Err(CsvError::Shorter {
+                        path: file.given.to_string(),
+                        len: file.len,
+                        offset: saved.offset,
+                    });
+                }
+                (saved.index, Some((saved.offset, saved.line)))
+            }
+        };
+
+        let (mut first, header) = open_input(&inputs, start)?;
+        let header_from = first.given.clone();
+        // Every later file is checked now rather than when its turn comes, so a stray
+        // file stops the load before anything is written.
+        if let Inputs::Files(files) = &inputs {
+            for file in &files[start + 1..] {
+                let mut reader = file_reader(file)?;
+                check_header(
+                    &file.given,
+                    &read_header(&mut reader, &file.given)?,
+                    &header,
+                    &header_from,
+                )?;
+            }
+        }
+        if let Some((offset, line)) = offset {
+            let header_end = first.reader.offset();
+            if offset < header_end {
+                return Err(CsvError::PositionInHeader {
+                    path: first.given.to_string(),
+                    offset,
+                });
+            }
+            first
+                .reader
+                .seek(offset, line)
+                .map_err(|source| CsvError::Seek {
+                    path: first.given.to_string(),
+                    offset,
+                    source,
+                })?;
+            tracing::debug!(file = %first.given, offset, line, "resuming CSV input");
+        }
+        let bytes_before = match &inputs {
+            Inputs::Stdin => 0,
+            Inputs::Files(files) => files[..start].iter().map(|f| f.len).sum(),
+        };
+        let schema: Schema = header.iter().map(Column::text).collect();
+        Ok(CsvSource {
+            inputs,
+            schema,
+            header,
+            header_from,
+            batch_rows: config.batch_rows.max(1),
+            batch_bytes: config.batch_bytes,
+            current: Some(first),
+            next: start + 1,
+            bytes_before,
+            seq: 0,
+            record: ByteRecord::new(),
+        })
+    }
+
+    /// The columns, named by the first file's header; all text.
+    pub fn schema(&self) -> Schema {
+        self.schema.clone()
+    }
+
+    /// This input's identity for the progress table: `csv:` and the canonical paths,
+    /// comma-separated (`csv:-` for stdin).
+    pub fn job_key(&self) -> String {
+        self.inputs.job_key()
+    }
+
+    /// The [`CsvSource::job_key`] of these inputs, without opening them: a source
+    /// opened only to learn its key would swallow the start of stdin.
+    pub fn job_key_of(config: &CsvSourceConfig) -> Result<String, CsvError> {
+        Ok(expand(&config.inputs)?.job_key())
+    }
+
+    /// The size of all inputs, for a progress bar; `None` for stdin.
+    pub fn total_bytes(&self) -> Option<u64> {
+        match &self.inputs {
+            Inputs::Stdin => None,
+            Inputs::Files(files) => Some(files.iter().map(|f| f.len).sum()),
+        }
+    }
+
+    /// Bytes of input read so far, counting the files skipped on resume.
+    pub fn bytes_done(&self) -> u64 {
+        self.bytes_before + self.current.as_ref().map_or(0, |c| c.reader.offset())
+    }
+
+    /// Reads the next batch; `None` once every input is done. Blocks on I/O.
+    pub fn next_batch(&mut self) -> Result<Option<Batch>, CsvError> {
+        loop {
+            if self.current.is_none() {
+                if self.next >= self.inputs.count() {
+                    return Ok(None);
+                }
+                let (current, header) = open_input(&self.inputs, self.next)?;
+                check_header(&current.given, &header, &self.header, &self.header_from)?;
+                self.current = Some(current);
+                self.next += 1;
+            }
+            let (batch, at_end) = self.read_batch()?;
+            if at_end {
+                let done = self.current.take().expect("a current input");
+                self.bytes_before += done.reader.offset();
+            }
+            if let Some(batch) = batch {
+                return Ok(Some(batch));
+            }
+        }
+    }
+
+    /// Reads up to a batch from the current input; says whether the input ended.
+    fn read_batch(&mut self) -> Result<(Option<Batch>, bool), CsvError> {
+        let current = self.current.as_mut().expect("a current input");
+        let width = self.schema.len();
+        let mut data = Vec::new();
+        let mut writer = BatchWriter::new(&mut data);
+        let mut row_offsets = Vec::new();
+        let mut origins = Vec::new();
+        let mut rejected = Vec::new();
+        let mut rejected_bytes = 0;
+        let mut records = 0u64;
+        let mut at_end = false;
+
+        while (records as usize) < self.batch_rows
+            && writer.len() + rejected_bytes < self.batch_bytes
+        {
+            let line = current
+                .reader
+                .read(&mut self.record)
+                .map_err(|source| CsvError::Read {
+                    path: current.given.to_string(),
+                    source,
+                })?;
+            let Some(line) = line else {
+                at_end = true;
+                break;
+            };
+            records += 1;
+            let origin = Origin {
+                source: current.given.clone(),
+                line,
+            };
+            let reason = if self.record.len() != width {
+                Some(format!(
+                    "expected {width} fields (header of `{}`), found {}",
+                    current.given,
+                    self.record.len()
+                ))
+            } else {
+                let row_start = writer.len();
+                match encode_row(&mut writer, &self.record) {
+                    Ok(()) => {
+                        writer.end_row();
+                        row_offsets.push(u32::try_from(row_start).expect("batch under 4 GiB"));
+                        origins.push(origin.clone());
+                        None
+                    }
+                    Err((field, at)) => {
+                        writer.buf().truncate(row_start);
+                        Some(format!(
+                            "invalid UTF-8 in column `{}` (field {}) at byte {at} of the field",
+                            self.header[field],
+                            field + 1
+                        ))
+                    }
+                }
+            };
+            if let Some(reason) = reason {
+                rejected_bytes += current.reader.raw().len();
+                rejected.push(DeadLetter {
+                    origin,
+                    stage: Stage::Source,
+                    record: current.reader.raw_json(),
+                    reason,
+                    transform: None,
+                });
+            }
+        }
+        writer.finish();
+
+        if records == 0 {
+            return Ok((None, at_end));
+        }
+        let position = json!({
+            "file": current.canonical,
+            "index": current.index,
+            "offset": current.reader.offset(),
+            "line": current.reader.line(),
+        });
+        let batch = Batch {
+            seq: self.seq,
+            data,
+            row_offsets,
+            origins,
+            rejected,
+            records_read: records,
+            position,
+        };
+        self.seq += 1;
+        Ok((Some(batch), at_end))
+    }
+}
+
+/// Appends the record's fields as text values; on invalid UTF-8 returns the field index
+/// and the byte within it where the encoding breaks.
+fn encode_row(writer: &mut BatchWriter<'_>, record: &ByteRecord) -> Result<(), (usize, usize)> {
+    for (i, field) in record.iter().enumerate() {
+        let text = std::str::from_utf8(field).map_err(|e| (i, e.valid_up_to()))?;
+        writer.push_text(text);
+    }
+    Ok(())
+}
+
+/// A position as [`CsvSource`] writes it.
+struct SavedPosition {
+    file: String,
+    index: usize,
+    offset: u64,
+    line: u64,
+}
+
+impl SavedPosition {
+    fn parse(position: &Position) -> Result<Self, CsvError> {
+        let bad = || CsvError::BadPosition {
+            position: position.to_string(),
+        };
+        let number = |key: &str| position.get(key).and_then(|v| v.as_u64()).ok_or_else(bad);
+        Ok(SavedPosition {
+            file: position
+                .get("file")
+                .and_then(|v| v.as_str())
+                .ok_or_else(bad)?
+                .to_owned(),
+            index: usize::try_from(number("index")?).map_err(|_| bad())?,
+            offset: number("offset")?,
+            line: number("line")?,
+        })
+    }
+}
+
+/// The files the inputs name, in order: globs expanded and sorted.
+fn expand(inputs: &[String]) -> Result<Inputs, CsvError> {
+    if inputs.is_empty() {
+        return Err(CsvError::NoInputs);
+    }
+    if inputs.iter().any(|i| i == STDIN) {
+        return if inputs.len() == 1 {
+            Ok(Inputs::Stdin)
+        } else {
+            Err(CsvError::StdinNotAlone)
+        };
+    }
+    let mut files = Vec::new();
+    let mut seen: HashMap<String, Arc<str>> = HashMap::new();
+    for input in inputs {
+        // A name with glob characters that exists as is is taken literally.
+        let paths = if is_glob(input) && !Path::new(input).exists() {
+            glob_files(input)?
+        } else {
+            vec![PathBuf::from(input)]
+        };
+        for path in paths {
+            let given: Arc<str> = path.to_string_lossy().into();
+            let open_error = |source| CsvError::Open {
+                path: given.to_string(),
+                source,
+            };
+            let canonical = std::fs::canonicalize(&path).map_err(open_error)?;
+            let meta = std::fs::metadata(&canonical).map_err(open_error)?;
+            if !meta.is_file() {
+                return Err(CsvError::NotAFile {
+                    path: given.to_string(),
+                });
+            }
+            let canonical = canonical.to_string_lossy().into_owned();
+            if let Some(first) = seen.insert(canonical.clone(), given.clone()) {
+                return Err(CsvError::Duplicate {
+                    path: canonical,
+                    first: first.to_string(),
+                    second: given.to_string(),
+                });
+            }
+            files.push(InputFile {
+                given,
+                path,
+                canonical,
+                len: meta.len(),
+            });
+        }
+    }
+    Ok(Inputs::Files(files))
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// The files matching `pattern`, sorted; directories are left out.
+fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, CsvError> {
+    let matches = glob::glob(pattern).map_err(|source| CsvError::GlobPattern {
+        pattern: pattern.to_owned(),
+        source,
+    })?;
+    let mut paths = Vec::new();
+    for m in matches {
+        let path = m.map_err(|source| CsvError::Glob {
+            pattern: pattern.to_owned(),
+            source,
+        })?;
+        if path.is_file() {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        return Err(CsvError::GlobNoMatch {
+            pattern: pattern.to_owned(),
+        });
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+fn file_reader(file: &InputFile) -> Result<RecordReader, CsvError> {
+    RecordReader::open(&file.path).map_err(|source| CsvError::Open {
+        path: file.given.to_string(),
+        source,
+    })
+}
+
+/// Opens input `index` and reads its header row.
+fn open_input(inputs: &Inputs, index: usize) -> Result<(Current, Vec<String>), CsvError> {
+    let (given, canonical, mut reader): (Arc<str>, String, RecordReader) = match inputs {
+        Inputs::Stdin => (STDIN.into(), STDIN.to_owned(), RecordReader::stdin()),
+        Inputs::Files(files) => {
+            let file = &files[index];
+            tracing::debug!(file = %file.given, bytes = file.len, "opening CSV input");
+            (
+                file.given.clone(),
+                file.canonical.clone(),
+                file_reader(file)?,
+            )
+        }
+    };
+    let header = read_header(&mut reader, &given)?;
+    let current = Current {
+        index,
+        given,
+        canonical,
+        reader,
+    };
+    Ok((current, header))
+}
+
+fn read_header(reader: &mut RecordReader, given: &str) -> Result<Vec<String>, CsvError> {
+    let mut record = ByteRecord::new();
+    let found = reader.read(&mut record).map_err(|source| CsvError::Read {
+        path: given.to_owned(),
+        source,
+    })?;
+    if found.is_none() {
+        return Err(CsvError::NoHeader {
+            path: given.to_owned(),
+        });
+    }
+    header_names(&record).map_err(|source| CsvError::Header {
+        path: given.to_owned(),
+        source,
+    })
+}
+
+fn check_header(
+    given: &str,
+    header: &[String],
+    expected: &[String],
+    first: &str,
+) -> Result<(), CsvError> {
+    if header == expected {
+        return Ok(());
+    }
+    Err(CsvError::HeaderMismatch {
+        path: given.to_owned(),
+        found: header.join(","),
+        first: first.to_owned(),
+        expected: expected.join(","),
+    })
+}
+
+#[cfg(test)]
+mod tests;

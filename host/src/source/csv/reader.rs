@@ -1,0 +1,321 @@
+//! CSV records with the line each starts on and its raw text, for the source and lookups.
+//!
+//! `csv::ByteRecord::position()` is where the reader stopped after the previous record,
+//! which lies before any blank lines and, in a CRLF file, before the `\n` of the previous
+//! line end: it is one or more lines early. The reader here keeps the bytes it has read
+//! since the current record began, so it can skip those line ends itself and count
+//! the lines exactly, and quote a malformed record as it was written.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use csv::ByteRecord;
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Read-ahead of the CSV parser: larger than csv's 8 KiB default to cut system calls.
+const BUFFER: usize = 64 << 10;
+
+/// Bytes before the current record are dropped once this many have piled up.
+const DISCARD_AT: usize = 256 << 10;
+
+/// A rejected record is quoted up to this many bytes, so one runaway quote cannot put
+/// the rest of a file into a single dead-letter line.
+const RAW_QUOTE_LIMIT: usize = 64 << 10;
+
+/// Why a header row cannot name the columns.
+#[derive(Debug, thiserror::Error)]
+pub enum HeaderError {
+    #[error("column {column} has a name that is not valid UTF-8")]
+    Utf8 { column: usize },
+    #[error("column {column} has an empty name: name every column")]
+    Empty { column: usize },
+    #[error("column `{name}` appears twice: column names must be unique")]
+    Duplicate { name: String },
+}
+
+/// The column names of a header row, checked: UTF-8, non-empty, unique.
+pub(crate) fn header_names(record: &ByteRecord) -> Result<Vec<String>, HeaderError> {
+    let mut seen = HashSet::with_capacity(record.len());
+    let mut names = Vec::with_capacity(record.len());
+    for (i, field) in record.iter().enumerate() {
+        let column = i + 1;
+        let name = std::str::from_utf8(field).map_err(|_| HeaderError::Utf8 { column })?;
+        if name.is_empty() {
+            return Err(HeaderError::Empty { column });
+        }
+        if !seen.insert(name) {
+            return Err(HeaderError::Duplicate { name: name.into() });
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
+}
+
+/// A file or stdin.
+#[derive(Debug)]
+enum Input {
+    File(File),
+    Stdin(io::Stdin),
+}
+
+/// Passes reads through and keeps what it read, from `base` on.
+#[derive(Debug)]
+struct Tee {
+    input: Input,
+    kept: Vec<u8>,
+    /// Input offset of `kept[0]`.
+    base: u64,
+}
+
+impl Read for Tee {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = match &mut self.input {
+            Input::File(f) => f.read(buf)?,
+            Input::Stdin(s) => s.read(buf)?,
+        };
+        self.kept.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl Seek for Tee {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let at = match &mut self.input {
+            Input::File(f) => f.seek(pos)?,
+            Input::Stdin(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "stdin cannot seek",
+                ));
+            }
+        };
+        self.kept.clear();
+        self.base = at;
+        Ok(at)
+    }
+}
+
+impl Tee {
+    /// Forgets the bytes before input offset `at` once enough have piled up.
+    fn discard_before(&mut self, at: u64) {
+        let n = (at - self.base) as usize;
+        if n >= DISCARD_AT {
+            self.kept.drain(..n);
+            self.base = at;
+        }
+    }
+
+    fn slice(&self, from: u64, to: u64) -> &[u8] {
+        &self.kept[(from - self.base) as usize..(to - self.base) as usize]
+    }
+}
+
+/// Reads records one at a time, knowing where each starts.
+#[derive(Debug)]
+pub(crate) struct RecordReader {
+    rdr: csv::Reader<Tee>,
+    /// Input offsets of the last record read, line ends excluded.
+    start: u64,
+    end: u64,
+}
+
+impl RecordReader {
+    pub(crate) fn open(path: &Path) -> io::Result<Self> {
+        Ok(Self::new(Input::File(File::open(path)?)))
+    }
+
+    pub(crate) fn stdin() -> Self {
+        Self::new(Input::Stdin(io::stdin()))
+    }
+
+    fn new(input: Input) -> Self {
+        let tee = Tee {
+            input,
+            kept: Vec::new(),
+            base: 0,
+        };
+        let rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(BUFFER)
+            .from_reader(tee);
+        RecordReader {
+            rdr,
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Reads the next record into `record`; returns the line it starts on, or `None` at
+    /// the end of the input.
+    pub(crate) fn read(&mut self, record: &mut ByteRecord) -> csv::Result<Option<u64>> {
+        let before = self.rdr.position().byte();
+        let mut line = self.rdr.position().line();
+        self.rdr.get_mut().discard_before(before);
+        if !self.rdr.read_byte_record(record)? {
+            return Ok(None);
+        }
+        let after = self.rdr.position().byte();
+        let raw = self.rdr.get_ref().slice(before, after);
+        // What the parser skipped before the record: the BOM, the rest of the previous
+        // line end and blank lines.
+        let mut skip = if before == 0 && raw.starts_with(BOM) {
+            BOM.len()
+        } else {
+            0
+        };
+        while let Some(&b) = raw.get(skip).filter(|b| matches!(b, b'\r' | b'\n')) {
+            line += u64::from(b == b'\n');
+            skip += 1;
+        }
+        let trailing = raw[skip..]
+            .iter()
+            .rev()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        self.start = before + skip as u64;
+        self.end = after - trailing as u64;
+        Ok(Some(line))
+    }
+
+    /// The last record as written in the input, line end excluded.
+    pub(crate) fn raw(&self) -> &[u8] {
+        self.rdr.get_ref().slice(self.start, self.end)
+    }
+
+    /// The last record as a JSON string for a dead letter: lossy UTF-8, cut at
+    /// [`RAW_QUOTE_LIMIT`] bytes.
+    pub(crate) fn raw_json(&self) -> serde_json::Value {
+        let raw = self.raw();
+        let text = if raw.len() > RAW_QUOTE_LIMIT {
+            let mut s = String::from_utf8_lossy(&raw[..RAW_QUOTE_LIMIT]).into_owned();
+            s.push_str("… (cut)");
+            s
+        } else {
+            String::from_utf8_lossy(raw).into_owned()
+        };
+        serde_json::Value::String(text)
+    }
+
+    /// Input offset where the next record's parsing starts.
+    pub(crate) fn offset(&self) -> u64 {
+        self.rdr.position().byte()
+    }
+
+    /// Line number at [`RecordReader::offset`].
+    pub(crate) fn line(&self) -> u64 {
+        self.rdr.position().line()
+    }
+
+    /// Continues at `offset`, a value [`RecordReader::offset`] returned, with the line
+    /// number it had there.
+    pub(crate) fn seek(&mut self, offset: u64, line: u64) -> csv::Result<()> {
+        let mut pos = csv::Position::new();
+        pos.set_byte(offset).set_line(line);
+        self.rdr.seek(pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn reader(content: &[u8]) -> (tempfile::NamedTempFile, RecordReader) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(content).unwrap();
+        let r = RecordReader::open(f.path()).unwrap();
+        (f, r)
+    }
+
+    fn all(r: &mut RecordReader) -> Vec<(u64, Vec<String>, String)> {
+        let mut rec = ByteRecord::new();
+        let mut out = Vec::new();
+        while let Some(line) = r.read(&mut rec).unwrap() {
+            let fields = rec
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            out.push((line, fields, String::from_utf8_lossy(r.raw()).into_owned()));
+        }
+        out
+    }
+
+    #[test]
+    fn lines_and_raw_text_across_line_ends() {
+        let (_f, mut r) = reader(b"\xef\xbb\xbfa,b\r\n1,\"x\r\ny\"\r\n\r\n\n2,\"q\"\"\"\n\r\n3,z");
+        let got = all(&mut r);
+        assert_eq!(
+            got,
+            vec![
+                (1, vec!["a".into(), "b".into()], "a,b".into()),
+                (2, vec!["1".into(), "x\r\ny".into()], "1,\"x\r\ny\"".into()),
+                (6, vec!["2".into(), "q\"".into()], "2,\"q\"\"\"".into()),
+                (8, vec!["3".into(), "z".into()], "3,z".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn seek_continues_with_the_same_lines() {
+        let content = b"h\r\n\r\na\r\nb\r\n\r\nc\r\n";
+        let (_f, mut r) = reader(content);
+        let mut rec = ByteRecord::new();
+        let mut marks = Vec::new();
+        while let Some(line) = r.read(&mut rec).unwrap() {
+            marks.push((line, r.offset(), r.line()));
+        }
+        assert_eq!(
+            marks.iter().map(|m| m.0).collect::<Vec<_>>(),
+            vec![1, 3, 4, 6]
+        );
+        for (i, &(_, offset, line)) in marks.iter().enumerate() {
+            let (_g, mut again) = reader(content);
+            again.read(&mut rec).unwrap();
+            again.seek(offset, line).unwrap();
+            let rest: Vec<u64> = all(&mut again).into_iter().map(|x| x.0).collect();
+            let want: Vec<u64> = marks[i + 1..].iter().map(|m| m.0).collect();
+            assert_eq!(rest, want, "after record {i}");
+        }
+    }
+
+    #[test]
+    fn long_inputs_keep_raw_text_after_discarding() {
+        let mut content = b"id,text\n".to_vec();
+        for i in 0..20_000 {
+            content.extend_from_slice(format!("{i},\"line {i}\nnext\"\n").as_bytes());
+        }
+        let (_f, mut r) = reader(&content);
+        let got = all(&mut r);
+        assert_eq!(got.len(), 20_001);
+        assert_eq!(got[20_000].0, 2 + 2 * 19_999);
+        assert_eq!(got[20_000].2, "19999,\"line 19999\nnext\"");
+    }
+
+    #[test]
+    fn header_names_are_checked() {
+        let ok = ByteRecord::from(vec!["id", "名前"]);
+        assert_eq!(header_names(&ok).unwrap(), vec!["id", "名前"]);
+        let empty = ByteRecord::from(vec!["id", ""]);
+        assert!(matches!(
+            header_names(&empty),
+            Err(HeaderError::Empty { column: 2 })
+        ));
+        let dup = ByteRecord::from(vec!["id", "x", "id"]);
+        let e = header_names(&dup).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "column `id` appears twice: column names must be unique"
+        );
+        let mut bad = ByteRecord::new();
+        bad.push_field(b"id");
+        bad.push_field(b"\xff");
+        assert!(matches!(
+            header_names(&bad),
+            Err(HeaderError::Utf8 { column: 2 })
+        ));
+    }
+}

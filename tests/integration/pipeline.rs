@@ -1,0 +1,412 @@
+//! End-to-end runs of the `holo-host` binary: CSV → transform → PostgreSQL or stdout.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::{self, assert_success, dead_letters, guest, pg::TestPg, run, scratch};
+
+const BOOK_ORDER: &str = "(order_id text NOT NULL, user_id int8 NOT NULL, book_id int8 NOT NULL,
+    book_name text NOT NULL, order_cnt int8 NOT NULL, order_amt int8 NOT NULL, PRIMARY KEY (order_id))";
+
+/// Creates `public.<name>` with `columns` (dropping an older one) and returns its name.
+async fn table(name: &str, columns: &str) -> String {
+    let client = TestPg::shared().client().await;
+    client
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS public.{name}; CREATE TABLE public.{name} {columns};"
+        ))
+        .await
+        .expect("create table");
+    format!("public.{name}")
+}
+
+async fn query_i64(sql: &str) -> i64 {
+    let client = TestPg::shared().client().await;
+    client.query_one(sql, &[]).await.expect(sql).get(0)
+}
+
+fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write fixture");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+/// S1: 10,000 generated orders land once each, typed.
+#[tokio::test]
+async fn s1_batch_load_of_generated_orders() {
+    let pg = TestPg::shared();
+    let dir = scratch();
+    let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(10_000, 1));
+    let t = table("s1_orders", BOOK_ORDER).await;
+    let passthrough = guest("passthrough");
+    let out = run(&[
+        "--source",
+        &format!("csv:{orders}"),
+        "--transform",
+        passthrough.to_str().unwrap(),
+        "--sink",
+        &pg.dsn(),
+        "--table",
+        &t,
+    ]);
+    let stderr = assert_success(&out);
+    assert!(
+        stderr.contains("read 10000 rows, wrote 10000, dead-lettered 0"),
+        "{stderr}"
+    );
+    let expected_amount: i64 = holo_seed::orders(10_000, 1).map(|o| o.order_amt).sum();
+    assert_eq!(
+        query_i64(&format!("SELECT count(*) FROM {t}")).await,
+        10_000
+    );
+    assert_eq!(
+        query_i64(&format!("SELECT sum(order_amt)::int8 FROM {t}")).await,
+        expected_amount
+    );
+    let first = holo_seed::orders(1, 1).next().unwrap();
+    let client = pg.client().await;
+    let row = client
+        .query_one(
+            &format!("SELECT user_id, book_name, order_cnt FROM {t} WHERE order_id = $1"),
+            &[&first.order_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), first.user_id);
+    assert_eq!(row.get::<_, String>(1), first.book_name);
+    assert_eq!(row.get::<_, i64>(2), first.order_cnt);
+}
+
+/// S4 on CSV: each rating joined with the headerless books file; an unknown id is
+/// dead-lettered with the transform's message and hash.
+#[tokio::test]
+async fn s4_enrich_join_with_headerless_books() {
+    let pg = TestPg::shared();
+    let dir = scratch();
+    let mut ratings = holo_seed::ratings_csv(500, 4);
+    ratings.push_str("12,00000000-0000-4000-8000-000000000000,5\n");
+    let ratings = write(dir.path(), "ratings.csv", ratings);
+    let dl = dir.path().join("rejected.jsonl");
+    let t = table(
+        "s4_ratings",
+        "(id int8 NOT NULL, user_id text NOT NULL, name text NOT NULL, rating int2 NOT NULL)",
+    )
+    .await;
+    let enrich = guest("enrich");
+    let out = run(&[
+        "--source",
+        &format!("csv:{ratings}"),
+        "--transform",
+        enrich.to_str().unwrap(),
+        "--set",
+        "lookup=books",
+        "--set",
+        "key=id",
+        "--set",
+        "columns=name",
+        "--lookup",
+        &format!(
+            "books=csv:{}?columns=id,name",
+            support::data("books.csv").display()
+        ),
+        "--sink",
+        &pg.dsn(),
+        "--table",
+        &t,
+        "--dead-letter",
+        dl.to_str().unwrap(),
+    ]);
+    let stderr = assert_success(&out);
+    assert!(stderr.contains("wrote 500, dead-lettered 1"), "{stderr}");
+    let mismatched = query_i64(&format!(
+        "SELECT count(*) FROM {t} r WHERE r.name <> (ARRAY['嫌われる勇気','ノルウェイの森','海辺のカフカ',
+         '色彩を持たない多崎つくると彼の巡礼の年','容疑者Ⅹの献身','人間失格','こころ','天声人语','幸せになる勇気'])[r.id]"
+    ))
+    .await;
+    assert_eq!(mismatched, 0);
+    assert_eq!(
+        query_i64(&format!("SELECT count(DISTINCT name) FROM {t}")).await,
+        9
+    );
+    let letters = dead_letters(&dl);
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let l = &letters[0];
+    assert_eq!(l["line"], 502);
+    assert_eq!(l["stage"], "transform");
+    assert_eq!(l["record"]["id"], "12");
+    assert!(
+        l["reason"].as_str().unwrap().contains("12"),
+        "reason names the key: {l}"
+    );
+    assert!(l["transform"].as_str().unwrap().starts_with("sha256:"));
+}
+
+/// Malformed lines go to the dead-letter output with their line numbers; the rest loads.
+#[tokio::test]
+async fn malformed_lines_are_dead_lettered_with_line_numbers() {
+    let pg = TestPg::shared();
+    let dir = scratch();
+    let mut csv = Vec::new();
+    csv.extend_from_slice(b"order_id,user_id,book_id,book_name,order_cnt,order_amt\n");
+    csv.extend_from_slice("a1,1,3,海辺のカフカ,1,700\n".as_bytes()); // line 2
+    csv.extend_from_slice(b"a2,1,3,x,1\n"); // line 3: 5 fields
+    csv.extend_from_slice(b"a3,one,3,x,1,700\n"); // line 4: not an integer
+    csv.extend_from_slice(b"a4,1,3,\xff\xfe,1,700\n"); // line 5: invalid UTF-8
+    csv.extend_from_slice("\"a5\",2,1,\"嫌われる, \"\"勇気\"\"\",2,1000\r\n".as_bytes()); // line 6
+    let path = write(dir.path(), "orders.csv", &csv);
+    let dl = dir.path().join("rejected.jsonl");
+    let t = table("malformed_orders", BOOK_ORDER).await;
+    let out = run(&[
+        "--source",
+        &format!("csv:{path}"),
+        "--sink",
+        &pg.dsn(),
+        "--table",
+        &t,
+        "--dead-letter",
+        dl.to_str().unwrap(),
+    ]);
+    let stderr = assert_success(&out);
+    assert!(
+        stderr.contains("read 5 rows, wrote 2, dead-lettered 3"),
+        "{stderr}"
+    );
+    let mut letters = dead_letters(&dl);
+    letters.sort_by_key(|l| l["line"].as_u64());
+    let lines: Vec<_> = letters
+        .iter()
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4, 5]);
+    assert!(
+        letters
+            .iter()
+            .all(|l| l["source"].as_str().unwrap().ends_with("orders.csv"))
+    );
+    assert!(
+        letters[0]["reason"].as_str().unwrap().contains("found 5"),
+        "{}",
+        letters[0]
+    );
+    let reason = letters[1]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("user_id") && reason.contains("one"),
+        "{reason}"
+    );
+    assert!(
+        letters[2]["reason"].as_str().unwrap().contains("UTF-8"),
+        "{}",
+        letters[2]
+    );
+    let client = pg.client().await;
+    let name: String = client
+        .query_one(
+            &format!("SELECT book_name FROM {t} WHERE order_id = 'a5'"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(name, "嫌われる, \"勇気\"");
+}
+
+/// S3's failure in Flink: a renamed column the table does not have. holo-host names the
+/// column, the table and its columns before any row is written.
+#[tokio::test]
+async fn column_mismatch_is_reported_before_data_flows() {
+    let pg = TestPg::shared();
+    let dir = scratch();
+    let path = write(
+        dir.path(),
+        "demo.csv",
+        "id,name,rating,__topic__\n1,a,5,t\n",
+    );
+    let t = table(
+        "book_demo",
+        "(id text, name text, rating text, sls_source text)",
+    )
+    .await;
+    let alias = guest("alias");
+    let out = run(&[
+        "--source",
+        &format!("csv:{path}"),
+        "--transform",
+        alias.to_str().unwrap(),
+        "--set",
+        "rename=__topic__:sls_topic",
+        "--sink",
+        &pg.dsn(),
+        "--table",
+        &t,
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "column `sls_topic` of the transform output has no match in table `public.book_demo` (table columns: id, name, rating, sls_source)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 0);
+}
+
+/// Without --sink, transformed rows are printed as JSON lines.
+#[test]
+fn stdout_preview_prints_json_lines() {
+    let dir = scratch();
+    let path = write(
+        dir.path(),
+        "orders.csv",
+        "order_id,user_id,book_name\no1,7,こころ\no2,8,人間失格\n",
+    );
+    let alias = guest("alias");
+    let out = run(&[
+        "--source",
+        &format!("csv:{path}"),
+        "--transform",
+        alias.to_str().unwrap(),
+        "--set",
+        "rename=book_name:title",
+        "--set",
+        "select=title,user_id",
+        "--set",
+        "cast=user_id:int",
+    ]);
+    assert_success(&out);
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            serde_json::json!({"title": "こころ", "user_id": 7}),
+            serde_json::json!({"title": "人間失格", "user_id": 8}),
+        ]
+    );
+}
+
+/// A load killed with SIGKILL mid-way and started again with the same command ends with
+/// exactly the input rows: none lost, none written twice (the table has no key to hide
+/// duplicates).
+#[tokio::test]
+async fn load_killed_mid_way_resumes_exactly_once() {
+    let pg = TestPg::shared();
+    let dir = scratch();
+    const N: usize = 200_000;
+    let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(N, 9));
+    let t = table(
+        "killed_orders",
+        "(order_id text, user_id int8, book_id int8, book_name text, order_cnt int8, order_amt int8)",
+    )
+    .await;
+    let dsn = pg.dsn();
+    let source = format!("csv:{orders}");
+    let passthrough = guest("passthrough");
+    let args = [
+        "run",
+        "--source",
+        &source,
+        "--transform",
+        passthrough.to_str().unwrap(),
+        "--sink",
+        &dsn,
+        "--table",
+        &t,
+        "--batch-rows",
+        "500",
+    ];
+    let mut child = support::holo_host()
+        .args(args)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some, but not all, batches have committed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = 0;
+    while Instant::now() < deadline {
+        seen = query_i64(&format!("SELECT count(*) FROM {t}")).await;
+        if seen >= 5_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = query_i64(&format!("SELECT count(*) FROM {t}")).await;
+    assert!(
+        (5_000..N as i64).contains(&at_kill),
+        "kill landed mid-way ({seen} seen, {at_kill} at kill)"
+    );
+
+    let out = support::holo_host().args(args).output().unwrap();
+    assert_success(&out);
+    assert_eq!(
+        query_i64(&format!("SELECT count(*) FROM {t}")).await,
+        N as i64
+    );
+    assert_eq!(
+        query_i64(&format!("SELECT count(DISTINCT order_id) FROM {t}")).await,
+        N as i64
+    );
+    // A third run finds the load complete and writes nothing.
+    let out = support::holo_host().args(args).output().unwrap();
+    let stderr = assert_success(&out);
+    assert!(stderr.contains("wrote 0"), "{stderr}");
+    assert_eq!(
+        query_i64(&format!("SELECT count(*) FROM {t}")).await,
+        N as i64
+    );
+}
+
+/// `--from-scratch` forgets the saved position: the input is read again.
+#[tokio::test]
+async fn from_scratch_reads_the_input_again() {
+    let pg = TestPg::shared();
+    let dir = scratch();
+    let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(100, 3));
+    let t = table(
+        "scratch_orders",
+        "(order_id text, user_id int8, book_id int8, book_name text, order_cnt int8, order_amt int8)",
+    )
+    .await;
+    let source = format!("csv:{orders}");
+    let dsn = pg.dsn();
+    let base = ["--source", &source, "--sink", &dsn, "--table", &t];
+    assert_success(&run(&base));
+    assert_success(&run(&base));
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 100);
+    let mut again = base.to_vec();
+    again.push("--from-scratch");
+    assert_success(&run(&again));
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 200);
+}
+
+/// A database that cannot be reached: the error names host, port, database and user,
+/// never the password.
+#[test]
+fn connection_error_names_the_target_not_the_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = scratch();
+    let path = write(dir.path(), "a.csv", "a\n1\n");
+    let out = run(&[
+        "--source",
+        &format!("csv:{path}"),
+        "--sink",
+        &format!("postgres://loader:s3cr3t-pw@127.0.0.1:{port}/warehouse"),
+        "--table",
+        "public.t",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("s3cr3t-pw"), "{stderr}");
+    for part in ["127.0.0.1", &port.to_string(), "warehouse", "loader"] {
+        assert!(stderr.contains(part), "missing {part}: {stderr}");
+    }
+}
