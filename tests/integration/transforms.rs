@@ -62,15 +62,11 @@ fn batch(rows: &[&[&str]]) -> Batch {
     }
 }
 
+/// One output entry: the input row and its values, or the input row and the rejection.
+type Decoded = Result<(u32, Vec<serde_json::Value>), (u32, String)>;
+
 /// Runs `transform` on `rows`; returns the output schema and the entries, decoded.
-fn process(
-    t: &Transform,
-    input: &Schema,
-    rows: &[&[&str]],
-) -> (
-    Schema,
-    Vec<Result<(u32, Vec<serde_json::Value>), (u32, String)>>,
-) {
+fn process(t: &Transform, input: &Schema, rows: &[&[&str]]) -> (Schema, Vec<Decoded>) {
     let (mut instance, output) = t.start(input).unwrap();
     let b = batch(rows);
     let mut out = Vec::new();

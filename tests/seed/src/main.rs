@@ -6,19 +6,22 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+/// The date the tutorial generated its data on, as a default seed.
+const SEED: u64 = 20_210_712;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let out = match args.first().map(String::as_str) {
         Some("orders") => {
             let rows = args.get(1).map_or(Ok(10_000), |s| s.parse());
-            let seed = args.get(2).map_or(Ok(2021_07_12), |s| s.parse());
+            let seed = args.get(2).map_or(Ok(SEED), |s| s.parse());
             match (rows, seed) {
                 (Ok(rows), Ok(seed)) => holo_seed::orders_csv(rows, seed),
                 _ => return usage("ROWS and SEED must be numbers"),
             }
         }
         Some("ratings") => match args.get(1).map_or(Ok(2_000), |s| s.parse()) {
-            Ok(rows) => holo_seed::ratings_csv(rows, 2021_07_12),
+            Ok(rows) => holo_seed::ratings_csv(rows, SEED),
             Err(_) => return usage("ROWS must be a number"),
         },
         Some("books") => holo_seed::books_csv(),

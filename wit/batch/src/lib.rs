@@ -289,12 +289,10 @@ impl<'a> Iterator for BatchReader<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
-            return (self.pos != self.buf.len()).then(|| {
-                Err(DecodeError {
-                    offset: self.pos,
-                    reason: "bytes after the last row",
-                })
-            });
+            return (self.pos != self.buf.len()).then_some(Err(DecodeError {
+                offset: self.pos,
+                reason: "bytes after the last row",
+            }));
         }
         self.remaining -= 1;
         let row = read_row(self.buf, &mut self.pos, self.ncols);
