@@ -91,6 +91,8 @@ pub struct Summary {
     pub interrupted: bool,
     /// The saved position was already at the end: nothing was left to load.
     pub already_complete: bool,
+    /// The sink keeps positions, so an interrupted run can be resumed.
+    pub resumable: bool,
 }
 
 impl std::fmt::Display for Summary {
@@ -109,7 +111,11 @@ impl std::fmt::Display for Summary {
             f.write_str("; the saved position was already at the end of the input")?;
         }
         if self.interrupted {
-            f.write_str("; interrupted: run the same command again to resume")?;
+            f.write_str(if self.resumable {
+                "; interrupted: run the same command again to resume"
+            } else {
+                "; interrupted"
+            })?;
         }
         Ok(())
     }
@@ -242,7 +248,10 @@ pub async fn run(
         })
         .expect("spawn transform thread");
 
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        resumable: matches!(config.sink, SinkConfig::Postgres(_)),
+        ..Summary::default()
+    };
     let mut shutdown = std::pin::pin!(shutdown);
     let mut shutting_down = false;
     let result: Result<(), PipelineError> = async {
