@@ -375,13 +375,10 @@ async fn write_batch(
             Entry::Error { input, message } => {
                 reject(dead_letters, input, Stage::Transform, message.to_owned())?;
             }
-            Entry::Delete { input, .. } => {
-                reject(
-                    dead_letters,
-                    input,
-                    Stage::Sink,
-                    "deletes are not supported by this sink yet".into(),
-                )?;
+            Entry::Delete { input, row } => {
+                if let Err(reason) = sink.push_delete(row) {
+                    reject(dead_letters, input, Stage::Sink, reason)?;
+                }
             }
         }
     }

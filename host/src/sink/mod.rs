@@ -47,6 +47,19 @@ impl Sink {
         }
     }
 
+    /// Stages the deletion of the row with this key (the output columns, of which the sink
+    /// uses the primary key); `Err` explains why it cannot be applied.
+    #[inline]
+    pub fn push_delete(&mut self, key: holo_batch::RowRef<'_>) -> Result<(), String> {
+        match self {
+            Sink::Postgres(_) => Err("deletes are not supported by this sink yet".into()),
+            Sink::Stdout(s) => {
+                s.push_delete(key);
+                Ok(())
+            }
+        }
+    }
+
     /// Writes the staged rows and records `position` for `job`; returns the rows written.
     pub async fn commit(&mut self, job: &str, position: &Position) -> Result<u64, SinkError> {
         match self {

@@ -28,6 +28,16 @@ impl StdoutSink {
         self.rows += 1;
     }
 
+    /// A delete prints as the key's row with `"__delete__": true`.
+    pub fn push_delete(&mut self, key: holo_batch::RowRef<'_>) {
+        let mut json = row_json(&self.schema, key);
+        if let serde_json::Value::Object(map) = &mut json {
+            map.insert("__delete__".into(), serde_json::Value::Bool(true));
+        }
+        serde_json::to_writer(&mut self.staged, &json).expect("writing to a Vec cannot fail");
+        self.staged.push(b'\n');
+    }
+
     pub fn commit(&mut self) -> std::io::Result<u64> {
         let mut out = std::io::stdout().lock();
         out.write_all(&self.staged)?;

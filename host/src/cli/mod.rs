@@ -1,12 +1,17 @@
 //! The command line: raw arguments (clap) first, then validated into a [`PipelineConfig`].
+//!
+//! - [`sink`]: the destination's arguments (`--sink`, `--table`, …).
+
+mod sink;
+
+pub use sink::SinkArgs;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::lookup::LookupSpec;
-use crate::pipeline::{PipelineConfig, SinkConfig};
-use crate::sink::postgres::PostgresSinkConfig;
+use crate::pipeline::PipelineConfig;
 use crate::source::csv::CsvSourceConfig;
 use crate::transform::{TransformConfig, cache};
 
@@ -47,15 +52,8 @@ pub struct RunArgs {
     #[arg(long = "lookup", value_name = "NAME=SPEC")]
     pub lookups: Vec<LookupSpec>,
 
-    /// The database: a libpq-style URL (`postgres://user@host:5432/db`) or `key=value`
-    /// string; the password may come from `PGPASSWORD`. Without it, rows are printed to
-    /// stdout as JSON lines.
-    #[arg(long, value_name = "DSN")]
-    pub sink: Option<String>,
-
-    /// The target table, `SCHEMA.TABLE` (or `TABLE` in `public`).
-    #[arg(long, value_name = "SCHEMA.TABLE", requires = "sink")]
-    pub table: Option<String>,
+    #[command(flatten)]
+    pub sink: SinkArgs,
 
     /// Write rejected records to this file as JSON lines (appended).
     #[arg(long, value_name = "PATH")]
@@ -95,8 +93,8 @@ fn parse_setting(s: &str) -> Result<(String, String), String> {
 pub enum ArgsError {
     #[error("--source `{0}` is not supported: use csv:PATH")]
     UnknownSource(String),
-    #[error("--sink needs --table SCHEMA.TABLE")]
-    MissingTable,
+    #[error(transparent)]
+    Sink(#[from] sink::SinkArgsError),
     #[error("--batch-rows must be at least 1")]
     BatchRows,
 }
@@ -114,11 +112,7 @@ impl RunArgs {
         if self.batch_rows == 0 {
             return Err(ArgsError::BatchRows);
         }
-        let sink = match (self.sink, self.table) {
-            (Some(dsn), Some(table)) => SinkConfig::Postgres(PostgresSinkConfig { dsn, table }),
-            (Some(_), None) => return Err(ArgsError::MissingTable),
-            (None, _) => SinkConfig::Stdout,
-        };
+        let sink = self.sink.build()?;
         let transform = self.transform.map(|path| TransformConfig {
             path,
             settings: self.settings,
@@ -144,6 +138,7 @@ impl RunArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::SinkConfig;
 
     fn parse(args: &[&str]) -> Result<PipelineConfig, String> {
         let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
