@@ -3,6 +3,11 @@
 
 mod support;
 
+mod db_lookup;
+mod partitions;
 mod pipeline;
 mod postgres_sink;
+mod reload;
+mod sandbox;
 mod transforms;
+mod write_modes;

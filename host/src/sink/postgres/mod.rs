@@ -3,12 +3,14 @@
 //! source position in one transaction.
 //!
 //! - [`config`]: the DSN and the table name;
+//! - [`connect`]: opening a session (the transport, and TLS when asked);
 //! - [`catalog`]: the table's columns and the binding of output columns to them;
 //! - [`encode`] and [`numeric`]: values to the binary wire format, one row error at a time;
 //! - [`progress`]: the `holo_host.progress` table that makes a resumed load exactly once.
 
 pub mod catalog;
 pub mod config;
+pub mod connect;
 pub mod encode;
 pub mod numeric;
 pub mod progress;
@@ -19,8 +21,8 @@ use std::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::SinkExt;
 use holo_batch::{RowRef, ValueRef};
-use tokio_postgres::{Client, NoTls, Statement};
-use tracing::{debug, warn};
+use tokio_postgres::{Client, Statement};
+use tracing::debug;
 
 pub use catalog::{BindProblem, PgType, TableColumn, TableInfo};
 pub use config::PostgresSinkConfig;
@@ -256,19 +258,7 @@ impl PostgresSink {
     /// `holo_host.progress` if missing.
     pub async fn connect(cfg: &PostgresSinkConfig) -> Result<Self, PostgresError> {
         let (pg, target, name) = cfg.build()?;
-        let (client, connection) =
-            pg.connect(NoTls)
-                .await
-                .map_err(|source| PostgresError::Connect {
-                    target: target.clone(),
-                    source,
-                })?;
-        let server = target.clone();
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                warn!(%server, %error, "PostgreSQL connection lost");
-            }
-        });
+        let client = connect::connect(&pg, &target).await?;
         let query_err = |what| {
             let target = target.clone();
             move |source| PostgresError::Query {

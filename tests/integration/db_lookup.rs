@@ -1,0 +1,1 @@
+//! Lookups from database tables, and TLS connections.

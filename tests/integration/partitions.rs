@@ -1,0 +1,1 @@
+//! Partitioned targets, --create-table and the plan command.

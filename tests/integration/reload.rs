@@ -1,0 +1,1 @@
+//! Hot reload and canary runs of transforms.

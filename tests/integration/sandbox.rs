@@ -1,0 +1,1 @@
+//! Hostile transforms, limits and poison-record isolation.

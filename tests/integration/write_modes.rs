@@ -1,0 +1,1 @@
+//! Hologres-style write modes, deletes, retries and restarts of the PostgreSQL sink.
