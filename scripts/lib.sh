@@ -4,7 +4,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-GUESTS=(holo-passthrough holo-alias holo-enrich)
+GUESTS=(holo-passthrough holo-alias holo-enrich holo-hostile holo-stamp)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -57,6 +57,7 @@ fn main() {
             path: wasm,
             settings: settings.clone(),
             cache_dir: None,
+            timeout: TransformConfig::default_timeout(),
             memory_limit: TransformConfig::default_memory_limit(),
         },
         lookups.clone(),

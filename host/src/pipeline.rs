@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use holo_batch::{BatchReader, Entry, OutputReader, OutputWriter};
+use holo_batch::{Entry, OutputReader};
 use tokio::sync::mpsc;
 
 use crate::dead_letter::{DeadLetter, DeadLetterError, DeadLetters, Stage};
@@ -27,7 +27,9 @@ use crate::sink::postgres::{PostgresSink, PostgresSinkConfig};
 use crate::sink::stdout::StdoutSink;
 use crate::sink::{Sink, SinkError};
 use crate::source::csv::{CsvError, CsvSource, CsvSourceConfig};
-use crate::transform::{Instance, Transform, TransformConfig, TransformError};
+use crate::transform::stage::{Candidate, Processed, TransformStage};
+use crate::transform::watch::Watcher;
+use crate::transform::{Transform, TransformConfig, TransformError};
 
 /// Batches in flight between two stages: enough to keep every stage busy, few enough to
 /// bound memory.
@@ -47,6 +49,28 @@ pub struct PipelineConfig {
     pub from_scratch: bool,
     /// Draw a progress bar on a terminal.
     pub progress: bool,
+    /// Reload the transform when its file changes (and on SIGHUP).
+    pub watch: bool,
+    /// Batches a new version runs beside the current one before it takes over (0: none).
+    pub canary_batches: u32,
+    /// Stop when the transform fails too many records.
+    pub max_error_rate: Option<ErrorRate>,
+}
+
+/// The share of records a transform may fail, over a window of recent records, before the
+/// run stops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ErrorRate {
+    /// Fraction of records, in `(0, 1]`.
+    pub limit: f64,
+    /// Records the fraction is measured over.
+    pub window: u64,
+}
+
+impl ErrorRate {
+    pub fn default_window() -> u64 {
+        1000
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +99,19 @@ pub enum PipelineError {
         origin: String,
         source: holo_batch::DecodeError,
     },
+    #[error(
+        "transform `{name}` ({hash}) failed {errors} of the last {records} records, over the \
+         --max-error-rate of {limit}: stopped before the batch starting at {origin}; what was \
+         written before stays, fix the transform and run again to resume"
+    )]
+    ErrorRate {
+        name: String,
+        hash: String,
+        errors: u64,
+        records: u64,
+        limit: f64,
+        origin: String,
+    },
     #[error("the {0} stage stopped unexpectedly")]
     StageLost(&'static str),
 }
@@ -93,6 +130,16 @@ pub struct Summary {
     pub already_complete: bool,
     /// The sink keeps positions, so an interrupted run can be resumed.
     pub resumable: bool,
+    /// The transform's name, hash and limits; `None` without one.
+    pub transform: Option<String>,
+    /// Transform calls that trapped.
+    pub traps: u64,
+    /// Records isolated as the cause of a trap or a failed batch.
+    pub isolated: u64,
+    /// New transform versions that took over.
+    pub reloads: u64,
+    /// Canaries rolled back.
+    pub rollbacks: u64,
 }
 
 impl std::fmt::Display for Summary {
@@ -107,6 +154,25 @@ impl std::fmt::Display for Summary {
             "read {} rows, wrote {}, dead-lettered {} in {:.2} s ({:.0} rows/s)",
             self.read, self.written, self.dead_lettered, self.seconds, rate
         )?;
+        if let Some(t) = &self.transform {
+            write!(f, "; transform {t}")?;
+            if self.traps > 0 {
+                write!(
+                    f,
+                    ", {} traps, {} records isolated",
+                    self.traps, self.isolated
+                )?;
+            } else if self.isolated > 0 {
+                write!(f, ", {} records isolated", self.isolated)?;
+            }
+            if self.reloads > 0 || self.rollbacks > 0 {
+                write!(
+                    f,
+                    ", {} reloads, {} rolled back",
+                    self.reloads, self.rollbacks
+                )?;
+            }
+        }
         if self.already_complete {
             f.write_str("; the saved position was already at the end of the input")?;
         }
@@ -185,16 +251,65 @@ pub async fn run(
 
     // Everything is checked before the first record is read: the transform's settings, its
     // output against the destination's columns.
-    let (mut stage, output_schema) = match &transform {
+    let transform_label = transform.as_ref().map(|t| {
+        format!(
+            "`{}` {} ({})",
+            t.name(),
+            t.hash(),
+            t.config().describe_limits()
+        )
+    });
+    let mut watcher = None;
+    let mut stage = match transform {
         Some(t) => {
             let (instance, output) = t.start(&input_schema)?;
-            (TransformStage::Wasm(Box::new(instance)), output)
+            sink.bind(&output)?;
+            let candidates = if config.watch {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let prepare = prepare_versions(
+                    config.transform.clone().expect("a transform is configured"),
+                    lookups.clone(),
+                    input_schema.clone(),
+                    output_check(&sink),
+                );
+                let path = t.config().path.clone();
+                watcher = Some(Watcher::spawn(path, t.hash().to_owned(), prepare, tx));
+                Some(rx)
+            } else {
+                None
+            };
+            TransformStage::wasm(
+                t,
+                instance,
+                input_schema.clone(),
+                output,
+                candidates,
+                config.canary_batches,
+            )
         }
-        None => (TransformStage::Passthrough, input_schema.clone()),
+        None => {
+            sink.bind(&input_schema)?;
+            TransformStage::passthrough(input_schema.clone())
+        }
     };
-    sink.bind(&output_schema)?;
-    let transform_name = transform.as_ref().map(|t| t.name().to_owned());
-    let transform_hash = transform.as_ref().map(|t| t.hash().to_owned());
+    let mut bound = stage.version().output.clone();
+    // SIGHUP checks the transform file at once.
+    let hangup = watcher.as_ref().map(|w| {
+        let poke = w.poker();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: checking the transform file");
+                if poke.send(()).is_err() {
+                    return;
+                }
+            }
+        })
+    });
+    let mut error_rate = config.max_error_rate.map(ErrorWindow::new);
 
     let mut dead_letters = DeadLetters::open(config.dead_letter.as_deref())?;
     let progress = Progress::new(config.progress, source.total_bytes());
@@ -226,30 +341,30 @@ pub async fn run(
             .expect("spawn source thread")
     };
 
-    // Transform thread: one instance, one batch at a time.
+    // Transform thread: one instance, one batch at a time, one version per batch.
     // A failure of either stage travels in order, behind the batches that came before it.
     let (out_tx, mut out_rx) =
-        mpsc::channel::<Result<(Batch, Vec<u8>), PipelineError>>(CHANNEL_DEPTH);
-    let input_width = input_schema.len();
+        mpsc::channel::<Result<(Batch, Processed), PipelineError>>(CHANNEL_DEPTH);
     let transform_thread = std::thread::Builder::new()
         .name("holo-transform".into())
         .spawn(move || {
             while let Some(item) = batch_rx.blocking_recv() {
                 let result = item.map_err(PipelineError::from).and_then(|batch| {
-                    let mut out = Vec::new();
-                    stage.process(&batch, input_width, &mut out)?;
-                    Ok((batch, out))
+                    let processed = stage.process(&batch)?;
+                    Ok((batch, processed))
                 });
                 let failed = result.is_err();
                 if out_tx.blocking_send(result).is_err() || failed {
                     break;
                 }
             }
+            stage.stats()
         })
         .expect("spawn transform thread");
 
     let mut summary = Summary {
         resumable: matches!(config.sink, SinkConfig::Postgres(_)),
+        transform: transform_label,
         ..Summary::default()
     };
     let mut shutdown = std::pin::pin!(shutdown);
@@ -267,16 +382,22 @@ pub async fn run(
                 }
             };
             let Some(item) = item else { break };
-            let (batch, output) = item?;
+            let (batch, processed) = item?;
+            // A new version may declare other columns: it was checked against the
+            // destination before it took over.
+            if !Arc::ptr_eq(&bound, &processed.version.output) {
+                sink.bind(&processed.version.output)?;
+                bound = processed.version.output.clone();
+            }
+            if let Some(window) = &mut error_rate {
+                window.check(&batch, &processed)?;
+            }
             write_batch(
                 &mut sink,
                 &job,
                 &batch,
-                &output,
+                &processed,
                 &input_schema,
-                &output_schema,
-                transform_name.as_deref(),
-                transform_hash.as_deref(),
                 &mut dead_letters,
                 &mut summary,
             )
@@ -290,59 +411,152 @@ pub async fn run(
     stop.store(true, Ordering::Relaxed);
     drop(out_rx);
     let _ = source_thread.join();
-    let _ = transform_thread.join();
+    let stats = transform_thread.join().unwrap_or_default();
+    drop(watcher);
+    if let Some(h) = hangup {
+        h.abort();
+    }
     progress.finish();
     result?;
+    summary.traps = stats.traps;
+    summary.isolated = stats.isolated;
+    summary.reloads = stats.reloads;
+    summary.rollbacks = stats.rollbacks;
     summary.dead_lettered = dead_letters.count();
     summary.seconds = started.elapsed().as_secs_f64();
     summary.already_complete = resumed && summary.read == 0 && !summary.interrupted;
     Ok(summary)
 }
 
-/// The transform stage of a run: a WebAssembly instance, or a copy when there is none.
-enum TransformStage {
-    Wasm(Box<Instance>),
-    Passthrough,
+/// Makes a new version ready to take over: compiled, configured, and its output checked
+/// against the destination.
+fn prepare_versions(
+    config: TransformConfig,
+    lookups: Arc<Lookups>,
+    input: Schema,
+    check: OutputCheck,
+) -> impl Fn(&[u8]) -> Result<Candidate, String> + Send + 'static {
+    move |bytes| {
+        let transform = Transform::from_bytes(config.clone(), bytes, lookups.clone())
+            .map_err(|e| format!("{:#}", anyhow_chain(&e)))?;
+        let (instance, output) = transform
+            .start(&input)
+            .map_err(|e| format!("{:#}", anyhow_chain(&e)))?;
+        check(&output).map_err(|problems| {
+            format!(
+                "its output ({}) does not fit the destination: {problems}",
+                crate::transform::describe(&output)
+            )
+        })?;
+        Ok(Candidate {
+            transform,
+            instance,
+            output,
+        })
+    }
 }
 
-impl TransformStage {
-    fn process(
-        &mut self,
-        batch: &Batch,
-        input_width: usize,
-        out: &mut Vec<u8>,
-    ) -> Result<(), TransformError> {
-        match self {
-            TransformStage::Wasm(instance) => instance.process(batch, out),
-            TransformStage::Passthrough => {
-                let mut w = OutputWriter::new(out);
-                let rows = BatchReader::new(&batch.data, input_width)
-                    .expect("sources write well-formed batches");
-                for (i, row) in rows.enumerate() {
-                    let row = row.expect("sources write well-formed batches");
-                    w.row(i as u32).extend_from_slice(row.as_bytes());
-                }
-                Ok(())
-            }
+/// An error with its causes, `a: b: c`.
+fn anyhow_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// Whether an output schema fits the destination, without touching the sink.
+type OutputCheck = Arc<dyn Fn(&Schema) -> Result<(), String> + Send + Sync>;
+
+fn output_check(sink: &Sink) -> OutputCheck {
+    match sink {
+        Sink::Postgres(s) => {
+            let table = s.table().clone();
+            Arc::new(move |output: &Schema| {
+                crate::sink::postgres::catalog::bind(&table, output)
+                    .map(|_| ())
+                    .map_err(|p| crate::sink::postgres::catalog::problem_lines(&p))
+            })
         }
+        Sink::Stdout(_) => Arc::new(|_: &Schema| Ok(())),
+    }
+}
+
+/// Transform failures over the most recent records, against `--max-error-rate`.
+struct ErrorWindow {
+    rate: ErrorRate,
+    /// (records, failures) of recent batches, oldest first.
+    batches: std::collections::VecDeque<(u64, u64)>,
+    records: u64,
+    errors: u64,
+}
+
+impl ErrorWindow {
+    fn new(rate: ErrorRate) -> Self {
+        ErrorWindow {
+            rate,
+            batches: Default::default(),
+            records: 0,
+            errors: 0,
+        }
+    }
+
+    /// Counts the batch's transform failures; errs, before the batch is written, once the
+    /// window is full and over the limit.
+    fn check(&mut self, batch: &Batch, processed: &Processed) -> Result<(), PipelineError> {
+        let v = &processed.version;
+        let errors = OutputReader::new(&processed.output, v.output.len(), batch.rows() as u32)
+            .filter(|e| matches!(e, Ok(Entry::Error { .. })))
+            .count() as u64;
+        let records = batch.rows() as u64;
+        self.batches.push_back((records, errors));
+        self.records += records;
+        self.errors += errors;
+        // Keep the smallest run of recent batches that still covers the window.
+        while let Some(&(r, e)) = self.batches.front() {
+            if self.records - r < self.rate.window {
+                break;
+            }
+            self.batches.pop_front();
+            self.records -= r;
+            self.errors -= e;
+        }
+        if self.records >= self.rate.window
+            && self.errors as f64 > self.rate.limit * self.records as f64
+        {
+            return Err(PipelineError::ErrorRate {
+                name: v.name().to_owned(),
+                hash: v.hash.as_deref().unwrap_or("-").to_owned(),
+                errors: self.errors,
+                records: self.records,
+                limit: self.rate.limit,
+                origin: batch
+                    .origins
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(())
     }
 }
 
 /// Stages one transformed batch in the sink, sends its rejects to the dead-letter output,
 /// and commits the rows with the batch's position.
-#[allow(clippy::too_many_arguments)]
 async fn write_batch(
     sink: &mut Sink,
     job: &str,
     batch: &Batch,
-    output: &[u8],
+    processed: &Processed,
     input_schema: &Schema,
-    output_schema: &Schema,
-    transform_name: Option<&str>,
-    transform_hash: Option<&str>,
     dead_letters: &mut DeadLetters,
     summary: &mut Summary,
 ) -> Result<(), PipelineError> {
+    let version = &processed.version;
+    let (output, output_schema) = (&processed.output, &version.output);
     for letter in &batch.rejected {
         dead_letters.push(letter)?;
     }
@@ -352,13 +566,13 @@ async fn write_batch(
             stage,
             record: batch.record_json(input_schema, i as usize),
             reason,
-            transform: transform_hash.map(str::to_owned),
+            transform: version.hash.as_deref().map(str::to_owned),
         })
     };
     let entries = OutputReader::new(output, output_schema.len(), batch.rows() as u32);
     for entry in entries {
         let entry = entry.map_err(|source| PipelineError::Output {
-            name: transform_name.unwrap_or("passthrough").to_owned(),
+            name: version.name().to_owned(),
             origin: batch
                 .origins
                 .first()

@@ -1,36 +1,14 @@
 //! End-to-end runs of the `holo-host` binary: CSV → transform → PostgreSQL or stdout.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{self, assert_success, dead_letters, guest, pg::TestPg, run, scratch};
+use crate::support::{
+    self, assert_success, dead_letters, guest, pg::TestPg, query_i64, run, scratch, table, write,
+};
 
 const BOOK_ORDER: &str = "(order_id text NOT NULL, user_id int8 NOT NULL, book_id int8 NOT NULL,
     book_name text NOT NULL, order_cnt int8 NOT NULL, order_amt int8 NOT NULL, PRIMARY KEY (order_id))";
-
-/// Creates `public.<name>` with `columns` (dropping an older one) and returns its name.
-async fn table(name: &str, columns: &str) -> String {
-    let client = TestPg::shared().client().await;
-    client
-        .batch_execute(&format!(
-            "DROP TABLE IF EXISTS public.{name}; CREATE TABLE public.{name} {columns};"
-        ))
-        .await
-        .expect("create table");
-    format!("public.{name}")
-}
-
-async fn query_i64(sql: &str) -> i64 {
-    let client = TestPg::shared().client().await;
-    client.query_one(sql, &[]).await.expect(sql).get(0)
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, content).expect("write fixture");
-    path.to_str().expect("utf-8 path").to_owned()
-}
 
 /// S1: 10,000 generated orders land once each, typed.
 #[tokio::test]

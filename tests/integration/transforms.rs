@@ -17,6 +17,7 @@ fn config(name: &str, settings: &[(&str, &str)]) -> TransformConfig {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         cache_dir: None,
+        timeout: TransformConfig::default_timeout(),
         memory_limit: TransformConfig::default_memory_limit(),
     }
 }

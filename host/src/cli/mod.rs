@@ -7,11 +7,12 @@ mod sink;
 pub use sink::SinkArgs;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::lookup::LookupSpec;
-use crate::pipeline::PipelineConfig;
+use crate::pipeline::{ErrorRate, PipelineConfig};
 use crate::source::csv::CsvSourceConfig;
 use crate::transform::{TransformConfig, cache};
 
@@ -72,6 +73,32 @@ pub struct RunArgs {
     #[arg(long, value_name = "MiB", default_value_t = TransformConfig::default_memory_limit() >> 20)]
     pub transform_memory: usize,
 
+    /// CPU time the transform may spend on one batch (`10s`, `500ms`, or seconds) before it
+    /// is stopped; the batch's records are then retried one group at a time to find the
+    /// one that causes it.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          default_value = "10s")]
+    pub transform_timeout: Duration,
+
+    /// Reload the transform when its file changes, and on SIGHUP: the new version is
+    /// compiled and checked in the background and takes over between two batches.
+    #[arg(long, requires = "transform")]
+    pub watch: bool,
+
+    /// Run a new version beside the current one on N batches first (only the current
+    /// one's output is written); it takes over only if it fails no more records.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "watch")]
+    pub canary: u32,
+
+    /// Stop the run when the transform fails more than this fraction of the records (over
+    /// the last --error-window records), rather than dead-lettering a whole stream.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.9)]
+    pub max_error_rate: f64,
+
+    /// Records the --max-error-rate is measured over.
+    #[arg(long, value_name = "N", default_value_t = ErrorRate::default_window())]
+    pub error_window: u64,
+
     /// Where compiled transforms are cached (default: `~/.cache/holo-host`).
     #[arg(long, value_name = "DIR", env = "HOLO_HOST_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -88,6 +115,29 @@ fn parse_setting(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `10s`, `1.5s`, `250ms`, `2m`, or a number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (say 10s, 500ms or 2m)"))?;
+    let seconds = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" | "sec" => n,
+        "m" | "min" => n * 60.0,
+        _ => return Err(format!("`{s}`: unknown unit (use ms, s or m)")),
+    };
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(format!("`{s}` must be a positive duration"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
 /// Why the arguments do not make a pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum ArgsError {
@@ -97,6 +147,10 @@ pub enum ArgsError {
     Sink(#[from] sink::SinkArgsError),
     #[error("--batch-rows must be at least 1")]
     BatchRows,
+    #[error("--max-error-rate {0} is not a fraction in (0, 1]")]
+    ErrorRate(f64),
+    #[error("--error-window must be at least 1")]
+    ErrorWindow,
 }
 
 impl RunArgs {
@@ -112,12 +166,19 @@ impl RunArgs {
         if self.batch_rows == 0 {
             return Err(ArgsError::BatchRows);
         }
+        if !(self.max_error_rate > 0.0 && self.max_error_rate <= 1.0) {
+            return Err(ArgsError::ErrorRate(self.max_error_rate));
+        }
+        if self.error_window == 0 {
+            return Err(ArgsError::ErrorWindow);
+        }
         let sink = self.sink.build()?;
         let transform = self.transform.map(|path| TransformConfig {
             path,
             settings: self.settings,
             cache_dir: self.cache_dir.or_else(cache::default_dir),
             memory_limit: self.transform_memory << 20,
+            timeout: self.transform_timeout,
         });
         Ok(PipelineConfig {
             source: CsvSourceConfig {
@@ -131,6 +192,13 @@ impl RunArgs {
             dead_letter: self.dead_letter,
             from_scratch: self.from_scratch,
             progress: !self.no_progress,
+            watch: self.watch,
+            canary_batches: self.canary,
+            // 1 (every record may fail) switches the check off.
+            max_error_rate: (self.max_error_rate < 1.0).then_some(ErrorRate {
+                limit: self.max_error_rate,
+                window: self.error_window,
+            }),
         })
     }
 }
@@ -174,6 +242,61 @@ mod tests {
         assert_eq!(t.settings[1], ("columns".into(), "name:book_name".into()));
         assert!(matches!(c.sink, SinkConfig::Postgres(p) if p.table == "public.book_order"));
         assert_eq!(c.lookups.len(), 1);
+    }
+
+    #[test]
+    fn transform_runtime_flags() {
+        let c = parse(&[
+            "holo-host",
+            "run",
+            "--source",
+            "csv:o.csv",
+            "--transform",
+            "t.wasm",
+            "--transform-timeout",
+            "250ms",
+            "--watch",
+            "--canary",
+            "3",
+            "--max-error-rate",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!(c.transform.unwrap().timeout, Duration::from_millis(250));
+        assert!(c.watch);
+        assert_eq!(c.canary_batches, 3);
+        assert_eq!(
+            c.max_error_rate,
+            Some(ErrorRate {
+                limit: 0.5,
+                window: 1000
+            })
+        );
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5h").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse(&[
+                "holo-host",
+                "run",
+                "--source",
+                "csv:a",
+                "--max-error-rate",
+                "1.5"
+            ])
+            .unwrap_err()
+            .contains("--max-error-rate 1.5")
+        );
+        let off = parse(&[
+            "holo-host",
+            "run",
+            "--source",
+            "csv:a",
+            "--max-error-rate",
+            "1",
+        ]);
+        assert_eq!(off.unwrap().max_error_rate, None);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -17,7 +17,7 @@ const STDERR_CAPTURE: usize = 16 * 1024;
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    pub(super) limits: Limits,
     lookups: Arc<Lookups>,
     name: Arc<str>,
     hash: Arc<str>,
@@ -25,7 +25,7 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn new(name: Arc<str>, hash: Arc<str>, lookups: Arc<Lookups>, limits: StoreLimits) -> Self {
+    pub fn new(name: Arc<str>, hash: Arc<str>, lookups: Arc<Lookups>, limits: Limits) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
         // No preopened directories, no environment, no arguments, no network: the builder
         // grants none of these unless asked to.
@@ -41,16 +41,92 @@ impl HostState {
         }
     }
 
-    /// The last line the guest wrote to stderr (a Rust panic message ends up there).
+    /// What the guest last said on stderr, for a trap message: a Rust panic as
+    /// `panicked at FILE:LINE:COL: MESSAGE`, else the last line that is not a `note:`.
     pub fn stderr_tail(&self) -> String {
         let bytes = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
-        text.lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .to_owned()
+        panic_message(&text).unwrap_or_else(|| {
+            text.lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with("note:"))
+                .unwrap_or("")
+                .to_owned()
+        })
+    }
+}
+
+/// The last panic in a guest's stderr: `thread '…' panicked at LOCATION:` followed by the
+/// message lines, then the `note:` about backtraces.
+fn panic_message(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = lines.iter().rposition(|l| l.contains(" panicked at "))?;
+    let location = lines[at]
+        .split_once(" panicked at ")
+        .map(|(_, loc)| loc.trim_end_matches(':'))
+        .unwrap_or("");
+    let message: Vec<&str> = lines[at + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with("note:"))
+        .map(|l| l.trim())
+        .collect();
+    Some(format!("panicked at {location}: {}", message.join(" ")))
+}
+
+/// The memory cap of one instance, remembering a refused growth so that the trap that
+/// follows (a Rust guest aborts when an allocation fails) can be explained as such.
+pub struct Limits {
+    inner: StoreLimits,
+    /// The size in bytes the guest last asked for and was refused.
+    pub denied: Option<usize>,
+}
+
+impl Limits {
+    pub fn new(memory: usize) -> Self {
+        Limits {
+            inner: StoreLimitsBuilder::new()
+                .memory_size(memory)
+                .instances(4)
+                .build(),
+            denied: None,
+        }
+    }
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.inner.memory_growing(current, desired, maximum)?;
+        if !allowed {
+            self.denied = Some(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
     }
 }
 
@@ -114,5 +190,21 @@ impl HostState {
                 )
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_message;
+
+    #[test]
+    fn panic_messages_are_found() {
+        let stderr = "starting\nthread '<unnamed>' panicked at src/lib.rs:130:18:\nboom on row 3\n\
+                      note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("panicked at src/lib.rs:130:18: boom on row 3")
+        );
+        assert_eq!(panic_message("just a log line\n"), None);
     }
 }

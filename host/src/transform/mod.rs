@@ -3,18 +3,28 @@
 //! One [`wasmtime::Engine`] per run; each component is compiled once (or loaded from the
 //! on-disk cache), pre-instantiated, and instantiated into its own [`Store`] that holds one
 //! [`host::HostState`]. The guest sees only the `holo:transform/host` imports and a WASI
-//! that grants nothing: no files, no network, no environment.
+//! that grants nothing: no files, no network, no environment. Each instance has a memory
+//! cap and every call a CPU deadline (epoch interruption); a call that breaks either traps,
+//! and the trapped instance is thrown away.
+//!
+//! - [`stage`]: the transform stage of a pipeline: poison-record isolation, hot reload and
+//!   canary runs on top of [`Transform`] and [`Instance`];
+//! - [`watch`]: notices a new version of the component file;
+//! - [`cache`]: compiled components on disk.
 
 mod bindings;
 pub mod cache;
 mod host;
+pub mod stage;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, Store, Trap};
 
 use crate::lookup::Lookups;
 use crate::record::{Batch, Column, ColumnType, Schema};
@@ -32,11 +42,47 @@ pub struct TransformConfig {
     pub cache_dir: Option<PathBuf>,
     /// Linear memory cap per instance, in bytes.
     pub memory_limit: usize,
+    /// CPU time one call (a batch, or configuring the instance) may take.
+    pub timeout: Duration,
 }
 
 impl TransformConfig {
+    /// The component at `path` with no settings, no cache and the default limits.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        TransformConfig {
+            path: path.into(),
+            settings: Vec::new(),
+            cache_dir: None,
+            memory_limit: Self::default_memory_limit(),
+            timeout: Self::default_timeout(),
+        }
+    }
+
     pub fn default_memory_limit() -> usize {
         64 << 20
+    }
+
+    /// Generous for a batch: the example transforms take about a millisecond for 4,096 rows.
+    pub fn default_timeout() -> Duration {
+        Duration::from_secs(10)
+    }
+
+    /// `64 MiB memory, 10 s per batch`, for the summary and errors.
+    pub fn describe_limits(&self) -> String {
+        format!(
+            "{} MiB memory, {} per batch",
+            self.memory_limit >> 20,
+            humantime_secs(self.timeout)
+        )
+    }
+}
+
+/// `10 s`, `250 ms`.
+fn humantime_secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }
 
@@ -65,14 +111,15 @@ pub enum TransformError {
         columns: String,
         message: String,
     },
-    #[error("transform `{name}` failed on the batch starting at {origin}{stderr}")]
+    #[error("transform `{name}` trapped on the batch starting at {origin}: {reason}")]
     Trap {
         name: String,
         origin: String,
-        /// What the guest wrote to stderr (a Rust panic message lands there).
-        stderr: String,
-        source: wasmtime::Error,
+        /// What happened, in words (see [`Failure`]).
+        reason: String,
     },
+    #[error("transform `{name}` trapped while starting: {reason}")]
+    StartTrap { name: String, reason: String },
     #[error("transform `{name}` failed on the batch starting at {origin}: {message}")]
     Failed {
         name: String,
@@ -100,24 +147,81 @@ impl std::fmt::Debug for Transform {
     }
 }
 
-/// The engine settings every transform runs under.
+/// How often the epoch advances: the granularity of CPU deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The one engine of the process, shared by every transform and every version of one, with
+/// a thread that advances its epoch for the deadlines.
 fn engine() -> wasmtime::Result<Engine> {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    if let Some(e) = ENGINE.get() {
+        return Ok(e.clone());
+    }
     let mut config = Config::new();
     // Transforms are synchronous; without concurrency support a call costs ~0.2 µs
     // instead of ~0.7 µs (see shared/notes/wasm-runtime.md).
     config.concurrency_support(false);
-    Engine::new(&config)
+    // A runaway guest is stopped at its deadline; the checks cost far less than fuel.
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let engine = ENGINE.get_or_init(|| {
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("holo-epoch".into())
+            .spawn(move || {
+                while let Some(e) = weak.upgrade() {
+                    e.increment_epoch();
+                    drop(e);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .expect("spawn the epoch thread");
+        engine
+    });
+    Ok(engine.clone())
+}
+
+/// Epoch ticks in `timeout` (at least one).
+fn deadline_ticks(timeout: Duration) -> u64 {
+    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
+/// Why a call into the guest did not return a result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The instance trapped and must be discarded; the text says why.
+    Trap(String),
+    /// `process` returned an error for the whole batch; the instance is still usable.
+    Error(String),
+}
+
+impl Failure {
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Trap(m) | Failure::Error(m) => m,
+        }
+    }
 }
 
 impl Transform {
     /// Reads, compiles (or loads from cache) and pre-instantiates the component.
     pub fn load(config: TransformConfig, lookups: Arc<Lookups>) -> Result<Self, TransformError> {
-        let path = &config.path;
-        let bytes = std::fs::read(path).map_err(|source| TransformError::Read {
-            path: path.clone(),
+        let bytes = std::fs::read(&config.path).map_err(|source| TransformError::Read {
+            path: config.path.clone(),
             source,
         })?;
-        let hash: Arc<str> = content_hash(&bytes).into();
+        Self::from_bytes(config, &bytes, lookups)
+    }
+
+    /// [`Transform::load`] with the file's bytes already read (a reload hashes what it
+    /// compiles, even if the file changes again meanwhile).
+    pub fn from_bytes(
+        config: TransformConfig,
+        bytes: &[u8],
+        lookups: Arc<Lookups>,
+    ) -> Result<Self, TransformError> {
+        let path = &config.path;
+        let hash: Arc<str> = content_hash(bytes).into();
         let compile_err = |source| TransformError::Compile {
             path: path.clone(),
             source,
@@ -125,7 +229,7 @@ impl Transform {
         let engine = engine().map_err(compile_err)?;
         let started = std::time::Instant::now();
         let (component, cached) =
-            cache::load(&engine, config.cache_dir.as_deref(), &hash[7..], &bytes)
+            cache::load(&engine, config.cache_dir.as_deref(), &hash[7..], bytes)
                 .map_err(compile_err)?;
         let name: Arc<str> = transform_name(path).into();
         tracing::info!(
@@ -169,42 +273,59 @@ impl Transform {
             name: self.name.to_string(),
             source,
         };
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.config.memory_limit)
-            .instances(4)
-            .build();
         let state = HostState::new(
             self.name.clone(),
             self.hash.clone(),
             self.lookups.clone(),
-            limits,
+            host::Limits::new(self.config.memory_limit),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        // Instantiation runs the guest's initializers: under the deadline too.
+        store.set_epoch_deadline(deadline_ticks(self.config.timeout));
         let bindings = self.pre.instantiate(&mut store).map_err(inst_err)?;
-        bindings
-            .call_configure(&mut store, &self.config.settings)
-            .map_err(inst_err)?
-            .map_err(|message| TransformError::Configure {
-                name: self.name.to_string(),
-                message,
-            })?;
-        let wit_input: Vec<wit::Column> = input.iter().map(to_wit).collect();
-        let output = bindings
-            .call_output_schema(&mut store, &wit_input)
-            .map_err(inst_err)?
-            .map_err(|message| TransformError::Schema {
-                name: self.name.to_string(),
-                columns: describe(input),
-                message,
-            })?;
-        let output: Schema = output.iter().map(from_wit).collect();
-        let instance = Instance {
+        let mut instance = Instance {
             store,
             bindings,
             name: self.name.clone(),
+            config: self.config.clone(),
         };
+        instance.arm();
+        let trap = |instance: &mut Instance, e: wasmtime::Error| TransformError::StartTrap {
+            name: self.name.to_string(),
+            reason: instance.explain(&e),
+        };
+        let configured = instance
+            .bindings
+            .call_configure(&mut instance.store, &self.config.settings);
+        match configured {
+            Ok(r) => r.map_err(|message| TransformError::Configure {
+                name: self.name.to_string(),
+                message,
+            })?,
+            Err(e) => return Err(trap(&mut instance, e)),
+        }
+        instance.arm();
+        let wit_input: Vec<wit::Column> = input.iter().map(to_wit).collect();
+        let output = match instance
+            .bindings
+            .call_output_schema(&mut instance.store, &wit_input)
+        {
+            Ok(r) => r.map_err(|message| TransformError::Schema {
+                name: self.name.to_string(),
+                columns: describe(input),
+                message,
+            })?,
+            Err(e) => return Err(trap(&mut instance, e)),
+        };
+        let output: Schema = output.iter().map(from_wit).collect();
         Ok((instance, output))
+    }
+
+    /// The settings this transform runs with.
+    pub fn config(&self) -> &TransformConfig {
+        &self.config
     }
 }
 
@@ -213,43 +334,86 @@ pub struct Instance {
     store: Store<HostState>,
     bindings: bindings::Transform,
     name: Arc<str>,
+    config: TransformConfig,
 }
 
 impl Instance {
     /// Runs the transform on `batch`; returns the output batch (see `wit/ENCODING.md`).
     ///
-    /// `out` is reused across batches; its previous content is dropped.
+    /// `out` is reused across batches; its previous content is dropped. After a trap the
+    /// instance must not be used again.
     pub fn process(&mut self, batch: &Batch, out: &mut Vec<u8>) -> Result<(), TransformError> {
-        let origin = || {
-            batch
+        self.call(&batch.data, out).map_err(|f| {
+            let origin = batch
                 .origins
                 .first()
                 .map(|o| o.to_string())
-                .unwrap_or_else(|| "an empty batch".into())
-        };
-        match self.bindings.call_process(&mut self.store, &batch.data) {
+                .unwrap_or_else(|| "an empty batch".into());
+            let name = self.name.to_string();
+            match f {
+                Failure::Trap(reason) => TransformError::Trap {
+                    name,
+                    origin,
+                    reason,
+                },
+                Failure::Error(message) => TransformError::Failed {
+                    name,
+                    origin,
+                    message,
+                },
+            }
+        })
+    }
+
+    /// Runs `process` on an encoded input batch.
+    pub fn call(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), Failure> {
+        self.arm();
+        match self.bindings.call_process(&mut self.store, data) {
             Ok(Ok(bytes)) => {
                 *out = bytes;
                 Ok(())
             }
-            Ok(Err(message)) => Err(TransformError::Failed {
-                name: self.name.to_string(),
-                origin: origin(),
-                message,
-            }),
-            Err(source) => {
-                let stderr = self.store.data().stderr_tail();
-                Err(TransformError::Trap {
-                    name: self.name.to_string(),
-                    origin: origin(),
-                    stderr: if stderr.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({stderr})")
-                    },
-                    source,
-                })
+            Ok(Err(message)) => Err(Failure::Error(message)),
+            Err(e) => Err(Failure::Trap(self.explain(&e))),
+        }
+    }
+
+    /// Starts the deadline of the next call.
+    fn arm(&mut self) {
+        self.store
+            .set_epoch_deadline(deadline_ticks(self.config.timeout));
+        self.store.data_mut().limits.denied = None;
+    }
+
+    /// Says in words why a call trapped: the memory cap, the deadline, the stack, or the
+    /// guest's own panic message.
+    fn explain(&mut self, e: &wasmtime::Error) -> String {
+        let stderr = self.store.data().stderr_tail();
+        if let Some(wanted) = self.store.data_mut().limits.denied.take() {
+            return format!(
+                "out of memory: it asked for {} MiB, over its cap of {} MiB (raise it with \
+                 --transform-memory)",
+                wanted.div_ceil(1 << 20),
+                self.config.memory_limit >> 20
+            );
+        }
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => format!(
+                "exceeded its CPU deadline of {} (raise it with --transform-timeout)",
+                humantime_secs(self.config.timeout)
+            ),
+            Some(Trap::StackOverflow) => {
+                "exhausted its call stack (unbounded recursion?)".to_owned()
             }
+            // Languages that keep a stack in linear memory (Rust, C) run off its end
+            // this way.
+            Some(Trap::MemoryOutOfBounds) => "accessed memory out of bounds (its stack in \
+                 linear memory overflowed, or it has a memory bug)"
+                .to_owned(),
+            Some(trap) if !stderr.is_empty() => format!("{stderr} ({trap})"),
+            Some(trap) => trap.to_string(),
+            None if !stderr.is_empty() => format!("{stderr} ({e})"),
+            None => format!("{e:#}"),
         }
     }
 }

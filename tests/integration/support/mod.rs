@@ -83,3 +83,29 @@ pub fn dead_letters(path: &Path) -> Vec<serde_json::Value> {
         Err(_) => Vec::new(),
     }
 }
+
+/// Writes a fixture file into `dir`; returns its path as text for the command line.
+pub fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write fixture");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+/// Creates `public.<name>` with `columns` on the shared test server (dropping an older
+/// one) and returns its name.
+pub async fn table(name: &str, columns: &str) -> String {
+    let client = pg::TestPg::shared().client().await;
+    client
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS public.{name}; CREATE TABLE public.{name} {columns};"
+        ))
+        .await
+        .expect("create table");
+    format!("public.{name}")
+}
+
+/// The single integer a query on the shared test server returns.
+pub async fn query_i64(sql: &str) -> i64 {
+    let client = pg::TestPg::shared().client().await;
+    client.query_one(sql, &[]).await.expect(sql).get(0)
+}
