@@ -127,6 +127,7 @@ fn watch<T>(
         last_hash = hash.clone();
         match outcome {
             Ok(version) => {
+                info!(path = %path.display(), %hash, "new transform version ready: it takes over at the next batch");
                 if ready.send(version).is_err() {
                     return;
                 }
