@@ -1,0 +1,195 @@
+//! Server configuration: listen address, logstores, access keys, data directory and faults.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::faults::FaultRule;
+
+/// Everything [`crate::Server::start`] needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind; port 0 picks a free port (read it from [`crate::RunningServer::addr`]).
+    pub listen: SocketAddr,
+    /// Logstores to create at start (kept as they are when the data directory already has them).
+    pub logstores: Vec<LogstoreSpec>,
+    /// Accepted access keys; none means requests are not authenticated.
+    pub access_keys: Vec<AccessKey>,
+    /// Directory that keeps logs, shards, consumer groups and checkpoints across restarts.
+    pub data_dir: Option<PathBuf>,
+    /// Faults active from the start (more can be added through `POST /_admin/faults`).
+    pub faults: Vec<FaultRule>,
+}
+
+impl Config {
+    /// A configuration listening on `127.0.0.1:0` with the given logstores, no keys, in memory.
+    pub fn new(logstores: impl IntoIterator<Item = LogstoreSpec>) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            logstores: logstores.into_iter().collect(),
+            access_keys: Vec::new(),
+            data_dir: None,
+            faults: Vec::new(),
+        }
+    }
+
+    /// Adds an accepted access key (switching authentication on).
+    pub fn with_access_key(mut self, id: &str, secret: &str) -> Self {
+        self.access_keys.push(AccessKey {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+        });
+        self
+    }
+
+    /// Keeps state in `dir`.
+    pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+}
+
+/// `PROJECT/LOGSTORE:SHARDS`, e.g. `demo/orders:4`; the shard count defaults to 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogstoreSpec {
+    pub project: String,
+    pub logstore: String,
+    pub shards: u32,
+}
+
+impl LogstoreSpec {
+    /// A spec from its parts (names are checked by [`FromStr`] only).
+    pub fn new(project: &str, logstore: &str, shards: u32) -> Self {
+        LogstoreSpec {
+            project: project.to_owned(),
+            logstore: logstore.to_owned(),
+            shards,
+        }
+    }
+}
+
+/// A project or logstore name that the service would refuse, or a bad shard count.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecError {
+    #[error("logstore spec `{0}` is not PROJECT/LOGSTORE[:SHARDS]")]
+    Shape(String),
+    #[error(
+        "name `{name}` in `{spec}` is invalid: use 2 to 63 of a-z, 0-9, `-` and `_` (a project may not use `_`)"
+    )]
+    Name { spec: String, name: String },
+    #[error("shard count in `{0}` must be a number from 1 to 256")]
+    Shards(String),
+    #[error("access key `{0}` is not ID:SECRET with both parts non-empty")]
+    AccessKey(String),
+}
+
+fn valid_name(name: &str, allow_underscore: bool) -> bool {
+    (2..=63).contains(&name.len())
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || b == b'-'
+                || (allow_underscore && b == b'_')
+        })
+}
+
+impl FromStr for LogstoreSpec {
+    type Err = SpecError;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let (names, shards) = match spec.rsplit_once(':') {
+            Some((names, shards)) => {
+                let shards = shards
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=256).contains(n))
+                    .ok_or_else(|| SpecError::Shards(spec.to_owned()))?;
+                (names, shards)
+            }
+            None => (spec, 2),
+        };
+        let (project, logstore) = names
+            .split_once('/')
+            .ok_or_else(|| SpecError::Shape(spec.to_owned()))?;
+        for (name, underscore) in [(project, false), (logstore, true)] {
+            if !valid_name(name, underscore) {
+                return Err(SpecError::Name {
+                    spec: spec.to_owned(),
+                    name: name.to_owned(),
+                });
+            }
+        }
+        Ok(LogstoreSpec::new(project, logstore, shards))
+    }
+}
+
+/// An accepted access key pair.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: String,
+}
+
+// The secret never reaches a log line or an error message.
+impl fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl FromStr for AccessKey {
+    type Err = SpecError;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        match spec.split_once(':') {
+            Some((id, secret)) if !id.is_empty() && !secret.is_empty() => Ok(AccessKey {
+                id: id.to_owned(),
+                secret: secret.to_owned(),
+            }),
+            // Only an id before a colon is shown: anything else may be a secret.
+            Some((id, _)) => Err(SpecError::AccessKey(id.to_owned())),
+            None => Err(SpecError::AccessKey("<hidden>".to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_logstore_specs() {
+        assert_eq!(
+            "demo/book_orders:4".parse::<LogstoreSpec>().unwrap(),
+            LogstoreSpec::new("demo", "book_orders", 4)
+        );
+        assert_eq!("demo/orders".parse::<LogstoreSpec>().unwrap().shards, 2);
+        assert!(matches!(
+            "demo".parse::<LogstoreSpec>(),
+            Err(SpecError::Shape(_))
+        ));
+        assert!(matches!(
+            "de_mo/orders".parse::<LogstoreSpec>(),
+            Err(SpecError::Name { .. })
+        ));
+        assert!(matches!(
+            "demo/orders:0".parse::<LogstoreSpec>(),
+            Err(SpecError::Shards(_))
+        ));
+    }
+
+    #[test]
+    fn access_key_debug_and_errors_hide_the_secret() {
+        let key: AccessKey = "id1:s3cret".parse().unwrap();
+        assert_eq!(key.secret, "s3cret");
+        assert!(!format!("{key:?}").contains("s3cret"));
+        let err = "id1:".parse::<AccessKey>().unwrap_err().to_string();
+        assert!(err.contains("id1"), "{err}");
+        let err = "s3cret".parse::<AccessKey>().unwrap_err().to_string();
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}

@@ -1,0 +1,235 @@
+//! Fault injection for tests: error answers (5xx, quota errors) and added latency, per
+//! operation, logstore and shard, optionally for a limited number of requests.
+//!
+//! Rules come from `--fault JSON` or `POST /_admin/faults` (a rule or a list of rules);
+//! `DELETE /_admin/faults` clears them and `GET /_admin/faults` lists what is left.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SlsError;
+
+/// The operation a request performs, as fault rules name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Every operation below.
+    #[default]
+    Any,
+    Put,
+    Track,
+    Pull,
+    Cursor,
+    ListShards,
+    Heartbeat,
+    Checkpoint,
+    /// Consumer-group create, list, update, delete and get checkpoint.
+    ConsumerGroup,
+}
+
+/// One rule. A request matches when op, logstore and shard (those given) match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// Operation the rule applies to (`any` when absent).
+    #[serde(default)]
+    pub op: Op,
+    /// Logstore the rule applies to (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logstore: Option<String>,
+    /// Shard the rule applies to (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u32>,
+    /// Error code to answer with, e.g. `WriteQuotaExceed`, `InternalServerError`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// HTTP status of that error; the service's usual one for the code when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Milliseconds to wait before answering.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub latency_ms: u64,
+    /// Number of matching requests the rule still applies to; forever when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A rule that can never do anything.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("fault rule has neither `error` nor `latency_ms`: give one of them")]
+pub struct EmptyRule;
+
+impl FaultRule {
+    /// An error answer for `op`.
+    pub fn error(op: Op, code: &str) -> Self {
+        FaultRule {
+            op,
+            logstore: None,
+            shard: None,
+            error: Some(code.to_owned()),
+            status: None,
+            latency_ms: 0,
+            times: None,
+        }
+    }
+
+    /// Added latency for `op`.
+    pub fn latency(op: Op, latency: Duration) -> Self {
+        FaultRule {
+            latency_ms: latency.as_millis() as u64,
+            error: None,
+            ..FaultRule::error(op, "")
+        }
+    }
+
+    pub fn on_shard(mut self, logstore: &str, shard: u32) -> Self {
+        self.logstore = Some(logstore.to_owned());
+        self.shard = Some(shard);
+        self
+    }
+
+    pub fn times(mut self, times: u32) -> Self {
+        self.times = Some(times);
+        self
+    }
+
+    pub fn validate(&self) -> Result<(), EmptyRule> {
+        if self.error.as_deref().is_none_or(str::is_empty) && self.latency_ms == 0 {
+            return Err(EmptyRule);
+        }
+        Ok(())
+    }
+
+    fn matches(&self, op: Op, logstore: &str, shard: Option<u32>) -> bool {
+        (self.op == Op::Any || self.op == op)
+            && self.logstore.as_deref().is_none_or(|l| l == logstore)
+            && self.shard.is_none_or(|s| Some(s) == shard)
+    }
+}
+
+/// What the active rules do to one request.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub latency: Duration,
+    pub error: Option<SlsError>,
+}
+
+/// The active rules.
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Vec<FaultRule>,
+}
+
+impl Faults {
+    pub fn add(&mut self, rule: FaultRule) -> Result<(), EmptyRule> {
+        rule.validate()?;
+        self.rules.push(rule);
+        Ok(())
+    }
+
+    pub fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    pub fn rules(&self) -> &[FaultRule] {
+        &self.rules
+    }
+
+    /// Applies the matching rules to one request: latencies add up, the first error wins, and
+    /// every matching rule uses up one of its `times`.
+    pub fn apply(&mut self, op: Op, logstore: &str, shard: Option<u32>) -> Outcome {
+        let mut outcome = Outcome::default();
+        for rule in &mut self.rules {
+            if !rule.matches(op, logstore, shard) {
+                continue;
+            }
+            outcome.latency += Duration::from_millis(rule.latency_ms);
+            if let Some(code) = rule.error.as_deref().filter(|c| !c.is_empty())
+                && outcome.error.is_none()
+            {
+                let status = rule
+                    .status
+                    .unwrap_or_else(|| SlsError::default_status(code));
+                let where_ = match rule.shard {
+                    Some(s) => format!(" on shard {s}"),
+                    None => String::new(),
+                };
+                outcome.error = Some(SlsError::new(
+                    status,
+                    code.to_owned(),
+                    format!("fault injected by sls-lite{where_}"),
+                ));
+            }
+            if let Some(times) = &mut rule.times {
+                *times = times.saturating_sub(1);
+            }
+        }
+        self.rules.retain(|r| r.times != Some(0));
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_rule_applies_to_its_shard_a_limited_number_of_times() {
+        let mut faults = Faults::default();
+        faults
+            .add(
+                FaultRule::error(Op::Put, "WriteQuotaExceed")
+                    .on_shard("orders", 1)
+                    .times(2),
+            )
+            .unwrap();
+        assert_eq!(faults.apply(Op::Put, "orders", Some(0)), Outcome::default());
+        assert_eq!(
+            faults.apply(Op::Pull, "orders", Some(1)),
+            Outcome::default()
+        );
+        for _ in 0..2 {
+            let e = faults.apply(Op::Put, "orders", Some(1)).error.unwrap();
+            assert_eq!((e.status, e.code.as_ref()), (403, "WriteQuotaExceed"));
+        }
+        assert_eq!(faults.apply(Op::Put, "orders", Some(1)), Outcome::default());
+        assert!(faults.rules().is_empty());
+    }
+
+    #[test]
+    fn latencies_add_up_and_first_error_wins() {
+        let mut faults = Faults::default();
+        faults
+            .add(FaultRule::latency(Op::Any, Duration::from_millis(30)))
+            .unwrap();
+        faults
+            .add(FaultRule::latency(Op::Pull, Duration::from_millis(20)))
+            .unwrap();
+        faults
+            .add(FaultRule::error(Op::Pull, "InternalServerError"))
+            .unwrap();
+        faults.add(FaultRule::error(Op::Any, "ServerBusy")).unwrap();
+        let out = faults.apply(Op::Pull, "x", None);
+        assert_eq!(out.latency, Duration::from_millis(50));
+        assert_eq!(out.error.unwrap().status, 500);
+        let out = faults.apply(Op::Put, "x", None);
+        assert_eq!(out.latency, Duration::from_millis(30));
+        assert_eq!(out.error.unwrap().code, "ServerBusy");
+    }
+
+    #[test]
+    fn parses_json_and_refuses_empty_rules() {
+        let rule: FaultRule =
+            serde_json::from_str(r#"{"op":"pull","error":"ReadQuotaExceed","shard":2}"#).unwrap();
+        assert_eq!(rule.op, Op::Pull);
+        assert_eq!(rule.shard, Some(2));
+        let empty: FaultRule = serde_json::from_str(r#"{"op":"put"}"#).unwrap();
+        assert_eq!(Faults::default().add(empty), Err(EmptyRule));
+        assert!(serde_json::from_str::<FaultRule>(r#"{"op":"put","eror":"x"}"#).is_err());
+    }
+}

@@ -1,0 +1,35 @@
+//! sls-lite: an Alibaba Cloud Log Service (SLS) compatible server for tests and demos,
+//! faithful enough that the official SDKs work against it unchanged.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use sls_lite::{Config, LogstoreSpec, Server};
+//! let server = Server::start(Config::new([LogstoreSpec::new("demo", "orders", 2)])).await?;
+//! println!("endpoint {}", server.endpoint());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`server`]: connections, project from `Host`, v1 authentication, routing, handlers.
+//! - [`store`]: projects, logstores, shards and log groups; the optional data directory.
+//! - [`consumer`]: consumer groups, heartbeats, balanced shard assignment, checkpoints.
+//! - [`proto`]: the `LogGroup` protobuf messages; [`cursor`]: shard cursors.
+//! - [`sign`]: signature v1; [`faults`]: injected errors and latency; [`error`]: error answers.
+//! - [`config`]: what to serve; [`testing`]: a small client for tests.
+
+pub mod config;
+pub mod consumer;
+pub mod cursor;
+pub mod error;
+pub mod faults;
+pub mod proto;
+pub mod server;
+pub mod sign;
+pub mod store;
+pub mod testing;
+
+pub use config::{AccessKey, Config, LogstoreSpec};
+pub use error::SlsError;
+pub use faults::{FaultRule, Op};
+pub use server::{RunningServer, Server, StartError};

@@ -1,0 +1,102 @@
+//! `sls-lite` binary: parses the command line and runs the server until SIGINT or SIGTERM.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use sls_lite::{AccessKey, Config, FaultRule, LogstoreSpec, Server};
+
+/// An Alibaba Cloud Log Service compatible server for tests and demos.
+///
+/// Prints `listening on ADDR` as the first line on stdout once it accepts requests.
+#[derive(Debug, Parser)]
+#[command(name = "sls-lite", version)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// A logstore to serve, PROJECT/LOGSTORE[:SHARDS] (default 2 shards); repeatable.
+    #[arg(
+        long = "logstore",
+        value_name = "PROJECT/LOGSTORE:SHARDS",
+        required = true
+    )]
+    logstores: Vec<LogstoreSpec>,
+    /// An accepted access key, ID:SECRET; repeatable. Without any, requests are not authenticated.
+    #[arg(
+        long = "access-key",
+        value_name = "ID:SECRET",
+        env = "SLS_LITE_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    // Kept as text and parsed after clap, whose errors would echo the value (a secret).
+    access_keys: Vec<String>,
+    /// Directory keeping logs, shards and checkpoints across restarts (memory only without it).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// A fault rule as JSON, e.g. '{"op":"put","error":"WriteQuotaExceed","times":3}'; repeatable.
+    #[arg(long = "fault", value_name = "JSON", value_parser = parse_fault)]
+    faults: Vec<FaultRule>,
+}
+
+fn parse_fault(text: &str) -> Result<FaultRule, String> {
+    let rule: FaultRule = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    rule.validate().map_err(|e| e.to_string())?;
+    Ok(rule)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    if let Err(error) = run(args).await {
+        eprintln!("sls-lite: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = Config {
+        listen: args.listen,
+        logstores: args.logstores,
+        access_keys: args
+            .access_keys
+            .iter()
+            .map(|k| k.parse::<AccessKey>())
+            .collect::<Result<_, _>>()
+            .context("invalid --access-key")?,
+        data_dir: args.data_dir,
+        faults: args.faults,
+    };
+    let server = Server::start(config).await.context("could not start")?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "listening on {}", server.addr())?;
+    stdout.flush()?;
+    server.run_until(shutdown_signal()).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,240 @@
+//! Consumer groups over HTTP: create/list/delete, balancing 4 shards over 3 consumers,
+//! timeout, checkpoints.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::Method;
+use sls_lite::testing::Client;
+
+use crate::support::{self, LOGSTORE};
+
+/// Heartbeats every consumer, listing what it was given, until assignments stop changing.
+async fn settle(client: &Client, group: &str, held: &mut BTreeMap<&'static str, Vec<u32>>) {
+    for _ in 0..4 {
+        let names: Vec<&'static str> = held.keys().copied().collect();
+        for name in names {
+            let mine = held[name].clone();
+            let got = client
+                .heartbeat(LOGSTORE, group, name, &mine)
+                .await
+                .unwrap();
+            held.insert(name, got);
+        }
+    }
+}
+
+fn assert_partition(held: &BTreeMap<&'static str, Vec<u32>>, shards: u32) {
+    let mut seen = BTreeSet::new();
+    for (name, list) in held {
+        for s in list {
+            assert!(
+                seen.insert(*s),
+                "shard {s} given twice (again to {name}): {held:?}"
+            );
+        }
+    }
+    assert_eq!(seen, (0..shards).collect(), "{held:?}");
+    let counts: Vec<usize> = held.values().map(Vec::len).collect();
+    let (min, max) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+    assert!(max - min <= 1, "unbalanced {held:?}");
+}
+
+#[tokio::test]
+async fn three_consumers_on_four_shards_then_one_times_out() {
+    let (_server, client) = support::start(4).await;
+    client
+        .create_consumer_group(LOGSTORE, "cg", 1, false)
+        .await
+        .unwrap();
+    let mut held: BTreeMap<&'static str, Vec<u32>> =
+        [("a", vec![]), ("b", vec![]), ("c", vec![])].into();
+    settle(&client, "cg", &mut held).await;
+    assert_partition(&held, 4);
+
+    // c falls silent; after the 1 s timeout a and b share its shards.
+    held.remove("c");
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1600);
+    while tokio::time::Instant::now() < deadline {
+        settle(&client, "cg", &mut held).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    settle(&client, "cg", &mut held).await;
+    assert_partition(&held, 4);
+    assert_eq!(held["a"].len(), 2);
+
+    // c comes back as a new member and gets a share again.
+    held.insert("c", vec![]);
+    settle(&client, "cg", &mut held).await;
+    assert_partition(&held, 4);
+}
+
+#[tokio::test]
+async fn create_list_update_delete_and_errors() {
+    let (_server, client) = support::start(2).await;
+    client
+        .create_consumer_group(LOGSTORE, "cg1", 30, true)
+        .await
+        .unwrap();
+    client
+        .create_consumer_group(LOGSTORE, "cg2", 60, false)
+        .await
+        .unwrap();
+    let err = client
+        .create_consumer_group(LOGSTORE, "cg1", 30, true)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(400), Some("ConsumerGroupAlreadyExist"))
+    );
+
+    let list = client
+        .call(
+            "list",
+            Method::GET,
+            "/logstores/orders/consumergroups",
+            &[],
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(
+        list,
+        serde_json::json!([
+            {"name": "cg1", "timeout": 30, "order": true},
+            {"name": "cg2", "timeout": 60, "order": false},
+        ])
+    );
+    client
+        .call(
+            "update",
+            Method::PUT,
+            "/logstores/orders/consumergroups/cg2",
+            &[],
+            &[("content-type", "application/json")],
+            Bytes::from_static(br#"{"timeout":90}"#),
+        )
+        .await
+        .unwrap();
+    client
+        .call(
+            "delete",
+            Method::DELETE,
+            "/logstores/orders/consumergroups/cg1",
+            &[],
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    let list = client
+        .call(
+            "list",
+            Method::GET,
+            "/logstores/orders/consumergroups",
+            &[],
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(
+        list,
+        serde_json::json!([{"name": "cg2", "timeout": 90, "order": false}])
+    );
+
+    let err = client
+        .heartbeat(LOGSTORE, "cg1", "a", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(404), Some("ConsumerGroupNotExist"))
+    );
+    let err = client
+        .call(
+            "delete",
+            Method::DELETE,
+            "/logstores/orders/consumergroups/cg1",
+            &[],
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ConsumerGroupNotExist"));
+}
+
+#[tokio::test]
+async fn checkpoints_are_kept_per_shard_and_owner_checked_unless_forced() {
+    let (_server, client) = support::start(2).await;
+    client
+        .create_consumer_group(LOGSTORE, "cg", 60, false)
+        .await
+        .unwrap();
+    let owned = client.heartbeat(LOGSTORE, "cg", "a", &[]).await.unwrap();
+    assert_eq!(owned, [0, 1]);
+    let end1 = client.get_cursor(LOGSTORE, 1, "end").await.unwrap();
+    client
+        .update_checkpoint(LOGSTORE, "cg", "a", 1, &end1, false)
+        .await
+        .unwrap();
+    let err = client
+        .update_checkpoint(LOGSTORE, "cg", "b", 1, &end1, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ConsumerNotMatch"));
+    // A cursor of shard 1 is no checkpoint for shard 0.
+    let err = client
+        .update_checkpoint(LOGSTORE, "cg", "b", 0, &end1, true)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidCursor"));
+    let cps = client.get_checkpoints(LOGSTORE, "cg").await.unwrap();
+    assert_eq!(cps[0].checkpoint, "", "shard 0 has no checkpoint yet");
+    let c0 = client.get_cursor(LOGSTORE, 0, "begin").await.unwrap();
+    client
+        .update_checkpoint(LOGSTORE, "cg", "b", 0, &c0, true)
+        .await
+        .unwrap();
+
+    let cps = client.get_checkpoints(LOGSTORE, "cg").await.unwrap();
+    assert_eq!(cps.len(), 2);
+    assert_eq!(
+        (
+            cps[0].shard,
+            cps[0].checkpoint.as_str(),
+            cps[0].consumer.as_str()
+        ),
+        (0, c0.as_str(), "b")
+    );
+    assert_eq!(
+        (
+            cps[1].shard,
+            cps[1].checkpoint.as_str(),
+            cps[1].consumer.as_str()
+        ),
+        (1, end1.as_str(), "a")
+    );
+    assert!(cps[1].update_time > 1_600_000_000_000_000, "microseconds");
+
+    let one = client
+        .call(
+            "get",
+            Method::GET,
+            "/logstores/orders/consumergroups/cg",
+            &[("shard", "1")],
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0]["checkpoint"], end1.as_str());
+}

@@ -1,0 +1,12 @@
+//! Integration tests of sls-lite: one test binary, a module per area, helpers in `support`.
+
+mod consumer_groups;
+mod cursors;
+mod errors;
+mod faults;
+mod persistence;
+mod python_sdk;
+mod roundtrip;
+mod webtracking;
+
+mod support;

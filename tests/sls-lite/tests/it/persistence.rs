@@ -1,0 +1,106 @@
+//! The binary with `--data-dir`: logs, splits, consumer groups and checkpoints survive a
+//! restart (even a SIGKILL); without it nothing does.
+
+use sls_lite::proto::LogGroup;
+use sls_lite::testing::{Client, Compression, log};
+
+use crate::support::{LOGSTORE, PROJECT, Process};
+
+fn named(name: &str) -> LogGroup {
+    LogGroup {
+        logs: vec![log([("name", name), ("title", "海辺のカフカ")])],
+        topic: Some(name.to_owned()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn data_dir_survives_a_killed_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let args = ["--logstore", "demo/orders:2", "--data-dir", data];
+
+    let first = Process::spawn(&args);
+    let client = Client::new(first.addr, PROJECT);
+    for i in 0..4 {
+        client
+            .put_log_group(LOGSTORE, &named(&format!("g{i}")), Compression::Lz4)
+            .await
+            .unwrap();
+    }
+    client
+        .create_consumer_group(LOGSTORE, "cg", 30, true)
+        .await
+        .unwrap();
+    let cursor = client.get_cursor(LOGSTORE, 0, "end").await.unwrap();
+    client
+        .update_checkpoint(LOGSTORE, "cg", "a", 0, &cursor, true)
+        .await
+        .unwrap();
+    client.split_shard(LOGSTORE, 1, None).await.unwrap();
+    client
+        .put_log_group(LOGSTORE, &named("after-split"), Compression::Lz4)
+        .await
+        .unwrap();
+    let before = client.pull_all(LOGSTORE).await.unwrap();
+    first.kill();
+
+    let second = Process::spawn(&args);
+    let client = Client::new(second.addr, PROJECT);
+    let after = client.pull_all(LOGSTORE).await.unwrap();
+    assert_eq!(after.len(), 5);
+    assert_eq!(after, before, "same groups, tags and receive times");
+    let shards = client.list_shards(LOGSTORE).await.unwrap();
+    let status: Vec<_> = shards
+        .iter()
+        .map(|s| (s.shard_id, s.status.as_str()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            (0, "readwrite"),
+            (1, "readonly"),
+            (2, "readwrite"),
+            (3, "readwrite")
+        ]
+    );
+    let cps = client.get_checkpoints(LOGSTORE, "cg").await.unwrap();
+    assert_eq!(cps[0].checkpoint, cursor);
+    // The old cursor still points at the same place.
+    let pulled = client
+        .pull_logs(LOGSTORE, 0, &cursor, 10, None, Compression::Lz4)
+        .await
+        .unwrap();
+    assert_eq!(pulled.count, 0);
+    // Writing goes on after the restart.
+    client
+        .put_log_group(LOGSTORE, &named("later"), Compression::Lz4)
+        .await
+        .unwrap();
+    assert_eq!(client.stored_logs(LOGSTORE).await.unwrap(), 6);
+}
+
+#[tokio::test]
+async fn without_data_dir_a_restart_starts_empty() {
+    let args = ["--logstore", "demo/orders:1"];
+    let first = Process::spawn(&args);
+    sls_lite::testing::put_logs(first.addr, PROJECT, LOGSTORE, [log([("k", "v")])])
+        .await
+        .unwrap();
+    assert_eq!(
+        Client::new(first.addr, PROJECT)
+            .stored_logs(LOGSTORE)
+            .await
+            .unwrap(),
+        1
+    );
+    first.kill();
+    let second = Process::spawn(&args);
+    assert_eq!(
+        Client::new(second.addr, PROJECT)
+            .stored_logs(LOGSTORE)
+            .await
+            .unwrap(),
+        0
+    );
+}
