@@ -145,6 +145,7 @@ fn one_order() -> Batch {
     w.finish();
     Batch {
         seq: 0,
+        stream: "test".into(),
         data,
         row_offsets: vec![4],
         origins: vec![Origin {

@@ -151,6 +151,7 @@ fn encode_orders(rows: usize, per_batch: usize) -> Vec<Batch> {
             w.finish();
             Batch {
                 seq: seq as u64,
+                stream: "test".into(),
                 data,
                 origins: vec![
                     Origin {

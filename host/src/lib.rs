@@ -11,12 +11,14 @@
 //! - [`sink`]: writers of transformed batches (`sink::postgres`, `sink::stdout`);
 //! - [`lookup`]: dimension tables that transforms query by key;
 //! - [`dead_letter`]: where rejected records go, with the reason;
+//! - [`plan`]: what a run would write, and how, without writing;
 //! - [`record`]: schemas, batches and positions shared by every stage.
 
 pub mod cli;
 pub mod dead_letter;
 pub mod lookup;
 pub mod pipeline;
+pub mod plan;
 pub mod record;
 pub mod sink;
 pub mod source;

@@ -32,15 +32,23 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let Command::Run(args) = cli.command;
+    let (args, plan) = match cli.command {
+        Command::Run(args) => (args, false),
+        Command::Plan(args) => (args, true),
+    };
     let config = args.build()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if plan {
+        print!("{}", runtime.block_on(holo_host::plan::plan(config))?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let summary = runtime.block_on(holo_host::pipeline::run(config, shutdown_signal()))?;
     eprintln!("holo-host: {summary}");
-    Ok(if summary.interrupted {
+    // A stream runs until stopped: that is success; a load stopped early is not.
+    Ok(if summary.interrupted && !summary.streaming {
         ExitCode::from(130)
     } else {
         ExitCode::SUCCESS

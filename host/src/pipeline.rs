@@ -21,12 +21,14 @@ use holo_batch::{Entry, OutputReader};
 use tokio::sync::mpsc;
 
 use crate::dead_letter::{DeadLetter, DeadLetterError, DeadLetters, Stage};
-use crate::lookup::{LookupError, LookupSpec, LookupTable, Lookups};
+use crate::lookup::{LookupError, LookupSpec, Lookups};
 use crate::record::{Batch, Schema};
 use crate::sink::postgres::{PostgresSink, PostgresSinkConfig};
 use crate::sink::stdout::StdoutSink;
 use crate::sink::{Sink, SinkError};
+use crate::source::Ack;
 use crate::source::csv::{CsvError, CsvSource, CsvSourceConfig};
+use crate::source::sls::{SlsSource, SlsSourceConfig, SlsSourceError};
 use crate::transform::stage::{Candidate, Processed, TransformStage};
 use crate::transform::watch::Watcher;
 use crate::transform::{Transform, TransformConfig, TransformError};
@@ -38,7 +40,7 @@ const CHANNEL_DEPTH: usize = 2;
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
-    pub source: CsvSourceConfig,
+    pub source: SourceConfig,
     /// `None`: rows pass through unchanged.
     pub transform: Option<TransformConfig>,
     pub lookups: Vec<LookupSpec>,
@@ -73,6 +75,13 @@ impl ErrorRate {
     }
 }
 
+/// Where records come from.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    Csv(CsvSourceConfig),
+    Sls(SlsSourceConfig),
+}
+
 #[derive(Debug, Clone)]
 pub enum SinkConfig {
     Postgres(PostgresSinkConfig),
@@ -83,6 +92,8 @@ pub enum SinkConfig {
 pub enum PipelineError {
     #[error(transparent)]
     Source(#[from] CsvError),
+    #[error(transparent)]
+    Sls(#[from] SlsSourceError),
     #[error(transparent)]
     Lookup(#[from] LookupError),
     #[error(transparent)]
@@ -140,6 +151,8 @@ pub struct Summary {
     pub reloads: u64,
     /// Canaries rolled back.
     pub rollbacks: u64,
+    /// The source was a stream: stopping on request is how it ends.
+    pub streaming: bool,
 }
 
 impl std::fmt::Display for Summary {
@@ -195,17 +208,13 @@ pub async fn run(
 ) -> Result<Summary, PipelineError> {
     let started = Instant::now();
 
+    // Database lookups read the sink's database unless their spec names another.
     let lookups = {
-        let specs = config.lookups.clone();
-        tokio::task::spawn_blocking(move || {
-            let tables = specs
-                .iter()
-                .map(LookupTable::load)
-                .collect::<Result<Vec<_>, _>>()?;
-            Lookups::new(tables)
-        })
-        .await
-        .map_err(|_| PipelineError::StageLost("lookup loading"))??
+        let sink_dsn = match &config.sink {
+            SinkConfig::Postgres(pc) => Some(pc.dsn.as_str()),
+            _ => None,
+        };
+        Lookups::load(&config.lookups, sink_dsn).await?
     };
     let lookups = Arc::new(lookups);
 
@@ -228,26 +237,13 @@ pub async fn run(
         SinkConfig::Stdout => Sink::Stdout(StdoutSink::new()),
     };
 
-    // The job is this input into this destination: its saved position says where to resume.
-    let job = format!(
-        "{} -> {}",
-        CsvSource::job_key_of(&config.source)?,
-        sink.describe()
-    );
-    if config.from_scratch {
-        sink.clear_position(&job).await?;
-    }
-    let resume = sink.load_position(&job).await?;
-    let resumed = resume.is_some();
-    if let Some(p) = &resume {
-        tracing::info!(job = %job, position = %p, "resuming from the saved position");
-    }
-    let source_config = config.source.clone();
-    let source =
-        tokio::task::spawn_blocking(move || CsvSource::open(&source_config, resume.as_ref()))
-            .await
-            .map_err(|_| PipelineError::StageLost("source"))??;
-    let input_schema = source.schema();
+    let source = match &config.source {
+        SourceConfig::Csv(csv) => start_csv(csv, &mut sink, config.from_scratch).await?,
+        SourceConfig::Sls(sls) => {
+            start_sls(sls, &mut sink, &config.sink, config.from_scratch).await?
+        }
+    };
+    let input_schema = source.schema.clone();
 
     // Everything is checked before the first record is read: the transform's settings, its
     // output against the destination's columns.
@@ -260,6 +256,8 @@ pub async fn run(
         )
     });
     let mut watcher = None;
+    // A new version's output is checked by the sink task itself, between two batches.
+    let (check_tx, mut check_rx) = mpsc::channel::<CheckRequest>(1);
     let mut stage = match transform {
         Some(t) => {
             let (instance, output) = t.start(&input_schema)?;
@@ -270,7 +268,7 @@ pub async fn run(
                     config.transform.clone().expect("a transform is configured"),
                     lookups.clone(),
                     input_schema.clone(),
-                    output_check(&sink),
+                    output_check(check_tx),
                 );
                 let path = t.config().path.clone();
                 watcher = Some(Watcher::spawn(path, t.hash().to_owned(), prepare, tx));
@@ -292,6 +290,8 @@ pub async fn run(
             TransformStage::passthrough(input_schema.clone())
         }
     };
+    // A table to create (`--create-table`) is created now, before any data flows.
+    sink.prepare().await?;
     let mut bound = stage.version().output.clone();
     // SIGHUP checks the transform file at once.
     let hangup = watcher.as_ref().map(|w| {
@@ -312,34 +312,17 @@ pub async fn run(
     let mut error_rate = config.max_error_rate.map(ErrorWindow::new);
 
     let mut dead_letters = DeadLetters::open(config.dead_letter.as_deref())?;
-    let progress = Progress::new(config.progress, source.total_bytes());
-    let bytes_done = Arc::new(AtomicU64::new(source.bytes_done()));
-    let stop = Arc::new(AtomicBool::new(false));
-
-    // Source thread: reads batches until the input ends or `stop` is set.
-    let (batch_tx, mut batch_rx) = mpsc::channel::<Result<Batch, CsvError>>(CHANNEL_DEPTH);
-    let source_thread = {
-        let (stop, bytes_done) = (stop.clone(), bytes_done.clone());
-        let mut source = source;
-        std::thread::Builder::new()
-            .name("holo-source".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let next = source.next_batch();
-                    bytes_done.store(source.bytes_done(), Ordering::Relaxed);
-                    let done = !matches!(next, Ok(Some(_)));
-                    let item = match next {
-                        Ok(Some(b)) => Ok(b),
-                        Ok(None) => break,
-                        Err(e) => Err(e),
-                    };
-                    if batch_tx.blocking_send(item).is_err() || done {
-                        break;
-                    }
-                }
-            })
-            .expect("spawn source thread")
-    };
+    let progress = Progress::new(config.progress, source.total_bytes);
+    let RunningSource {
+        batches: mut batch_rx,
+        acks,
+        stop,
+        task: source_task,
+        bytes_done,
+        resumed,
+        streaming,
+        ..
+    } = source;
 
     // Transform thread: one instance, one batch at a time, one version per batch.
     // A failure of either stage travels in order, behind the batches that came before it.
@@ -349,7 +332,7 @@ pub async fn run(
         .name("holo-transform".into())
         .spawn(move || {
             while let Some(item) = batch_rx.blocking_recv() {
-                let result = item.map_err(PipelineError::from).and_then(|batch| {
+                let result = item.and_then(|batch| {
                     let processed = stage.process(&batch)?;
                     Ok((batch, processed))
                 });
@@ -373,11 +356,15 @@ pub async fn run(
         loop {
             let item = tokio::select! {
                 item = out_rx.recv() => item,
+                Some((output, reply)) = check_rx.recv() => {
+                    let _ = reply.send(sink.check(&output).map_err(|e| e.to_string()));
+                    continue;
+                }
                 () = &mut shutdown, if !shutting_down => {
                     tracing::info!("stopping: writing the batches already read");
                     shutting_down = true;
                     summary.interrupted = true;
-                    stop.store(true, Ordering::Relaxed);
+                    stop.stop();
                     continue;
                 }
             };
@@ -392,6 +379,7 @@ pub async fn run(
             if let Some(window) = &mut error_rate {
                 window.check(&batch, &processed)?;
             }
+            let job = format!("{} -> {}", batch.stream, sink.describe());
             write_batch(
                 &mut sink,
                 &job,
@@ -402,16 +390,26 @@ pub async fn run(
                 &mut summary,
             )
             .await?;
+            if let Some(acks) = &acks {
+                // The source may be gone already; its positions are committed anyway.
+                let _ = acks.send(Ack {
+                    stream: batch.stream.clone(),
+                    position: batch.position.clone(),
+                });
+            }
             progress.update(bytes_done.load(Ordering::Relaxed), &summary);
         }
         Ok(())
     }
     .await;
 
-    stop.store(true, Ordering::Relaxed);
+    stop.stop();
     drop(out_rx);
-    let _ = source_thread.join();
+    drop(acks);
+    source_task.join().await;
     let stats = transform_thread.join().unwrap_or_default();
+    // The watcher may wait on a check: close the channel before joining it.
+    drop(check_rx);
     drop(watcher);
     if let Some(h) = hangup {
         h.abort();
@@ -425,7 +423,181 @@ pub async fn run(
     summary.dead_lettered = dead_letters.count();
     summary.seconds = started.elapsed().as_secs_f64();
     summary.already_complete = resumed && summary.read == 0 && !summary.interrupted;
+    summary.streaming = streaming;
     Ok(summary)
+}
+
+/// A source at work: its batches arrive on `batches` until it ends or is stopped.
+struct RunningSource {
+    schema: Schema,
+    batches: mpsc::Receiver<Result<Batch, PipelineError>>,
+    /// Committed batches are told back here (sources that checkpoint elsewhere too).
+    acks: Option<mpsc::UnboundedSender<Ack>>,
+    stop: Stopper,
+    task: SourceTask,
+    /// For a progress bar: input size and bytes read so far.
+    total_bytes: Option<u64>,
+    bytes_done: Arc<AtomicU64>,
+    /// It started from a saved position.
+    resumed: bool,
+    /// It runs until stopped: a stop on request is its normal end.
+    streaming: bool,
+}
+
+/// Asks a source to stop reading.
+enum Stopper {
+    Flag(Arc<AtomicBool>),
+    Watch(tokio::sync::watch::Sender<bool>),
+}
+
+impl Stopper {
+    fn stop(&self) {
+        match self {
+            Stopper::Flag(f) => f.store(true, Ordering::Relaxed),
+            Stopper::Watch(w) => {
+                let _ = w.send(true);
+            }
+        }
+    }
+}
+
+enum SourceTask {
+    Thread(std::thread::JoinHandle<()>),
+    Task(tokio::task::JoinHandle<()>),
+}
+
+impl SourceTask {
+    async fn join(self) {
+        match self {
+            SourceTask::Thread(t) => {
+                let _ = tokio::task::spawn_blocking(move || t.join()).await;
+            }
+            SourceTask::Task(t) => {
+                let _ = t.await;
+            }
+        }
+    }
+}
+
+/// Opens the logstore and reads its shards as tasks; each shard resumes from the position
+/// the sink committed for it, read on a connection of its own (shards are taken as the
+/// consumer group assigns them, while the sink writes).
+async fn start_sls(
+    config: &SlsSourceConfig,
+    sink: &mut Sink,
+    sink_config: &SinkConfig,
+    from_scratch: bool,
+) -> Result<RunningSource, PipelineError> {
+    let destination = sink.describe();
+    let loader: crate::source::sls::source::PositionLoader = match sink_config {
+        SinkConfig::Postgres(pc) => {
+            let (pg, target, _) = pc.build().map_err(SinkError::from)?;
+            let client = Arc::new(
+                crate::sink::postgres::connect::connect(&pg, &target)
+                    .await
+                    .map_err(SinkError::from)?,
+            );
+            Arc::new(move |stream: String| {
+                let client = client.clone();
+                let job = format!("{stream} -> {destination}");
+                Box::pin(async move {
+                    let text = crate::sink::postgres::progress::load(&client, &job).await?;
+                    Ok(match text {
+                        Some(t) => Some(serde_json::from_str(&t)?),
+                        None => None,
+                    })
+                })
+            })
+        }
+        SinkConfig::Stdout => Arc::new(|_| Box::pin(async { Ok(None) })),
+    };
+    let config = SlsSourceConfig {
+        ignore_checkpoints: from_scratch,
+        ..config.clone()
+    };
+    let source = SlsSource::open(config, loader).await?;
+    if from_scratch {
+        for stream in source.streams() {
+            let job = format!("{stream} -> {}", sink.describe());
+            sink.clear_position(&job).await?;
+        }
+    }
+    let schema = source.schema();
+    let (batch_tx, batches) = mpsc::channel(CHANNEL_DEPTH);
+    let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = source.spawn::<PipelineError>(batch_tx, ack_rx, stop_rx);
+    Ok(RunningSource {
+        schema,
+        batches,
+        acks: Some(ack_tx),
+        stop: Stopper::Watch(stop_tx),
+        task: SourceTask::Task(task),
+        total_bytes: None,
+        bytes_done: Arc::new(AtomicU64::new(0)),
+        resumed: false,
+        streaming: true,
+    })
+}
+
+/// Opens the CSV inputs at the position saved for them (the job is these inputs into this
+/// destination) and reads them on a thread of their own.
+async fn start_csv(
+    config: &CsvSourceConfig,
+    sink: &mut Sink,
+    from_scratch: bool,
+) -> Result<RunningSource, PipelineError> {
+    let job = format!("{} -> {}", CsvSource::job_key_of(config)?, sink.describe());
+    if from_scratch {
+        sink.clear_position(&job).await?;
+    }
+    let resume = sink.load_position(&job).await?;
+    if let Some(p) = &resume {
+        tracing::info!(job = %job, position = %p, "resuming from the saved position");
+    }
+    let resumed = resume.is_some();
+    let source_config = config.clone();
+    let mut source =
+        tokio::task::spawn_blocking(move || CsvSource::open(&source_config, resume.as_ref()))
+            .await
+            .map_err(|_| PipelineError::StageLost("source"))??;
+    let schema = source.schema();
+    let total_bytes = source.total_bytes();
+    let bytes_done = Arc::new(AtomicU64::new(source.bytes_done()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (batch_tx, batches) = mpsc::channel(CHANNEL_DEPTH);
+    let thread = {
+        let (stop, bytes_done) = (stop.clone(), bytes_done.clone());
+        std::thread::Builder::new()
+            .name("holo-source".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let next = source.next_batch();
+                    bytes_done.store(source.bytes_done(), Ordering::Relaxed);
+                    let done = !matches!(next, Ok(Some(_)));
+                    let item = match next {
+                        Ok(Some(b)) => Ok(b),
+                        Ok(None) => break,
+                        Err(e) => Err(PipelineError::from(e)),
+                    };
+                    if batch_tx.blocking_send(item).is_err() || done {
+                        break;
+                    }
+                }
+            })
+            .expect("spawn source thread")
+    };
+    Ok(RunningSource {
+        schema,
+        batches,
+        acks: None,
+        stop: Stopper::Flag(stop),
+        task: SourceTask::Thread(thread),
+        total_bytes,
+        bytes_done,
+        resumed,
+        streaming: false,
+    })
 }
 
 /// Makes a new version ready to take over: compiled, configured, and its output checked
@@ -468,21 +640,24 @@ fn anyhow_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Whether an output schema fits the destination, without touching the sink.
+/// Whether an output schema fits the destination: asked of the sink task, answered as
+/// [`Sink::check`] says (the table, the write mode's key, partitions).
 type OutputCheck = Arc<dyn Fn(&Schema) -> Result<(), String> + Send + Sync>;
 
-fn output_check(sink: &Sink) -> OutputCheck {
-    match sink {
-        Sink::Postgres(s) => {
-            let table = s.table().clone();
-            Arc::new(move |output: &Schema| {
-                crate::sink::postgres::catalog::bind(&table, output)
-                    .map(|_| ())
-                    .map_err(|p| crate::sink::postgres::catalog::problem_lines(&p))
-            })
-        }
-        Sink::Stdout(_) => Arc::new(|_: &Schema| Ok(())),
-    }
+type CheckRequest = (Schema, tokio::sync::oneshot::Sender<Result<(), String>>);
+
+/// Called on the watcher thread: blocks until the sink task has answered.
+fn output_check(requests: mpsc::Sender<CheckRequest>) -> OutputCheck {
+    Arc::new(move |output: &Schema| {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let ending = |_| "the run is ending".to_owned();
+        requests
+            .blocking_send((output.clone(), reply))
+            .map_err(ending)?;
+        answer
+            .blocking_recv()
+            .map_err(|_| "the run is ending".to_owned())?
+    })
 }
 
 /// Transform failures over the most recent records, against `--max-error-rate`.
@@ -582,7 +757,7 @@ async fn write_batch(
         })?;
         match entry {
             Entry::Row { input, row } => {
-                if let Err(reason) = sink.push_row(row) {
+                if let Err(reason) = sink.push_row(input, row) {
                     reject(dead_letters, input, Stage::Sink, reason)?;
                 }
             }
@@ -590,7 +765,7 @@ async fn write_batch(
                 reject(dead_letters, input, Stage::Transform, message.to_owned())?;
             }
             Entry::Delete { input, row } => {
-                if let Err(reason) = sink.push_delete(row) {
+                if let Err(reason) = sink.push_delete(input, row) {
                     reject(dead_letters, input, Stage::Sink, reason)?;
                 }
             }
@@ -598,7 +773,11 @@ async fn write_batch(
     }
     // Rejected records are durable before the batch that skips them commits.
     dead_letters.flush()?;
-    let written = sink.commit(job, &batch.position).await?;
+    let (written, refused) = sink.commit(job, &batch.position).await?;
+    for r in refused {
+        reject(dead_letters, r.input, Stage::Sink, r.reason)?;
+    }
+    dead_letters.flush()?;
     summary.read += batch.records_read;
     summary.written += written;
     summary.batches += 1;

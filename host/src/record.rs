@@ -66,6 +66,9 @@ pub type Position = serde_json::Value;
 pub struct Batch {
     /// Sequence number within the run, from 0.
     pub seq: u64,
+    /// The stream whose position this batch advances: the CSV inputs, or one Log Service
+    /// shard (`sls://project/logstore/shard`). The sink saves positions per stream.
+    pub stream: Arc<str>,
     /// The encoded batch (`row-count`, then rows); `schema` gives the columns.
     pub data: Vec<u8>,
     /// Byte offset in `data` where each row starts, to quote a record when it is rejected.

@@ -9,5 +9,7 @@ mod pipeline;
 mod postgres_sink;
 mod reload;
 mod sandbox;
+mod sls_client;
+mod sls_source;
 mod transforms;
 mod write_modes;

@@ -28,6 +28,7 @@ fn config(pg: &TestPg, table: &str) -> PostgresSinkConfig {
     PostgresSinkConfig {
         dsn: pg.dsn(),
         table: table.into(),
+        write: Default::default(),
     }
 }
 
@@ -44,7 +45,18 @@ fn push(sink: &mut PostgresSink, values: &[ValueRef<'_>]) -> Result<(), RowError
         v.encode(&mut buf);
     }
     let row = holo_batch::row_at(&buf, 0, values.len()).expect("row encodes");
-    sink.push_row(row)
+    let input = sink.staged_rows() as u32;
+    sink.push_row(input, row)
+}
+
+/// Commits and returns the rows written; the server must refuse none.
+async fn commit(sink: &mut PostgresSink, job: &str, position: serde_json::Value) -> u64 {
+    let (written, rejected) = sink
+        .commit(job, &position)
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(rejected, [], "no row refused");
+    written
 }
 
 fn text(name: &str) -> Column {
@@ -266,7 +278,7 @@ async fn round_trip(schema: &str, cases: &[(&str, ColumnType, ValueRef<'_>, &str
     }
     push(&mut sink, &empty).unwrap();
     let job = format!("{schema}-job");
-    let written = sink.commit(&job, &json!({"n": 1})).await.unwrap();
+    let written = commit(&mut sink, &job, json!({"n": 1})).await;
     assert_eq!(written, cases.len() as u64 + 1);
 
     for (i, (ty, _, value, want)) in cases.iter().enumerate() {
@@ -427,7 +439,7 @@ async fn numeric_reads_back_as_the_server_parses_it() {
         }
     }
     assert_eq!(overflows, 10, "values too large for m or z");
-    sink.commit("sink-numeric", &json!(null)).await.unwrap();
+    commit(&mut sink, "sink-numeric", json!(null)).await;
 
     let rows = client
         .query(
@@ -474,9 +486,7 @@ async fn numeric_overflow_is_a_row_error() {
     );
     push(&mut sink, &[ValueRef::Text("999.994")]).unwrap();
     assert_eq!(
-        sink.commit("sink-numeric-overflow", &json!(1))
-            .await
-            .unwrap(),
+        commit(&mut sink, "sink-numeric-overflow", json!(1)).await,
         1
     );
 }
@@ -547,9 +557,7 @@ async fn bad_values_reject_only_their_row() {
     push(&mut sink, &row(7, "", " ", "", "", ok)).unwrap();
 
     assert_eq!(
-        sink.commit("sink-rows", &json!({"offset": 7}))
-            .await
-            .unwrap(),
+        commit(&mut sink, "sink-rows", json!({"offset": 7})).await,
         2
     );
     let rows = client
@@ -603,34 +611,39 @@ async fn rows_and_position_commit_together() {
         push(&mut sink, &[ValueRef::Int(id), ValueRef::Text("x")]).unwrap();
     }
     let first = json!({"file": "a.csv", "offset": 123, "line": 4});
-    assert_eq!(sink.commit(job, &first).await.unwrap(), 3);
+    assert_eq!(commit(&mut sink, job, first.clone()).await, 3);
     assert_eq!((sink.staged_rows(), sink.staged_bytes()), (0, 0));
     assert_eq!(sink.load_position(job).await.unwrap(), Some(first.clone()));
 
-    // A commit the server refuses (duplicate key) changes neither the rows nor the position,
-    // and keeps the rows staged.
+    // A row the server refuses (duplicate key) is returned with the server's message;
+    // the other rows of the batch and the position commit.
     push(&mut sink, &[ValueRef::Int(4), ValueRef::Text("y")]).unwrap();
     push(&mut sink, &[ValueRef::Int(1), ValueRef::Text("dup")]).unwrap();
-    let err = sink.commit(job, &json!({"offset": 999})).await.unwrap_err();
+    let second = json!({"offset": 999});
+    let (written, rejected) = sink.commit(job, &second).await.unwrap();
+    assert_eq!(written, 1);
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0].input, 1);
     assert!(
-        matches!(err, PostgresError::Copy { rows: 2, .. }),
-        "{err:?}"
+        rejected[0]
+            .reason
+            .contains("duplicate key value violates unique constraint"),
+        "{}",
+        rejected[0].reason
     );
-    assert!(chain(&err).contains("duplicate key"), "{}", chain(&err));
-    assert!(!err.is_retriable());
-    assert_eq!(sink.staged_rows(), 2);
-    assert_eq!(sink.load_position(job).await.unwrap(), Some(first.clone()));
+    assert_eq!(sink.load_position(job).await.unwrap(), Some(second));
     let count: i64 = client
         .query_one("SELECT count(*) FROM sink_commit.t", &[])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(count, 3);
+    assert_eq!(count, 4);
 
     // Rebinding with rows staged would mix column lists: refused.
+    push(&mut sink, &[ValueRef::Int(5), ValueRef::Text("z")]).unwrap();
     let err = sink.bind(&[typed("id", ColumnType::Int)]).unwrap_err();
     assert!(
-        matches!(err, PostgresError::Rebind { rows: 2, .. }),
+        matches!(err, PostgresError::Rebind { rows: 1, .. }),
         "{err}"
     );
 
@@ -638,9 +651,9 @@ async fn rows_and_position_commit_together() {
     let mut sink = connect("sink_commit.t").await;
     sink.bind(&[typed("id", ColumnType::Int), text("name")])
         .unwrap();
-    push(&mut sink, &[ValueRef::Int(4), ValueRef::Text("y")]).unwrap();
-    assert_eq!(sink.commit(job, &json!({"offset": 200})).await.unwrap(), 1);
-    assert_eq!(sink.commit(job, &json!({"offset": 300})).await.unwrap(), 0);
+    push(&mut sink, &[ValueRef::Int(5), ValueRef::Text("z")]).unwrap();
+    assert_eq!(commit(&mut sink, job, json!({"offset": 200})).await, 1);
+    assert_eq!(commit(&mut sink, job, json!({"offset": 300})).await, 0);
     let row = client
         .query_one(
             "SELECT position::text, rows_written FROM holo_host.progress WHERE job = $1",
@@ -649,7 +662,7 @@ async fn rows_and_position_commit_together() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), r#"{"offset": 300}"#);
-    assert_eq!(row.get::<_, i64>(1), 4, "rows_written adds up over commits");
+    assert_eq!(row.get::<_, i64>(1), 5, "rows_written adds up over commits");
 
     sink.clear_position(job).await.unwrap();
     assert_eq!(sink.load_position(job).await.unwrap(), None);
@@ -666,6 +679,7 @@ async fn connection_error_names_the_target_but_not_the_password() {
     let cfg = PostgresSinkConfig {
         dsn: format!("postgres://u:s3cret@127.0.0.1:{port}/db"),
         table: "t".into(),
+        write: Default::default(),
     };
     let err = PostgresSink::connect(&cfg).await.unwrap_err();
     let shown = format!("{} | {err:?}", chain(&err));
@@ -725,9 +739,7 @@ async fn japanese_text_round_trips() {
     )
     .unwrap();
     assert_eq!(
-        sink.commit("sink-japanese", &json!({"行": 2}))
-            .await
-            .unwrap(),
+        commit(&mut sink, "sink-japanese", json!({"行": 2})).await,
         2
     );
     assert_eq!(
@@ -759,7 +771,7 @@ async fn japanese_text_round_trips() {
 }
 
 #[tokio::test]
-async fn a_restart_fails_the_commit_retriably_and_keeps_the_rows() {
+async fn a_restart_between_push_and_commit_is_retried_on_a_new_connection() {
     if std::env::var("HOLO_TEST_PG_DSN").is_ok_and(|d| !d.trim().is_empty()) {
         eprintln!("skipped: restarts need a server started by the tests");
         return;
@@ -778,14 +790,26 @@ async fn a_restart_fails_the_commit_retriably_and_keeps_the_rows() {
     push(&mut sink, &[ValueRef::Int(1), ValueRef::Text("a")]).unwrap();
 
     pg.restart();
-    let err = sink.commit("job", &json!(1)).await.unwrap_err();
-    assert!(err.is_retriable(), "{}", chain(&err));
-    assert_eq!(sink.staged_rows(), 1);
+    assert_eq!(commit(&mut sink, "job", json!(1)).await, 1);
+    assert_eq!(sink.load_position("job").await.unwrap(), Some(json!(1)));
+    let count: i64 = pg
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1);
 
-    let mut sink = PostgresSink::connect(&cfg).await.unwrap();
-    assert_eq!(sink.load_position("job").await.unwrap(), None);
+    // With no tries left the error says so, and is retriable.
+    let mut once = cfg.clone();
+    once.write.tries = 1;
+    let mut sink = PostgresSink::connect(&once).await.unwrap();
     sink.bind(&[typed("id", ColumnType::Int), text("name")])
         .unwrap();
-    push(&mut sink, &[ValueRef::Int(1), ValueRef::Text("a")]).unwrap();
-    assert_eq!(sink.commit("job", &json!(1)).await.unwrap(), 1);
+    push(&mut sink, &[ValueRef::Int(2), ValueRef::Text("b")]).unwrap();
+    pg.restart();
+    let err = sink.commit("job", &json!(2)).await.unwrap_err();
+    assert!(err.is_retriable(), "{}", chain(&err));
+    assert_eq!(sink.staged_rows(), 1, "the rows stay staged");
 }

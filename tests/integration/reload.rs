@@ -17,7 +17,7 @@ use crate::support::{guest, holo_host, pg::TestPg, query_i64, scratch, table};
 const BATCH: u32 = 500;
 
 /// `stamp.wasm` with its marker changed to `version` (2 chars) and `mode` (4 chars).
-fn stamp_bytes(version: &str, mode: &str) -> Vec<u8> {
+pub fn stamp_bytes(version: &str, mode: &str) -> Vec<u8> {
     let bytes = std::fs::read(guest("stamp")).unwrap();
     let from = b"holo-stamp:v1:ok__";
     let to = format!("holo-stamp:{version}:{mode}");
@@ -295,4 +295,82 @@ async fn sighup_checks_the_file() {
     let summary = run.finish();
     assert!(summary.contains("wrote 1000"), "{summary}");
     assert_eq!(version_of(&t, 501, 1001).await, "v2");
+}
+
+/// v1 → v2 during a stream from the SLS-compatible test server: the logs put before the
+/// swap are stamped v1, those after it v2, each exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn swap_during_a_log_service_stream() {
+    use sls_lite::config::{Config, LogstoreSpec};
+    use sls_lite::proto::{Log, LogGroup};
+    use sls_lite::testing::{Client, Compression};
+
+    let server = sls_lite::server::Server::start(Config::new([LogstoreSpec::new(
+        "holo-demo",
+        "stamped",
+        2,
+    )]))
+    .await
+    .unwrap();
+    let client = Client::new(server.addr(), "holo-demo");
+    let put = |ids: std::ops::Range<u32>| {
+        let client = client.clone();
+        async move {
+            let group = LogGroup {
+                logs: ids
+                    .map(|i| {
+                        Log::new(
+                            1_700_000_000,
+                            [("id", i.to_string()), ("name", format!("本{i}"))],
+                        )
+                    })
+                    .collect(),
+                ..LogGroup::default()
+            };
+            client
+                .put_log_group("stamped", &group, Compression::Lz4)
+                .await
+                .unwrap();
+        }
+    };
+    let t = table("reload_stream", STAMPED).await;
+    let dir = scratch();
+    let stamp = scratch_stamp(dir.path());
+    let source = format!(
+        "sls://holo-demo/stamped?endpoint=http://{}&start=begin&columns=id,name&meta=none",
+        server.addr()
+    );
+    let mut child = holo_host()
+        .env("RUST_LOG", "info")
+        .args(["run", "--source", &source, "--transform"])
+        .arg(&stamp)
+        .args(["--watch", "--sink", &TestPg::shared().dsn(), "--table", &t])
+        .args(["--batch-interval", "100ms", "--exit-when-idle", "3s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, log) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut run = Run {
+        child,
+        stdin: None,
+        log,
+        seen: Vec::new(),
+    };
+    put(1..301).await;
+    run.wait_rows(&t, 300).await;
+    replace(&stamp, &stamp_bytes("v2", "ok__"));
+    run.wait_for("ready: it takes over at the next batch");
+    put(301..601).await;
+    let summary = run.finish();
+    assert!(summary.contains("wrote 600"), "{summary}");
+    assert_eq!(version_of(&t, 1, 301).await, "v1");
+    assert_eq!(version_of(&t, 301, 601).await, "v2");
+    server.shutdown().await;
 }

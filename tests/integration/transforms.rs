@@ -49,6 +49,7 @@ fn batch(rows: &[&[&str]]) -> Batch {
     let source: Arc<str> = "test.csv".into();
     Batch {
         seq: 0,
+        stream: "test".into(),
         data,
         origins: (0..rows.len())
             .map(|i| Origin {

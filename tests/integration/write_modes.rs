@@ -1,1 +1,542 @@
-//! Hologres-style write modes, deletes, retries and restarts of the PostgreSQL sink.
+//! Hologres-style write modes, deletes, retries and restarts of the PostgreSQL sink, on
+//! both write paths: one transaction per batch (PostgreSQL) and autocommit statements
+//! (the Hologres dialect, forced with `--dialect hologres`, or several writers).
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use holo_batch::ValueRef;
+use holo_host::record::{Column, ColumnType};
+use holo_host::sink::Rejected;
+use holo_host::sink::postgres::{
+    DialectChoice, PostgresSink, PostgresSinkConfig, WriteMode, WriteOptions,
+};
+use serde_json::json;
+
+use crate::support::pg::{TestPg, chain};
+use crate::support::{assert_success, dead_letters, holo_host, run, scratch, write};
+
+/// How a sink writes, for the tests that try every path.
+#[derive(Debug, Clone, Copy)]
+struct Path {
+    dialect: DialectChoice,
+    writers: usize,
+}
+
+const PATHS: [Path; 3] = [
+    Path {
+        dialect: DialectChoice::Postgres,
+        writers: 1,
+    },
+    Path {
+        dialect: DialectChoice::Hologres,
+        writers: 1,
+    },
+    Path {
+        dialect: DialectChoice::Postgres,
+        writers: 3,
+    },
+];
+
+fn config(pg: &TestPg, table: &str, mode: WriteMode, path: Path) -> PostgresSinkConfig {
+    PostgresSinkConfig {
+        dsn: pg.dsn(),
+        table: table.into(),
+        write: WriteOptions {
+            mode,
+            dialect: path.dialect,
+            writers: path.writers,
+            retry_delay_ms: 50,
+            ..WriteOptions::default()
+        },
+    }
+}
+
+fn encode(values: &[ValueRef<'_>]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    for v in values {
+        v.encode(&mut buf);
+    }
+    buf
+}
+
+/// One change of a batch: `Row(id, name, qty)` or `Delete(id)`.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Row(i64, &'static str, i64),
+    Delete(i64),
+}
+
+/// Stages `ops` (input index = position) and commits them.
+async fn apply(sink: &mut PostgresSink, job: &str, ops: &[Op]) -> (u64, Vec<Rejected>) {
+    for (i, op) in ops.iter().enumerate() {
+        let i = i as u32;
+        match *op {
+            Op::Row(id, name, qty) => {
+                let buf = encode(&[ValueRef::Int(id), ValueRef::Text(name), ValueRef::Int(qty)]);
+                sink.push_row(i, holo_batch::row_at(&buf, 0, 3).unwrap())
+                    .unwrap();
+            }
+            Op::Delete(id) => {
+                // Only the key matters: the other values may be null.
+                let buf = encode(&[ValueRef::Int(id), ValueRef::Null, ValueRef::Null]);
+                sink.push_delete(i, holo_batch::row_at(&buf, 0, 3).unwrap())
+                    .unwrap();
+            }
+        }
+    }
+    sink.commit(job, &json!({"ops": ops.len()}))
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)))
+}
+
+type Rows = BTreeMap<i64, (String, i64, String)>;
+
+async fn rows(client: &tokio_postgres::Client, table: &str) -> Rows {
+    client
+        .query(&format!("SELECT id, name, qty, note FROM {table}"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.get::<_, i64>(0),
+                (r.get(1), r.get::<_, i32>(2) as i64, r.get(3)),
+            )
+        })
+        .collect()
+}
+
+fn want(list: &[(i64, &str, i64, &str)]) -> Rows {
+    list.iter()
+        .map(|&(id, n, q, note)| (id, (n.to_owned(), q, note.to_owned())))
+        .collect()
+}
+
+/// The cases of one batch against rows 1, 2 and 3 already in the table.
+const BATCH: [Op; 9] = [
+    Op::Row(1, "a", 10), // key present
+    Op::Row(4, "b", 40), // new key…
+    Op::Row(4, "c", 41), // …twice in the batch
+    Op::Delete(2),       // delete of a present key
+    Op::Row(5, "d", 50), // insert…
+    Op::Delete(5),       // …then delete: the insert is dropped
+    Op::Delete(3),       // delete…
+    Op::Row(3, "e", 30), // …then insert: deleted, then written anew
+    Op::Delete(99),      // delete of a missing key
+];
+
+#[tokio::test]
+async fn every_write_mode_on_every_path() {
+    let pg = TestPg::shared();
+    let schema = pg.fresh_schema("write_modes").await;
+    let client = pg.client().await;
+    let output = [
+        Column::new("id", ColumnType::Int),
+        Column::text("name"),
+        Column::new("qty", ColumnType::Int),
+    ];
+    for (p, path) in PATHS.iter().enumerate() {
+        for mode in WriteMode::ALL {
+            let table = format!("{schema}.t_{p}_{}", mode.name().replace('-', "_"));
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE {table} (id int8 PRIMARY KEY, name text NOT NULL, qty int4, \
+                     note text NOT NULL DEFAULT 'n/a'); \
+                     INSERT INTO {table} VALUES (1, 'old1', 1, 'keep'), (2, 'old2', 2, 'keep'), \
+                     (3, 'old3', 3, 'keep')"
+                ))
+                .await
+                .unwrap();
+            let mut sink = PostgresSink::connect(&config(pg, &table, mode, *path))
+                .await
+                .unwrap_or_else(|e| panic!("{}", chain(&e)));
+            sink.bind(&output).unwrap();
+            let (written, rejected) = apply(&mut sink, "modes", &BATCH).await;
+            let got = rows(&client, &table).await;
+            let autocommit = path.dialect == DialectChoice::Hologres || path.writers > 1;
+            let ctx = format!("{mode} on {path:?}");
+            let expected = match mode {
+                WriteMode::Insert if !autocommit => {
+                    // Duplicates are the server's to refuse: rows 0 (key 1) and 2 (key 4
+                    // again), with its message.
+                    let inputs: Vec<u32> = rejected.iter().map(|r| r.input).collect();
+                    assert_eq!(inputs, [0, 2], "{ctx}: {rejected:?}");
+                    assert!(
+                        rejected[0].reason.contains("duplicate key value"),
+                        "{ctx}: {}",
+                        rejected[0].reason
+                    );
+                    assert_eq!(written, 2, "{ctx}");
+                    want(&[
+                        (1, "old1", 1, "keep"),
+                        (3, "e", 30, "n/a"),
+                        (4, "b", 40, "n/a"),
+                    ])
+                }
+                // Autocommit appends skip present keys, so a retried batch is idempotent.
+                WriteMode::Insert | WriteMode::InsertOrIgnore => {
+                    assert_eq!(rejected, [], "{ctx}");
+                    want(&[
+                        (1, "old1", 1, "keep"),
+                        (3, "e", 30, "n/a"),
+                        (4, "b", 40, "n/a"),
+                    ])
+                }
+                WriteMode::InsertOrReplace => {
+                    assert_eq!(rejected, [], "{ctx}");
+                    assert_eq!(written, 3, "{ctx}: rows 1, 4 (merged) and 3");
+                    want(&[
+                        (1, "a", 10, "n/a"),
+                        (3, "e", 30, "n/a"),
+                        (4, "c", 41, "n/a"),
+                    ])
+                }
+                WriteMode::InsertOrUpdate => {
+                    assert_eq!(rejected, [], "{ctx}");
+                    assert_eq!(written, 3, "{ctx}");
+                    want(&[
+                        (1, "a", 10, "keep"),
+                        (3, "e", 30, "n/a"),
+                        (4, "c", 41, "n/a"),
+                    ])
+                }
+            };
+            assert_eq!(got, expected, "{ctx}");
+            assert_eq!(
+                sink.load_position("modes").await.unwrap(),
+                Some(json!({"ops": BATCH.len()})),
+                "{ctx}"
+            );
+            // The same batch again (a replay after a crash) changes nothing in keyed modes.
+            if mode.is_upsert() {
+                apply(&mut sink, "modes", &BATCH).await;
+                assert_eq!(rows(&client, &table).await, expected, "{ctx}, replayed");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn upsert_modes_need_a_primary_key_in_the_table_and_the_output() {
+    let pg = TestPg::shared();
+    let schema = pg.fresh_schema("write_keys").await;
+    let client = pg.client().await;
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {schema}.nokey (id int8, name text); \
+             CREATE TABLE {schema}.keyed (id int8, k2 text DEFAULT 'x', name text, PRIMARY KEY (id, k2))"
+        ))
+        .await
+        .unwrap();
+    let path = PATHS[0];
+    let mut sink = PostgresSink::connect(&config(
+        pg,
+        &format!("{schema}.nokey"),
+        WriteMode::InsertOrUpdate,
+        path,
+    ))
+    .await
+    .unwrap();
+    let err = sink
+        .bind(&[Column::new("id", ColumnType::Int), Column::text("name")])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "table `write_keys.nokey` has no primary key, which --mode insert-or-update needs: add \
+         one, or use --mode insert"
+    );
+    let mut sink = PostgresSink::connect(&config(
+        pg,
+        &format!("{schema}.keyed"),
+        WriteMode::InsertOrReplace,
+        path,
+    ))
+    .await
+    .unwrap();
+    let err = sink
+        .bind(&[Column::new("id", ColumnType::Int), Column::text("name")])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("column `k2` of the primary key of table `write_keys.keyed` is not in"),
+        "{err}"
+    );
+    // Plain appends need no key; a delete then has nothing to find the row by.
+    let mut sink = PostgresSink::connect(&config(
+        pg,
+        &format!("{schema}.nokey"),
+        WriteMode::Insert,
+        path,
+    ))
+    .await
+    .unwrap();
+    sink.bind(&[Column::new("id", ColumnType::Int), Column::text("name")])
+        .unwrap();
+    let buf = encode(&[ValueRef::Int(1), ValueRef::Null]);
+    let err = sink
+        .push_delete(0, holo_batch::row_at(&buf, 0, 2).unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains("no primary key"), "{err}");
+}
+
+/// A CHECK constraint refuses one row in the middle of a batch: that row is returned with
+/// the server's message, the others are written, on every path.
+#[tokio::test]
+async fn a_data_error_rejects_only_the_row_at_fault() {
+    let pg = TestPg::shared();
+    let schema = pg.fresh_schema("write_split").await;
+    let client = pg.client().await;
+    for (p, path) in PATHS.iter().enumerate() {
+        for mode in [WriteMode::Insert, WriteMode::InsertOrUpdate] {
+            let table = format!("{schema}.t_{p}_{}", mode.name().replace('-', "_"));
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE {table} (id int8 PRIMARY KEY, name text, \
+                     qty int4 CONSTRAINT qty_positive CHECK (qty > 0), note text)"
+                ))
+                .await
+                .unwrap();
+            let mut sink = PostgresSink::connect(&config(pg, &table, mode, *path))
+                .await
+                .unwrap();
+            sink.bind(&[
+                Column::new("id", ColumnType::Int),
+                Column::text("name"),
+                Column::new("qty", ColumnType::Int),
+            ])
+            .unwrap();
+            let ops: Vec<Op> = (0..100)
+                .map(|i| Op::Row(i, "x", if i == 37 || i == 80 { -1 } else { i + 1 }))
+                .collect();
+            let (written, rejected) = apply(&mut sink, "split", &ops).await;
+            let ctx = format!("{mode} on {path:?}");
+            assert_eq!(written, 98, "{ctx}");
+            let inputs: Vec<u32> = rejected.iter().map(|r| r.input).collect();
+            assert_eq!(inputs, [37, 80], "{ctx}");
+            assert!(
+                rejected[0]
+                    .reason
+                    .starts_with("rejected by the server: new row for relation \"t_")
+                    && rejected[0]
+                        .reason
+                        .contains("violates check constraint \"qty_positive\""),
+                "{ctx}: {}",
+                rejected[0].reason
+            );
+            let count: i64 = client
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(count, 98, "{ctx}");
+            assert_eq!(
+                sink.load_position("split").await.unwrap(),
+                Some(json!({"ops": 100}))
+            );
+        }
+    }
+}
+
+/// Through the binary: the refused row lands in the dead-letter file with the server's
+/// message and the sink stage; the others load.
+#[tokio::test]
+async fn a_refused_row_is_dead_lettered_by_the_pipeline() {
+    let pg = TestPg::shared();
+    let schema = pg.fresh_schema("write_dead_letter").await;
+    pg.client()
+        .await
+        .batch_execute(&format!(
+            "CREATE TABLE {schema}.t (id int8 PRIMARY KEY, qty int4 CHECK (qty > 0))"
+        ))
+        .await
+        .unwrap();
+    let dir = scratch();
+    let mut csv = String::from("id,qty\n");
+    for i in 1..=50 {
+        csv.push_str(&format!("{i},{}\n", if i == 20 { 0 } else { i }));
+    }
+    let input = write(dir.path(), "in.csv", csv);
+    let dl = dir.path().join("dl.jsonl");
+    for dialect in ["postgres", "hologres"] {
+        let out = run(&[
+            "--source",
+            &format!("csv:{input}"),
+            "--sink",
+            &pg.dsn(),
+            "--table",
+            &format!("{schema}.t"),
+            "--mode",
+            "insertorreplace",
+            "--dialect",
+            dialect,
+            "--dead-letter",
+            dl.to_str().unwrap(),
+            "--from-scratch",
+        ]);
+        let stderr = assert_success(&out);
+        assert!(
+            stderr.contains("wrote 49, dead-lettered 1"),
+            "{dialect}: {stderr}"
+        );
+    }
+    let letters = dead_letters(&dl);
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    for l in &letters {
+        assert_eq!(l["stage"], "sink");
+        assert_eq!(l["record"]["id"], "20");
+        assert!(
+            l["reason"]
+                .as_str()
+                .unwrap()
+                .contains("violates check constraint \"t_qty_check\""),
+            "{l}"
+        );
+    }
+}
+
+/// The server restarts in the middle of a load: the sink reconnects and retries, and the
+/// table ends with every row exactly once (no key to hide duplicates).
+#[tokio::test]
+async fn a_server_restart_mid_load_loses_and_duplicates_nothing() {
+    if std::env::var("HOLO_TEST_PG_DSN").is_ok_and(|d| !d.trim().is_empty()) {
+        eprintln!("skipped: restarts need a server started by the tests");
+        return;
+    }
+    let pg = TestPg::start();
+    let client = pg.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE plain (order_id text, user_id int8, book_id int8, book_name text, \
+             order_cnt int8, order_amt int8); \
+             CREATE TABLE keyed (order_id text PRIMARY KEY, user_id int8, book_id int8, \
+             book_name text, order_cnt int8, order_amt int8)",
+        )
+        .await
+        .unwrap();
+    drop(client);
+    const ROWS: usize = 60_000;
+    let dir = scratch();
+    let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(ROWS, 7));
+    let expected_amount: i64 = holo_seed::orders(ROWS, 7).map(|o| o.order_amt).sum();
+    // Transactions on PostgreSQL; keyed autocommit writes on two connections.
+    let runs: [(&str, &[&str]); 2] = [
+        ("plain", &[]),
+        (
+            "keyed",
+            &[
+                "--dialect",
+                "hologres",
+                "--mode",
+                "insert-or-replace",
+                "--writers",
+                "2",
+            ],
+        ),
+    ];
+    for (table, extra) in runs {
+        let mut cmd = holo_host();
+        cmd.arg("run")
+            .args(["--source", &format!("csv:{orders}")])
+            .args(["--sink", &pg.dsn(), "--table", table])
+            .args(["--batch-rows", "100", "--write-retry-delay-ms", "200"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        // Restart once some batches, but not all, are in.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let client = pg.client().await;
+            let n: i64 = client
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .get(0);
+            if n > 0 {
+                assert!(
+                    (n as usize) < ROWS,
+                    "{table}: the load finished before the restart; make it longer"
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "{table}: no rows after 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        pg.restart();
+        let out = child.wait_with_output().unwrap();
+        let stderr = assert_success(&out);
+        assert!(
+            stderr.contains(&format!("wrote {ROWS}, dead-lettered 0")),
+            "{table}: {stderr}"
+        );
+        assert!(
+            stderr.contains("retrying"),
+            "{table}: no retry logged: {stderr}"
+        );
+        let client = pg.client().await;
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT count(*), count(DISTINCT order_id), sum(order_amt)::int8 FROM {table}"
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i64>(0), ROWS as i64, "{table}: {stderr}");
+        assert_eq!(row.get::<_, i64>(1), ROWS as i64, "{table}");
+        assert_eq!(row.get::<_, i64>(2), expected_amount, "{table}");
+    }
+}
+
+/// A transform that marks its output rows as deletes (the `stamp` test transform patched to
+/// its `dele` mode): the rows with those keys leave the table, the others stay.
+#[tokio::test]
+async fn a_transform_can_delete_rows_by_key() {
+    let pg = TestPg::shared();
+    let t = crate::support::table(
+        "write_modes_deletes",
+        "(id int8 PRIMARY KEY, name text NOT NULL, version text NOT NULL)",
+    )
+    .await;
+    let dir = scratch();
+    let stamp = dir.path().join("stamp.wasm");
+    let deleter = dir.path().join("deleter.wasm");
+    std::fs::write(&stamp, crate::reload::stamp_bytes("v1", "ok__")).unwrap();
+    std::fs::write(&deleter, crate::reload::stamp_bytes("v1", "dele")).unwrap();
+    let ids = |range: std::ops::RangeInclusive<u32>| {
+        let mut csv = String::from("id,name\n");
+        for i in range {
+            csv.push_str(&format!("{i},本{i}\n"));
+        }
+        csv
+    };
+    let all = write(dir.path(), "all.csv", ids(1..=10));
+    let some = write(dir.path(), "some.csv", ids(3..=5));
+    for (input, transform) in [(&all, &stamp), (&some, &deleter)] {
+        let out = run(&[
+            "--source",
+            &format!("csv:{input}"),
+            "--transform",
+            transform.to_str().unwrap(),
+            "--sink",
+            &pg.dsn(),
+            "--table",
+            &t,
+            "--mode",
+            "insert-or-update",
+        ]);
+        assert_success(&out);
+    }
+    let client = pg.client().await;
+    let left: Vec<i64> = client
+        .query(&format!("SELECT id FROM {t} ORDER BY id"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(left, [1, 2, 6, 7, 8, 9, 10]);
+}

@@ -11,6 +11,10 @@ use crate::Row;
 /// column. Every method returns `&mut Self` so calls chain:
 /// `out.row().copy_row(row).text(name);`. A row of the wrong width, or a value pushed
 /// before `row()`, rejects the input record with a message naming the problem.
+///
+/// [`Emit::delete`] starts a delete instead: the sink removes the row of the target table
+/// whose primary key the values hold (only the key columns matter; push null for the
+/// others). A row and a delete of one key in the same batch apply in order.
 #[derive(Debug)]
 pub struct Emit<'a> {
     writer: OutputWriter<'a>,
@@ -22,6 +26,8 @@ pub struct Emit<'a> {
     mark: usize,
     count: usize,
     open: bool,
+    /// The open entry is a delete rather than a row.
+    delete: bool,
     fault: Option<Fault>,
 }
 
@@ -43,6 +49,7 @@ impl<'a> Emit<'a> {
             mark: 0,
             count: 0,
             open: false,
+            delete: false,
             fault: None,
         }
     }
@@ -69,7 +76,9 @@ impl<'a> Emit<'a> {
                     self.width
                 )),
                 Some(Fault::NoRow) => Err(
-                    "the transform emitted a value before starting a row with `Emit::row`".into(),
+                    "the transform emitted a value before starting a row with `Emit::row` \
+                     (or `Emit::delete`)"
+                        .into(),
                 ),
             }
         });
@@ -88,7 +97,12 @@ impl<'a> Emit<'a> {
         }
         self.open = false;
         if self.count == self.width {
-            self.writer.row(self.input).extend_from_slice(self.row);
+            let buf = if self.delete {
+                self.writer.delete(self.input)
+            } else {
+                self.writer.row(self.input)
+            };
+            buf.extend_from_slice(self.row);
         } else if self.fault.is_none() {
             self.fault = Some(Fault::Width {
                 emitted: self.count,
@@ -111,10 +125,24 @@ impl<'a> Emit<'a> {
     /// Starts a new output row (the previous one, if any, is complete).
     #[inline]
     pub fn row(&mut self) -> &mut Self {
+        self.start(false)
+    }
+
+    /// Starts a delete: push one value per output column as for a row; the sink deletes
+    /// the table row whose primary key these values hold. Values of non-key columns are
+    /// ignored (push null). The table needs a primary key, and the output its columns.
+    #[inline]
+    pub fn delete(&mut self) -> &mut Self {
+        self.start(true)
+    }
+
+    #[inline]
+    fn start(&mut self, delete: bool) -> &mut Self {
         self.close();
         self.row.clear();
         self.count = 0;
         self.open = true;
+        self.delete = delete;
         self
     }
 

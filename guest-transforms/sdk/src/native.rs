@@ -140,6 +140,8 @@ pub enum Output {
     Row { input: u32, values: Vec<Value> },
     /// Input row `input` rejected with `message`.
     Error { input: u32, message: String },
+    /// A delete emitted for input row `input`: the key is in `values`.
+    Delete { input: u32, values: Vec<Value> },
 }
 
 /// Encodes `rows` as an input batch.
@@ -168,9 +170,10 @@ pub fn decode_output(out: &[u8], width: usize, input_rows: u32) -> Result<Vec<Ou
                 input,
                 message: message.to_owned(),
             }),
-            Entry::Delete { input, .. } => Err(format!(
-                "delete entry for input row {input}: the SDK never writes one"
-            )),
+            Entry::Delete { input, row } => Ok(Output::Delete {
+                input,
+                values: row.values().map(Value::from_value_ref).collect(),
+            }),
         })
         .collect()
 }
@@ -520,6 +523,60 @@ mod tests {
         assert!(
             host.logs().is_empty(),
             "no runner is active, nothing reaches its host"
+        );
+    }
+
+    /// Upserts rows whose `op` is `u`, deletes (by the key `id`) those whose `op` is `d`.
+    struct Changes;
+
+    impl Transform for Changes {
+        fn new(_: &Config) -> Result<Self, String> {
+            Ok(Changes)
+        }
+
+        fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
+            Ok(input[1..].to_vec())
+        }
+
+        fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
+            match row.get(0) {
+                crate::ValueRef::Text("u") => out.row().copy_value(row, 1).copy_value(row, 2),
+                crate::ValueRef::Text("d") => out.delete().copy_value(row, 1).null(),
+                other => return Err(format!("unknown op {other:?}")),
+            };
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn deletes_are_delete_entries() {
+        let mut r = Runner::<Changes>::with_settings(&[], Box::new(MemoryHost::new())).unwrap();
+        r.output_schema(&[
+            Column::text("op"),
+            Column::new("id", ColumnType::Int),
+            Column::text("name"),
+        ])
+        .unwrap();
+        let out = r
+            .run(&[
+                vec!["u".into(), Value::Int(1), "a".into()],
+                vec!["d".into(), Value::Int(1), "a".into()],
+                vec!["x".into(), Value::Int(2), "b".into()],
+            ])
+            .unwrap();
+        assert_eq!(
+            out,
+            vec![
+                row(0, &[Value::Int(1), "a".into()]),
+                Output::Delete {
+                    input: 1,
+                    values: vec![Value::Int(1), Value::Null]
+                },
+                Output::Error {
+                    input: 2,
+                    message: "unknown op Text(\"x\")".into()
+                },
+            ]
         );
     }
 }

@@ -3,7 +3,8 @@
 //! `.wasm` file (same length, so the component stays valid).
 //!
 //! Output: the input columns plus `version` (the marker's version field). With the marker's
-//! mode field set to `fail`, every record is rejected instead.
+//! mode field set to `fail`, every record is rejected instead; set to `dele`, every record
+//! becomes a delete of the row with its key.
 
 use holo_transform_sdk::{Column, Config, Emit, Row, Transform};
 
@@ -13,7 +14,14 @@ static MARKER: &str = "holo-stamp:v1:ok__";
 #[derive(Debug)]
 pub struct Stamp {
     version: String,
-    fail: bool,
+    mode: Mode,
+}
+
+#[derive(Debug, PartialEq)]
+enum Mode {
+    Stamp,
+    Fail,
+    Delete,
 }
 
 impl Transform for Stamp {
@@ -23,8 +31,12 @@ impl Transform for Stamp {
         let marker: &str = std::hint::black_box(MARKER);
         let mut parts = marker.split(':').skip(1);
         let version = parts.next().unwrap_or("?").to_owned();
-        let fail = parts.next() == Some("fail");
-        Ok(Stamp { version, fail })
+        let mode = match parts.next() {
+            Some("fail") => Mode::Fail,
+            Some("dele") => Mode::Delete,
+            _ => Mode::Stamp,
+        };
+        Ok(Stamp { version, mode })
     }
 
     fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
@@ -34,11 +46,17 @@ impl Transform for Stamp {
     }
 
     fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
-        if self.fail {
-            return Err(format!("stamp {} fails every record", self.version));
+        match self.mode {
+            Mode::Fail => Err(format!("stamp {} fails every record", self.version)),
+            Mode::Delete => {
+                out.delete().copy_row(row).text(&self.version);
+                Ok(())
+            }
+            Mode::Stamp => {
+                out.row().copy_row(row).text(&self.version);
+                Ok(())
+            }
         }
-        out.row().copy_row(row).text(&self.version);
-        Ok(())
     }
 }
 

@@ -12,8 +12,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::lookup::LookupSpec;
-use crate::pipeline::{ErrorRate, PipelineConfig};
+use crate::pipeline::{ErrorRate, PipelineConfig, SourceConfig};
 use crate::source::csv::CsvSourceConfig;
+use crate::source::sls::SlsSourceConfig;
 use crate::transform::{TransformConfig, cache};
 
 /// Moves records from CSV files into PostgreSQL/Hologres through a WebAssembly transform.
@@ -31,12 +32,18 @@ pub struct Cli {
 pub enum Command {
     /// Run a pipeline: source → transform → sink.
     Run(RunArgs),
+    /// Print what `run` with the same arguments would do (column mapping, write mode, the
+    /// SQL it would send) without writing anything.
+    Plan(RunArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Where records come from: `csv:PATH` (a file, a glob such as `csv:data/*.csv`, or
-    /// `csv:-` for stdin). Repeat for several files.
+    /// `csv:-` for stdin; repeat for several files), or one Log Service logstore,
+    /// `sls://PROJECT/LOGSTORE?endpoint=URL[&consumer_group=G][&start=begin|end|SECS]
+    /// [&columns=a,b][&consumer=NAME][&timeout=SECS]` (access key from
+    /// ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET).
     #[arg(long, value_name = "SPEC", required = true)]
     pub source: Vec<String>,
 
@@ -49,7 +56,9 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_setting)]
     pub settings: Vec<(String, String)>,
 
-    /// A dimension table transforms can query by key: `NAME=csv:PATH[?columns=a,b][&key=COL]`.
+    /// A dimension table transforms can query by key: `NAME=csv:PATH[?columns=a,b][&key=COL]`
+    /// or `NAME=postgres:[SCHEMA.]TABLE[?key=COL][&columns=a,b][&preload=N][&cache=N]
+    /// [&refresh=SECS][&dsn=DSN]` (the sink's database unless `dsn=` is given, last).
     #[arg(long = "lookup", value_name = "NAME=SPEC")]
     pub lookups: Vec<LookupSpec>,
 
@@ -68,6 +77,20 @@ pub struct RunArgs {
     /// Rows per batch.
     #[arg(long, value_name = "N", default_value_t = CsvSourceConfig::default_batch_rows())]
     pub batch_rows: usize,
+
+    /// Bytes (encoded) per batch at most.
+    #[arg(long, value_name = "BYTES", default_value_t = CsvSourceConfig::default_batch_bytes())]
+    pub batch_bytes: usize,
+
+    /// For streams: a batch that has waited this long is written, however small, so
+    /// records are visible within about this time.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "500ms")]
+    pub batch_interval: Duration,
+
+    /// For streams: stop once every shard has been caught up for this long (tests,
+    /// backfills). Without it a stream runs until SIGINT/SIGTERM.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub exit_when_idle: Option<Duration>,
 
     /// Memory cap of the transform, in MiB.
     #[arg(long, value_name = "MiB", default_value_t = TransformConfig::default_memory_limit() >> 20)]
@@ -141,8 +164,12 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Why the arguments do not make a pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum ArgsError {
-    #[error("--source `{0}` is not supported: use csv:PATH")]
+    #[error("--source `{0}` is not supported: use csv:PATH or sls://PROJECT/LOGSTORE?endpoint=URL")]
     UnknownSource(String),
+    #[error("--source: {0}")]
+    Sls(String),
+    #[error("--source sls://… reads one logstore and cannot be combined with other sources")]
+    MixedSources,
     #[error(transparent)]
     Sink(#[from] sink::SinkArgsError),
     #[error("--batch-rows must be at least 1")]
@@ -157,11 +184,24 @@ impl RunArgs {
     /// Validates the raw arguments into the pipeline's settings.
     pub fn build(self) -> Result<PipelineConfig, ArgsError> {
         let mut inputs = Vec::with_capacity(self.source.len());
+        let mut stream = None;
         for spec in &self.source {
+            if spec.starts_with("sls://") {
+                let mut sls = SlsSourceConfig::parse(spec).map_err(ArgsError::Sls)?;
+                sls.batch_rows = self.batch_rows;
+                sls.batch_bytes = self.batch_bytes;
+                sls.batch_interval = self.batch_interval;
+                sls.exit_when_idle = self.exit_when_idle;
+                stream = Some(sls);
+                continue;
+            }
             match spec.strip_prefix("csv:") {
                 Some(path) if !path.is_empty() => inputs.push(path.to_owned()),
                 _ => return Err(ArgsError::UnknownSource(spec.clone())),
             }
+        }
+        if stream.is_some() && self.source.len() > 1 {
+            return Err(ArgsError::MixedSources);
         }
         if self.batch_rows == 0 {
             return Err(ArgsError::BatchRows);
@@ -181,10 +221,13 @@ impl RunArgs {
             timeout: self.transform_timeout,
         });
         Ok(PipelineConfig {
-            source: CsvSourceConfig {
-                inputs,
-                batch_rows: self.batch_rows,
-                batch_bytes: CsvSourceConfig::default_batch_bytes(),
+            source: match stream {
+                Some(sls) => SourceConfig::Sls(sls),
+                None => SourceConfig::Csv(CsvSourceConfig {
+                    inputs,
+                    batch_rows: self.batch_rows,
+                    batch_bytes: self.batch_bytes,
+                }),
             },
             transform,
             lookups: self.lookups,
@@ -210,7 +253,7 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<PipelineConfig, String> {
         let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
-        let Command::Run(run) = cli.command;
+        let (Command::Run(run) | Command::Plan(run)) = cli.command;
         run.build().map_err(|e| e.to_string())
     }
 
@@ -237,7 +280,10 @@ mod tests {
             "rejected.jsonl",
         ])
         .unwrap();
-        assert_eq!(c.source.inputs, ["orders.csv"]);
+        let SourceConfig::Csv(csv) = &c.source else {
+            panic!("a CSV source")
+        };
+        assert_eq!(csv.inputs, ["orders.csv"]);
         let t = c.transform.unwrap();
         assert_eq!(t.settings[1], ("columns".into(), "name:book_name".into()));
         assert!(matches!(c.sink, SinkConfig::Postgres(p) if p.table == "public.book_order"));
@@ -297,6 +343,37 @@ mod tests {
             "1",
         ]);
         assert_eq!(off.unwrap().max_error_rate, None);
+    }
+
+    #[test]
+    fn log_service_source() {
+        let c = parse(&[
+            "holo-host",
+            "run",
+            "--source",
+            "sls://p/orders?endpoint=http://127.0.0.1:9&consumer_group=holo&start=end",
+            "--batch-interval",
+            "200ms",
+            "--exit-when-idle",
+            "2s",
+        ])
+        .unwrap();
+        let SourceConfig::Sls(s) = c.source else {
+            panic!("a Log Service source")
+        };
+        assert_eq!(s.logstore, "orders");
+        assert_eq!(s.batch_interval, Duration::from_millis(200));
+        assert_eq!(s.exit_when_idle, Some(Duration::from_secs(2)));
+        let err = parse(&[
+            "holo-host",
+            "run",
+            "--source",
+            "sls://p/l?endpoint=x",
+            "--source",
+            "csv:a.csv",
+        ])
+        .unwrap_err();
+        assert!(err.contains("cannot be combined"), "{err}");
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! Arguments of the destination: the database and table, or stdout when none is given.
+//! Arguments of the destination: the database and table and how rows are written to it,
+//! or stdout when no database is given.
 
 use clap::Args;
 
 use crate::pipeline::SinkConfig;
-use crate::sink::postgres::PostgresSinkConfig;
+use crate::sink::postgres::options::{self, TABLE_PROPERTIES};
+use crate::sink::postgres::{
+    CreateTable, DialectChoice, PostgresSinkConfig, WriteMode, WriteOptions,
+};
 
 #[derive(Debug, Args)]
 pub struct SinkArgs {
@@ -16,6 +20,98 @@ pub struct SinkArgs {
     /// The target table, `SCHEMA.TABLE` (or `TABLE` in `public`).
     #[arg(long, value_name = "SCHEMA.TABLE", requires = "sink")]
     pub table: Option<String>,
+
+    /// What a row does to a row of the same primary key: `insert` appends (a duplicate key
+    /// is dead-lettered), `insert-or-ignore` keeps the existing row, `insert-or-replace`
+    /// replaces it (columns the transform does not produce become NULL/default),
+    /// `insert-or-update` updates only the columns the transform produces. The Flink
+    /// connector's names (`insertorignore`, …) and `--mutatetype` work too. Rows of one key
+    /// inside a batch are merged first.
+    #[arg(long, visible_alias = "mutatetype", value_name = "MODE", default_value = "insert",
+          value_parser = parse_mode, requires = "sink")]
+    pub mode: WriteMode,
+
+    /// Connections writing in parallel. Rows are routed by a hash of their primary key,
+    /// so the changes of one key stay in order. Each batch (cut by the source: --batch-rows
+    /// rows, or fewer when they reach the byte limit) is written by all of them and its
+    /// position saved once all are done. With more than one, statements autocommit.
+    #[arg(long, value_name = "N", default_value_t = options::default_writers(),
+          requires = "sink")]
+    pub writers: usize,
+
+    /// SQL dialect: `auto` asks the server (`hg_version()`); `hologres` forces the
+    /// autocommit write path (for tests against PostgreSQL).
+    #[arg(long, value_name = "auto|postgres|hologres", default_value = "auto",
+          value_parser = parse_dialect, hide = true)]
+    pub dialect: DialectChoice,
+
+    /// Create the table from the transform's output columns if it does not exist (text,
+    /// int8, float8, boolean, jsonb), before the first rows are written.
+    #[arg(long, requires = "sink")]
+    pub create_table: bool,
+
+    /// Primary key of the table --create-table creates: `COL[,COL…]`.
+    #[arg(
+        long,
+        value_name = "COLUMNS",
+        value_delimiter = ',',
+        requires = "create_table"
+    )]
+    pub primary_key: Vec<String>,
+
+    /// A Hologres property of the table --create-table creates, `NAME=VALUE` (repeatable):
+    /// orientation, distribution_key, clustering_key, event_time_column, segment_key,
+    /// bitmap_columns, dictionary_encoding_columns, time_to_live_in_seconds,
+    /// storage_format. Ignored on PostgreSQL.
+    #[arg(long = "table-property", value_name = "NAME=VALUE", value_parser = parse_property,
+          requires = "create_table")]
+    pub table_properties: Vec<(String, String)>,
+
+    /// Make the table --create-table creates `PARTITION BY LIST (COL)`.
+    #[arg(long, value_name = "COL", requires = "create_table")]
+    pub partition_by: Option<String>,
+
+    /// Create a missing child partition of a `PARTITION BY LIST` table, named
+    /// `<table>_<value>`, when a row needs it (Flink's `createparttable`). Without it, rows
+    /// with no partition are dead-lettered.
+    #[arg(long, visible_alias = "createparttable", requires = "sink")]
+    pub create_partitions: bool,
+
+    /// Child partitions one run may create at most; rows for more are dead-lettered
+    /// (a guard against junk values).
+    #[arg(long, value_name = "N", default_value_t = options::default_max_new_partitions())]
+    pub max_new_partitions: usize,
+
+    /// Tries of a write that fails for a transient reason (connection lost, server busy).
+    #[arg(long, value_name = "N", default_value_t = options::default_tries(), hide = true)]
+    pub write_tries: u32,
+
+    /// First wait before retrying a write, in milliseconds (doubles each try).
+    #[arg(long, value_name = "MS", default_value_t = options::default_retry_delay_ms(),
+          hide = true)]
+    pub write_retry_delay_ms: u64,
+}
+
+fn parse_mode(s: &str) -> Result<WriteMode, String> {
+    s.parse()
+}
+
+fn parse_dialect(s: &str) -> Result<DialectChoice, String> {
+    s.parse()
+}
+
+fn parse_property(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
+    let k = k.trim().to_ascii_lowercase();
+    if !TABLE_PROPERTIES.contains(&k.as_str()) {
+        return Err(format!(
+            "unknown table property `{k}` (known: {})",
+            TABLE_PROPERTIES.join(", ")
+        ));
+    }
+    Ok((k, v.trim().to_owned()))
 }
 
 /// Why the destination arguments do not make a sink.
@@ -23,15 +119,131 @@ pub struct SinkArgs {
 pub enum SinkArgsError {
     #[error("--sink needs --table SCHEMA.TABLE")]
     MissingTable,
+    #[error("--writers must be at least 1")]
+    Writers,
+    #[error("--write-tries must be at least 1")]
+    Tries,
 }
 
 impl SinkArgs {
     /// Validates the destination arguments.
     pub fn build(self) -> Result<SinkConfig, SinkArgsError> {
+        if self.writers == 0 {
+            return Err(SinkArgsError::Writers);
+        }
+        if self.write_tries == 0 {
+            return Err(SinkArgsError::Tries);
+        }
+        let write = WriteOptions {
+            mode: self.mode,
+            writers: self.writers,
+            dialect: self.dialect,
+            create_table: self.create_table.then_some(CreateTable {
+                primary_key: self.primary_key,
+                properties: self.table_properties,
+                partition_by: self.partition_by,
+            }),
+            create_partitions: self.create_partitions,
+            max_new_partitions: self.max_new_partitions,
+            tries: self.write_tries,
+            retry_delay_ms: self.write_retry_delay_ms,
+        };
         Ok(match (self.sink, self.table) {
-            (Some(dsn), Some(table)) => SinkConfig::Postgres(PostgresSinkConfig { dsn, table }),
+            (Some(dsn), Some(table)) => {
+                SinkConfig::Postgres(PostgresSinkConfig { dsn, table, write })
+            }
             (Some(_), None) => return Err(SinkArgsError::MissingTable),
             (None, _) => SinkConfig::Stdout,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sink: SinkArgs,
+    }
+
+    fn build(args: &[&str]) -> Result<WriteOptions, String> {
+        let mut all = vec!["x", "--sink", "postgres://u@h/db", "--table", "t"];
+        all.extend_from_slice(args);
+        let cli = Cli::try_parse_from(all).map_err(|e| e.to_string())?;
+        match cli.sink.build().map_err(|e| e.to_string())? {
+            SinkConfig::Postgres(p) => Ok(p.write),
+            SinkConfig::Stdout => Err("stdout".into()),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(build(&[]).unwrap(), WriteOptions::default());
+    }
+
+    #[test]
+    fn write_flags() {
+        let w = build(&[
+            "--mode",
+            "insert-or-update",
+            "--writers",
+            "4",
+            "--create-table",
+            "--primary-key",
+            "id,day",
+            "--table-property",
+            "orientation=column",
+            "--table-property",
+            "Bitmap_Columns=a,b",
+            "--partition-by",
+            "day",
+            "--createparttable",
+            "--max-new-partitions",
+            "9",
+            "--dialect",
+            "hologres",
+        ])
+        .unwrap();
+        assert_eq!(w.mode, WriteMode::InsertOrUpdate);
+        assert_eq!(w.writers, 4);
+        assert_eq!(w.dialect, DialectChoice::Hologres);
+        let c = w.create_table.unwrap();
+        assert_eq!(c.primary_key, ["id", "day"]);
+        assert_eq!(
+            c.properties,
+            [
+                ("orientation".to_string(), "column".to_string()),
+                ("bitmap_columns".to_string(), "a,b".to_string())
+            ]
+        );
+        assert_eq!(c.partition_by.as_deref(), Some("day"));
+        assert!(w.create_partitions);
+        assert_eq!(w.max_new_partitions, 9);
+        // The Flink connector's spelling.
+        let w = build(&["--mutatetype", "insertorignore"]).unwrap();
+        assert_eq!(w.mode, WriteMode::InsertOrIgnore);
+    }
+
+    #[test]
+    fn bad_flags_are_named() {
+        assert!(build(&["--mode", "upsert"]).unwrap_err().contains("upsert"));
+        assert!(
+            build(&["--writers", "0"])
+                .unwrap_err()
+                .contains("--writers")
+        );
+        assert!(
+            build(&["--create-table", "--table-property", "colour=red"])
+                .unwrap_err()
+                .contains("unknown table property `colour`")
+        );
+        assert!(
+            build(&["--primary-key", "id"])
+                .unwrap_err()
+                .contains("--create-table")
+        );
     }
 }

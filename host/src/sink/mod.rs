@@ -2,7 +2,8 @@
 //!
 //! A sink stages rows one by one ([`Sink::push_row`], where a value that does not fit
 //! rejects only its row) and makes them durable together with the source position they
-//! reach ([`Sink::commit`]).
+//! reach ([`Sink::commit`]). Rows the destination itself refuses at commit (a constraint,
+//! a partition that may not be created) come back as [`Rejected`], by input index.
 
 pub mod postgres;
 pub mod stdout;
@@ -15,6 +16,15 @@ pub enum SinkError {
     Postgres(#[from] postgres::PostgresError),
     #[error("cannot write to stdout")]
     Stdout(#[source] std::io::Error),
+}
+
+/// A staged row the destination refused at commit; the others were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Index of the input record in its batch.
+    pub input: u32,
+    /// Why, for the dead-letter output.
+    pub reason: String,
 }
 
 /// Where the run writes: a PostgreSQL/Hologres table, or JSON lines on stdout.
@@ -35,11 +45,30 @@ impl Sink {
         }
     }
 
-    /// Stages one output row; `Err` explains why this row cannot be written.
-    #[inline]
-    pub fn push_row(&mut self, row: holo_batch::RowRef<'_>) -> Result<(), String> {
+    /// Whether [`Sink::bind`] would accept these output columns, without binding them.
+    pub fn check(&self, output: &[Column]) -> Result<(), SinkError> {
         match self {
-            Sink::Postgres(s) => s.push_row(row).map_err(|e| e.to_string()),
+            Sink::Postgres(s) => Ok(s.check(output)?),
+            Sink::Stdout(_) => Ok(()),
+        }
+    }
+
+    /// Makes the destination ready after [`Sink::bind`]: creates the table `--create-table`
+    /// asked for, so a DDL failure shows before any data flows. Optional: the first commit
+    /// does it otherwise.
+    pub async fn prepare(&mut self) -> Result<(), SinkError> {
+        match self {
+            Sink::Postgres(s) => Ok(s.create_pending_table().await?),
+            Sink::Stdout(_) => Ok(()),
+        }
+    }
+
+    /// Stages one output row of input record `input`; `Err` explains why this row cannot
+    /// be written.
+    #[inline]
+    pub fn push_row(&mut self, input: u32, row: holo_batch::RowRef<'_>) -> Result<(), String> {
+        match self {
+            Sink::Postgres(s) => s.push_row(input, row).map_err(|e| e.to_string()),
             Sink::Stdout(s) => {
                 s.push_row(row);
                 Ok(())
@@ -50,9 +79,9 @@ impl Sink {
     /// Stages the deletion of the row with this key (the output columns, of which the sink
     /// uses the primary key); `Err` explains why it cannot be applied.
     #[inline]
-    pub fn push_delete(&mut self, key: holo_batch::RowRef<'_>) -> Result<(), String> {
+    pub fn push_delete(&mut self, input: u32, key: holo_batch::RowRef<'_>) -> Result<(), String> {
         match self {
-            Sink::Postgres(_) => Err("deletes are not supported by this sink yet".into()),
+            Sink::Postgres(s) => s.push_delete(input, key).map_err(|e| e.to_string()),
             Sink::Stdout(s) => {
                 s.push_delete(key);
                 Ok(())
@@ -60,16 +89,21 @@ impl Sink {
         }
     }
 
-    /// Writes the staged rows and records `position` for `job`; returns the rows written.
-    pub async fn commit(&mut self, job: &str, position: &Position) -> Result<u64, SinkError> {
+    /// Writes the staged rows and records `position` for `job`; returns the rows written
+    /// and the rows refused at commit (for the dead-letter output).
+    pub async fn commit(
+        &mut self,
+        job: &str,
+        position: &Position,
+    ) -> Result<(u64, Vec<Rejected>), SinkError> {
         match self {
             Sink::Postgres(s) => Ok(s.commit(job, position).await?),
-            Sink::Stdout(s) => s.commit().map_err(SinkError::Stdout),
+            Sink::Stdout(s) => Ok((s.commit().map_err(SinkError::Stdout)?, Vec::new())),
         }
     }
 
     /// The position committed last for `job`, if the sink keeps one.
-    pub async fn load_position(&self, job: &str) -> Result<Option<Position>, SinkError> {
+    pub async fn load_position(&mut self, job: &str) -> Result<Option<Position>, SinkError> {
         match self {
             Sink::Postgres(s) => Ok(s.load_position(job).await?),
             Sink::Stdout(_) => Ok(None),
@@ -77,7 +111,7 @@ impl Sink {
     }
 
     /// Forgets the position of `job`, so the next run starts from the beginning.
-    pub async fn clear_position(&self, job: &str) -> Result<(), SinkError> {
+    pub async fn clear_position(&mut self, job: &str) -> Result<(), SinkError> {
         match self {
             Sink::Postgres(s) => Ok(s.clear_position(job).await?),
             Sink::Stdout(_) => Ok(()),

@@ -166,7 +166,9 @@ impl host::Host for HostState {
 
     fn lookup(&mut self, table: String, key: String) -> Result<Option<Vec<types::Value>>, String> {
         let t = self.table_named(&table)?;
-        Ok(t.get(&key).map(|row| {
+        // A database that cannot answer is the record's error, not a missing row.
+        let row = t.try_get(&key).map_err(|e| format!("{e:#}"))?;
+        Ok(row.map(|row| {
             row.iter()
                 .map(|v| match v {
                     Some(s) => types::Value::Text(s.clone()),
@@ -182,7 +184,7 @@ impl HostState {
         self.lookups.get(table).ok_or_else(|| {
             let names = self.lookups.names().collect::<Vec<_>>();
             if names.is_empty() {
-                format!("no lookup table `{table}`: none was given (use --lookup {table}=csv:PATH)")
+                format!("no lookup table `{table}`: none was given (use --lookup {table}=csv:PATH or {table}=postgres:TABLE)")
             } else {
                 format!(
                     "no lookup table `{table}` (lookup tables: {})",

@@ -127,10 +127,11 @@ fn watch<T>(
         last_hash = hash.clone();
         match outcome {
             Ok(version) => {
-                info!(path = %path.display(), %hash, "new transform version ready: it takes over at the next batch");
                 if ready.send(version).is_err() {
                     return;
                 }
+                // Logged once handed over: the next batch is processed by this version.
+                info!(path = %path.display(), %hash, "new transform version ready: it takes over at the next batch");
             }
             Err(reason) => warn!(
                 path = %path.display(),

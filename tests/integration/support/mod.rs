@@ -13,7 +13,8 @@ pub fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn target_dir() -> PathBuf {
+/// The build's target directory: `CARGO_TARGET_DIR`, else the workspace's `target/`.
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))

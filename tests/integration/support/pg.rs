@@ -32,6 +32,18 @@ struct Server {
     dir: PathBuf,
     port: u16,
     child: Mutex<Child>,
+    /// `-c name=value` settings beyond the usual ones.
+    settings: Vec<(String, String)>,
+}
+
+/// What a private server ([`TestPg::start_with`]) gets beyond the usual.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Files written into the data directory before the server starts, readable by the
+    /// server only (as a TLS key must be): name and content.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// `-c name=value` settings; `{data}` in a value is the data directory's path.
+    pub settings: Vec<(String, String)>,
 }
 
 impl TestPg {
@@ -40,15 +52,21 @@ impl TestPg {
         static SHARED: OnceLock<TestPg> = OnceLock::new();
         SHARED.get_or_init(|| match std::env::var("HOLO_TEST_PG_DSN") {
             Ok(dsn) if !dsn.trim().is_empty() => TestPg { dsn, server: None },
-            _ => TestPg::launch(std::process::id().to_string()),
+            _ => TestPg::launch(std::process::id().to_string(), &ServerOptions::default()),
         })
     }
 
     /// A private server, stopped and removed when dropped: for tests that restart it.
     pub fn start() -> TestPg {
+        TestPg::start_with(&ServerOptions::default())
+    }
+
+    /// A private server with extra files and settings (TLS, for one), stopped and removed
+    /// when dropped.
+    pub fn start_with(options: &ServerOptions) -> TestPg {
         static NEXT: AtomicUsize = AtomicUsize::new(1);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        TestPg::launch(format!("{}-{n}", std::process::id()))
+        TestPg::launch(format!("{}-{n}", std::process::id()), options)
     }
 
     /// A libpq URL of the server (user `postgres`, database `postgres`, no password).
@@ -98,7 +116,7 @@ impl TestPg {
         server.wait_ready();
     }
 
-    fn launch(tag: String) -> TestPg {
+    fn launch(tag: String, options: &ServerOptions) -> TestPg {
         let bin = pg_bin_dir();
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-pg");
         fs::create_dir_all(&root)
@@ -112,13 +130,31 @@ impl TestPg {
                 .unwrap_or_else(|e| panic!("cannot give {} to postgres: {e}", dir.display()));
         }
         initdb(&bin, &dir);
+        let data = dir.join("data");
+        for (name, content) in &options.files {
+            let path = data.join(name);
+            fs::write(&path, content)
+                .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+            fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .unwrap_or_else(|e| panic!("cannot restrict {}: {e}", path.display()));
+            if let Some((uid, gid)) = run_as() {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                    .unwrap_or_else(|e| panic!("cannot give {} to postgres: {e}", path.display()));
+            }
+        }
+        let settings: Vec<(String, String)> = options
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("{data}", &data.display().to_string())))
+            .collect();
         let port = free_port();
-        let child = Mutex::new(spawn_postgres(&bin, &dir, port));
+        let child = Mutex::new(spawn_postgres(&bin, &dir, port, &settings));
         let server = Server {
             bin,
             dir,
             port,
             child,
+            settings,
         };
         server.wait_ready();
         TestPg {
@@ -145,7 +181,7 @@ impl Server {
     }
 
     fn spawn(&self) -> Child {
-        spawn_postgres(&self.bin, &self.dir, self.port)
+        spawn_postgres(&self.bin, &self.dir, self.port, &self.settings)
     }
 
     fn wait_ready(&self) {
@@ -185,7 +221,7 @@ impl Server {
 }
 
 /// Starts `postgres` in the foreground on `port`, tied to this process.
-fn spawn_postgres(bin: &Path, dir: &Path, port: u16) -> Child {
+fn spawn_postgres(bin: &Path, dir: &Path, port: u16, settings: &[(String, String)]) -> Child {
     let log_path = dir.join("server.log");
     let log = OpenOptions::new()
         .create(true)
@@ -209,6 +245,11 @@ fn spawn_postgres(bin: &Path, dir: &Path, port: u16) -> Child {
         .arg(format!("unix_socket_directories={sockets}"))
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+        .args(
+            settings
+                .iter()
+                .flat_map(|(k, v)| ["-c".to_owned(), format!("{k}={v}")]),
+        )
         .env("LC_ALL", "C")
         .current_dir(dir)
         .stdin(Stdio::null())

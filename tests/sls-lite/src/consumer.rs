@@ -69,7 +69,8 @@ impl ConsumerGroup {
         );
         self.expire(now);
         self.rebalance(assignable);
-        self.owners
+        let given: Vec<u32> = self
+            .owners
             .iter()
             .filter(|(shard, owner)| {
                 owner.as_str() == consumer
@@ -79,7 +80,13 @@ impl ConsumerGroup {
                         .any(|(name, m)| name != consumer && m.held.contains(shard))
             })
             .map(|(shard, _)| *shard)
-            .collect()
+            .collect();
+        // A member starts reading what it is given before its next heartbeat says so: until
+        // then it counts as holding it, or a newcomer could be given the same shard at once.
+        if let Some(m) = self.members.get_mut(consumer) {
+            m.held.extend(given.iter().copied());
+        }
+        given
     }
 
     /// The member a shard is assigned to, if any.
@@ -219,6 +226,20 @@ mod tests {
         // a stops listing the moved shard after its final checkpoint: b gets it.
         g.heartbeat("a", &a_now, &all, t0);
         assert_eq!(g.heartbeat("b", &[], &all, t0), vec![moved]);
+    }
+
+    #[test]
+    fn shards_just_given_are_not_given_again() {
+        let t0 = Instant::now();
+        let mut g = ConsumerGroup::new("cg", 60, false);
+        let all = shards(2);
+        // a is given both before it could say it holds them; b joins at once.
+        assert_eq!(g.heartbeat("a", &[], &all, t0), vec![0, 1]);
+        assert_eq!(g.heartbeat("b", &[], &all, t0), Vec::<u32>::new());
+        let a_now = g.heartbeat("a", &[0, 1], &all, t0);
+        assert_eq!(a_now.len(), 1);
+        g.heartbeat("a", &a_now, &all, t0);
+        assert_eq!(g.heartbeat("b", &[], &all, t0).len(), 1);
     }
 
     #[test]

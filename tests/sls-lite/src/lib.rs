@@ -16,7 +16,8 @@
 //! - [`consumer`]: consumer groups, heartbeats, balanced shard assignment, checkpoints.
 //! - [`proto`]: the `LogGroup` protobuf messages; [`cursor`]: shard cursors.
 //! - [`sign`]: signature v1; [`faults`]: injected errors and latency; [`error`]: error answers.
-//! - [`config`]: what to serve; [`testing`]: a small client for tests.
+//! - [`config`]: what to serve; [`testing`]: a small client for tests; [`python`]: the
+//!   official Python SDK in a venv, for fidelity tests.
 
 pub mod config;
 pub mod consumer;
@@ -24,6 +25,7 @@ pub mod cursor;
 pub mod error;
 pub mod faults;
 pub mod proto;
+pub mod python;
 pub mod server;
 pub mod sign;
 pub mod store;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::record::{Column, ColumnType};
 
-use super::config::{TableName, quote_ident};
+use super::config::TableName;
 use super::encode::Target;
 
 /// The column types the sink can write (in the binary COPY format).
@@ -74,6 +74,29 @@ impl PgType {
             2950 => PgType::Uuid,
             _ => return None,
         })
+    }
+
+    /// The built-in type's OID (`pg_type.oid`).
+    pub fn oid(self) -> u32 {
+        match self {
+            PgType::Text => 25,
+            PgType::Varchar => 1043,
+            PgType::Bpchar => 1042,
+            PgType::Name => 19,
+            PgType::Int2 => 21,
+            PgType::Int4 => 23,
+            PgType::Int8 => 20,
+            PgType::Float4 => 700,
+            PgType::Float8 => 701,
+            PgType::Numeric => 1700,
+            PgType::Bool => 16,
+            PgType::Date => 1082,
+            PgType::Timestamp => 1114,
+            PgType::Timestamptz => 1184,
+            PgType::Json => 114,
+            PgType::Jsonb => 3802,
+            PgType::Uuid => 2950,
+        }
     }
 
     /// The short name (`pg_type.typname`), as in ``column `n` (int8)``.
@@ -164,6 +187,16 @@ impl TableColumn {
     }
 }
 
+/// How a partitioned table splits its rows (`pg_partitioned_table`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionKey {
+    /// `l` (list), `r` (range) or `h` (hash).
+    pub strategy: char,
+    /// The key column when the key is one plain column; `None` for expressions and
+    /// multi-column keys.
+    pub column: Option<String>,
+}
+
 /// The destination table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableInfo {
@@ -171,8 +204,14 @@ pub struct TableInfo {
     pub name: String,
     pub schema: String,
     pub table: String,
+    /// `pg_class.oid`; 0 for a table not created yet.
+    pub oid: u32,
     /// In table order, dropped columns left out.
     pub columns: Vec<TableColumn>,
+    /// Primary key columns in key order; empty without one.
+    pub primary_key: Vec<String>,
+    /// Set for a partitioned parent (`PARTITION BY …`).
+    pub partition: Option<PartitionKey>,
 }
 
 impl TableInfo {
@@ -197,7 +236,7 @@ pub async fn load_table(
 ) -> Result<Option<TableInfo>, tokio_postgres::Error> {
     let rel = client
         .query_opt(
-            "SELECT c.oid FROM pg_catalog.pg_class c \
+            "SELECT c.oid, c.relkind = 'p' FROM pg_catalog.pg_class c \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'f')",
             &[&name.schema, &name.table],
@@ -207,6 +246,7 @@ pub async fn load_table(
         return Ok(None);
     };
     let oid: u32 = rel.get(0);
+    let partitioned: bool = rel.get(1);
     // `attgenerated` appeared in PostgreSQL 12; Hologres and older servers lack it.
     let has_generated = client
         .query_opt(
@@ -241,11 +281,47 @@ pub async fn load_table(
             generated: r.get(7),
         })
         .collect();
+    let primary_key = client
+        .query(
+            "SELECT a.attname::text FROM pg_catalog.pg_index i \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid \
+               AND a.attnum = ANY (i.indkey::int2[]) \
+             WHERE i.indrelid = $1 AND i.indisprimary \
+             ORDER BY pg_catalog.array_position(i.indkey::int2[], a.attnum)",
+            &[&oid],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let partition = if partitioned {
+        let row = client
+            .query_one(
+                "SELECT p.partstrat::text, p.partnatts::int4, a.attname::text \
+                 FROM pg_catalog.pg_partitioned_table p \
+                 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = p.partrelid \
+                   AND a.attnum = p.partattrs[0] \
+                 WHERE p.partrelid = $1",
+                &[&oid],
+            )
+            .await?;
+        let strategy: String = row.get(0);
+        let columns: i32 = row.get(1);
+        Some(PartitionKey {
+            strategy: strategy.chars().next().unwrap_or('?'),
+            column: if columns == 1 { row.get(2) } else { None },
+        })
+    } else {
+        None
+    };
     Ok(Some(TableInfo {
         name: name.to_string(),
         schema: name.schema.clone(),
         table: name.table.clone(),
+        oid,
         columns,
+        primary_key,
+        partition,
     }))
 }
 
@@ -340,12 +416,10 @@ impl fmt::Display for BindProblem {
     }
 }
 
-/// The transform output bound to the table: how to encode each output column, and the
-/// COPY statement that lists the columns in output order.
+/// The transform output bound to the table: how to encode each output column.
 #[derive(Debug, Clone)]
 pub struct Binding {
     pub targets: Vec<Target>,
-    pub copy_sql: String,
 }
 
 /// Checks `output` against `table`; every problem is reported, not only the first.
@@ -409,16 +483,7 @@ pub fn bind(table: &TableInfo, output: &[Column]) -> Result<Binding, Vec<BindPro
     if !problems.is_empty() {
         return Err(problems);
     }
-    let columns = targets
-        .iter()
-        .map(|t| quote_ident(&t.name))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let copy_sql = format!(
-        "COPY {} ({columns}) FROM STDIN (FORMAT binary)",
-        table.quoted()
-    );
-    Ok(Binding { targets, copy_sql })
+    Ok(Binding { targets })
 }
 
 /// Binding problems as one message, one problem a line.
@@ -452,7 +517,10 @@ mod tests {
             name: "public.book_demo".into(),
             schema: "public".into(),
             table: "book_demo".into(),
+            oid: 0,
             columns,
+            primary_key: vec![],
+            partition: None,
         }
     }
 
@@ -464,10 +532,7 @@ mod tests {
             &[Column::text("name"), Column::new("id", ColumnType::Int)],
         )
         .unwrap();
-        assert_eq!(
-            b.copy_sql,
-            r#"COPY "public"."book_demo" ("name", "id") FROM STDIN (FORMAT binary)"#
-        );
+        assert_eq!(b.targets[0].name, "name");
         assert_eq!(b.targets[1].ty, PgType::Int8);
     }
 
@@ -522,6 +587,7 @@ mod tests {
         assert!(!PgType::Jsonb.accepts(Int));
         assert!(!PgType::Uuid.accepts(Int));
         for t in PgType::ALL {
+            assert_eq!(PgType::from_oid(t.oid()), Some(t));
             assert_eq!(
                 PgType::ALL.iter().filter(|u| u.name() == t.name()).count(),
                 1

@@ -152,6 +152,8 @@ struct Current {
 /// Reads CSV inputs in order, as batches of text rows.
 pub struct CsvSource {
     inputs: Inputs,
+    /// [`CsvSource::job_key`], shared by every batch.
+    stream: Arc<str>,
     schema: Schema,
     /// The header every input must have, and the input it was first read from.
     header: Vec<String>,
@@ -254,6 +256,7 @@ impl CsvSource {
         };
         let schema: Schema = header.iter().map(Column::text).collect();
         Ok(CsvSource {
+            stream: inputs.job_key().into(),
             inputs,
             schema,
             header,
@@ -402,6 +405,7 @@ impl CsvSource {
         });
         let batch = Batch {
             seq: self.seq,
+            stream: self.stream.clone(),
             data,
             row_offsets,
             origins,

@@ -5,94 +5,16 @@
 //! The SDK lives in a venv under the target directory (`py-venv`, reused when present). Without
 //! PyPI the test skips with a loud message, unless `CI=true`, where it fails instead.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
+use sls_lite::python::{self, unavailable};
 use sls_lite::testing::Client;
 use sls_lite::{Config, LogstoreSpec};
 
 use crate::support::{self, LOGSTORE, PROJECT};
 
-/// The SDK release the script was written against.
-const SDK: &str = "aliyun-log-python-sdk==0.9.52";
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Skips (or fails under CI) with a message that cannot be missed.
-fn unavailable(why: &str) {
-    let message = format!("Python SDK test cannot run: {why}");
-    if in_ci() {
-        panic!("{message} (CI=true: failing instead of skipping)");
-    }
-    // Straight to the stream: libtest captures `eprintln!` of passing tests, not this.
-    let bar = "!".repeat(88);
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n{bar}\n!!! SKIPPED: {message}\n!!! (set CI=true to make this a failure)\n{bar}\n"
-    );
-}
-
-fn sdk_importable(python: &Path) -> bool {
-    Command::new(python)
-        .args(["-c", "import aliyun.log, lz4"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// The venv's python with the SDK installed, or why there is none (set up once per run).
 fn python_with_sdk() -> Result<PathBuf, String> {
-    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    PYTHON.get_or_init(install_sdk).clone()
-}
-
-fn install_sdk() -> Result<PathBuf, String> {
-    let venv = support::target_dir().join("py-venv");
-    let python = venv.join("bin").join("python");
-    if python.exists() && sdk_importable(&python) {
-        return Ok(python);
-    }
-    if !python.exists() {
-        let made = ["python3.11", "python3"].iter().any(|exe| {
-            Command::new(exe)
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-        if !made {
-            return Err(format!(
-                "cannot create a venv at {} (is python3 with venv installed?)",
-                venv.display()
-            ));
-        }
-    }
-    let pip = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-            "--timeout",
-            "30",
-            SDK,
-        ])
-        .output()
-        .map_err(|e| format!("cannot run pip: {e}"))?;
-    if !pip.status.success() {
-        return Err(format!(
-            "pip cannot install {SDK} (is PyPI reachable?): {}",
-            String::from_utf8_lossy(&pip.stderr).trim()
-        ));
-    }
-    if !sdk_importable(&python) {
-        return Err(format!("{SDK} installed but `import aliyun.log` fails"));
-    }
-    Ok(python)
+    python::with_sdk(&support::target_dir().join("py-venv"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,7 +26,7 @@ async fn official_python_sdk_round_trip() {
     let config = Config::new([LogstoreSpec::new(PROJECT, LOGSTORE, 4)])
         .with_access_key("LTAI-test", "test-secret");
     let (server, _) = support::start_with(config).await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/roundtrip.py");
+    let script = python::script("roundtrip.py");
     let endpoint = server.endpoint();
     let output = tokio::process::Command::new(&python)
         .arg(&script)
@@ -164,7 +86,7 @@ async fn official_python_consumer_library_shares_shards_and_checkpoints() {
     let config = Config::new([LogstoreSpec::new(PROJECT, LOGSTORE, 4)])
         .with_access_key("LTAI-test", "test-secret");
     let (server, _) = support::start_with(config).await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/consume.py");
+    let script = python::script("consume.py");
     let endpoint = server.endpoint();
     // The library builds its own LogClient from the endpoint; through HTTP_PROXY its requests
     // reach the server as proxy-style absolute URLs with the project in the host.

@@ -1,0 +1,106 @@
+//! Lookup tables from CSV files (`NAME=csv:PATH`), read whole at start.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use csv::ByteRecord;
+
+use super::{LookupError, Row};
+use crate::source::csv::reader::{RecordReader, header_names};
+
+/// Where a `csv:` table comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvLookup {
+    pub path: PathBuf,
+    /// Column names for a file without a header row; `None`: the first row names them.
+    pub columns: Option<Vec<String>>,
+    /// The column looked up by; `None`: the first column.
+    pub key: Option<String>,
+}
+
+/// Column names, the key's index among them, and the rows by key.
+type Loaded = (Vec<String>, usize, HashMap<String, Row>);
+
+/// The file's column names, the key's index among them and the rows by key; a malformed
+/// line is an error naming it, a repeated key keeps its first row.
+pub(super) fn load(name: &str, spec: &CsvLookup) -> Result<Loaded, LookupError> {
+    let path = &spec.path;
+    let mut reader = RecordReader::open(path).map_err(|source| LookupError::Open {
+        name: name.to_owned(),
+        path: path.clone(),
+        source,
+    })?;
+    let read_error = |source| LookupError::Read {
+        path: path.clone(),
+        source,
+    };
+    let mut record = ByteRecord::new();
+    let names = match &spec.columns {
+        Some(names) => names.clone(),
+        None => {
+            if reader.read(&mut record).map_err(read_error)?.is_none() {
+                return Err(LookupError::NoHeader { path: path.clone() });
+            }
+            header_names(&record).map_err(|source| LookupError::Header {
+                path: path.clone(),
+                source,
+            })?
+        }
+    };
+    let key = match &spec.key {
+        None => 0,
+        Some(k) => names
+            .iter()
+            .position(|n| n == k)
+            .ok_or_else(|| LookupError::UnknownKey {
+                name: name.to_owned(),
+                key: k.clone(),
+                columns: names.join(", "),
+            })?,
+    };
+
+    let mut rows = HashMap::new();
+    while let Some(line) = reader.read(&mut record).map_err(read_error)? {
+        if record.len() != names.len() {
+            return Err(LookupError::FieldCount {
+                path: path.clone(),
+                line,
+                expected: names.len(),
+                found: record.len(),
+                columns: names.join(", "),
+            });
+        }
+        let values = record
+            .iter()
+            .enumerate()
+            .map(|(i, field)| match std::str::from_utf8(field) {
+                Ok(s) => Ok(Some(s.to_owned())),
+                Err(e) => Err(LookupError::Utf8 {
+                    path: path.clone(),
+                    line,
+                    column: names[i].clone(),
+                    at: e.valid_up_to(),
+                }),
+            })
+            .collect::<Result<Row, _>>()?;
+        let k = values[key]
+            .clone()
+            .expect("values read from a file are set");
+        match rows.entry(k) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                tracing::warn!(
+                    table = %name,
+                    file = %path.display(),
+                    line,
+                    key = %e.key(),
+                    "duplicate key in lookup file, keeping the first row"
+                );
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(values);
+            }
+        }
+    }
+    tracing::debug!(table = %name, file = %path.display(), rows = rows.len(), "lookup table loaded");
+    Ok((names, key, rows))
+}

@@ -1,0 +1,213 @@
+//! How the sink writes: the write mode, the writer connections, the SQL dialect, and what
+//! it may create (the table, child partitions).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// What a row does to a row of the same primary key already in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteMode {
+    /// Append (a key already present is an error for that row). Binary COPY on PostgreSQL.
+    #[default]
+    Insert,
+    /// Keep the row already there.
+    InsertOrIgnore,
+    /// Replace the row: the columns the transform does not produce become NULL/default.
+    InsertOrReplace,
+    /// Update only the columns the transform produces.
+    InsertOrUpdate,
+}
+
+impl WriteMode {
+    pub const ALL: [WriteMode; 4] = [
+        WriteMode::Insert,
+        WriteMode::InsertOrIgnore,
+        WriteMode::InsertOrReplace,
+        WriteMode::InsertOrUpdate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WriteMode::Insert => "insert",
+            WriteMode::InsertOrIgnore => "insert-or-ignore",
+            WriteMode::InsertOrReplace => "insert-or-replace",
+            WriteMode::InsertOrUpdate => "insert-or-update",
+        }
+    }
+
+    /// Modes that resolve key conflicts, and so need a primary key.
+    pub fn is_upsert(self) -> bool {
+        self != WriteMode::Insert
+    }
+}
+
+impl fmt::Display for WriteMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for WriteMode {
+    type Err = String;
+
+    /// Our names, and the Flink connector's (`insertorignore`, `INSERT_OR_UPDATE`, …).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let folded: String = s
+            .chars()
+            .filter(|c| !matches!(c, '-' | '_'))
+            .flat_map(char::to_lowercase)
+            .collect();
+        match folded.as_str() {
+            "insert" => Ok(WriteMode::Insert),
+            "insertorignore" => Ok(WriteMode::InsertOrIgnore),
+            "insertorreplace" => Ok(WriteMode::InsertOrReplace),
+            "insertorupdate" => Ok(WriteMode::InsertOrUpdate),
+            _ => Err(format!(
+                "unknown write mode `{s}`: use insert, insert-or-ignore, insert-or-replace or \
+                 insert-or-update"
+            )),
+        }
+    }
+}
+
+/// Which SQL the sink speaks. `Auto` asks the server (`hg_version()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DialectChoice {
+    #[default]
+    Auto,
+    Postgres,
+    /// Autocommit writes and the Hologres DDL, even on PostgreSQL (for tests).
+    Hologres,
+}
+
+impl FromStr for DialectChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(DialectChoice::Auto),
+            "postgres" | "postgresql" => Ok(DialectChoice::Postgres),
+            "hologres" => Ok(DialectChoice::Hologres),
+            _ => Err(format!(
+                "unknown dialect `{s}`: use auto, postgres or hologres"
+            )),
+        }
+    }
+}
+
+/// Hologres table properties `--table-property` accepts (`CALL set_table_property`).
+pub const TABLE_PROPERTIES: [&str; 9] = [
+    "orientation",
+    "distribution_key",
+    "clustering_key",
+    "event_time_column",
+    "segment_key",
+    "bitmap_columns",
+    "dictionary_encoding_columns",
+    "time_to_live_in_seconds",
+    "storage_format",
+];
+
+/// How to create the table when it is missing (`--create-table`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTable {
+    /// Primary key columns, in order.
+    #[serde(default)]
+    pub primary_key: Vec<String>,
+    /// Hologres table properties, `(name, value)`, in command-line order.
+    #[serde(default)]
+    pub properties: Vec<(String, String)>,
+    /// Makes the table `PARTITION BY LIST (column)`.
+    #[serde(default)]
+    pub partition_by: Option<String>,
+}
+
+/// The write options of the PostgreSQL/Hologres sink.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteOptions {
+    /// What a row does to an existing row of the same key.
+    #[serde(default)]
+    pub mode: WriteMode,
+    /// Connections writing in parallel; rows are routed by a hash of their key.
+    #[serde(default = "default_writers")]
+    pub writers: usize,
+    #[serde(default)]
+    pub dialect: DialectChoice,
+    /// Create the table from the transform's output columns if it is missing.
+    #[serde(default)]
+    pub create_table: Option<CreateTable>,
+    /// Create missing child partitions of a `PARTITION BY LIST` table.
+    #[serde(default)]
+    pub create_partitions: bool,
+    /// Child partitions one run may create at most.
+    #[serde(default = "default_max_new_partitions")]
+    pub max_new_partitions: usize,
+    /// Tries of a statement that fails for a transient reason (connection lost, server
+    /// busy), the first included.
+    #[serde(default = "default_tries")]
+    pub tries: u32,
+    /// Wait before the second try, in milliseconds; doubles each time.
+    #[serde(default = "default_retry_delay_ms")]
+    pub retry_delay_ms: u64,
+}
+
+pub fn default_writers() -> usize {
+    1
+}
+
+pub fn default_max_new_partitions() -> usize {
+    64
+}
+
+pub fn default_tries() -> u32 {
+    5
+}
+
+pub fn default_retry_delay_ms() -> u64 {
+    500
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            mode: WriteMode::default(),
+            writers: default_writers(),
+            dialect: DialectChoice::default(),
+            create_table: None,
+            create_partitions: false,
+            max_new_partitions: default_max_new_partitions(),
+            tries: default_tries(),
+            retry_delay_ms: default_retry_delay_ms(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_names_ours_and_flinks() {
+        for m in WriteMode::ALL {
+            assert_eq!(m.name().parse::<WriteMode>(), Ok(m));
+        }
+        assert_eq!("insertorignore".parse(), Ok(WriteMode::InsertOrIgnore));
+        assert_eq!("InsertOrReplace".parse(), Ok(WriteMode::InsertOrReplace));
+        assert_eq!("INSERT_OR_UPDATE".parse(), Ok(WriteMode::InsertOrUpdate));
+        let err = "upsert".parse::<WriteMode>().unwrap_err();
+        assert!(err.contains("`upsert`"), "{err}");
+    }
+
+    #[test]
+    fn dialects() {
+        assert_eq!("Hologres".parse(), Ok(DialectChoice::Hologres));
+        assert_eq!("postgresql".parse(), Ok(DialectChoice::Postgres));
+        assert!("mysql".parse::<DialectChoice>().is_err());
+    }
+}

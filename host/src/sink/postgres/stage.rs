@@ -1,0 +1,418 @@
+//! The rows of one batch, staged between `push_row` and `commit`: each row encoded once in
+//! the binary COPY form (the same bytes serve as the elements of the array parameters of
+//! a keyed write), rows of the same key merged as the write mode says, deletes kept apart.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::ops::Range;
+
+use bytes::{BufMut, BytesMut};
+use holo_batch::RowRef;
+
+use super::RowError;
+use super::catalog::PgType;
+use super::encode::{self, Scratch, Target};
+use super::partition::{self, PartValue};
+
+/// How rows of the same key inside one batch combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// Rows are written as they come (plain inserts: a duplicate is the server's to refuse).
+    None,
+    /// The first row of a key stays (insert-or-ignore).
+    KeepFirst,
+    /// The last row of a key wins (insert-or-replace, insert-or-update: every row sets
+    /// every output column, so the newer values win them all).
+    KeepLast,
+}
+
+/// What the stage needs to know about the output columns.
+#[derive(Debug, Clone)]
+pub struct RowPlan {
+    pub targets: Vec<Target>,
+    /// Output indexes of the primary key columns, in key order; empty without a key.
+    pub key: Vec<usize>,
+    /// Output index and type of the LIST partition column.
+    pub partition: Option<(usize, PgType)>,
+    pub merge: Merge,
+    /// `schema.table`, for errors.
+    pub table: String,
+}
+
+/// One staged row.
+#[derive(Debug, Clone)]
+pub struct StagedRow {
+    /// Index of the input record in its batch.
+    pub input: u32,
+    /// Bytes in [`Stage::data`]: the field count, then the fields.
+    pub data: Range<usize>,
+    /// The key fields in [`Stage::keys`].
+    pub key: Range<usize>,
+    /// Index in [`Stage::parts`]; 0 when the table is not partitioned.
+    pub part: u32,
+    /// False once a later row or a delete replaced it.
+    pub live: bool,
+}
+
+/// One staged delete.
+#[derive(Debug, Clone)]
+pub struct StagedDelete {
+    pub input: u32,
+    pub key: Range<usize>,
+    pub part: u32,
+}
+
+/// The staged rows and deletes of a batch.
+#[derive(Debug, Default)]
+pub struct Stage {
+    /// Rows in the binary COPY form, without header and trailer.
+    pub data: BytesMut,
+    pub rows: Vec<StagedRow>,
+    /// Key fields of rows and deletes, concatenated.
+    pub keys: Vec<u8>,
+    pub deletes: Vec<StagedDelete>,
+    /// Partition values met, by index.
+    pub parts: Vec<PartValue>,
+    part_index: HashMap<PartValue, u32>,
+    /// Key → live row, when rows merge.
+    live: HashMap<Box<[u8]>, u32>,
+    /// Key → staged delete.
+    deleted: HashMap<Box<[u8]>, u32>,
+    live_rows: usize,
+    /// Byte ranges of the current row's fields in `data`.
+    fields: Vec<Range<usize>>,
+}
+
+impl Stage {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.deletes.is_empty()
+    }
+
+    /// Rows that will be written (merged rows counted once).
+    pub fn live_rows(&self) -> usize {
+        self.live_rows
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.rows.clear();
+        self.keys.clear();
+        self.deletes.clear();
+        self.parts.clear();
+        self.part_index.clear();
+        self.live.clear();
+        self.deleted.clear();
+        self.live_rows = 0;
+    }
+
+    /// Whether nothing but plain rows in arrival order is staged: the COPY data is then
+    /// `data` as it is.
+    pub fn is_contiguous(&self) -> bool {
+        self.deletes.is_empty() && self.live_rows == self.rows.len()
+    }
+
+    fn part_of(&mut self, value: PartValue) -> u32 {
+        if let Some(&i) = self.part_index.get(&value) {
+            return i;
+        }
+        let i = self.parts.len() as u32;
+        self.parts.push(value.clone());
+        self.part_index.insert(value, i);
+        i
+    }
+
+    /// Stages a row; on error nothing of it stays.
+    pub fn push_row(
+        &mut self,
+        plan: &RowPlan,
+        input: u32,
+        row: RowRef<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<(), RowError> {
+        let targets = &plan.targets;
+        if row.len() != targets.len() {
+            return Err(RowError::Width {
+                expected: targets.len(),
+                got: row.len(),
+            });
+        }
+        let mark = self.data.len();
+        // A table has at most 1600 columns, so the count fits.
+        self.data.put_i16(targets.len() as i16);
+        self.fields.clear();
+        let mut part = 0;
+        for (i, (t, v)) in targets.iter().zip(row.values()).enumerate() {
+            let start = self.data.len();
+            if let Err(problem) = encode::encode_field(&mut self.data, t, v, scratch) {
+                self.data.truncate(mark);
+                return Err(RowError::value(t, v, problem));
+            }
+            self.fields.push(start..self.data.len());
+            if let Some((pi, ty)) = plan.partition
+                && pi == i
+            {
+                match partition::canonical(ty, v) {
+                    Ok(value) => part = self.part_of(value),
+                    Err(problem) => {
+                        self.data.truncate(mark);
+                        return Err(RowError::value(t, v, problem));
+                    }
+                }
+            }
+        }
+        let key_start = self.keys.len();
+        for &k in &plan.key {
+            let f = self.fields[k].clone();
+            self.keys.extend_from_slice(&self.data[f]);
+        }
+        let key = key_start..self.keys.len();
+        let index = self.rows.len() as u32;
+        if plan.merge != Merge::None && !plan.key.is_empty() {
+            if let Some(&prev) = self.live.get(&self.keys[key.clone()]) {
+                if plan.merge == Merge::KeepFirst {
+                    self.data.truncate(mark);
+                    self.keys.truncate(key_start);
+                    return Ok(());
+                }
+                self.rows[prev as usize].live = false;
+                self.live_rows -= 1;
+            }
+            self.live
+                .insert(self.keys[key.clone()].to_vec().into_boxed_slice(), index);
+        }
+        self.rows.push(StagedRow {
+            input,
+            data: mark..self.data.len(),
+            key,
+            part,
+            live: true,
+        });
+        self.live_rows += 1;
+        Ok(())
+    }
+
+    /// Stages the delete of the row whose key the output row `row` holds; rows of that key
+    /// staged before it are dropped.
+    pub fn push_delete(
+        &mut self,
+        plan: &RowPlan,
+        input: u32,
+        row: RowRef<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<(), RowError> {
+        let targets = &plan.targets;
+        if row.len() != targets.len() {
+            return Err(RowError::Width {
+                expected: targets.len(),
+                got: row.len(),
+            });
+        }
+        if plan.key.is_empty() {
+            return Err(RowError::NoKey {
+                table: plan.table.clone(),
+            });
+        }
+        let mut values = Vec::with_capacity(targets.len());
+        row.decode_into(&mut values);
+        let mark = self.keys.len();
+        let mut buf = BytesMut::new();
+        for &k in &plan.key {
+            buf.clear();
+            let (t, v) = (&targets[k], values[k]);
+            if let Err(problem) = encode::encode_field(&mut buf, t, v, scratch) {
+                self.keys.truncate(mark);
+                return Err(RowError::value(t, v, problem));
+            }
+            self.keys.extend_from_slice(&buf);
+        }
+        let part = match plan.partition {
+            Some((pi, ty)) => match partition::canonical(ty, values[pi]) {
+                Ok(value) => self.part_of(value),
+                Err(problem) => {
+                    self.keys.truncate(mark);
+                    return Err(RowError::value(&targets[pi], values[pi], problem));
+                }
+            },
+            None => 0,
+        };
+        let key = mark..self.keys.len();
+        // Rows of this key staged before the delete never reach the table.
+        if plan.merge != Merge::None {
+            if let Some(prev) = self.live.remove(&self.keys[key.clone()]) {
+                self.rows[prev as usize].live = false;
+                self.live_rows -= 1;
+            }
+        } else {
+            for r in &mut self.rows {
+                if r.live && self.keys[r.key.clone()] == self.keys[key.clone()] {
+                    r.live = false;
+                    self.live_rows -= 1;
+                }
+            }
+        }
+        if self.deleted.contains_key(&self.keys[key.clone()]) {
+            self.keys.truncate(mark);
+            return Ok(());
+        }
+        self.deleted.insert(
+            self.keys[key.clone()].to_vec().into_boxed_slice(),
+            self.deletes.len() as u32,
+        );
+        self.deletes.push(StagedDelete { input, key, part });
+        Ok(())
+    }
+
+    /// Which of `writers` connections a key goes to: one key always to the same one.
+    pub fn writer_of(&self, key: &Range<usize>, fallback: usize, writers: usize) -> usize {
+        if writers <= 1 {
+            return 0;
+        }
+        if key.is_empty() {
+            return fallback % writers;
+        }
+        let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(&self.keys[key.clone()]);
+        (h % writers as u64) as usize
+    }
+
+    /// The fields of a staged row (its bytes after the field count).
+    pub fn row_fields(&self, row: &StagedRow) -> &[u8] {
+        &self.data[row.data.start + 2..row.data.end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use holo_batch::ValueRef;
+
+    fn plan(merge: Merge) -> RowPlan {
+        RowPlan {
+            targets: vec![
+                Target::new("id".into(), PgType::Int8, -1, true),
+                Target::new("v".into(), PgType::Text, -1, false),
+            ],
+            key: vec![0],
+            partition: None,
+            merge,
+            table: "s.t".into(),
+        }
+    }
+
+    fn encoded(values: &[ValueRef<'_>]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for v in values {
+            v.encode(&mut buf);
+        }
+        buf
+    }
+
+    /// Applies `ops` (`Some(v)`: row (id, v); `None`: delete of id) and returns the live
+    /// rows as (input, id, v) and the deleted ids.
+    #[allow(clippy::type_complexity)]
+    fn run(merge: Merge, ops: &[(i64, Option<&str>)]) -> (Vec<(u32, i64, String)>, Vec<i64>) {
+        let p = plan(merge);
+        let mut s = Stage::default();
+        let mut scratch = Scratch::default();
+        for (i, (id, v)) in ops.iter().enumerate() {
+            let buf = match v {
+                Some(v) => encoded(&[ValueRef::Int(*id), ValueRef::Text(v)]),
+                None => encoded(&[ValueRef::Int(*id), ValueRef::Null]),
+            };
+            let row = holo_batch::row_at(&buf, 0, 2).unwrap();
+            match v {
+                Some(_) => s.push_row(&p, i as u32, row, &mut scratch).unwrap(),
+                None => s.push_delete(&p, i as u32, row, &mut scratch).unwrap(),
+            }
+        }
+        let rows: Vec<_> = s
+            .rows
+            .iter()
+            .filter(|r| r.live)
+            .map(|r| {
+                let f = s.row_fields(r);
+                let id = i64::from_be_bytes(f[4..12].try_into().unwrap());
+                let v = String::from_utf8(f[16..].to_vec()).unwrap();
+                (r.input, id, v)
+            })
+            .collect();
+        assert_eq!(rows.len(), s.live_rows());
+        let deletes = s
+            .deletes
+            .iter()
+            .map(|d| i64::from_be_bytes(s.keys[d.key.start + 4..d.key.end].try_into().unwrap()))
+            .collect();
+        (rows, deletes)
+    }
+
+    #[test]
+    fn same_key_rows_merge_as_the_mode_says() {
+        let ops = [(1, Some("a")), (2, Some("b")), (1, Some("c"))];
+        let (rows, _) = run(Merge::KeepLast, &ops);
+        assert_eq!(rows, [(1, 2, "b".into()), (2, 1, "c".into())]);
+        let (rows, _) = run(Merge::KeepFirst, &ops);
+        assert_eq!(rows, [(0, 1, "a".into()), (1, 2, "b".into())]);
+        let (rows, _) = run(Merge::None, &ops);
+        assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn a_delete_drops_the_rows_before_it() {
+        for merge in [Merge::None, Merge::KeepFirst, Merge::KeepLast] {
+            let (rows, deletes) = run(
+                merge,
+                &[
+                    (1, Some("a")),
+                    (2, Some("b")),
+                    (1, None),
+                    (1, None),
+                    (3, None),
+                ],
+            );
+            assert_eq!(rows, [(1, 2, "b".into())], "{merge:?}");
+            assert_eq!(deletes, [1, 3], "{merge:?}");
+            // A row after the delete is written after it (deletes go first).
+            let (rows, deletes) = run(merge, &[(1, Some("a")), (1, None), (1, Some("z"))]);
+            assert_eq!(rows, [(2, 1, "z".into())], "{merge:?}");
+            assert_eq!(deletes, [1]);
+        }
+    }
+
+    #[test]
+    fn bad_rows_leave_nothing_staged() {
+        let p = plan(Merge::KeepLast);
+        let mut s = Stage::default();
+        let buf = encoded(&[ValueRef::Text("x"), ValueRef::Text("v")]);
+        let row = holo_batch::row_at(&buf, 0, 2).unwrap();
+        let err = s.push_row(&p, 0, row, &mut Scratch::default()).unwrap_err();
+        assert!(err.to_string().contains("is not an integer"), "{err}");
+        let err = s
+            .push_delete(&p, 0, row, &mut Scratch::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("is not an integer"), "{err}");
+        assert!(s.is_empty() && s.data.is_empty() && s.keys.is_empty());
+        let mut no_key = plan(Merge::None);
+        no_key.key.clear();
+        let buf = encoded(&[ValueRef::Int(1), ValueRef::Null]);
+        let row = holo_batch::row_at(&buf, 0, 2).unwrap();
+        let err = s
+            .push_delete(&no_key, 0, row, &mut Scratch::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("primary key"), "{err}");
+    }
+
+    #[test]
+    fn one_key_one_writer() {
+        let mut s = Stage::default();
+        s.keys.extend_from_slice(b"abcabc");
+        let (a, b) = (0..3, 3..6);
+        for n in 1..5 {
+            assert_eq!(s.writer_of(&a, 0, n), s.writer_of(&b, 7, n));
+            assert!(s.writer_of(&a, 0, n) < n);
+        }
+        assert_eq!(s.writer_of(&(0..0), 5, 3), 2);
+    }
+}

@@ -1,0 +1,366 @@
+//! One writer connection and what it sends: deletes by key, keyed writes with array
+//! parameters, binary COPY. A statement the server refuses for its data (SQLSTATE class
+//! 22, 23, or 21000) is split in halves until the rows at fault are alone; those are
+//! rejected with the server's message and the others written.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::SinkExt;
+use tokio_postgres::types::{IsNull, ToSql, Type};
+use tokio_postgres::{Client, Statement};
+
+use super::catalog::PgType;
+use super::stage::Stage;
+use crate::sink::Rejected;
+
+/// Signature, flags and header extension length of a binary COPY stream.
+pub const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// A field count of -1 ends the stream.
+const COPY_TRAILER: &[u8] = &[0xff, 0xff];
+/// Staged rows go to the server in COPY messages of this size.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// What a step sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// Deletes by key ([`Stage::deletes`] indexes).
+    Delete,
+    /// A keyed or plain `INSERT … SELECT * FROM unnest(…)` ([`Stage::rows`] indexes).
+    Insert,
+    /// Binary COPY ([`Stage::rows`] indexes).
+    Copy,
+}
+
+/// One statement's worth of work for one table.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub kind: StepKind,
+    /// The SQL, for the table this step writes.
+    pub sql: String,
+    /// The quoted table, for errors.
+    pub table: String,
+    /// Indexes of the rows or deletes, in staging order.
+    pub items: Vec<u32>,
+}
+
+/// Column types of the array parameters: output columns for inserts, key columns for
+/// deletes.
+#[derive(Debug, Clone, Default)]
+pub struct Shapes {
+    pub columns: Vec<PgType>,
+    pub key: Vec<PgType>,
+}
+
+/// What a step did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Rows inserted or upserted (deletes are not counted).
+    pub written: u64,
+    pub rejected: Vec<Rejected>,
+}
+
+/// A one-dimensional array in the binary format, elements already encoded.
+#[derive(Debug)]
+struct RawArray(BytesMut);
+
+impl RawArray {
+    const HEADER: usize = 20;
+
+    fn new(elem: PgType, capacity: usize) -> RawArray {
+        let mut b = BytesMut::with_capacity(Self::HEADER + capacity);
+        b.put_i32(1); // dimensions
+        b.put_i32(0); // has nulls, set by `finish`
+        b.put_u32(elem.oid());
+        b.put_i32(0); // length, set by `finish`
+        b.put_i32(1); // lower bound
+        RawArray(b)
+    }
+
+    fn push_field(&mut self, field: &[u8]) {
+        self.0.extend_from_slice(field);
+    }
+
+    fn finish(&mut self, len: usize, has_null: bool) {
+        self.0[4..8].copy_from_slice(&i32::from(has_null).to_be_bytes());
+        self.0[12..16].copy_from_slice(&(len as i32).to_be_bytes());
+    }
+}
+
+impl ToSql for RawArray {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        out.extend_from_slice(&self.0);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn to_sql_checked(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        self.to_sql(ty, out)
+    }
+}
+
+/// Splits concatenated fields (`i32` length, then bytes; -1 for null) into `arrays`,
+/// one field per array in turn.
+fn spread_fields(mut fields: &[u8], arrays: &mut [RawArray], nulls: &mut [bool]) {
+    for (a, null) in arrays.iter_mut().zip(nulls.iter_mut()) {
+        let len = i32::from_be_bytes(fields[..4].try_into().expect("4 bytes"));
+        let end = 4 + len.max(0) as usize;
+        *null |= len < 0;
+        a.push_field(&fields[..end]);
+        fields = &fields[end..];
+    }
+}
+
+/// Whether the server refused the statement for the data it carried: the rows at fault
+/// can be found by splitting it.
+pub fn is_data_error(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        let c = c.code();
+        c.starts_with("22") || c.starts_with("23") || c == "21000"
+    })
+}
+
+/// The server's reason, for the dead-letter output.
+fn server_reason(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("rejected by the server: {}", db.message());
+            if let Some(d) = db.detail() {
+                s.push_str(" (");
+                s.push_str(d);
+                s.push(')');
+            }
+            s
+        }
+        None => format!("rejected by the server: {e}"),
+    }
+}
+
+/// A connection and its prepared statements.
+pub struct Writer {
+    pub client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Writer {
+    pub fn new(client: Client) -> Writer {
+        Writer {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+
+    /// The prepared statement for `sql`, prepared on first use.
+    pub async fn statement(&mut self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql).await?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    /// Sends `items` of a step as one statement; returns the rows written.
+    async fn send(
+        &mut self,
+        stage: &Stage,
+        shapes: &Shapes,
+        step: &Step,
+        items: &[u32],
+    ) -> Result<u64, tokio_postgres::Error> {
+        let statement = self.statement(&step.sql).await?;
+        match step.kind {
+            StepKind::Delete => {
+                let params = key_arrays(stage, &shapes.key, items);
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                self.client.execute(&statement, &refs).await?;
+                Ok(0)
+            }
+            StepKind::Insert => {
+                let params = row_arrays(stage, &shapes.columns, items);
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                self.client.execute(&statement, &refs).await?;
+                Ok(items.len() as u64)
+            }
+            StepKind::Copy => {
+                let data = copy_data(stage, items);
+                let sink = self.client.copy_in::<_, Bytes>(&statement).await?;
+                futures_util::pin_mut!(sink);
+                sink.feed(Bytes::from_static(COPY_HEADER)).await?;
+                let mut at = 0;
+                while at < data.len() {
+                    let end = (at + COPY_CHUNK).min(data.len());
+                    sink.feed(data.slice(at..end)).await?;
+                    at = end;
+                }
+                sink.send(Bytes::from_static(COPY_TRAILER)).await?;
+                sink.finish().await
+            }
+        }
+    }
+
+    /// Runs a step; a data error splits it until the bad rows are alone. Inside a
+    /// transaction (`savepoints`), each try is fenced by a savepoint so a failure does
+    /// not abort the transaction.
+    pub async fn run_step(
+        &mut self,
+        stage: &Stage,
+        shapes: &Shapes,
+        step: &Step,
+        split: bool,
+        savepoints: bool,
+    ) -> Result<Outcome, tokio_postgres::Error> {
+        let mut out = Outcome::default();
+        if !split {
+            out.written = self.send(stage, shapes, step, &step.items).await?;
+            return Ok(out);
+        }
+        // Ranges of `step.items`, the first to try on top.
+        let mut todo = Vec::with_capacity(16);
+        todo.push(0..step.items.len());
+        while let Some(range) = todo.pop() {
+            let items = &step.items[range.clone()];
+            if savepoints {
+                self.client.batch_execute("SAVEPOINT holo_split").await?;
+            }
+            match self.send(stage, shapes, step, items).await {
+                Ok(n) => {
+                    if savepoints {
+                        self.client
+                            .batch_execute("RELEASE SAVEPOINT holo_split")
+                            .await?;
+                    }
+                    out.written += n;
+                }
+                Err(e) if is_data_error(&e) => {
+                    if savepoints {
+                        self.client
+                            .batch_execute(
+                                "ROLLBACK TO SAVEPOINT holo_split; RELEASE SAVEPOINT holo_split",
+                            )
+                            .await?;
+                    }
+                    if items.len() == 1 {
+                        let input = match step.kind {
+                            StepKind::Delete => stage.deletes[items[0] as usize].input,
+                            _ => stage.rows[items[0] as usize].input,
+                        };
+                        out.rejected.push(Rejected {
+                            input,
+                            reason: server_reason(&e),
+                        });
+                    } else {
+                        let mid = range.start + items.len() / 2;
+                        todo.push(mid..range.end);
+                        todo.push(range.start..mid);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The output columns of `items` as one array parameter each.
+fn row_arrays(stage: &Stage, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
+    let per_row = items
+        .first()
+        .map_or(0, |&i| stage.rows[i as usize].data.len());
+    let mut arrays: Vec<RawArray> = types
+        .iter()
+        .map(|&t| RawArray::new(t, per_row * items.len() / types.len().max(1)))
+        .collect();
+    let mut nulls = vec![false; types.len()];
+    for &i in items {
+        spread_fields(
+            stage.row_fields(&stage.rows[i as usize]),
+            &mut arrays,
+            &mut nulls,
+        );
+    }
+    for (a, null) in arrays.iter_mut().zip(nulls) {
+        a.finish(items.len(), null);
+    }
+    arrays
+}
+
+/// The key columns of the deletes `items` as one array parameter each.
+fn key_arrays(stage: &Stage, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
+    let mut arrays: Vec<RawArray> = types.iter().map(|&t| RawArray::new(t, 0)).collect();
+    let mut nulls = vec![false; types.len()];
+    for &i in items {
+        let d = &stage.deletes[i as usize];
+        spread_fields(&stage.keys[d.key.clone()], &mut arrays, &mut nulls);
+    }
+    for (a, null) in arrays.iter_mut().zip(nulls) {
+        a.finish(items.len(), null);
+    }
+    arrays
+}
+
+/// The COPY rows of `items`; the staged bytes themselves when they are all of them.
+fn copy_data(stage: &Stage, items: &[u32]) -> Bytes {
+    if stage.is_contiguous() && items.len() == stage.rows.len() {
+        return Bytes::copy_from_slice(&stage.data);
+    }
+    let mut out = BytesMut::new();
+    for &i in items {
+        out.extend_from_slice(&stage.data[stage.rows[i as usize].data.clone()]);
+    }
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_header_is_the_binary_signature() {
+        assert_eq!(COPY_HEADER.len(), 11 + 4 + 4);
+        assert_eq!(&COPY_HEADER[..11], b"PGCOPY\n\xff\r\n\0");
+    }
+
+    #[test]
+    fn arrays_in_the_binary_format() {
+        let mut a = RawArray::new(PgType::Int8, 0);
+        let mut b = RawArray::new(PgType::Text, 0);
+        let mut nulls = [false, false];
+        let mut fields = Vec::new();
+        fields.extend_from_slice(&8i32.to_be_bytes());
+        fields.extend_from_slice(&7i64.to_be_bytes());
+        fields.extend_from_slice(&(-1i32).to_be_bytes());
+        spread_fields(&fields, std::slice::from_mut(&mut a), &mut nulls[..1]);
+        let mut arrays = [a, b];
+        spread_fields(&fields[12..], &mut arrays[1..], &mut nulls[1..]);
+        [a, b] = arrays;
+        a.finish(1, nulls[0]);
+        b.finish(1, nulls[1]);
+        let mut want = Vec::new();
+        for v in [1i32, 0] {
+            want.extend_from_slice(&v.to_be_bytes());
+        }
+        want.extend_from_slice(&20u32.to_be_bytes());
+        for v in [1i32, 1, 8] {
+            want.extend_from_slice(&v.to_be_bytes());
+        }
+        want.extend_from_slice(&7i64.to_be_bytes());
+        assert_eq!(&a.0[..], &want[..]);
+        assert_eq!(&b.0[4..8], &1i32.to_be_bytes(), "has nulls");
+        assert_eq!(&b.0[20..], &(-1i32).to_be_bytes());
+    }
+}

@@ -1,0 +1,1430 @@
+//! The HTTP calls of the read path and of consumer groups, signed (v1) and retried.
+//!
+//! Every call goes to `Host: {project}.{endpoint}`. With a host name endpoint the client
+//! connects to that name; with an IP or `localhost` endpoint it connects to the address and
+//! sends the project only in the `Host` header, as the SDKs do for IP endpoints.
+//! Retriable failures (see [`SlsError::is_retriable`]) are tried again with exponential
+//! backoff, each new try signed afresh.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tracing::warn;
+
+use super::error::{BoxError, SlsError, Target, service_error};
+use super::proto::{self, LogGroup};
+use super::sign::{self, Credentials};
+
+/// Characters kept as they are in query values and path segments (RFC 3986 unreserved).
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The API version every SDK sends.
+const API_VERSION: &str = "0.6.0";
+
+/// The most log groups one PullLogs may ask for.
+pub const MAX_PULL_COUNT: u32 = 1000;
+
+/// How failed calls are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included (1 = no retry).
+    pub tries: u32,
+    /// Wait before the second try; doubled for each further one.
+    pub initial_backoff: Duration,
+    /// Longest wait between two tries.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            tries: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Where a shard starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorFrom {
+    /// The oldest data still kept.
+    Begin,
+    /// Just after the newest data: only what arrives from now on.
+    End,
+    /// The first data the service received at or after these unix seconds.
+    Time(i64),
+}
+
+/// One shard of a logstore, as ListShards describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shard {
+    pub id: u32,
+    /// A read-only shard was split or merged: it gets no new data; read it to its end.
+    pub readonly: bool,
+    /// Hash range the shard covers (MD5 hex, 32 digits), begin inclusive.
+    pub inclusive_begin_key: String,
+    /// Hash range end, exclusive.
+    pub exclusive_end_key: String,
+    /// Unix seconds.
+    pub create_time: i64,
+}
+
+/// What one PullLogs returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullLogs {
+    pub groups: Vec<LogGroup>,
+    /// Where the next PullLogs starts. Equal to the request's cursor when there was nothing
+    /// new (caught up).
+    pub next_cursor: String,
+    /// Log groups in the answer (`x-log-count`).
+    pub count: u32,
+    /// Size of the uncompressed body, bytes.
+    pub raw_size: usize,
+    /// A read-only shard has been read to its end (`x-log-end-of-cursor`): nothing more
+    /// will ever come from it.
+    pub end_of_cursor: bool,
+}
+
+/// A consumer group's saved position in one shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub shard: u32,
+    /// A cursor; empty when none was saved.
+    pub checkpoint: String,
+    /// When it was saved, as the service reports it (microseconds since the epoch).
+    pub update_time: i64,
+    /// The consumer that saved it.
+    pub consumer: String,
+}
+
+/// A client of one Log Service project. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct SlsClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
+    http: reqwest::Client,
+    route: Route,
+    project: String,
+    credentials: Option<Credentials>,
+    retry: RetryPolicy,
+}
+
+/// Where requests go and which `Host` they carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Route {
+    /// `scheme://host[:port]` to connect to.
+    base: String,
+    /// The `Host` header, when it differs from the connected host (IP endpoints).
+    host_header: Option<String>,
+    /// The endpoint as configured, for messages.
+    endpoint: String,
+}
+
+impl Route {
+    fn new(endpoint: &str, project: &str) -> Result<Route, SlsError> {
+        let bad = |reason: &str| SlsError::Endpoint {
+            endpoint: redact_userinfo(endpoint),
+            reason: reason.to_owned(),
+        };
+        let trimmed = endpoint.trim();
+        if trimmed.is_empty() {
+            return Err(bad(
+                "it is empty; give e.g. `https://ap-northeast-1.log.aliyuncs.com`",
+            ));
+        }
+        let with_scheme = if trimmed.contains("://") {
+            trimmed.to_owned()
+        } else {
+            format!("https://{trimmed}")
+        };
+        let url = Url::parse(&with_scheme).map_err(|_| {
+            bad("it is not a URL; give e.g. `https://ap-northeast-1.log.aliyuncs.com`")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("the scheme must be `http` or `https`"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(bad(
+                "give only scheme, host and port, without a path or query",
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(
+                "credentials do not belong in the endpoint: use ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            ));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| bad("it names no host"))?
+            .to_ascii_lowercase();
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let scheme = url.scheme();
+        let by_address = host == "localhost"
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .is_ok();
+        let shown = format!("{scheme}://{host}{port}");
+        Ok(if by_address {
+            Route {
+                base: shown.clone(),
+                host_header: Some(format!("{project}.{host}{port}")),
+                endpoint: shown,
+            }
+        } else {
+            Route {
+                base: format!("{scheme}://{project}.{host}{port}"),
+                host_header: None,
+                endpoint: shown,
+            }
+        })
+    }
+}
+
+/// The endpoint with any `user:password@` part hidden, for messages.
+fn redact_userinfo(endpoint: &str) -> String {
+    let start = endpoint.find("://").map_or(0, |i| i + 3);
+    let authority_end = endpoint[start..]
+        .find('/')
+        .map_or(endpoint.len(), |i| start + i);
+    match endpoint[start..authority_end].rfind('@') {
+        Some(at) => format!(
+            "{}<hidden>@{}",
+            &endpoint[..start],
+            &endpoint[start + at + 1..]
+        ),
+        None => endpoint.to_owned(),
+    }
+}
+
+/// The id and the token travel in headers: refuse what would make an invalid one, rather
+/// than send a request the service can only refuse.
+fn check_header_value(
+    value: &str,
+    what: &'static str,
+    variable: &'static str,
+) -> Result<(), SlsError> {
+    let visible = !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic());
+    if visible {
+        Ok(())
+    } else {
+        Err(SlsError::Credentials { what, variable })
+    }
+}
+
+/// A project name must be one DNS label: it becomes the first label of the host.
+fn valid_project(project: &str) -> bool {
+    (1..=63).contains(&project.len())
+        && project
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !project.starts_with('-')
+        && !project.ends_with('-')
+}
+
+/// One call to make (and perhaps retry).
+struct Call<'a> {
+    op: &'static str,
+    method: Method,
+    path: String,
+    query: Vec<(&'static str, &'a str)>,
+    /// JSON body.
+    body: Option<Bytes>,
+    /// Ask for a protobuf body, compressed with LZ4.
+    protobuf: bool,
+    target: Target,
+}
+
+/// A successful answer.
+struct Answer {
+    headers: HeaderMap,
+    body: Bytes,
+    request_id: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl SlsClient {
+    /// A client of `project` at `endpoint` (`https://ap-northeast-1.log.aliyuncs.com`, or
+    /// `http://127.0.0.1:PORT` for a local server; `https://` is assumed without a scheme).
+    /// Without credentials requests are not signed.
+    pub fn new(
+        endpoint: &str,
+        project: &str,
+        credentials: Option<Credentials>,
+    ) -> Result<SlsClient, SlsError> {
+        if !valid_project(project) {
+            return Err(SlsError::ProjectName {
+                project: project.to_owned(),
+            });
+        }
+        let route = Route::new(endpoint, project)?;
+        if let Some(c) = &credentials {
+            check_header_value(
+                &c.access_key_id,
+                "access key id",
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            )?;
+            if let Some(token) = &c.security_token {
+                check_header_value(token, "security token", "ALIBABA_CLOUD_SECURITY_TOKEN")?;
+            }
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            // PullLogs of 1000 large groups can take a while on a slow link.
+            .timeout(Duration::from_secs(60))
+            // The service closes idle connections after about a minute; leave before it does.
+            .pool_idle_timeout(Duration::from_secs(55))
+            .user_agent(concat!("holo-host/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| SlsError::HttpClient { source })?;
+        Ok(SlsClient {
+            inner: Arc::new(Inner {
+                http,
+                route,
+                project: project.to_owned(),
+                credentials,
+                retry: RetryPolicy::default(),
+            }),
+        })
+    }
+
+    /// The same client with another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> SlsClient {
+        Arc::make_mut(&mut self.inner).retry = RetryPolicy {
+            tries: retry.tries.max(1),
+            ..retry
+        };
+        self
+    }
+
+    pub fn project(&self) -> &str {
+        &self.inner.project
+    }
+
+    /// The endpoint as configured (scheme, host, port), for messages.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.route.endpoint
+    }
+
+    fn target(&self, logstore: &str, shard: Option<u32>, group: Option<&str>) -> Target {
+        Target {
+            project: self.inner.project.clone(),
+            logstore: Some(logstore.to_owned()),
+            shard,
+            consumer_group: group.map(str::to_owned),
+        }
+    }
+
+    /// ListShards: every shard of the logstore, read-write and read-only.
+    pub async fn list_shards(&self, logstore: &str) -> Result<Vec<Shard>, SlsError> {
+        #[derive(Deserialize)]
+        struct Item {
+            #[serde(rename = "shardID")]
+            id: u32,
+            #[serde(default)]
+            status: String,
+            #[serde(rename = "inclusiveBeginKey", default)]
+            begin: String,
+            #[serde(rename = "exclusiveEndKey", default)]
+            end: String,
+            #[serde(rename = "createTime", default)]
+            create_time: i64,
+        }
+        let call = Call {
+            op: "ListShards",
+            method: Method::GET,
+            path: format!("/logstores/{}/shards", segment(logstore)),
+            query: Vec::new(),
+            body: None,
+            protobuf: false,
+            target: self.target(logstore, None, None),
+        };
+        let items: Vec<Item> = self.call_json(&call).await?;
+        Ok(items
+            .into_iter()
+            .map(|i| Shard {
+                id: i.id,
+                readonly: i.status.eq_ignore_ascii_case("readonly"),
+                inclusive_begin_key: i.begin,
+                exclusive_end_key: i.end,
+                create_time: i.create_time,
+            })
+            .collect())
+    }
+
+    /// GetCursor: the cursor of a shard at its beginning, its end, or a time.
+    pub async fn get_cursor(
+        &self,
+        logstore: &str,
+        shard: u32,
+        from: CursorFrom,
+    ) -> Result<String, SlsError> {
+        #[derive(Deserialize)]
+        struct Body {
+            cursor: String,
+        }
+        let from = match from {
+            CursorFrom::Begin => "begin".to_owned(),
+            CursorFrom::End => "end".to_owned(),
+            CursorFrom::Time(secs) => secs.to_string(),
+        };
+        let call = Call {
+            op: "GetCursor",
+            method: Method::GET,
+            path: shard_path(logstore, shard),
+            query: vec![("type", "cursor"), ("from", &from)],
+            body: None,
+            protobuf: false,
+            target: self.target(logstore, Some(shard), None),
+        };
+        Ok(self.call_json::<Body>(&call).await?.cursor)
+    }
+
+    /// GetCursorTime: when the service received the data at `cursor` (unix seconds).
+    pub async fn get_cursor_time(
+        &self,
+        logstore: &str,
+        shard: u32,
+        cursor: &str,
+    ) -> Result<i64, SlsError> {
+        #[derive(Deserialize)]
+        struct Body {
+            cursor_time: i64,
+        }
+        let call = Call {
+            op: "GetCursorTime",
+            method: Method::GET,
+            path: shard_path(logstore, shard),
+            query: vec![("type", "cursor_time"), ("cursor", cursor)],
+            body: None,
+            protobuf: false,
+            target: self.target(logstore, Some(shard), None),
+        };
+        Ok(self.call_json::<Body>(&call).await?.cursor_time)
+    }
+
+    /// PullLogs: up to `count` log groups (1 to [`MAX_PULL_COUNT`]) from `cursor`, stopping
+    /// before `end_cursor` when given. Caught up when `next_cursor == cursor`.
+    pub async fn pull_logs(
+        &self,
+        logstore: &str,
+        shard: u32,
+        cursor: &str,
+        count: u32,
+        end_cursor: Option<&str>,
+    ) -> Result<PullLogs, SlsError> {
+        let count_text = count.to_string();
+        let mut query = vec![("type", "log"), ("cursor", cursor), ("count", &count_text)];
+        if let Some(end) = end_cursor {
+            query.push(("end_cursor", end));
+        }
+        let call = Call {
+            op: "PullLogs",
+            method: Method::GET,
+            path: shard_path(logstore, shard),
+            query,
+            body: None,
+            protobuf: true,
+            target: self.target(logstore, Some(shard), None),
+        };
+        let answer = self.call(&call).await?;
+        let pulled = decode_pull(&call.target, cursor, &answer)?;
+        Ok(pulled)
+    }
+
+    /// CreateConsumerGroup; a group that already exists is fine (its settings are kept).
+    pub async fn create_consumer_group(
+        &self,
+        logstore: &str,
+        group: &str,
+        timeout_secs: u32,
+        in_order: bool,
+    ) -> Result<(), SlsError> {
+        let body = serde_json::json!({
+            "consumerGroup": group,
+            "timeout": timeout_secs,
+            "order": in_order,
+        });
+        let call = Call {
+            op: "CreateConsumerGroup",
+            method: Method::POST,
+            path: format!("/logstores/{}/consumergroups", segment(logstore)),
+            query: Vec::new(),
+            body: Some(Bytes::from(body.to_string())),
+            protobuf: false,
+            target: self.target(logstore, None, Some(group)),
+        };
+        match self.call(&call).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_code("ConsumerGroupAlreadyExist") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// ConsumerGroupHeartBeat of `consumer`, which holds `held`; returns the shards the
+    /// service assigns to it now.
+    pub async fn heartbeat(
+        &self,
+        logstore: &str,
+        group: &str,
+        consumer: &str,
+        held: &[u32],
+    ) -> Result<Vec<u32>, SlsError> {
+        let body = serde_json::to_vec(held).expect("a list of integers serializes");
+        let call = Call {
+            op: "ConsumerGroupHeartBeat",
+            method: Method::POST,
+            path: group_path(logstore, group),
+            query: vec![("type", "heartbeat"), ("consumer", consumer)],
+            body: Some(Bytes::from(body)),
+            protobuf: false,
+            target: self.target(logstore, None, Some(group)),
+        };
+        self.call_json(&call).await
+    }
+
+    /// ConsumerGroupUpdateCheckPoint of `shard` by `consumer`, with `forceSuccess=false` as
+    /// the consumer libraries send it: the service refuses (`ConsumerNotMatch`) when the shard
+    /// is no longer assigned to `consumer`, so a consumer that lost a shard cannot move the
+    /// new owner's position.
+    pub async fn update_checkpoint(
+        &self,
+        logstore: &str,
+        group: &str,
+        consumer: &str,
+        shard: u32,
+        checkpoint: &str,
+    ) -> Result<(), SlsError> {
+        let body = serde_json::json!({ "shard": shard, "checkpoint": checkpoint });
+        let call = Call {
+            op: "ConsumerGroupUpdateCheckPoint",
+            method: Method::POST,
+            path: group_path(logstore, group),
+            query: vec![
+                ("type", "checkpoint"),
+                ("consumer", consumer),
+                ("forceSuccess", "false"),
+            ],
+            body: Some(Bytes::from(body.to_string())),
+            protobuf: false,
+            target: self.target(logstore, Some(shard), Some(group)),
+        };
+        self.call(&call).await.map(drop)
+    }
+
+    /// GetCheckPoint: the saved positions of every shard of the group.
+    pub async fn checkpoints(
+        &self,
+        logstore: &str,
+        group: &str,
+    ) -> Result<Vec<Checkpoint>, SlsError> {
+        #[derive(Deserialize)]
+        struct Item {
+            shard: u32,
+            #[serde(default)]
+            checkpoint: String,
+            #[serde(rename = "updateTime", default)]
+            update_time: i64,
+            #[serde(default)]
+            consumer: String,
+        }
+        let call = Call {
+            op: "GetCheckPoint",
+            method: Method::GET,
+            path: group_path(logstore, group),
+            query: Vec::new(),
+            body: None,
+            protobuf: false,
+            target: self.target(logstore, None, Some(group)),
+        };
+        let items: Vec<Item> = self.call_json(&call).await?;
+        Ok(items
+            .into_iter()
+            .map(|i| Checkpoint {
+                shard: i.shard,
+                checkpoint: i.checkpoint,
+                update_time: i.update_time,
+                consumer: i.consumer,
+            })
+            .collect())
+    }
+
+    async fn call_json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, SlsError> {
+        let answer = self.call(call).await?;
+        serde_json::from_slice(&answer.body).map_err(|e| SlsError::Response {
+            op: call.op,
+            target: Box::new(call.target.clone()),
+            detail: "the body is not the JSON this call returns".to_owned(),
+            request_id: answer.request_id.clone(),
+            source: Some(Box::new(e)),
+        })
+    }
+
+    /// Sends `call`, retrying retriable failures with exponential backoff.
+    async fn call(&self, call: &Call<'_>) -> Result<Answer, SlsError> {
+        let retry = self.inner.retry;
+        let mut backoff = retry.initial_backoff;
+        let mut attempt = 1;
+        loop {
+            match self.send_once(call).await {
+                Err(e) if e.is_retriable() && attempt < retry.tries => {
+                    warn!(
+                        project = %call.target.project,
+                        logstore = call.target.logstore.as_deref(),
+                        shard = call.target.shard,
+                        op = call.op,
+                        attempt,
+                        tries = retry.tries,
+                        backoff_ms = backoff.as_millis() as u64,
+                        error = %chain(&e),
+                        "log service call failed, retrying"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(retry.max_backoff);
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn send_once(&self, call: &Call<'_>) -> Result<Answer, SlsError> {
+        let inner = &*self.inner;
+        let url = request_url(&inner.route.base, &call.path, &call.query);
+        let body = call.body.clone().unwrap_or_default();
+        let headers = self.headers(call, &body, SystemTime::now());
+        let transport = |source| SlsError::Transport {
+            op: call.op,
+            target: Box::new(call.target.clone()),
+            endpoint: inner.route.endpoint.clone(),
+            source,
+        };
+        let response = inner
+            .http
+            .request(call.method.clone(), url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(transport)?;
+        let request_id = headers
+            .get("x-log-requestid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if !status.is_success() {
+            return Err(service_error(
+                call.op,
+                call.target.clone(),
+                status.as_u16(),
+                request_id.as_deref(),
+                &body,
+            ));
+        }
+        Ok(Answer {
+            headers,
+            body,
+            request_id: request_id.unwrap_or_else(|| "unknown".to_owned()),
+        })
+    }
+
+    /// The headers of one try, signed when there are credentials.
+    fn headers(&self, call: &Call<'_>, body: &[u8], now: SystemTime) -> HeaderMap {
+        let inner = &*self.inner;
+        let date = httpdate::fmt_http_date(now);
+        let mut headers: Vec<(&'static str, String)> = vec![
+            ("x-log-apiversion", API_VERSION.to_owned()),
+            ("x-log-bodyrawsize", body.len().to_string()),
+            ("date", date.clone()),
+        ];
+        let content_type = if call.body.is_some() {
+            "application/json"
+        } else {
+            ""
+        };
+        let md5 = if body.is_empty() {
+            String::new()
+        } else {
+            sign::content_md5(body)
+        };
+        if !content_type.is_empty() {
+            headers.push(("content-type", content_type.to_owned()));
+        }
+        if !md5.is_empty() {
+            headers.push(("content-md5", md5.clone()));
+        }
+        if call.protobuf {
+            headers.push(("accept", "application/x-protobuf".to_owned()));
+            headers.push(("accept-encoding", "lz4".to_owned()));
+        }
+        if let Some(host) = &inner.route.host_header {
+            headers.push(("host", host.clone()));
+        }
+        let mut authorization = None;
+        if let Some(credentials) = &inner.credentials {
+            headers.push(("x-log-signaturemethod", "hmac-sha1".to_owned()));
+            if let Some(token) = &credentials.security_token {
+                headers.push(("x-acs-security-token", token.clone()));
+            }
+            let text = sign::string_to_sign(
+                &sign::Request {
+                    method: call.method.as_str(),
+                    content_md5: &md5,
+                    content_type,
+                    date: &date,
+                    path: &call.path,
+                },
+                headers.iter().map(|(k, v)| (*k, v.as_str())),
+                &call.query,
+            );
+            authorization = Some(sign::authorization(credentials, &text));
+        }
+        let mut map = HeaderMap::with_capacity(headers.len() + 1);
+        let secret_headers = ["x-acs-security-token"];
+        for (name, value) in headers {
+            // Values are ASCII we built ourselves, or the id and token checked by `new`.
+            if let Ok(mut value) = HeaderValue::from_str(&value) {
+                value.set_sensitive(secret_headers.contains(&name));
+                map.insert(HeaderName::from_static(name), value);
+            }
+        }
+        if let Some(Ok(mut value)) = authorization.map(|a| HeaderValue::from_str(&a)) {
+            // Keeps the signature out of any Debug print of the request.
+            value.set_sensitive(true);
+            map.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        map
+    }
+}
+
+fn segment(name: &str) -> String {
+    utf8_percent_encode(name, ENCODE).to_string()
+}
+
+fn shard_path(logstore: &str, shard: u32) -> String {
+    format!("/logstores/{}/shards/{shard}", segment(logstore))
+}
+
+fn group_path(logstore: &str, group: &str) -> String {
+    format!(
+        "/logstores/{}/consumergroups/{}",
+        segment(logstore),
+        segment(group)
+    )
+}
+
+/// `base` + `path` + the percent-encoded query (cursors are base64: `+`, `/`, `=` escaped).
+fn request_url(base: &str, path: &str, query: &[(&str, &str)]) -> String {
+    let mut url = format!("{base}{path}");
+    for (i, (k, v)) in query.iter().enumerate() {
+        let sep = if i == 0 { '?' } else { '&' };
+        let _ = write!(
+            url,
+            "{sep}{}={}",
+            utf8_percent_encode(k, ENCODE),
+            utf8_percent_encode(v, ENCODE)
+        );
+    }
+    url
+}
+
+/// An error and its causes on one line, for log fields.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let _ = write!(text, ": {c}");
+        cause = c.source();
+    }
+    text
+}
+
+/// LZ4 cannot expand data more than about 255 times; a larger claim is corrupt and must not
+/// make us allocate it.
+const LZ4_MAX_RATIO: usize = 255;
+
+/// Reads a PullLogs answer: decompresses by `x-log-compresstype` to `x-log-bodyrawsize`
+/// bytes, then decodes the `LogGroupList`.
+fn decode_pull(target: &Target, cursor: &str, answer: &Answer) -> Result<PullLogs, SlsError> {
+    let corrupt = |detail: String, source: Option<BoxError>| SlsError::Corrupt {
+        target: Box::new(target.clone()),
+        cursor: cursor.to_owned(),
+        detail,
+        request_id: answer.request_id.clone(),
+        source,
+    };
+    let next_cursor = answer
+        .header("x-log-cursor")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| SlsError::Response {
+            op: "PullLogs",
+            target: Box::new(target.clone()),
+            detail: "it has no `x-log-cursor` header".to_owned(),
+            request_id: answer.request_id.clone(),
+            source: None,
+        })?
+        .to_owned();
+    let compression = answer
+        .header("x-log-compresstype")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let declared: Option<usize> = answer
+        .header("x-log-bodyrawsize")
+        .and_then(|s| s.trim().parse().ok());
+    let body = &answer.body[..];
+    let raw: Vec<u8>;
+    let raw_bytes: &[u8] = match compression.as_str() {
+        "" | "none" => body,
+        "lz4" => {
+            let size = declared.ok_or_else(|| {
+                corrupt(
+                    "an LZ4 body needs `x-log-bodyrawsize`, which is missing or not a number"
+                        .to_owned(),
+                    None,
+                )
+            })?;
+            if size > body.len().saturating_mul(LZ4_MAX_RATIO) + 64 {
+                return Err(corrupt(
+                    format!(
+                        "`x-log-bodyrawsize` {size} is more than LZ4 can expand {} bytes to",
+                        body.len()
+                    ),
+                    None,
+                ));
+            }
+            raw = lz4_flex::block::decompress(body, size).map_err(|e| {
+                corrupt(
+                    format!("the LZ4 block of {} bytes does not decompress", body.len()),
+                    Some(Box::new(e)),
+                )
+            })?;
+            &raw
+        }
+        "zstd" => {
+            // Without a declared size, the frame header says how much to expect.
+            let capacity = match declared {
+                Some(size) => size,
+                None => zstd::zstd_safe::get_frame_content_size(body)
+                    .ok()
+                    .flatten()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| {
+                        corrupt(
+                            "a zstd body without `x-log-bodyrawsize` nor a size in its frame"
+                                .to_owned(),
+                            None,
+                        )
+                    })?,
+            };
+            raw = zstd::bulk::decompress(body, capacity).map_err(|e| {
+                corrupt(
+                    format!("the zstd frame of {} bytes does not decompress", body.len()),
+                    Some(Box::new(e)),
+                )
+            })?;
+            &raw
+        }
+        other => {
+            return Err(corrupt(
+                format!("it is compressed with `{other}`, which this client cannot read"),
+                None,
+            ));
+        }
+    };
+    if let Some(size) = declared
+        && size != raw_bytes.len()
+    {
+        return Err(corrupt(
+            format!(
+                "it expands to {} bytes but `x-log-bodyrawsize` says {size}",
+                raw_bytes.len()
+            ),
+            None,
+        ));
+    }
+    let decoded = proto::decode_log_group_list(raw_bytes).map_err(|e| {
+        corrupt(
+            format!("{} bytes are not a protobuf LogGroupList", raw_bytes.len()),
+            Some(Box::new(e)),
+        )
+    })?;
+    if decoded.lossy > 0 {
+        warn!(
+            project = %target.project,
+            logstore = target.logstore.as_deref(),
+            shard = target.shard,
+            cursor,
+            values = decoded.lossy,
+            "log values that are not UTF-8 were read with U+FFFD in place of the bad bytes"
+        );
+    }
+    let count = answer
+        .header("x-log-count")
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(decoded.groups.len() as u32);
+    Ok(PullLogs {
+        count,
+        raw_size: raw_bytes.len(),
+        end_of_cursor: answer.header("x-log-end-of-cursor") == Some("1"),
+        groups: decoded.groups,
+        next_cursor,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::sls::proto::Log;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    #[test]
+    fn host_name_endpoint_puts_the_project_in_the_url() {
+        let route = Route::new("https://ap-northeast-1.log.aliyuncs.com", "demo").unwrap();
+        assert_eq!(route.base, "https://demo.ap-northeast-1.log.aliyuncs.com");
+        assert_eq!(route.host_header, None);
+        assert_eq!(route.endpoint, "https://ap-northeast-1.log.aliyuncs.com");
+        let route = Route::new("ap-northeast-1.log.aliyuncs.com/", "demo").unwrap();
+        assert_eq!(route.base, "https://demo.ap-northeast-1.log.aliyuncs.com");
+        let route = Route::new("http://sls.local:8080", "demo").unwrap();
+        assert_eq!(route.base, "http://demo.sls.local:8080");
+        assert_eq!(route.host_header, None);
+    }
+
+    #[test]
+    fn ip_and_localhost_endpoints_send_the_project_in_the_host_header() {
+        let route = Route::new("http://127.0.0.1:39001", "demo").unwrap();
+        assert_eq!(route.base, "http://127.0.0.1:39001");
+        assert_eq!(route.host_header.as_deref(), Some("demo.127.0.0.1:39001"));
+        let route = Route::new("http://LOCALHOST:8080/", "demo").unwrap();
+        assert_eq!(route.base, "http://localhost:8080");
+        assert_eq!(route.host_header.as_deref(), Some("demo.localhost:8080"));
+        let route = Route::new("http://[::1]:8080", "demo").unwrap();
+        assert_eq!(route.base, "http://[::1]:8080");
+        assert_eq!(route.host_header.as_deref(), Some("demo.[::1]:8080"));
+        let route = Route::new("https://10.0.0.5", "demo").unwrap();
+        assert_eq!(route.host_header.as_deref(), Some("demo.10.0.0.5"));
+    }
+
+    #[test]
+    fn bad_endpoints_and_projects_are_refused() {
+        for endpoint in [
+            "",
+            "ftp://x.example.com",
+            "https://x.example.com/path",
+            "https://id:secret@x.example.com",
+            "http://",
+        ] {
+            let e = Route::new(endpoint, "demo").unwrap_err();
+            assert!(matches!(e, SlsError::Endpoint { .. }), "{endpoint}: {e}");
+        }
+        let e = Route::new("https://id:s3cret@x.example.com", "demo").unwrap_err();
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        assert!(
+            e.to_string().contains("https://<hidden>@x.example.com"),
+            "{e}"
+        );
+        for project in ["", "Demo", "de_mo", "-demo", "demo-", &"a".repeat(64)] {
+            assert!(
+                matches!(
+                    SlsClient::new("http://127.0.0.1:1", project, None),
+                    Err(SlsError::ProjectName { .. })
+                ),
+                "{project}"
+            );
+        }
+        assert!(SlsClient::new("http://127.0.0.1:1", "demo-1", None).is_ok());
+        let bad_id = Credentials::new("id with space", "s3cret");
+        let e = SlsClient::new("http://127.0.0.1:1", "demo", Some(bad_id)).unwrap_err();
+        assert!(matches!(e, SlsError::Credentials { .. }), "{e}");
+        assert!(e.to_string().contains("ALIBABA_CLOUD_ACCESS_KEY_ID"), "{e}");
+        let bad_token = Credentials {
+            security_token: Some("XyZ\nQ9".into()),
+            ..Credentials::new("id", "s3cret")
+        };
+        let e = SlsClient::new("http://127.0.0.1:1", "demo", Some(bad_token)).unwrap_err();
+        assert!(!e.to_string().contains("XyZ"), "{e}");
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            request_url(
+                "http://h",
+                "/logstores/a/shards/0",
+                &[("type", "log"), ("cursor", "MTA+/w=="), ("consumer", "c 1")]
+            ),
+            "http://h/logstores/a/shards/0?type=log&cursor=MTA%2B%2Fw%3D%3D&consumer=c%201"
+        );
+        assert_eq!(request_url("http://h", "/x", &[]), "http://h/x");
+    }
+
+    fn client(endpoint: &str, credentials: Option<Credentials>) -> SlsClient {
+        SlsClient::new(endpoint, "demo", credentials)
+            .unwrap()
+            .with_retry(RetryPolicy {
+                tries: 3,
+                initial_backoff: Duration::from_millis(10),
+                max_backoff: Duration::from_millis(20),
+            })
+    }
+
+    #[test]
+    fn signed_headers_carry_a_verifiable_signature() {
+        let credentials = Credentials {
+            access_key_id: "id1".into(),
+            access_key_secret: "s3cret".into(),
+            security_token: Some("tok".into()),
+        };
+        let c = client("http://127.0.0.1:1", Some(credentials.clone()));
+        let call = Call {
+            op: "ConsumerGroupHeartBeat",
+            method: Method::POST,
+            path: "/logstores/orders/consumergroups/g".into(),
+            query: vec![("type", "heartbeat"), ("consumer", "c1")],
+            body: Some(Bytes::from_static(b"[0,1]")),
+            protobuf: false,
+            target: Target::default(),
+        };
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let headers = c.headers(&call, b"[0,1]", now);
+        let get = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
+        assert_eq!(get("date"), "Tue, 14 Nov 2023 22:13:20 GMT");
+        assert_eq!(get("host"), "demo.127.0.0.1:1");
+        assert_eq!(get("x-log-bodyrawsize"), "5");
+        assert_eq!(get("content-md5"), sign::content_md5(b"[0,1]"));
+        assert_eq!(get("x-acs-security-token"), "tok");
+        let expected_text = "POST\n".to_owned()
+            + &sign::content_md5(b"[0,1]")
+            + "\napplication/json\nTue, 14 Nov 2023 22:13:20 GMT\n"
+            + "x-acs-security-token:tok\nx-log-apiversion:0.6.0\nx-log-bodyrawsize:5\n"
+            + "x-log-signaturemethod:hmac-sha1\n"
+            + "/logstores/orders/consumergroups/g?consumer=c1&type=heartbeat";
+        assert_eq!(
+            get("authorization"),
+            format!("LOG id1:{}", sign::signature("s3cret", &expected_text))
+        );
+        // Debug prints of the headers hide the signature and the token.
+        let shown = format!("{headers:?}");
+        assert!(
+            !shown.contains(&sign::signature("s3cret", &expected_text)),
+            "{shown}"
+        );
+        assert!(!shown.contains("tok\""), "{shown}");
+        // And the client's Debug hides the secret.
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn client_and_its_calls_can_move_across_tasks() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: &T) {}
+        let c = client("http://127.0.0.1:1", None);
+        send_sync(&c);
+        send(&c.pull_logs("orders", 0, "c", 1, None));
+        send(&c.heartbeat("orders", "g", "c1", &[]));
+        send(&c.update_checkpoint("orders", "g", "c1", 0, "c"));
+    }
+
+    #[test]
+    fn unsigned_client_sends_no_authorization() {
+        let c = client("http://127.0.0.1:1", None);
+        let call = Call {
+            op: "ListShards",
+            method: Method::GET,
+            path: "/logstores/orders/shards".into(),
+            query: vec![],
+            body: None,
+            protobuf: false,
+            target: Target::default(),
+        };
+        let headers = c.headers(&call, b"", SystemTime::now());
+        assert!(headers.get("authorization").is_none());
+        assert!(headers.get("content-md5").is_none());
+        assert_eq!(headers.get("x-log-bodyrawsize").unwrap(), "0");
+    }
+
+    fn answer(headers: &[(&'static str, &str)], body: Vec<u8>) -> Answer {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                HeaderName::from_static(k),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        Answer {
+            headers: map,
+            body: Bytes::from(body),
+            request_id: "REQ-1".into(),
+        }
+    }
+
+    fn groups() -> Vec<LogGroup> {
+        vec![LogGroup {
+            logs: vec![Log {
+                time: 1_700_000_000,
+                time_ns: None,
+                contents: vec![
+                    ("id".into(), "1".into()),
+                    ("book_name".into(), "ノルウェイの森".into()),
+                ],
+            }],
+            topic: Some("orders".into()),
+            source: Some("app".into()),
+            tags: vec![("env".into(), "test".into())],
+        }]
+    }
+
+    fn shard_target() -> Target {
+        Target {
+            project: "demo".into(),
+            logstore: Some("orders".into()),
+            shard: Some(1),
+            consumer_group: None,
+        }
+    }
+
+    #[test]
+    fn lz4_zstd_and_plain_bodies_decode() {
+        let raw = proto::encode_log_group_list(&groups());
+        let size = raw.len().to_string();
+        let lz4 = lz4_flex::block::compress(&raw);
+        let zstd = zstd::bulk::compress(&raw, 1).unwrap();
+        for (compression, body) in [("lz4", lz4), ("zstd", zstd), ("", raw.clone())] {
+            let a = answer(
+                &[
+                    ("x-log-cursor", "MTAwMQ=="),
+                    ("x-log-count", "1"),
+                    ("x-log-bodyrawsize", &size),
+                    ("x-log-compresstype", compression),
+                ],
+                body,
+            );
+            let pulled = decode_pull(&shard_target(), "MTAwMA==", &a).unwrap();
+            assert_eq!(pulled.groups, groups(), "{compression}");
+            assert_eq!(pulled.next_cursor, "MTAwMQ==");
+            assert_eq!(pulled.count, 1);
+            assert_eq!(pulled.raw_size, raw.len());
+            assert!(!pulled.end_of_cursor);
+        }
+    }
+
+    #[test]
+    fn known_lz4_block_decodes() {
+        // LZ4 as the service (and Python's `lz4.block.compress(d)[4:]`) sends it: a raw
+        // block, no size prefix, the size in `x-log-bodyrawsize`.
+        let raw = proto::encode_log_group_list(&[LogGroup {
+            logs: vec![Log {
+                time: 1,
+                time_ns: None,
+                contents: vec![("a".into(), "a".repeat(20))],
+            }],
+            ..Default::default()
+        }]);
+        let block = lz4_flex::block::compress(&raw);
+        assert!(block.len() < raw.len(), "the repeated value compresses");
+        assert_eq!(lz4_flex::block::decompress(&block, raw.len()).unwrap(), raw);
+        let hand_made: Vec<u8> = {
+            // Literal-only block: token (len << 4), then the bytes. Valid LZ4 for any input
+            // of fewer than 15 bytes.
+            let data = [0x0a, 0x04, 0x0a, 0x02, 0x08, 0x05];
+            let mut b = vec![(data.len() as u8) << 4];
+            b.extend_from_slice(&data);
+            b
+        };
+        let a = answer(
+            &[
+                ("x-log-cursor", "Mg=="),
+                ("x-log-bodyrawsize", "6"),
+                ("x-log-compresstype", "lz4"),
+            ],
+            hand_made,
+        );
+        let pulled = decode_pull(&shard_target(), "MQ==", &a).unwrap();
+        assert_eq!(pulled.groups.len(), 1);
+        assert_eq!(pulled.groups[0].logs[0].time, 5);
+        assert_eq!(pulled.count, 1, "count falls back to the groups read");
+    }
+
+    #[test]
+    fn corrupt_bodies_name_shard_and_cursor() {
+        let raw = proto::encode_log_group_list(&groups());
+        let size = raw.len().to_string();
+        type Case = (Vec<(&'static str, String)>, Vec<u8>, &'static str);
+        let cases: Vec<Case> = vec![
+            (
+                vec![
+                    ("x-log-compresstype", "lz4".into()),
+                    ("x-log-bodyrawsize", size.clone()),
+                ],
+                vec![0xff; 12],
+                "LZ4 block",
+            ),
+            (
+                vec![("x-log-compresstype", "lz4".into())],
+                lz4_flex::block::compress(&raw),
+                "x-log-bodyrawsize",
+            ),
+            (
+                vec![
+                    ("x-log-compresstype", "lz4".into()),
+                    ("x-log-bodyrawsize", "999999999".into()),
+                ],
+                lz4_flex::block::compress(&raw),
+                "more than LZ4 can expand",
+            ),
+            (
+                vec![
+                    ("x-log-compresstype", "zstd".into()),
+                    ("x-log-bodyrawsize", size.clone()),
+                ],
+                b"not zstd".to_vec(),
+                "zstd frame",
+            ),
+            (
+                vec![("x-log-compresstype", "gzip".into())],
+                raw.clone(),
+                "`gzip`",
+            ),
+            (
+                vec![("x-log-bodyrawsize", "3".into())],
+                vec![0x0a, 0x05, 0x01],
+                "not a protobuf LogGroupList",
+            ),
+            (
+                vec![("x-log-bodyrawsize", "5".into())],
+                raw.clone(),
+                "says 5",
+            ),
+        ];
+        for (headers, body, needle) in cases {
+            let mut all: Vec<(&'static str, &str)> = vec![("x-log-cursor", "next")];
+            all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
+            let e = decode_pull(&shard_target(), "Y3Vyc29y", &answer(&all, body)).unwrap_err();
+            assert!(matches!(e, SlsError::Corrupt { .. }), "{needle}: {e}");
+            assert!(!e.is_retriable());
+            let shown = e.to_string();
+            assert!(shown.contains(needle), "{needle}: {shown}");
+            assert!(shown.contains("shard 1"), "{shown}");
+            assert!(shown.contains("logstore `orders`"), "{shown}");
+            assert!(shown.contains("cursor `Y3Vyc29y`"), "{shown}");
+            assert!(shown.contains("REQ-1"), "{shown}");
+        }
+        let e = decode_pull(&shard_target(), "c", &answer(&[], raw)).unwrap_err();
+        assert!(e.to_string().contains("x-log-cursor"), "{e}");
+    }
+
+    #[test]
+    fn end_of_cursor_is_reported() {
+        let a = answer(
+            &[
+                ("x-log-cursor", "same"),
+                ("x-log-bodyrawsize", "0"),
+                ("x-log-end-of-cursor", "1"),
+            ],
+            Vec::new(),
+        );
+        let pulled = decode_pull(&shard_target(), "same", &a).unwrap();
+        assert!(pulled.end_of_cursor);
+        assert!(pulled.groups.is_empty());
+        assert_eq!(pulled.count, 0);
+    }
+
+    /// A one-connection-per-answer HTTP server that replies with `answers` in turn and
+    /// records the requests it saw.
+    async fn canned_server(
+        answers: Vec<Vec<u8>>,
+    ) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for answer in answers {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                }
+                seen.push(String::from_utf8_lossy(&request).into_owned());
+                socket.write_all(&answer).await.unwrap();
+                socket.shutdown().await.unwrap();
+            }
+            seen
+        });
+        (format!("http://{addr}"), task)
+    }
+
+    fn http_answer(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+        let mut text = format!("HTTP/1.1 {status}\r\nconnection: close\r\n");
+        for (k, v) in headers {
+            text.push_str(&format!("{k}: {v}\r\n"));
+        }
+        text.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(body);
+        bytes
+    }
+
+    #[tokio::test]
+    async fn pull_retries_a_busy_server_then_decodes_lz4() {
+        let raw = proto::encode_log_group_list(&groups());
+        let size = raw.len().to_string();
+        let busy = http_answer(
+            "503 Service Unavailable",
+            &[("x-log-requestid", "R-busy")],
+            br#"{"errorCode":"ServerBusy","errorMessage":"busy"}"#,
+        );
+        let ok = http_answer(
+            "200 OK",
+            &[
+                ("x-log-cursor", "MTAwMQ=="),
+                ("x-log-count", "1"),
+                ("x-log-bodyrawsize", &size),
+                ("x-log-compresstype", "lz4"),
+            ],
+            &lz4_flex::block::compress(&raw),
+        );
+        let (endpoint, server) = canned_server(vec![busy, ok]).await;
+        let c = client(&endpoint, Some(Credentials::new("id1", "s3cret")));
+        let pulled = c
+            .pull_logs("orders", 1, "MTAwMA==", 100, None)
+            .await
+            .unwrap();
+        assert_eq!(pulled.groups, groups());
+        let seen = server.await.unwrap();
+        assert_eq!(seen.len(), 2);
+        let first = seen[0].to_ascii_lowercase();
+        assert!(
+            first.starts_with(
+                "get /logstores/orders/shards/1?type=log&cursor=mtawma%3d%3d&count=100 http/1.1"
+            ),
+            "{first}"
+        );
+        assert!(first.contains("host: demo.127.0.0.1:"), "{first}");
+        assert!(first.contains("accept-encoding: lz4"), "{first}");
+        assert!(first.contains("accept: application/x-protobuf"), "{first}");
+        assert!(first.contains("authorization: log id1:"), "{first}");
+        assert!(!first.contains("s3cret"), "{first}");
+    }
+
+    #[tokio::test]
+    async fn corrupt_pull_body_from_the_network_is_not_retried() {
+        let bad = http_answer(
+            "200 OK",
+            &[
+                ("x-log-cursor", "next"),
+                ("x-log-bodyrawsize", "100"),
+                ("x-log-compresstype", "lz4"),
+                ("x-log-requestid", "R-bad"),
+            ],
+            &[0xf0, 0xff, 0xff, 0xff],
+        );
+        let (endpoint, server) = canned_server(vec![bad]).await;
+        let e = client(&endpoint, None)
+            .pull_logs("orders", 3, "Y3Vy", 10, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SlsError::Corrupt { .. }), "{e}");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("shard 3") && shown.contains("`Y3Vy`"),
+            "{shown}"
+        );
+        assert!(shown.contains("R-bad"), "{shown}");
+        assert_eq!(server.await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_last_try_with_the_last_error() {
+        let quota = |id: &str| {
+            http_answer(
+                "403 Forbidden",
+                &[("x-log-requestid", id)],
+                br#"{"errorCode":"ReadQuotaExceed","errorMessage":"shard read quota exceed"}"#,
+            )
+        };
+        let (endpoint, server) = canned_server(vec![quota("R1"), quota("R2"), quota("R3")]).await;
+        let e = client(&endpoint, None)
+            .get_cursor("orders", 0, CursorFrom::Begin)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some("ReadQuotaExceed"));
+        assert_eq!(e.request_id(), Some("R3"));
+        assert_eq!(server.await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn refusal_is_not_retried_and_names_the_subject() {
+        let denied = http_answer(
+            "401 Unauthorized",
+            &[("x-log-requestid", "R-401")],
+            br#"{"errorCode":"Unauthorized","errorMessage":"denied by sts or ram, action: log:ListShards"}"#,
+        );
+        let (endpoint, server) = canned_server(vec![denied]).await;
+        let e = client(&endpoint, Some(Credentials::new("id1", "s3cret")))
+            .list_shards("orders")
+            .await
+            .unwrap_err();
+        assert!(e.is_denied());
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("ListShards on project `demo`, logstore `orders`"),
+            "{shown}"
+        );
+        assert!(shown.contains("401 Unauthorized"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert_eq!(server.await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_retried_then_reported() {
+        // Bind then drop: nothing listens on the port afterwards.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = client(&format!("http://127.0.0.1:{port}"), None)
+            .list_shards("orders")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SlsError::Transport { .. }), "{e}");
+        assert!(e.is_retriable());
+        let shown = e.to_string();
+        assert!(
+            shown.contains(&format!("http://127.0.0.1:{port}")),
+            "{shown}"
+        );
+        assert!(shown.contains("check the endpoint"), "{shown}");
+    }
+}

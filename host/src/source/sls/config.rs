@@ -1,0 +1,199 @@
+//! Settings of the Log Service source, parsed from `sls://PROJECT/LOGSTORE?endpoint=…&…`.
+
+use std::time::Duration;
+
+/// Where a shard starts when nothing was committed for it yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartFrom {
+    Begin,
+    End,
+    /// Server receive time, unix seconds.
+    Time(i64),
+}
+
+/// What the Log Service source reads, and how it cuts the stream into batches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlsSourceConfig {
+    /// `https://ap-northeast-1.log.aliyuncs.com`, or `http://127.0.0.1:PORT` for a local
+    /// compatible server.
+    pub endpoint: String,
+    pub project: String,
+    pub logstore: String,
+    /// Share the shards with the other members of this consumer group; without one, this
+    /// process reads every shard.
+    pub consumer_group: Option<String>,
+    /// This process's name in the group (default: host name and process id).
+    pub consumer: String,
+    /// Seconds without a heartbeat after which the group hands a member's shards to others.
+    pub group_timeout: u32,
+    pub start: StartFrom,
+    /// The content keys that become columns, in order; `None`: learned from the first logs
+    /// of each shard.
+    pub columns: Option<Vec<String>>,
+    /// The metadata columns to add (`__topic__`, `__source__`, `__timestamp__`,
+    /// `__time_ns__`, `__shard__`, `__tag__:…`); `None`: all of them.
+    pub meta: Option<Vec<String>>,
+    pub batch_rows: usize,
+    pub batch_bytes: usize,
+    /// A batch that has waited this long is flushed, however small.
+    pub batch_interval: Duration,
+    /// Stop once every shard has been caught up for this long.
+    pub exit_when_idle: Option<Duration>,
+    /// Start every shard from `start`, ignoring the group's checkpoints (`--from-scratch`).
+    pub ignore_checkpoints: bool,
+}
+
+impl SlsSourceConfig {
+    pub fn default_batch_interval() -> Duration {
+        Duration::from_millis(500)
+    }
+
+    pub fn default_group_timeout() -> u32 {
+        20
+    }
+
+    /// `holo-host-<host>-<pid>`: unique per process, readable in the group's listing.
+    pub fn default_consumer() -> String {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".into());
+        format!("holo-host-{host}-{}", std::process::id())
+    }
+
+    /// Parses `sls://PROJECT/LOGSTORE?endpoint=URL[&consumer_group=G][&consumer=NAME]
+    /// [&start=begin|end|UNIX_SECONDS][&columns=a,b][&timeout=SECONDS]`.
+    pub fn parse(spec: &str) -> Result<SlsSourceConfig, String> {
+        let rest = spec
+            .strip_prefix("sls://")
+            .ok_or_else(|| format!("`{spec}` does not start with sls://"))?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (project, logstore) = path
+            .trim_end_matches('/')
+            .split_once('/')
+            .filter(|(p, l)| !p.is_empty() && !l.is_empty() && !l.contains('/'))
+            .ok_or_else(|| format!("`{spec}`: expected sls://PROJECT/LOGSTORE?endpoint=URL"))?;
+        let mut config = SlsSourceConfig {
+            endpoint: String::new(),
+            project: project.to_owned(),
+            logstore: logstore.to_owned(),
+            consumer_group: None,
+            consumer: Self::default_consumer(),
+            group_timeout: Self::default_group_timeout(),
+            start: StartFrom::Begin,
+            columns: None,
+            meta: None,
+            batch_rows: crate::source::csv::CsvSourceConfig::default_batch_rows(),
+            batch_bytes: crate::source::csv::CsvSourceConfig::default_batch_bytes(),
+            batch_interval: Self::default_batch_interval(),
+            exit_when_idle: None,
+            ignore_checkpoints: false,
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}` in `{spec}` is not KEY=VALUE"))?;
+            let value = percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .map_err(|_| format!("`{pair}` is not valid UTF-8 once decoded"))?
+                .into_owned();
+            match key {
+                "endpoint" => config.endpoint = value,
+                "consumer_group" | "consumerGroup" => config.consumer_group = Some(value),
+                "consumer" => config.consumer = value,
+                "timeout" => {
+                    config.group_timeout =
+                        value.parse().ok().filter(|&t| t > 0).ok_or_else(|| {
+                            format!("timeout `{value}` is not a number of seconds")
+                        })?
+                }
+                "start" => {
+                    config.start = match value.as_str() {
+                        "begin" => StartFrom::Begin,
+                        "end" => StartFrom::End,
+                        t => StartFrom::Time(t.parse().map_err(|_| {
+                            format!("start `{t}` is not begin, end or unix seconds")
+                        })?),
+                    }
+                }
+                "columns" => config.columns = Some(list(&value)),
+                "meta" if value == "none" => config.meta = Some(Vec::new()),
+                "meta" => config.meta = Some(list(&value)),
+                other => {
+                    return Err(format!(
+                        "unknown option `{other}` in `{spec}` (options: endpoint, \
+                         consumer_group, consumer, start, columns, meta, timeout)"
+                    ));
+                }
+            }
+        }
+        if config.endpoint.is_empty() {
+            return Err(format!("`{spec}` needs endpoint=URL"));
+        }
+        Ok(config)
+    }
+
+    /// Whether the metadata column `name` is wanted.
+    pub fn wants_meta(&self, name: &str) -> bool {
+        self.meta
+            .as_ref()
+            .is_none_or(|m| m.iter().any(|c| c == name))
+    }
+
+    /// `sls://project/logstore`, the source's name in logs and positions.
+    pub fn describe(&self) -> String {
+        format!("sls://{}/{}", self.project, self.logstore)
+    }
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issue_example_parses() {
+        let c = SlsSourceConfig::parse(
+            "sls://my-project/book-orders?endpoint=https://ap-northeast-1.log.aliyuncs.com\
+             &consumer_group=holo&start=end",
+        )
+        .unwrap();
+        assert_eq!(c.project, "my-project");
+        assert_eq!(c.logstore, "book-orders");
+        assert_eq!(c.endpoint, "https://ap-northeast-1.log.aliyuncs.com");
+        assert_eq!(c.consumer_group.as_deref(), Some("holo"));
+        assert_eq!(c.start, StartFrom::End);
+        assert!(c.consumer.starts_with("holo-host-"));
+    }
+
+    #[test]
+    fn options_and_errors() {
+        let c = SlsSourceConfig::parse(
+            "sls://p/l?endpoint=http://127.0.0.1:9000&start=1700000000&columns=a,%20b&timeout=5",
+        )
+        .unwrap();
+        assert_eq!(c.start, StartFrom::Time(1_700_000_000));
+        assert_eq!(c.columns, Some(vec!["a".into(), "b".into()]));
+        assert_eq!(c.group_timeout, 5);
+        assert!(c.wants_meta("__topic__"));
+        let c = SlsSourceConfig::parse("sls://p/l?endpoint=x&meta=__topic__").unwrap();
+        assert!(c.wants_meta("__topic__") && !c.wants_meta("__shard__"));
+        let c = SlsSourceConfig::parse("sls://p/l?endpoint=x&meta=none").unwrap();
+        assert!(!c.wants_meta("__topic__"));
+        for (spec, expect) in [
+            ("sls://p?endpoint=x", "PROJECT/LOGSTORE"),
+            ("sls://p/l", "needs endpoint"),
+            ("sls://p/l?endpoint=x&start=soon", "start `soon`"),
+            ("sls://p/l?endpoint=x&color=red", "unknown option `color`"),
+        ] {
+            let err = SlsSourceConfig::parse(spec).unwrap_err();
+            assert!(err.contains(expect), "{spec}: {err}");
+        }
+    }
+}

@@ -1,0 +1,929 @@
+//! The Log Service source: pulls every shard this process holds, concurrently, and turns
+//! logs into batches of rows.
+//!
+//! ```text
+//!  coordinator ── heartbeat (consumer group) ──▶ which shards are ours
+//!      │  start / stop                              ▲ release once committed
+//!      ▼                                            │
+//!  shard task ×N ── PullLogs ──▶ rows ──Batch──▶ pipeline ──▶ sink commit ──ack──┘
+//!                                                                 └──▶ checkpoint
+//! ```
+//!
+//! A shard's position is `{"cursor": C, "skip": K}`: the next log is the K-th after cursor
+//! C (batches may end inside one PullLogs response, whose logs share a cursor). It is
+//! committed with the rows by the sink, and read back from the sink when a shard is taken
+//! (by this process after a restart, or by another member of the group); the group's
+//! checkpoint is written after the commit and is only a fallback.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use holo_batch::BatchWriter;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use super::config::{SlsSourceConfig, StartFrom};
+use super::{Credentials, CursorFrom, Log, LogGroup, SlsClient, SlsError};
+use crate::dead_letter::{DeadLetter, Stage};
+use crate::record::{Batch, Column, Origin, Position, Schema};
+use crate::source::Ack;
+
+/// Log groups asked for in one PullLogs call.
+const PULL_GROUPS: u32 = 100;
+/// Pause between pulls of a caught-up shard.
+const IDLE_POLL: Duration = Duration::from_millis(200);
+/// Heartbeats per group timeout: a member misses a few before it is dropped.
+const HEARTBEATS_PER_TIMEOUT: u32 = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlsSourceError {
+    #[error(transparent)]
+    Client(#[from] SlsError),
+    #[error(
+        "logstore `{project}/{logstore}` has no logs to learn its columns from: give them \
+         with columns=a,b,c in the source"
+    )]
+    NoColumns { project: String, logstore: String },
+    #[error("the saved position of `{stream}` is not valid: {position}")]
+    BadPosition { stream: String, position: String },
+    #[error("cannot read the saved position of `{stream}`")]
+    LoadPosition {
+        stream: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Reads the committed position of a stream (a shard) from the sink.
+pub type PositionLoader = Arc<
+    dyn Fn(
+            String,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<
+                        Output = Result<Option<Position>, Box<dyn std::error::Error + Send + Sync>>,
+                    > + Send,
+            >,
+        > + Send
+        + Sync,
+>;
+
+/// The source, opened: shards listed, columns known.
+pub struct SlsSource {
+    client: SlsClient,
+    /// The shards listed when the source was opened.
+    shard_ids: Vec<u32>,
+    config: Arc<SlsSourceConfig>,
+    layout: Arc<Layout>,
+    positions: PositionLoader,
+}
+
+/// Which column holds what.
+#[derive(Debug)]
+struct Layout {
+    schema: Schema,
+    /// Content key → column.
+    content: HashMap<String, usize>,
+    /// Tag key → column (`__tag__:<key>`).
+    tags: HashMap<String, usize>,
+    topic: Option<usize>,
+    source: Option<usize>,
+    timestamp: Option<usize>,
+    time_ns: Option<usize>,
+    shard: Option<usize>,
+}
+
+impl Layout {
+    fn new(
+        content: Vec<String>,
+        tags: BTreeSet<String>,
+        time_ns: bool,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Layout {
+        let mut columns: Vec<Column> = content.iter().map(Column::text).collect();
+        let mut push = |name: String| {
+            wanted(&name).then(|| {
+                columns.push(Column::text(name));
+                columns.len() - 1
+            })
+        };
+        let topic = push("__topic__".into());
+        let source = push("__source__".into());
+        let timestamp = push("__timestamp__".into());
+        let time_ns = if time_ns {
+            push("__time_ns__".into())
+        } else {
+            None
+        };
+        let shard = push("__shard__".into());
+        let tags = tags
+            .into_iter()
+            .filter_map(|t| {
+                let i = push(format!("__tag__:{t}"))?;
+                Some((t, i))
+            })
+            .collect();
+        Layout {
+            content: content
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (c, i))
+                .collect(),
+            tags,
+            topic,
+            source,
+            timestamp,
+            time_ns,
+            shard,
+            schema: columns.into(),
+        }
+    }
+}
+
+impl SlsSource {
+    /// Checks access (ListShards), creates the consumer group if one is named, and learns
+    /// the columns (given, or from the first logs of each shard).
+    pub async fn open(
+        config: SlsSourceConfig,
+        positions: PositionLoader,
+    ) -> Result<SlsSource, SlsSourceError> {
+        let client = SlsClient::new(&config.endpoint, &config.project, Credentials::from_env())?;
+        let shards = client.list_shards(&config.logstore).await?;
+        info!(
+            source = %config.describe(),
+            shards = shards.len(),
+            group = config.consumer_group.as_deref().unwrap_or("-"),
+            consumer = %config.consumer,
+            "connected to Log Service"
+        );
+        if let Some(group) = &config.consumer_group {
+            client
+                .create_consumer_group(&config.logstore, group, config.group_timeout, true)
+                .await?;
+        }
+        // The first logs of each shard tell which tags and content keys exist.
+        let mut keys: Vec<String> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut tags = BTreeSet::from(["__receive_time__".to_owned()]);
+        let mut time_ns = false;
+        for shard in &shards {
+            let cursor = client
+                .get_cursor(&config.logstore, shard.id, CursorFrom::Begin)
+                .await?;
+            let pull = client
+                .pull_logs(&config.logstore, shard.id, &cursor, 10, None)
+                .await?;
+            for group in &pull.groups {
+                tags.extend(group.tags.iter().map(|(k, _)| k.clone()));
+                for log in &group.logs {
+                    time_ns |= log.time_ns.is_some();
+                    for (k, _) in &log.contents {
+                        if seen.insert(k.clone()) {
+                            keys.push(k.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let content = match &config.columns {
+            Some(c) => c.clone(),
+            None if keys.is_empty() => {
+                return Err(SlsSourceError::NoColumns {
+                    project: config.project.clone(),
+                    logstore: config.logstore.clone(),
+                });
+            }
+            None => keys,
+        };
+        let layout = Arc::new(Layout::new(content, tags, time_ns, |c| {
+            config.wants_meta(c)
+        }));
+        Ok(SlsSource {
+            client,
+            shard_ids: shards.iter().map(|s| s.id).collect(),
+            config: Arc::new(config),
+            layout,
+            positions,
+        })
+    }
+
+    pub fn schema(&self) -> Schema {
+        self.layout.schema.clone()
+    }
+
+    /// The streams (one per shard) whose positions the sink keeps.
+    pub fn streams(&self) -> Vec<String> {
+        self.shard_ids
+            .iter()
+            .map(|&id| stream_name(&self.config, id))
+            .collect()
+    }
+
+    /// Starts reading: batches go to `batches` until `stop` turns true or (with
+    /// `exit_when_idle`) every shard has been idle long enough; commits arrive on `acks`.
+    /// The task ends after the last ack, having written checkpoints and left the group.
+    pub fn spawn<E: From<SlsSourceError> + Send + 'static>(
+        self,
+        batches: mpsc::Sender<Result<Batch, E>>,
+        acks: mpsc::UnboundedReceiver<Ack>,
+        stop: watch::Receiver<bool>,
+    ) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut c = Coordinator {
+                source: self,
+                batches: Some(batches),
+                shards: BTreeMap::new(),
+                seq: Arc::new(AtomicU64::new(0)),
+                pending_checkpoints: BTreeMap::new(),
+            };
+            c.run(acks, stop).await;
+        })
+    }
+}
+
+/// A shard this process reads.
+struct ShardState {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    /// Batches sent and not yet acknowledged.
+    in_flight: Arc<AtomicU64>,
+    /// When the shard was last seen caught up (`None`: it is not).
+    idle_since: Arc<std::sync::Mutex<Option<Instant>>>,
+    /// The group took it away: release once its batches are committed.
+    releasing: bool,
+    /// See [`ShardReader::settled`].
+    settled: Arc<std::sync::Mutex<Option<String>>>,
+    /// The last checkpoint written for it.
+    checkpointed: Option<String>,
+}
+
+struct Coordinator<E> {
+    source: SlsSource,
+    /// Dropped when reading ends, so the pipeline sees the end of the stream.
+    batches: Option<mpsc::Sender<Result<Batch, E>>>,
+    shards: BTreeMap<u32, ShardState>,
+    seq: Arc<AtomicU64>,
+    /// Cursors committed but not yet checkpointed, by shard.
+    pending_checkpoints: BTreeMap<u32, String>,
+}
+
+impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
+    async fn run(
+        &mut self,
+        mut acks: mpsc::UnboundedReceiver<Ack>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let cfg = self.source.config.clone();
+        let beat = match &cfg.consumer_group {
+            Some(_) => Duration::from_secs(u64::from(cfg.group_timeout))
+                .div_f64(f64::from(HEARTBEATS_PER_TIMEOUT))
+                .max(Duration::from_millis(250)),
+            None => Duration::from_secs(30),
+        };
+        let mut ticker = tokio::time::interval(beat);
+        let mut idle_check = tokio::time::interval(Duration::from_millis(100));
+        let mut stopping = false;
+        let mut last_group_check: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                changed = stop.changed(), if !stopping => {
+                    if changed.is_err() || *stop.borrow() {
+                        stopping = true;
+                        self.stop_all();
+                    }
+                }
+                _ = ticker.tick(), if !stopping => {
+                    if let Err(e) = self.rebalance().await {
+                        self.fail(e).await;
+                        stopping = true;
+                        self.stop_all();
+                    }
+                }
+                _ = idle_check.tick() => {
+                    if !stopping && self.idle_long_enough() && self.others_done(&mut last_group_check).await {
+                        info!(source = %cfg.describe(), "every shard caught up: stopping");
+                        stopping = true;
+                        self.stop_all();
+                    }
+                    self.checkpoint_settled();
+                    self.release_finished().await;
+                    if stopping && self.shards.values().all(|s| s.task.is_finished()) {
+                        // Nothing more will be sent: let the pipeline drain.
+                        self.batches = None;
+                    }
+                    self.flush_checkpoints().await;
+                }
+                ack = acks.recv() => match ack {
+                    Some(ack) => self.acked(ack),
+                    None => break,
+                },
+            }
+        }
+        // The pipeline is done: every batch sent was committed or the run failed.
+        self.stop_all();
+        for (_, s) in std::mem::take(&mut self.shards) {
+            let _ = s.task.await;
+        }
+        self.flush_checkpoints().await;
+        if let Some(group) = &cfg.consumer_group {
+            match self
+                .source
+                .client
+                .heartbeat(&cfg.logstore, group, &cfg.consumer, &[])
+                .await
+            {
+                Ok(_) => info!(group = %group, consumer = %cfg.consumer, "left the consumer group"),
+                Err(error) => warn!(group = %group, %error, "cannot leave the consumer group"),
+            }
+        }
+    }
+
+    async fn fail(&mut self, e: SlsSourceError) {
+        if let Some(tx) = &self.batches {
+            let _ = tx.send(Err(e.into())).await;
+        }
+    }
+
+    fn stop_all(&mut self) {
+        for s in self.shards.values() {
+            let _ = s.stop.send(true);
+        }
+    }
+
+    fn idle_long_enough(&self) -> bool {
+        let Some(wait) = self.source.config.exit_when_idle else {
+            return false;
+        };
+        // In a group, holding nothing is fine once the others are done (see `others_done`).
+        (self.source.config.consumer_group.is_some() || !self.shards.is_empty())
+            && self.shards.values().all(|s| {
+                s.in_flight.load(Ordering::Acquire) == 0
+                    && s.idle_since
+                        .lock()
+                        .expect("idle lock")
+                        .is_some_and(|t| t.elapsed() >= wait)
+            })
+    }
+
+    /// In a group, whether every shard this process does not hold has been read to its end
+    /// by someone (its checkpoint is at the end cursor): a member that exits while a dead
+    /// member's shards wait for the group timeout would leave them unread. Asked at most
+    /// once a second.
+    async fn others_done(&mut self, last: &mut Option<Instant>) -> bool {
+        let cfg = self.source.config.clone();
+        let Some(group) = &cfg.consumer_group else {
+            return true;
+        };
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        let client = &self.source.client;
+        let check = async {
+            let shards = client.list_shards(&cfg.logstore).await?;
+            let checkpoints = client.checkpoints(&cfg.logstore, group).await?;
+            for shard in shards.iter().filter(|s| !self.shards.contains_key(&s.id)) {
+                let end = client
+                    .get_cursor(&cfg.logstore, shard.id, CursorFrom::End)
+                    .await?;
+                let at = checkpoints
+                    .iter()
+                    .find(|c| c.shard == shard.id)
+                    .map_or("", |c| c.checkpoint.as_str());
+                if at != end {
+                    debug!(
+                        shard = shard.id,
+                        "not idle: a shard held by no one here is not read to its end"
+                    );
+                    return Ok(false);
+                }
+            }
+            Ok::<_, SlsError>(true)
+        };
+        match check.await {
+            Ok(done) => done,
+            Err(error) => {
+                warn!(%error, "cannot check the group's other shards");
+                false
+            }
+        }
+    }
+
+    /// Asks the group (or the shard list) which shards are ours; starts the new ones and
+    /// stops the ones taken away.
+    async fn rebalance(&mut self) -> Result<(), SlsSourceError> {
+        let cfg = self.source.config.clone();
+        let client = &self.source.client;
+        let assigned: BTreeSet<u32> = match &cfg.consumer_group {
+            Some(group) => {
+                let held: Vec<u32> = self.shards.keys().copied().collect();
+                client
+                    .heartbeat(&cfg.logstore, group, &cfg.consumer, &held)
+                    .await?
+                    .into_iter()
+                    .collect()
+            }
+            None => client
+                .list_shards(&cfg.logstore)
+                .await?
+                .into_iter()
+                .map(|s| s.id)
+                .collect(),
+        };
+        for (&id, s) in &mut self.shards {
+            if !assigned.contains(&id) && !s.releasing {
+                info!(
+                    shard = id,
+                    "shard taken away: finishing its batches, then releasing it"
+                );
+                s.releasing = true;
+                let _ = s.stop.send(true);
+            }
+        }
+        for id in assigned {
+            if !self.shards.contains_key(&id) {
+                let state = self.start_shard(id).await?;
+                self.shards.insert(id, state);
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops shards whose task ended and whose batches are all committed.
+    async fn release_finished(&mut self) {
+        let done: Vec<u32> = self
+            .shards
+            .iter()
+            .filter(|(_, s)| {
+                s.releasing && s.task.is_finished() && s.in_flight.load(Ordering::Acquire) == 0
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in done {
+            self.flush_checkpoints().await;
+            self.shards.remove(&id);
+            info!(shard = id, "shard released");
+        }
+    }
+
+    async fn start_shard(&mut self, shard: u32) -> Result<ShardState, SlsSourceError> {
+        let cfg = self.source.config.clone();
+        let stream = stream_name(&cfg, shard);
+        let saved = (self.source.positions)(stream.clone())
+            .await
+            .map_err(|source| SlsSourceError::LoadPosition {
+                stream: stream.clone(),
+                source,
+            })?;
+        let client = &self.source.client;
+        let (cursor, skip, from) = match saved {
+            Some(p) => {
+                let (cursor, skip) =
+                    parse_position(&p).ok_or_else(|| SlsSourceError::BadPosition {
+                        stream: stream.clone(),
+                        position: p.to_string(),
+                    })?;
+                (cursor, skip, "the committed position")
+            }
+            None => {
+                let checkpoint = match &cfg.consumer_group {
+                    Some(_) if cfg.ignore_checkpoints => None,
+                    Some(group) => client
+                        .checkpoints(&cfg.logstore, group)
+                        .await?
+                        .into_iter()
+                        .find(|c| c.shard == shard && !c.checkpoint.is_empty())
+                        .map(|c| c.checkpoint),
+                    None => None,
+                };
+                match checkpoint {
+                    Some(c) => (c, 0, "the group's checkpoint"),
+                    None => {
+                        let from = match cfg.start {
+                            StartFrom::Begin => CursorFrom::Begin,
+                            StartFrom::End => CursorFrom::End,
+                            StartFrom::Time(t) => CursorFrom::Time(t),
+                        };
+                        (
+                            client.get_cursor(&cfg.logstore, shard, from).await?,
+                            0,
+                            "start=",
+                        )
+                    }
+                }
+            }
+        };
+        info!(stream = %stream, cursor = %cursor, skip, from, "reading shard");
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let in_flight = Arc::new(AtomicU64::new(0));
+        let idle_since = Arc::new(std::sync::Mutex::new(None));
+        let settled = Arc::new(std::sync::Mutex::new(None));
+        let reader = ShardReader {
+            client: client.clone(),
+            config: cfg.clone(),
+            layout: self.source.layout.clone(),
+            shard,
+            stream: stream.into(),
+            cursor,
+            skip,
+            seq: self.seq.clone(),
+            in_flight: in_flight.clone(),
+            idle_since: idle_since.clone(),
+            settled: settled.clone(),
+            batches: self.batches.clone().expect("reading"),
+        };
+        let task = tokio::spawn(reader.run(stop_rx));
+        Ok(ShardState {
+            stop: stop_tx,
+            task,
+            in_flight,
+            idle_since,
+            releasing: false,
+            settled,
+            checkpointed: None,
+        })
+    }
+
+    /// A caught-up shard whose batches are all committed gets its checkpoint at the
+    /// reader's cursor, even if no batch brought it there (a shard taken over already read).
+    fn checkpoint_settled(&mut self) {
+        for (&id, s) in &mut self.shards {
+            if s.in_flight.load(Ordering::Acquire) != 0 {
+                continue;
+            }
+            let settled = s.settled.lock().expect("settled lock").clone();
+            if let Some(cursor) = settled
+                && s.checkpointed.as_ref() != Some(&cursor)
+            {
+                s.checkpointed = Some(cursor.clone());
+                self.pending_checkpoints.insert(id, cursor);
+            }
+        }
+    }
+
+    fn acked(&mut self, ack: Ack) {
+        let Some(shard) = shard_of(&ack.stream) else {
+            return;
+        };
+        if let Some(s) = self.shards.get(&shard) {
+            s.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+        if let Some((cursor, _)) = parse_position(&ack.position) {
+            if let Some(s) = self.shards.get_mut(&shard) {
+                s.checkpointed = Some(cursor.clone());
+            }
+            self.pending_checkpoints.insert(shard, cursor);
+        }
+    }
+
+    /// Writes the group checkpoints of committed cursors (after the sink's commit, never
+    /// before).
+    async fn flush_checkpoints(&mut self) {
+        let cfg = self.source.config.clone();
+        let Some(group) = &cfg.consumer_group else {
+            self.pending_checkpoints.clear();
+            return;
+        };
+        for (shard, cursor) in std::mem::take(&mut self.pending_checkpoints) {
+            if let Err(error) = self
+                .source
+                .client
+                .update_checkpoint(&cfg.logstore, group, &cfg.consumer, shard, &cursor)
+                .await
+            {
+                // The sink holds the real position; the checkpoint only reports progress. A
+                // shard just handed to another member refuses it: that is expected.
+                if error.is_code("ConsumerNotMatch") {
+                    debug!(shard, %error, "checkpoint of a shard handed over");
+                } else {
+                    warn!(shard, %error, "cannot write the consumer group checkpoint");
+                }
+            }
+        }
+    }
+}
+
+/// `sls://project/logstore/shard`: the stream a shard's positions are saved under.
+fn stream_name(cfg: &SlsSourceConfig, shard: u32) -> String {
+    format!("{}/{shard}", cfg.describe())
+}
+
+fn shard_of(stream: &str) -> Option<u32> {
+    stream.rsplit('/').next()?.parse().ok()
+}
+
+fn position(cursor: &str, skip: u64) -> Position {
+    serde_json::json!({ "cursor": cursor, "skip": skip })
+}
+
+fn parse_position(p: &Position) -> Option<(String, u64)> {
+    Some((
+        p.get("cursor")?.as_str()?.to_owned(),
+        p.get("skip").and_then(|s| s.as_u64()).unwrap_or(0),
+    ))
+}
+
+/// Pulls one shard and cuts its logs into batches.
+struct ShardReader<E> {
+    client: SlsClient,
+    config: Arc<SlsSourceConfig>,
+    layout: Arc<Layout>,
+    shard: u32,
+    stream: Arc<str>,
+    /// Where the next pull starts, and how many of its logs are already taken.
+    cursor: String,
+    skip: u64,
+    seq: Arc<AtomicU64>,
+    in_flight: Arc<AtomicU64>,
+    idle_since: Arc<std::sync::Mutex<Option<Instant>>>,
+    /// The cursor up to which everything was sent, while caught up.
+    settled: Arc<std::sync::Mutex<Option<String>>>,
+    batches: mpsc::Sender<Result<Batch, E>>,
+}
+
+/// A batch being filled.
+struct Pending {
+    data: Vec<u8>,
+    rows: u32,
+    row_offsets: Vec<u32>,
+    origins: Vec<Origin>,
+    rejected: Vec<DeadLetter>,
+    records: u64,
+    started: Instant,
+}
+
+impl Pending {
+    fn new() -> Pending {
+        let mut data = Vec::new();
+        BatchWriter::new(&mut data);
+        Pending {
+            data,
+            rows: 0,
+            row_offsets: Vec::new(),
+            origins: Vec::new(),
+            rejected: Vec::new(),
+            records: 0,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut pending = Pending::new();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let pull = tokio::select! {
+                pull = self.client.pull_logs(&self.config.logstore, self.shard, &self.cursor, PULL_GROUPS, None) => pull,
+                _ = stop.changed() => break,
+            };
+            let pull = match pull {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = self.batches.send(Err(SlsSourceError::from(e).into())).await;
+                    return;
+                }
+            };
+            let caught_up = pull.next_cursor == self.cursor || pull.groups.is_empty();
+            // Dead letters name the pull's cursor and the log's place after it.
+            let origin_source: Arc<str> = format!("{}@{}", self.stream, self.cursor).into();
+            {
+                let mut idle = self.idle_since.lock().expect("idle lock");
+                if caught_up {
+                    idle.get_or_insert_with(Instant::now);
+                } else {
+                    *idle = None;
+                }
+            }
+            let total: u64 = pull.groups.iter().map(|g| g.logs.len() as u64).sum();
+            let mut index = 0u64;
+            for group in &pull.groups {
+                for log in &group.logs {
+                    index += 1;
+                    if index <= self.skip {
+                        continue;
+                    }
+                    let origin = Origin {
+                        source: origin_source.clone(),
+                        line: index,
+                    };
+                    self.push_log(&mut pending, group, log, origin);
+                    if pending.rows as usize >= self.config.batch_rows
+                        || pending.data.len() >= self.config.batch_bytes
+                    {
+                        let full = std::mem::replace(&mut pending, Pending::new());
+                        // A batch that ends with the pull's last log reaches the next cursor.
+                        let at = if index == total {
+                            position(&pull.next_cursor, 0)
+                        } else {
+                            position(&self.cursor, index)
+                        };
+                        if !self.send(full, at).await {
+                            return;
+                        }
+                    }
+                }
+            }
+            self.cursor = pull.next_cursor;
+            self.skip = 0;
+            if pending.records > 0
+                && (caught_up || pending.started.elapsed() >= self.config.batch_interval)
+            {
+                let ready = std::mem::replace(&mut pending, Pending::new());
+                if !self.send(ready, position(&self.cursor, 0)).await {
+                    return;
+                }
+            }
+            // Everything before the cursor is sent: once committed, the group's checkpoint
+            // may say so even when no new batch brings it there.
+            *self.settled.lock().expect("settled lock") =
+                (caught_up && pending.records == 0).then(|| self.cursor.clone());
+            if pull.end_of_cursor {
+                // A read-only (split) shard read to its end: its children carry on.
+                info!(stream = %self.stream, "read-only shard finished");
+                self.idle_since
+                    .lock()
+                    .expect("idle lock")
+                    .get_or_insert_with(Instant::now);
+                break;
+            }
+            if caught_up {
+                tokio::select! {
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        // Stopping: what was read goes out with its position.
+        if pending.records > 0 {
+            let position = position(&self.cursor, self.skip);
+            self.send(pending, position).await;
+        }
+        debug!(stream = %self.stream, "shard reader stopped");
+    }
+
+    /// Appends one log as a row; a log with content keys outside the columns is kept
+    /// whole in the dead-letter output instead.
+    fn push_log(&self, pending: &mut Pending, group: &LogGroup, log: &Log, origin: Origin) {
+        let layout = &self.layout;
+        pending.records += 1;
+        let mut values: Vec<Option<&str>> = vec![None; layout.schema.len()];
+        let mut unknown = Vec::new();
+        for (k, v) in &log.contents {
+            match layout.content.get(k) {
+                Some(&i) => values[i] = Some(v),
+                None => unknown.push(k.as_str()),
+            }
+        }
+        if !unknown.is_empty() {
+            let record = serde_json::Value::Object(
+                log.contents
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect(),
+            );
+            pending.rejected.push(DeadLetter {
+                origin,
+                stage: Stage::Source,
+                record,
+                reason: format!(
+                    "content keys {} are not among the source's columns; list every column \
+                     with columns= in the source",
+                    unknown
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                transform: None,
+            });
+            return;
+        }
+        let timestamp = log.time.to_string();
+        let time_ns = log.time_ns.map(|t| t.to_string());
+        let shard = self.shard.to_string();
+        if let Some(i) = layout.topic {
+            values[i] = group.topic.as_deref();
+        }
+        if let Some(i) = layout.source {
+            values[i] = group.source.as_deref();
+        }
+        if let Some(i) = layout.timestamp {
+            values[i] = Some(&timestamp);
+        }
+        if let Some(i) = layout.time_ns {
+            values[i] = time_ns.as_deref();
+        }
+        if let Some(i) = layout.shard {
+            values[i] = Some(&shard);
+        }
+        for (k, v) in &group.tags {
+            if let Some(&i) = layout.tags.get(k) {
+                values[i] = Some(v);
+            }
+        }
+        let mut w = BatchWriterAt::new(&mut pending.data);
+        pending.row_offsets.push(w.offset());
+        for v in values {
+            match v {
+                Some(s) => w.text(s),
+                None => w.null(),
+            }
+        }
+        pending.rows += 1;
+        pending.origins.push(origin);
+    }
+
+    /// Sends a batch; `false` when the pipeline is gone.
+    async fn send(&self, p: Pending, position: Position) -> bool {
+        let mut data = p.data;
+        data[..4].copy_from_slice(&p.rows.to_le_bytes());
+        let batch = Batch {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            stream: self.stream.clone(),
+            data,
+            row_offsets: p.row_offsets,
+            origins: p.origins,
+            rejected: p.rejected,
+            records_read: p.records,
+            position,
+        };
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if self.batches.send(Ok(batch)).await.is_err() {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+}
+
+/// Appends values to an encoded batch that is built across several calls.
+struct BatchWriterAt<'b> {
+    buf: &'b mut Vec<u8>,
+}
+
+impl<'b> BatchWriterAt<'b> {
+    fn new(buf: &'b mut Vec<u8>) -> Self {
+        BatchWriterAt { buf }
+    }
+
+    fn offset(&self) -> u32 {
+        self.buf.len() as u32
+    }
+
+    fn text(&mut self, s: &str) {
+        holo_batch::encode_text(self.buf, s);
+    }
+
+    fn null(&mut self) {
+        holo_batch::ValueRef::Null.encode(self.buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_puts_metadata_after_content() {
+        let l = Layout::new(
+            vec!["book_id".into(), "order_amt".into()],
+            BTreeSet::from(["__receive_time__".into(), "__client_ip__".into()]),
+            false,
+            |_| true,
+        );
+        let names: Vec<&str> = l.schema.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "book_id",
+                "order_amt",
+                "__topic__",
+                "__source__",
+                "__timestamp__",
+                "__shard__",
+                "__tag__:__client_ip__",
+                "__tag__:__receive_time__"
+            ]
+        );
+        assert_eq!(l.tags["__receive_time__"], 7);
+        let bare = Layout::new(vec!["a".into()], BTreeSet::new(), true, |c| {
+            c == "__shard__"
+        });
+        assert_eq!(bare.schema.len(), 2);
+        assert_eq!(bare.shard, Some(1));
+        assert_eq!(bare.topic, None);
+    }
+
+    #[test]
+    fn positions_round_trip() {
+        let p = position("MTIzNDU=", 17);
+        assert_eq!(parse_position(&p), Some(("MTIzNDU=".into(), 17)));
+        assert_eq!(shard_of("sls://p/l/3"), Some(3));
+    }
+}
