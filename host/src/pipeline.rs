@@ -610,10 +610,10 @@ fn prepare_versions(
 ) -> impl Fn(&[u8]) -> Result<Candidate, String> + Send + 'static {
     move |bytes| {
         let transform = Transform::from_bytes(config.clone(), bytes, lookups.clone())
-            .map_err(|e| format!("{:#}", anyhow_chain(&e)))?;
+            .map_err(|e| crate::errors::chain(&e))?;
         let (instance, output) = transform
             .start(&input)
-            .map_err(|e| format!("{:#}", anyhow_chain(&e)))?;
+            .map_err(|e| crate::errors::chain(&e))?;
         check(&output).map_err(|problems| {
             format!(
                 "its output ({}) does not fit the destination: {problems}",
@@ -626,18 +626,6 @@ fn prepare_versions(
             output,
         })
     }
-}
-
-/// An error with its causes, `a: b: c`.
-fn anyhow_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// Whether an output schema fits the destination: asked of the sink task, answered as

@@ -581,3 +581,38 @@ async fn sigint_ends_a_stream_cleanly() {
     assert_exactly(&t, 500).await;
     server.shutdown().await;
 }
+
+/// A split shard is read to its end before its children, so the records of each key
+/// land in the order they were written.
+#[tokio::test(flavor = "multi_thread")]
+async fn split_shard_is_finished_before_its_children() {
+    let (server, client) = server("split", 1).await;
+    put_ids(&client, "split", 1..=200).await;
+    client.split_shard("split", 0, None).await.expect("split");
+    put_ids(&client, "split", 201..=400).await;
+    let t = table(
+        "sls_split",
+        "(seq bigserial, id int8 NOT NULL, payload text NOT NULL)",
+    )
+    .await;
+    let out = run_until_idle(vec![
+        "--source".into(),
+        source(&server, "split", "&columns=id,payload&meta=none"),
+        "--batch-rows".into(),
+        "10".into(),
+        "--sink".into(),
+        TestPg::shared().dsn(),
+        "--table".into(),
+        t.clone(),
+    ])
+    .await;
+    assert_success(&out);
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 400);
+    let parent_last = query_i64(&format!("SELECT max(seq) FROM {t} WHERE id <= 200")).await;
+    let children_first = query_i64(&format!("SELECT min(seq) FROM {t} WHERE id > 200")).await;
+    assert!(
+        parent_last < children_first,
+        "the children were read before their parent was finished"
+    );
+    server.shutdown().await;
+}

@@ -18,6 +18,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::errors::chain;
 use crate::record::Column;
 use crate::sink::postgres::PostgresError;
 use crate::source::csv::HeaderError;
@@ -460,18 +461,6 @@ impl LookupTable {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// An error and its causes, `a: b: c`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// The lookup tables of a run, by name.

@@ -22,6 +22,7 @@ use tracing::warn;
 use super::error::{BoxError, SlsError, Target, service_error};
 use super::proto::{self, LogGroup};
 use super::sign::{self, Credentials};
+use crate::errors::chain;
 
 /// Characters kept as they are in query values and path segments (RFC 3986 unreserved).
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -750,17 +751,6 @@ fn request_url(base: &str, path: &str, query: &[(&str, &str)]) -> String {
         );
     }
     url
-}
-
-/// An error and its causes on one line, for log fields.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let _ = write!(text, ": {c}");
-        cause = c.source();
-    }
-    text
 }
 
 /// LZ4 cannot expand data more than about 255 times; a larger claim is corrupt and must not

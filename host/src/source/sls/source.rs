@@ -238,6 +238,7 @@ impl SlsSource {
                 shards: BTreeMap::new(),
                 seq: Arc::new(AtomicU64::new(0)),
                 pending_checkpoints: BTreeMap::new(),
+                waiting: 0,
             };
             c.run(acks, stop).await;
         })
@@ -268,6 +269,8 @@ struct Coordinator<E> {
     seq: Arc<AtomicU64>,
     /// Cursors committed but not yet checkpointed, by shard.
     pending_checkpoints: BTreeMap<u32, String>,
+    /// Shards held back until the shard they were split from is finished.
+    waiting: usize,
 }
 
 impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
@@ -281,7 +284,8 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             Some(_) => Duration::from_secs(u64::from(cfg.group_timeout))
                 .div_f64(f64::from(HEARTBEATS_PER_TIMEOUT))
                 .max(Duration::from_millis(250)),
-            None => Duration::from_secs(30),
+            // Without a group the shard list is polled: new shards after a split.
+            None => Duration::from_secs(2),
         };
         let mut ticker = tokio::time::interval(beat);
         let mut idle_check = tokio::time::interval(Duration::from_millis(100));
@@ -359,6 +363,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         };
         // In a group, holding nothing is fine once the others are done (see `others_done`).
         (self.source.config.consumer_group.is_some() || !self.shards.is_empty())
+            && self.waiting == 0
             && self.shards.values().all(|s| {
                 s.in_flight.load(Ordering::Acquire) == 0
                     && s.idle_since
@@ -426,12 +431,12 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                     .into_iter()
                     .collect()
             }
-            None => client
-                .list_shards(&cfg.logstore)
-                .await?
-                .into_iter()
-                .map(|s| s.id)
-                .collect(),
+            None => {
+                let shards = client.list_shards(&cfg.logstore).await?;
+                let (ready, waiting) = self.in_order(&shards);
+                self.waiting = waiting;
+                ready
+            }
         };
         for (&id, s) in &mut self.shards {
             if !assigned.contains(&id) && !s.releasing {
@@ -450,6 +455,37 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             }
         }
         Ok(())
+    }
+
+    /// The shards to read now, and how many wait: a split shard's children only once it is
+    /// read to its end (the group does this itself with `in_order`), so that each key's
+    /// records reach the sink in the order they were written.
+    fn in_order(&self, shards: &[super::Shard]) -> (BTreeSet<u32>, usize) {
+        let unfinished: Vec<&super::Shard> = shards
+            .iter()
+            .filter(|s| {
+                s.readonly
+                    && !self
+                        .shards
+                        .get(&s.id)
+                        .is_some_and(|st| st.task.is_finished())
+            })
+            .collect();
+        let mut waiting = 0;
+        let ready = shards
+            .iter()
+            .filter(|s| {
+                let held_back = !s.readonly
+                    && unfinished.iter().any(|p| {
+                        p.inclusive_begin_key < s.exclusive_end_key
+                            && s.inclusive_begin_key < p.exclusive_end_key
+                    });
+                waiting += usize::from(held_back);
+                !held_back
+            })
+            .map(|s| s.id)
+            .collect();
+        (ready, waiting)
     }
 
     /// Drops shards whose task ended and whose batches are all committed.
