@@ -1,14 +1,18 @@
 //! The pipeline: wires a source, a transform and a sink together and runs them concurrently.
 //!
 //! ```text
-//!  source thread ──Batch──▶ transform thread ──(Batch, output)──▶ sink task ──▶ commit
-//!        ▲   bounded channel            bounded channel                      │
-//!        └──────────────── position committed with the rows it covers ◀─────┘
+//!  source ──Batch──▶ transform thread ──(Batch, output)──▶ sink task ──▶ commit
+//!  (CSV thread, or      bounded channel      bounded channel            │
+//!   a task per shard)                                                   │
+//!        ▲                                                              │
+//!        └──── ack (Log Service checkpoints) ◀── position committed with the rows
 //! ```
 //!
 //! Bounded channels give backpressure: a slow sink stops the reader after a few batches.
-//! Each batch's rows commit with the source position after them, so a run killed at any
-//! moment and started again resumes exactly where the last commit left it.
+//! Each batch's rows commit with the position of its stream (the CSV inputs, or one
+//! shard) after them, so a run killed at any moment and started again resumes exactly
+//! where the last commit left it. The transform stage swaps versions only between
+//! batches; the sink task also answers a new version's check against the destination.
 
 use std::future::Future;
 use std::io::IsTerminal;
