@@ -193,7 +193,10 @@ impl std::fmt::Display for Summary {
         if self.already_complete {
             f.write_str("; the saved position was already at the end of the input")?;
         }
-        if self.interrupted {
+        if self.interrupted && self.streaming {
+            // A stream ends this way; its positions are committed.
+            f.write_str("; stopped on request")?;
+        } else if self.interrupted {
             f.write_str(if self.resumable {
                 "; interrupted: run the same command again to resume"
             } else {

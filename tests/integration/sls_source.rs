@@ -578,6 +578,7 @@ async fn sigint_ends_a_stream_cleanly() {
         .unwrap();
     let stderr = assert_success(&out);
     assert!(stderr.contains("left the consumer group"), "{stderr}");
+    assert!(stderr.contains("; stopped on request"), "{stderr}");
     assert_exactly(&t, 500).await;
     server.shutdown().await;
 }
