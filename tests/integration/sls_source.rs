@@ -74,7 +74,7 @@ async fn s2_webtracking_orders_land_typed() {
     }
     let t = table("sls_s2_book_order", BOOK_ORDER).await;
     let alias = guest("alias");
-    let out = run_until_idle(vec![
+    let args: Vec<String> = vec![
         "--source".into(),
         source(&server, "book-orders", ""),
         "--transform".into(),
@@ -85,8 +85,8 @@ async fn s2_webtracking_orders_land_typed() {
         TestPg::shared().dsn(),
         "--table".into(),
         t.clone(),
-    ])
-    .await;
+    ];
+    let out = run_until_idle(args.clone()).await;
     let stderr = assert_success(&out);
     assert!(stderr.contains("read 300 rows, wrote 300"), "{stderr}");
     assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 300);
@@ -108,19 +108,7 @@ async fn s2_webtracking_orders_land_typed() {
     assert_eq!(name, o.book_name);
 
     // Run again: every shard resumes from its committed position, nothing is written twice.
-    let again = run_until_idle(vec![
-        "--source".into(),
-        source(&server, "book-orders", ""),
-        "--transform".into(),
-        alias.to_str().unwrap().into(),
-        "--set".into(),
-        "select=order_id,user_id,book_id,book_name,order_cnt,order_amt".into(),
-        "--sink".into(),
-        TestPg::shared().dsn(),
-        "--table".into(),
-        t.clone(),
-    ])
-    .await;
+    let again = run_until_idle(args).await;
     let stderr = assert_success(&again);
     assert!(stderr.contains("read 0 rows, wrote 0"), "{stderr}");
     server.shutdown().await;
