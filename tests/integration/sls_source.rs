@@ -136,19 +136,25 @@ async fn s3_metadata_columns_are_aliased() {
         .expect("put logs");
     let t = table(
         "sls_s3_demo",
-        "(msg text, sls_topic text, sls_source text, sls_timestamp int8)",
+        "(msg text, sls_topic text, sls_source text, sls_timestamp int8, sls_region text)",
     )
     .await;
     let alias = guest("alias");
     let out = run_until_idle(vec![
         "--source".into(),
-        source(&server, "demo", "&meta=__topic__,__source__,__timestamp__"),
+        source(
+            &server,
+            "demo",
+            "&meta=__topic__,__source__,__timestamp__,__tag__:region",
+        ),
         "--transform".into(),
         alias.to_str().unwrap().into(),
         "--set".into(),
-        "rename=__topic__:sls_topic,__source__:sls_source,__timestamp__:sls_timestamp".into(),
+        "rename=__topic__:sls_topic,__source__:sls_source,__timestamp__:sls_timestamp,\
+         __tag__:region:sls_region"
+            .into(),
         "--set".into(),
-        "select=msg,sls_topic,sls_source,sls_timestamp".into(),
+        "select=msg,sls_topic,sls_source,sls_timestamp,sls_region".into(),
         "--sink".into(),
         TestPg::shared().dsn(),
         "--table".into(),
@@ -161,7 +167,7 @@ async fn s3_metadata_columns_are_aliased() {
     let rows = client
         .query(
             &format!(
-                "SELECT msg, sls_topic, sls_source, sls_timestamp FROM {t} \
+                "SELECT msg, sls_topic, sls_source, sls_timestamp, sls_region FROM {t} \
                  ORDER BY sls_timestamp"
             ),
             &[],
@@ -173,9 +179,22 @@ async fn s3_metadata_columns_are_aliased() {
     let topic: String = rows[2].get(1);
     let src: String = rows[2].get(2);
     let ts: i64 = rows[2].get(3);
+    let region: String = rows[2].get(4);
     assert_eq!(
-        (msg.as_str(), topic.as_str(), src.as_str(), ts),
-        ("こんにちは 2", "greetings", "10.0.0.7", 1_700_000_002)
+        (
+            msg.as_str(),
+            topic.as_str(),
+            src.as_str(),
+            ts,
+            region.as_str()
+        ),
+        (
+            "こんにちは 2",
+            "greetings",
+            "10.0.0.7",
+            1_700_000_002,
+            "ap-northeast-1"
+        )
     );
     server.shutdown().await;
 }

@@ -99,7 +99,8 @@ impl Config {
     }
 
     /// A comma list of `a:b` pairs such as `old:new,old2:new2`; `None` if `key` is not set.
-    /// Each item must have exactly one `:` with text on both sides.
+    /// Each item splits at its last `:`, with text on both sides, so a name that holds colons
+    /// (Log Service's `__tag__:region`) can be renamed: `__tag__:region:sls_region`.
     pub fn pairs(&self, key: &str) -> Result<Option<Vec<(&str, &str)>>, ConfigError> {
         let Some(items) = self.list(key)? else {
             return Ok(None);
@@ -161,11 +162,11 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Config {
 
 /// Splits `a` or `a:b` (both sides trimmed, neither empty); `None` if malformed.
 fn split_pair(item: &str) -> Option<OptionalPair<'_>> {
-    match item.split_once(':') {
+    match item.rsplit_once(':') {
         None => Some((item, None)),
         Some((a, b)) => {
             let (a, b) = (a.trim(), b.trim());
-            (!a.is_empty() && !b.is_empty() && !b.contains(':')).then_some((a, Some(b)))
+            (!a.is_empty() && !b.is_empty()).then_some((a, Some(b)))
         }
     }
 }
@@ -211,6 +212,8 @@ mod tests {
             ("rename", "__topic__:sls_topic, x : y"),
             ("half", "a:b,c"),
             ("two", "a:b:c"),
+            ("tag", "__tag__:region:sls_region"),
+            ("trailing", "a:b:"),
             ("cols", "name:book_name,price"),
         ]);
         assert_eq!(
@@ -221,8 +224,14 @@ mod tests {
             c.pairs("half").unwrap_err().to_string(),
             "item `c` of setting `half` is not of the form `name:value`"
         );
-        assert!(c.pairs("two").is_err());
-        assert!(c.optional_pairs("two").is_err());
+        // The last colon splits: names may hold colons, new names may not.
+        assert_eq!(c.pairs("two").unwrap(), Some(vec![("a:b", "c")]));
+        assert_eq!(
+            c.pairs("tag").unwrap(),
+            Some(vec![("__tag__:region", "sls_region")])
+        );
+        assert!(c.pairs("trailing").is_err());
+        assert!(c.optional_pairs("trailing").is_err());
         assert_eq!(
             c.optional_pairs("cols").unwrap(),
             Some(vec![("name", Some("book_name")), ("price", None)])
