@@ -7,46 +7,25 @@
 //! or `cargo build --profile guest --target wasm32-wasip2 -p holo-enrich`). Target from the
 //! transform-runtime issue: under 100 ms to the first processed record with a warm cache.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use holo_batch::BatchWriter;
-use holo_host::lookup::{LookupSpec, LookupTable, Lookups};
-use holo_host::record::{Batch, Column, Origin, Schema};
 use holo_host::transform::{Transform, TransformConfig};
 
 const ROUNDS: usize = 7;
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let guest_dir = std::env::var_os("HOLO_GUEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/wasm32-wasip2/guest"));
-    let wasm = guest_dir.join("enrich.wasm");
-    if !wasm.exists() {
-        eprintln!(
-            "{} is missing: cargo build --profile guest --target wasm32-wasip2 -p holo-enrich",
-            wasm.display()
-        );
-        std::process::exit(2);
-    }
-    let books = root.join("tests/data/books.csv");
-    let spec: LookupSpec = format!("books=csv:{}?columns=id,name", books.display())
-        .parse()
-        .expect("lookup spec");
-    let lookups = Arc::new(Lookups::new(vec![LookupTable::load(&spec).expect("books")]).unwrap());
-    let settings = vec![
-        ("lookup".to_owned(), "books".to_owned()),
-        ("key".to_owned(), "book_id".to_owned()),
-        ("columns".to_owned(), "name:book_name".to_owned()),
-    ];
-    let input: Schema = ["order_id", "user_id", "book_id", "order_cnt", "order_amt"]
-        .into_iter()
-        .map(Column::text)
-        .collect();
-    let batch = one_order();
+    let common::EnrichSetup {
+        wasm,
+        books,
+        lookups,
+        settings,
+        input,
+    } = common::enrich();
+    let batch = common::encode_orders(1, 1).remove(0);
     let scratch = tempfile::tempdir().expect("scratch dir");
 
     // Load (compile or read the cache), instantiate, configure, process one record.
@@ -133,27 +112,4 @@ fn stats(times: &[Duration]) -> (f64, f64) {
     let mut ms: Vec<f64> = times.iter().map(|d| d.as_secs_f64() * 1e3).collect();
     ms.sort_by(f64::total_cmp);
     (ms[ms.len() / 2], ms[0])
-}
-
-fn one_order() -> Batch {
-    let mut data = Vec::new();
-    let mut w = BatchWriter::new(&mut data);
-    for v in ["A-1", "7", "3", "1", "1500"] {
-        w.push_text(v);
-    }
-    w.end_row();
-    w.finish();
-    Batch {
-        seq: 0,
-        stream: "test".into(),
-        data,
-        row_offsets: vec![4],
-        origins: vec![Origin {
-            source: "bench".into(),
-            line: 2,
-        }],
-        rejected: Vec::new(),
-        records_read: 1,
-        position: serde_json::Value::Null,
-    }
 }

@@ -5,13 +5,13 @@
 //! `cargo build --profile guest --target wasm32-wasip2 -p holo-enrich`). Targets from the
 //! batch-pipeline issue: ≥ 2 M rows/s on one core, within 2× of native.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use holo_batch::BatchWriter;
-use holo_host::lookup::{LookupSpec, LookupTable, Lookups};
-use holo_host::record::{Batch, Column, Origin, Schema};
+use holo_host::lookup::Lookups;
+use holo_host::record::Column;
 use holo_host::transform::{Transform, TransformConfig};
 use holo_transform_sdk::native;
 
@@ -20,36 +20,14 @@ const BATCH_ROWS: usize = 4096;
 const ROUNDS: usize = 5;
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let guest_dir = std::env::var_os("HOLO_GUEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/wasm32-wasip2/guest"));
-    let wasm = guest_dir.join("enrich.wasm");
-    if !wasm.exists() {
-        eprintln!(
-            "{} is missing: cargo build --profile guest --target wasm32-wasip2 -p holo-enrich",
-            wasm.display()
-        );
-        std::process::exit(2);
-    }
-    let books = root.join("tests/data/books.csv");
-    let spec: LookupSpec = format!("books=csv:{}?columns=id,name", books.display())
-        .parse()
-        .expect("lookup spec");
-    let table = LookupTable::load(&spec).expect("books");
-    let lookups = Arc::new(Lookups::new(vec![table]).expect("lookups"));
-    let settings = vec![
-        ("lookup".to_owned(), "books".to_owned()),
-        ("key".to_owned(), "book_id".to_owned()),
-        ("columns".to_owned(), "name:book_name".to_owned()),
-    ];
-
-    // The seed's orders without their book name: enrich adds it back.
-    let input: Schema = ["order_id", "user_id", "book_id", "order_cnt", "order_amt"]
-        .into_iter()
-        .map(Column::text)
-        .collect();
-    let batches = encode_orders(ROWS, BATCH_ROWS);
+    let common::EnrichSetup {
+        wasm,
+        lookups,
+        settings,
+        input,
+        ..
+    } = common::enrich();
+    let batches = common::encode_orders(ROWS, BATCH_ROWS);
 
     // WebAssembly, through the host's transform stage.
     let t = Transform::load(
@@ -123,50 +101,6 @@ fn best_of(mut f: impl FnMut() -> usize) -> Duration {
     }
     std::hint::black_box(sink);
     best
-}
-
-fn encode_orders(rows: usize, per_batch: usize) -> Vec<Batch> {
-    let orders: Vec<_> = holo_seed::orders(rows, 42).collect();
-    let source: Arc<str> = "bench".into();
-    orders
-        .chunks(per_batch)
-        .enumerate()
-        .map(|(seq, chunk)| {
-            let mut data = Vec::new();
-            let mut offsets = Vec::with_capacity(chunk.len());
-            let mut w = BatchWriter::new(&mut data);
-            for o in chunk {
-                offsets.push(w.len() as u32);
-                for v in [
-                    o.order_id.clone(),
-                    o.user_id.to_string(),
-                    o.book_id.to_string(),
-                    o.order_cnt.to_string(),
-                    o.order_amt.to_string(),
-                ] {
-                    w.push_text(&v);
-                }
-                w.end_row();
-            }
-            w.finish();
-            Batch {
-                seq: seq as u64,
-                stream: "test".into(),
-                data,
-                origins: vec![
-                    Origin {
-                        source: source.clone(),
-                        line: 0
-                    };
-                    chunk.len()
-                ],
-                row_offsets: offsets,
-                rejected: Vec::new(),
-                records_read: chunk.len() as u64,
-                position: serde_json::Value::Null,
-            }
-        })
-        .collect()
 }
 
 fn to_sdk(schema: &[Column]) -> Vec<holo_transform_sdk::Column> {

@@ -33,7 +33,7 @@ use crate::sink::{Sink, SinkError};
 use crate::source::Ack;
 use crate::source::csv::{CsvError, CsvSource, CsvSourceConfig};
 use crate::source::sls::{SlsSource, SlsSourceConfig, SlsSourceError};
-use crate::transform::stage::{Candidate, Processed, TransformStage};
+use crate::transform::stage::{Candidate, Processed, TransformStage, Version};
 use crate::transform::watch::Watcher;
 use crate::transform::{Transform, TransformConfig, TransformError};
 
@@ -383,9 +383,6 @@ pub async fn run(
                 sink.bind(&processed.version.output)?;
                 bound = processed.version.output.clone();
             }
-            if let Some(window) = &mut error_rate {
-                window.check(&batch, &processed)?;
-            }
             let job = format!("{} -> {}", batch.stream, sink.describe());
             write_batch(
                 &mut sink,
@@ -393,6 +390,7 @@ pub async fn run(
                 &batch,
                 &processed,
                 &input_schema,
+                error_rate.as_mut(),
                 &mut dead_letters,
                 &mut summary,
             )
@@ -674,13 +672,9 @@ impl ErrorWindow {
         }
     }
 
-    /// Counts the batch's transform failures; errs, before the batch is written, once the
-    /// window is full and over the limit.
-    fn check(&mut self, batch: &Batch, processed: &Processed) -> Result<(), PipelineError> {
-        let v = &processed.version;
-        let errors = OutputReader::new(&processed.output, v.output.len(), batch.rows() as u32)
-            .filter(|e| matches!(e, Ok(Entry::Error { .. })))
-            .count() as u64;
+    /// Counts the batch's `errors` (transform failures); errs, before the batch is written,
+    /// once the window is full and over the limit.
+    fn check(&mut self, batch: &Batch, v: &Version, errors: u64) -> Result<(), PipelineError> {
         let records = batch.rows() as u64;
         self.batches.push_back((records, errors));
         self.records += records;
@@ -716,29 +710,30 @@ impl ErrorWindow {
 
 /// Stages one transformed batch in the sink, sends its rejects to the dead-letter output,
 /// and commits the rows with the batch's position.
+#[allow(clippy::too_many_arguments)]
 async fn write_batch(
     sink: &mut Sink,
     job: &str,
     batch: &Batch,
     processed: &Processed,
     input_schema: &Schema,
+    error_rate: Option<&mut ErrorWindow>,
     dead_letters: &mut DeadLetters,
     summary: &mut Summary,
 ) -> Result<(), PipelineError> {
     let version = &processed.version;
     let (output, output_schema) = (&processed.output, &version.output);
-    for letter in &batch.rejected {
-        dead_letters.push(letter)?;
-    }
-    let reject = |dl: &mut DeadLetters, i: u32, stage, reason: String| {
-        dl.push(&DeadLetter {
-            origin: batch.origins[i as usize].clone(),
-            stage,
-            record: batch.record_json(input_schema, i as usize),
-            reason,
-            transform: version.hash.as_deref().map(str::to_owned),
-        })
+    let letter = |i: u32, stage, reason: String| DeadLetter {
+        origin: batch.origins[i as usize].clone(),
+        stage,
+        record: batch.record_json(input_schema, i as usize),
+        reason,
+        transform: version.hash.as_deref().map(str::to_owned),
     };
+    // Rejects are held until the error rate is known: a batch that stops the run leaves
+    // no dead letters behind.
+    let mut rejects = Vec::new();
+    let mut transform_errors = 0;
     let entries = OutputReader::new(output, output_schema.len(), batch.rows() as u32);
     for entry in entries {
         let entry = entry.map_err(|source| PipelineError::Output {
@@ -753,24 +748,31 @@ async fn write_batch(
         match entry {
             Entry::Row { input, row } => {
                 if let Err(reason) = sink.push_row(input, row) {
-                    reject(dead_letters, input, Stage::Sink, reason)?;
+                    rejects.push(letter(input, Stage::Sink, reason));
                 }
             }
             Entry::Error { input, message } => {
-                reject(dead_letters, input, Stage::Transform, message.to_owned())?;
+                transform_errors += 1;
+                rejects.push(letter(input, Stage::Transform, message.to_owned()));
             }
             Entry::Delete { input, row } => {
                 if let Err(reason) = sink.push_delete(input, row) {
-                    reject(dead_letters, input, Stage::Sink, reason)?;
+                    rejects.push(letter(input, Stage::Sink, reason));
                 }
             }
         }
+    }
+    if let Some(window) = error_rate {
+        window.check(batch, version, transform_errors)?;
+    }
+    for l in batch.rejected.iter().chain(&rejects) {
+        dead_letters.push(l)?;
     }
     // Rejected records are durable before the batch that skips them commits.
     dead_letters.flush()?;
     let (written, refused) = sink.commit(job, &batch.position).await?;
     for r in refused {
-        reject(dead_letters, r.input, Stage::Sink, r.reason)?;
+        dead_letters.push(&letter(r.input, Stage::Sink, r.reason))?;
     }
     dead_letters.flush()?;
     summary.read += batch.records_read;
