@@ -6,32 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
-use crate::record::Origin;
-
-/// The stage that rejected a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Source,
-    Transform,
-    Sink,
-}
-
-/// One rejected record.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeadLetter {
-    #[serde(flatten)]
-    pub origin: Origin,
-    pub stage: Stage,
-    /// The record as read: `{column: value}` when it was parsed, else its raw text.
-    pub record: serde_json::Value,
-    pub reason: String,
-    /// Content hash of the transform that saw the record (`sha256:…`), if one did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transform: Option<String>,
-}
+use crate::record::DeadLetter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeadLetterError {

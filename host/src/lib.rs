@@ -7,24 +7,32 @@
 //! A record enters in [`source`], changes in [`transform`] and leaves through [`sink`]:
 //!
 //! - [`source`]: readers that turn input into encoded [`record::Batch`]es (`source::csv`,
-//!   `source::sls` for Log Service shards);
+//!   `source::sls` for Log Service shards), started by `source::open`;
 //! - [`transform`]: the wasmtime host that runs a component on each batch, with limits,
 //!   poison-record isolation and hot reload;
 //! - [`sink`]: writers of transformed batches (`sink::postgres`, `sink::stdout`);
 //! - [`pipeline`]: the three stages wired together, positions committed with the rows;
+//! - [`position`]: where each job stands, keyed by stable identities; the sink saves it;
+//! - [`db`]: the one PostgreSQL layer (DSN, TLS, sessions, which errors to retry);
+//!   [`retry`]: backoff with jitter for every remote system;
 //! - [`lookup`]: dimension tables that transforms query by key;
 //! - [`dead_letter`]: where rejected records go, with the reason;
+//! - [`config`]: a run's validated settings, built by [`cli`] from the command line;
 //! - [`plan`]: what a run would write, and how, without writing;
-//! - [`record`]: schemas, batches and positions shared by every stage;
-//! - [`errors`]: error text shared by the stages; [`cli`]: the command line.
+//! - [`record`]: schemas, batches, positions and rejected records shared by every stage;
+//! - [`errors`]: error text shared by the stages.
 
 pub mod cli;
+pub mod config;
+pub mod db;
 pub mod dead_letter;
 pub mod errors;
 pub mod lookup;
 pub mod pipeline;
 pub mod plan;
+pub mod position;
 pub mod record;
+pub mod retry;
 pub mod sink;
 pub mod source;
 pub mod transform;

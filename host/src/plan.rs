@@ -6,10 +6,10 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use crate::config::{PipelineConfig, SinkConfig, SourceConfig};
 use crate::lookup::{LookupError, Lookups};
-use crate::pipeline::{PipelineConfig, SinkConfig, SourceConfig};
 use crate::record::Schema;
-use crate::sink::postgres::{PostgresError, PostgresSink};
+use crate::sink::{PostgresError, PostgresSink};
 use crate::source::csv::{CsvError, CsvSource};
 use crate::transform::{Transform, TransformError, describe};
 
@@ -86,7 +86,7 @@ pub async fn plan(config: PipelineConfig) -> Result<String, PlanError> {
         SinkConfig::Postgres(pc) => {
             let mut sink = PostgresSink::connect_read_only(pc).await?;
             sink.bind(&output)?;
-            out.push_str(&sink.describe_plan());
+            out.push_str(&sink.explain());
         }
         SinkConfig::Stdout => {
             writeln!(w, "sink:      stdout, one JSON object per row")

@@ -6,58 +6,17 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// The type of a column as transforms see it (mirrors the WIT `column-type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColumnType {
-    Text,
-    Int,
-    Float,
-    Boolean,
-    Json,
-}
-
-impl fmt::Display for ColumnType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ColumnType::Text => "text",
-            ColumnType::Int => "int",
-            ColumnType::Float => "float",
-            ColumnType::Boolean => "boolean",
-            ColumnType::Json => "json",
-        })
-    }
-}
-
-/// One column of a record schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Column {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub ty: ColumnType,
-}
-
-impl Column {
-    pub fn new(name: impl Into<String>, ty: ColumnType) -> Self {
-        Column {
-            name: name.into(),
-            ty,
-        }
-    }
-
-    pub fn text(name: impl Into<String>) -> Self {
-        Column::new(name, ColumnType::Text)
-    }
-}
+/// Columns and their types, defined once in `holo-batch` for the host and the guests.
+pub use holo_batch::{Column, ColumnType};
 
 /// The columns of the records in a batch, shared by every batch of a stream.
 pub type Schema = Arc<[Column]>;
 
 /// Where a source stands: opaque to every stage but the source that made it.
 ///
-/// The sink stores it with the rows it covers (see `sink::postgres::progress`) and hands
+/// The sink stores it with the rows it covers (see [`crate::position`]) and hands
 /// it back to the source on restart, so it must be plain JSON.
 pub type Position = serde_json::Value;
 
@@ -76,7 +35,7 @@ pub struct Batch {
     /// Where each row came from (same length as `row_offsets`).
     pub origins: Vec<Origin>,
     /// Records the source itself could not read, already explained.
-    pub rejected: Vec<crate::dead_letter::DeadLetter>,
+    pub rejected: Vec<DeadLetter>,
     /// Records read by the source for this batch, rejected ones included.
     pub records_read: u64,
     /// The source's position once this batch is written: committed together with it.
@@ -133,4 +92,27 @@ pub fn value_json(v: holo_batch::ValueRef<'_>) -> serde_json::Value {
             .unwrap_or_else(|| x.to_string().into()),
         ValueRef::Text(s) => s.into(),
     }
+}
+
+/// A stage of the pipeline: the one that rejected a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PipelineStage {
+    Source,
+    Transform,
+    Sink,
+}
+
+/// One rejected record, for the dead-letter output (`dead_letter`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetter {
+    #[serde(flatten)]
+    pub origin: Origin,
+    pub stage: PipelineStage,
+    /// The record as read: `{column: value}` when it was parsed, else its raw text.
+    pub record: serde_json::Value,
+    pub reason: String,
+    /// Content hash of the transform that saw the record (`sha256:…`), if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
 }

@@ -4,27 +4,13 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use holo_host::db::{DbError, TlsError, connect, parse_dsn};
 use holo_host::lookup::{LookupError, LookupMode, LookupSpec, LookupTable};
-use holo_host::sink::postgres::PostgresError;
-use holo_host::sink::postgres::config::parse_dsn;
-use holo_host::sink::postgres::connect::{TlsError, connect};
+use holo_seed::BOOK_NAMES;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
 use crate::support::pg::{ServerOptions, TestPg, chain};
 use crate::support::{assert_success, dead_letters, guest, query_i64, scratch, table, write};
-
-/// The names of the seed's books, by id.
-const BOOKS: [&str; 9] = [
-    "嫌われる勇気",
-    "ノルウェイの森",
-    "海辺のカフカ",
-    "色彩を持たない多崎つくると彼の巡礼の年",
-    "容疑者Ⅹの献身",
-    "人間失格",
-    "こころ",
-    "天声人语",
-    "幸せになる勇気",
-];
 
 /// Creates `schema.books (id int PRIMARY KEY, name text, note text)` holding the seed's
 /// books on `pg`; returns `schema.books`.
@@ -37,7 +23,7 @@ async fn books_table(pg: &TestPg, schema: &str) -> String {
         ))
         .await
         .unwrap();
-    for (i, name) in BOOKS.iter().enumerate() {
+    for (i, name) in BOOK_NAMES.iter().enumerate() {
         client
             .execute(
                 &format!("INSERT INTO {schema}.books (id, name) VALUES ($1, $2)"),
@@ -100,7 +86,7 @@ async fn s4_from_database(tag: &str, options: &str) -> String {
         .unwrap();
     let stderr = assert_success(&out);
     assert!(stderr.contains("wrote 500, dead-lettered 1"), "{stderr}");
-    let names = BOOKS.map(|b| format!("'{b}'")).join(",");
+    let names = BOOK_NAMES.map(|b| format!("'{b}'")).join(",");
     let mismatched = query_i64(&format!(
         "SELECT count(*) FROM {t} r WHERE r.name <> (ARRAY[{names}])[r.id]"
     ))
@@ -143,13 +129,13 @@ async fn by_key_lookups_cache_batch_and_refresh() {
     assert_eq!(names, ["id", "name"]);
     assert_eq!(t.key_column(), 0);
 
-    assert_eq!(text(t.try_get("3").unwrap()), some(&["3", BOOKS[2]]));
-    assert_eq!(text(t.try_get("3").unwrap()), some(&["3", BOOKS[2]]));
+    assert_eq!(text(t.try_get("3").unwrap()), some(&["3", BOOK_NAMES[2]]));
+    assert_eq!(text(t.try_get("3").unwrap()), some(&["3", BOOK_NAMES[2]]));
     let stats = t.cache_stats().unwrap();
     assert_eq!((stats.hits, stats.misses, stats.queries), (1, 1, 1));
 
     // Keys compare as the column's type; a key it cannot hold matches nothing.
-    assert_eq!(text(t.try_get("007").unwrap()), some(&["7", BOOKS[6]]));
+    assert_eq!(text(t.try_get("007").unwrap()), some(&["7", BOOK_NAMES[6]]));
     assert_eq!(t.try_get("abc").unwrap(), None);
     assert_eq!(t.try_get("42").unwrap(), None);
     assert_eq!(t.try_get("42").unwrap(), None, "a miss is cached too");
@@ -160,7 +146,10 @@ async fn by_key_lookups_cache_batch_and_refresh() {
     let after = t.cache_stats().unwrap();
     assert_eq!(after.queries, before + 1);
     for (key, id) in [("1", 1), ("2", 2), ("9", 9)] {
-        assert_eq!(text(t.try_get(key).unwrap()), some(&[key, BOOKS[id - 1]]));
+        assert_eq!(
+            text(t.try_get(key).unwrap()),
+            some(&[key, BOOK_NAMES[id - 1]])
+        );
     }
     assert_eq!(t.try_get("x").unwrap(), None);
     assert_eq!(t.cache_stats().unwrap().queries, before + 1);
@@ -174,7 +163,7 @@ async fn by_key_lookups_cache_batch_and_refresh() {
         )
         .await
         .unwrap();
-    assert_eq!(text(t.try_get("3").unwrap()), some(&["3", BOOKS[2]]));
+    assert_eq!(text(t.try_get("3").unwrap()), some(&["3", BOOK_NAMES[2]]));
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(text(t.try_get("3").unwrap()), some(&["3", "renamed"]));
 }
@@ -192,7 +181,7 @@ async fn small_tables_are_read_whole_and_refreshed() {
     assert_eq!(t.key_column(), 1);
     assert_eq!(
         text(t.get("5")),
-        Some(vec![None, Some("5".into()), Some(BOOKS[4].into())])
+        Some(vec![None, Some("5".into()), Some(BOOK_NAMES[4].into())])
     );
     pg.client()
         .await
@@ -341,7 +330,7 @@ fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
 }
 
 /// Connects with `dsn`; on success, whether the session is encrypted.
-async fn try_connect(dsn: &str) -> Result<bool, PostgresError> {
+async fn try_connect(dsn: &str) -> Result<bool, DbError> {
     let (pg, target) = parse_dsn(dsn, None)?;
     let client = connect(&pg, &target).await?;
     let row = client
@@ -411,7 +400,7 @@ async fn tls_verify_full_refuses_a_wrong_host_name() {
     };
     let err = try_connect(&dsn("verify-full")).await.unwrap_err();
     assert!(
-        matches!(&err, PostgresError::Tls { source: TlsError::HostnameMismatch { host, .. }, .. } if host == "wrong.example"),
+        matches!(&err, DbError::Tls { source: TlsError::HostnameMismatch { host, .. }, .. } if host == "wrong.example"),
         "{}",
         chain(&err)
     );
@@ -437,7 +426,7 @@ async fn tls_refuses_a_certificate_from_an_untrusted_ca() {
         assert!(
             matches!(
                 &err,
-                PostgresError::Tls {
+                DbError::Tls {
                     source: TlsError::Untrusted { .. },
                     ..
                 }
@@ -476,7 +465,7 @@ async fn tls_require_against_a_server_without_ssl_fails_clearly() {
     assert!(
         matches!(
             &err,
-            PostgresError::Tls {
+            DbError::Tls {
                 source: TlsError::NotSupported { .. },
                 ..
             }
@@ -522,7 +511,7 @@ async fn a_run_over_tls_writes_rows_and_reads_its_lookup() {
         )
         .await
         .unwrap();
-    for (i, name) in BOOKS.iter().enumerate() {
+    for (i, name) in BOOK_NAMES.iter().enumerate() {
         client
             .execute(
                 "INSERT INTO books VALUES ($1, $2)",

@@ -52,7 +52,7 @@ fn push(sink: &mut PostgresSink, values: &[ValueRef<'_>]) -> Result<(), RowError
 /// Commits and returns the rows written; the server must refuse none.
 async fn commit(sink: &mut PostgresSink, job: &str, position: serde_json::Value) -> u64 {
     let (written, rejected) = sink
-        .commit(job, &position)
+        .commit(&crate::support::job(job), &position)
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)));
     assert_eq!(rejected, [], "no row refused");
@@ -602,8 +602,13 @@ async fn rows_and_position_commit_together() {
     .await;
     let mut sink = connect("sink_commit.t").await;
     let job = "sink-commit: a.csv -> sink_commit.t";
-    sink.clear_position(job).await.unwrap();
-    assert_eq!(sink.load_position(job).await.unwrap(), None);
+    sink.clear_position(&crate::support::job(job))
+        .await
+        .unwrap();
+    assert_eq!(
+        sink.load_position(&crate::support::job(job)).await.unwrap(),
+        None
+    );
     sink.bind(&[typed("id", ColumnType::Int), text("name")])
         .unwrap();
 
@@ -613,14 +618,20 @@ async fn rows_and_position_commit_together() {
     let first = json!({"file": "a.csv", "offset": 123, "line": 4});
     assert_eq!(commit(&mut sink, job, first.clone()).await, 3);
     assert_eq!((sink.staged_rows(), sink.staged_bytes()), (0, 0));
-    assert_eq!(sink.load_position(job).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        sink.load_position(&crate::support::job(job)).await.unwrap(),
+        Some(first.clone())
+    );
 
     // A row the server refuses (duplicate key) is returned with the server's message;
     // the other rows of the batch and the position commit.
     push(&mut sink, &[ValueRef::Int(4), ValueRef::Text("y")]).unwrap();
     push(&mut sink, &[ValueRef::Int(1), ValueRef::Text("dup")]).unwrap();
     let second = json!({"offset": 999});
-    let (written, rejected) = sink.commit(job, &second).await.unwrap();
+    let (written, rejected) = sink
+        .commit(&crate::support::job(job), &second)
+        .await
+        .unwrap();
     assert_eq!(written, 1);
     assert_eq!(rejected.len(), 1, "{rejected:?}");
     assert_eq!(rejected[0].input, 1);
@@ -631,7 +642,10 @@ async fn rows_and_position_commit_together() {
         "{}",
         rejected[0].reason
     );
-    assert_eq!(sink.load_position(job).await.unwrap(), Some(second));
+    assert_eq!(
+        sink.load_position(&crate::support::job(job)).await.unwrap(),
+        Some(second)
+    );
     let count: i64 = client
         .query_one("SELECT count(*) FROM sink_commit.t", &[])
         .await
@@ -657,15 +671,20 @@ async fn rows_and_position_commit_together() {
     let row = client
         .query_one(
             "SELECT position::text, rows_written FROM holo_host.progress WHERE job = $1",
-            &[&job],
+            &[&crate::support::job(job).as_str()],
         )
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), r#"{"offset": 300}"#);
     assert_eq!(row.get::<_, i64>(1), 5, "rows_written adds up over commits");
 
-    sink.clear_position(job).await.unwrap();
-    assert_eq!(sink.load_position(job).await.unwrap(), None);
+    sink.clear_position(&crate::support::job(job))
+        .await
+        .unwrap();
+    assert_eq!(
+        sink.load_position(&crate::support::job(job)).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -743,7 +762,9 @@ async fn japanese_text_round_trips() {
         2
     );
     assert_eq!(
-        sink.load_position("sink-japanese").await.unwrap(),
+        sink.load_position(&crate::support::job("sink-japanese"))
+            .await
+            .unwrap(),
         Some(json!({"行": 2}))
     );
     let rows = client
@@ -791,7 +812,12 @@ async fn a_restart_between_push_and_commit_is_retried_on_a_new_connection() {
 
     pg.restart();
     assert_eq!(commit(&mut sink, "job", json!(1)).await, 1);
-    assert_eq!(sink.load_position("job").await.unwrap(), Some(json!(1)));
+    assert_eq!(
+        sink.load_position(&crate::support::job("job"))
+            .await
+            .unwrap(),
+        Some(json!(1))
+    );
     let count: i64 = pg
         .client()
         .await
@@ -809,7 +835,10 @@ async fn a_restart_between_push_and_commit_is_retried_on_a_new_connection() {
         .unwrap();
     push(&mut sink, &[ValueRef::Int(2), ValueRef::Text("b")]).unwrap();
     pg.restart();
-    let err = sink.commit("job", &json!(2)).await.unwrap_err();
+    let err = sink
+        .commit(&crate::support::job("job"), &json!(2))
+        .await
+        .unwrap_err();
     assert!(err.is_retriable(), "{}", chain(&err));
     assert_eq!(sink.staged_rows(), 1, "the rows stay staged");
 }

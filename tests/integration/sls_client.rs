@@ -16,18 +16,6 @@ const SECRET: &str = "holo-test-secret-8f3a";
 const FIRST_SHARD_KEY: &str = "00000000000000000000000000000000";
 const LAST_SHARD_KEY: &str = "ffffffffffffffffffffffffffffffff";
 
-const BOOKS: [&str; 9] = [
-    "嫌われる勇気",
-    "ノルウェイの森",
-    "海辺のカフカ",
-    "色彩を持たない多崎つくると彼の巡礼の年",
-    "容疑者Ⅹの献身",
-    "人間失格",
-    "こころ",
-    "天声人语",
-    "幸せになる勇気",
-];
-
 async fn server(logstores: impl IntoIterator<Item = LogstoreSpec>) -> RunningServer {
     Server::start(Config::new(logstores).with_access_key(KEY_ID, SECRET))
         .await
@@ -41,8 +29,8 @@ fn feeder(server: &RunningServer, project: &str) -> Feeder {
 fn fast_retry(tries: u32) -> RetryPolicy {
     RetryPolicy {
         tries,
-        initial_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(50),
+        first: Duration::from_millis(20),
+        max: Duration::from_millis(50),
     }
 }
 
@@ -65,14 +53,14 @@ fn now_secs() -> u32 {
 
 /// An order log as WebTracking would store it: every value a string.
 fn order(i: usize) -> LiteLog {
-    let book = i % BOOKS.len();
+    let (book_id, book_name, _) = holo_seed::BOOKS[i % holo_seed::BOOKS.len()];
     LiteLog::new(
         now_secs(),
         [
             ("order_id", format!("order-{i:04}")),
             ("user_id", (i % 50 + 1).to_string()),
-            ("book_id", (book + 1).to_string()),
-            ("book_name", BOOKS[book].to_owned()),
+            ("book_id", book_id.to_string()),
+            ("book_name", book_name.to_owned()),
             ("order_cnt", "1".to_owned()),
         ],
     )
@@ -81,8 +69,8 @@ fn order(i: usize) -> LiteLog {
 fn group(logs: Vec<LiteLog>, topic: &str, source: &str) -> LiteGroup {
     LiteGroup {
         logs,
-        topic: Some(topic.to_owned()),
-        source: Some(source.to_owned()),
+        topic: Some(topic.into()),
+        source: Some(source.into()),
         log_tags: vec![LogTag {
             key: "env".into(),
             value: "テスト".into(),

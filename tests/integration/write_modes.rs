@@ -86,7 +86,7 @@ async fn apply(sink: &mut PostgresSink, job: &str, ops: &[Op]) -> (u64, Vec<Reje
             }
         }
     }
-    sink.commit(job, &json!({"ops": ops.len()}))
+    sink.commit(&crate::support::job(job), &json!({"ops": ops.len()}))
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)))
 }
@@ -205,7 +205,9 @@ async fn every_write_mode_on_every_path() {
             };
             assert_eq!(got, expected, "{ctx}");
             assert_eq!(
-                sink.load_position("modes").await.unwrap(),
+                sink.load_position(&crate::support::job("modes"))
+                    .await
+                    .unwrap(),
                 Some(json!({"ops": BATCH.len()})),
                 "{ctx}"
             );
@@ -332,7 +334,9 @@ async fn a_data_error_rejects_only_the_row_at_fault() {
                 .get(0);
             assert_eq!(count, 98, "{ctx}");
             assert_eq!(
-                sink.load_position("split").await.unwrap(),
+                sink.load_position(&crate::support::job("split"))
+                    .await
+                    .unwrap(),
                 Some(json!({"ops": 100}))
             );
         }

@@ -13,7 +13,10 @@
 use std::fmt::Write as _;
 
 use holo_transform_sdk::types::column_names;
-use holo_transform_sdk::{Column, ColumnType, Config, ConfigError, Emit, Row, Transform, ValueRef};
+use holo_transform_sdk::{
+    Column, ColumnSpec, ColumnType, Config, ConfigError, Emit, Error, Row, Transform, ValueRef,
+    check_unique, resolve_column,
+};
 
 /// The settings this transform knows.
 const SETTINGS: [&str; 3] = ["rename", "select", "cast"];
@@ -23,8 +26,8 @@ const QUOTE_LIMIT: usize = 64;
 
 #[derive(Debug)]
 pub struct Alias {
-    rename: Vec<(String, String)>,
-    select: Option<Vec<String>>,
+    rename: Option<ColumnSpec>,
+    select: Option<ColumnSpec>,
     cast: Vec<(String, ColumnType)>,
     /// One entry per output column, set by `output_schema`.
     plan: Vec<Slot>,
@@ -44,34 +47,25 @@ struct Slot {
 }
 
 impl Transform for Alias {
-    fn new(config: &Config) -> Result<Self, String> {
+    fn new(config: &Config) -> Result<Self, Error> {
         config.check_keys(&SETTINGS)?;
-        let rename: Vec<(String, String)> = config
-            .pairs("rename")?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
-            .collect();
-        no_duplicates("rename", rename.iter().map(|(old, _)| old.as_str()))?;
-        let select: Option<Vec<String>> = config
-            .list("select")?
-            .map(|names| names.into_iter().map(str::to_owned).collect());
-        if let Some(names) = &select {
-            no_duplicates("select", names.iter().map(String::as_str))?;
-        }
+        let rename = config.renames("rename")?;
+        rename.as_ref().map(ColumnSpec::check_unique).transpose()?;
+        let select = config.names("select")?;
+        select.as_ref().map(ColumnSpec::check_unique).transpose()?;
         let cast = config
             .pairs("cast")?
             .unwrap_or_default()
             .into_iter()
-            .map(|(name, ty)| {
-                let ty = ty.parse::<ColumnType>().map_err(|e| ConfigError::Invalid {
-                    key: "cast".into(),
-                    message: format!("column `{name}`: {e}"),
-                })?;
-                Ok((name.to_owned(), ty))
+            .map(|(name, ty)| match ty.parse::<ColumnType>() {
+                Ok(ty) => Ok((name.to_owned(), ty)),
+                Err(e) => Err(ConfigError::invalid(
+                    "cast",
+                    format!("column `{name}`: {e}"),
+                )),
             })
-            .collect::<Result<Vec<_>, ConfigError>>()?;
-        no_duplicates("cast", cast.iter().map(|(name, _)| name.as_str()))?;
+            .collect::<Result<Vec<_>, _>>()?;
+        check_unique("cast", cast.iter().map(|(name, _)| name.as_str()))?;
         Ok(Alias {
             rename,
             select,
@@ -82,33 +76,23 @@ impl Transform for Alias {
         })
     }
 
-    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
+    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error> {
         let mut renamed = input.to_vec();
-        for (old, new) in &self.rename {
-            let i = input.iter().position(|c| &c.name == old).ok_or_else(|| {
-                format!(
-                    "setting `rename`: no input column `{old}` (columns: {})",
-                    column_names(input)
-                )
-            })?;
-            renamed[i].name.clone_from(new);
+        if let Some(rename) = &self.rename {
+            for p in rename.resolve(input, "input column")? {
+                renamed[p.index].name = p.name;
+            }
         }
         let chosen: Vec<usize> = match &self.select {
             None => (0..renamed.len()).collect(),
-            Some(names) => names
-                .iter()
-                .map(|name| {
-                    renamed.iter().position(|c| &c.name == name).ok_or_else(|| {
-                        format!(
-                            "setting `select`: no column `{name}` after renaming (columns: {})",
-                            column_names(&renamed)
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?,
+            Some(select) => select
+                .resolve(&renamed, "column")?
+                .into_iter()
+                .map(|p| p.index)
+                .collect(),
         };
         let mut output: Vec<Column> = chosen.iter().map(|&i| renamed[i].clone()).collect();
-        no_duplicates("rename", output.iter().map(|c| c.name.as_str())).map_err(|_| {
+        check_unique("rename", output.iter().map(|c| c.name.as_str())).map_err(|_| {
             format!(
                 "setting `rename`: two output columns would have the same name (columns: {})",
                 column_names(&output)
@@ -116,12 +100,7 @@ impl Transform for Alias {
         })?;
         let mut casts = vec![None; output.len()];
         for (name, ty) in &self.cast {
-            let o = output.iter().position(|c| &c.name == name).ok_or_else(|| {
-                format!(
-                    "setting `cast`: no output column `{name}` (columns: {})",
-                    column_names(&output)
-                )
-            })?;
+            let o = resolve_column("cast", &output, "output column", name)?;
             casts[o] = Some(*ty);
             output[o].ty = *ty;
         }
@@ -145,7 +124,7 @@ impl Transform for Alias {
     }
 
     #[inline]
-    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
+    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), Error> {
         out.row();
         if self.identity {
             out.copy_row(row);
@@ -159,7 +138,7 @@ impl Transform for Alias {
                 Some(ty) => {
                     let v = row.get(slot.input);
                     let cast = cast(v, ty, &mut self.buf).map_err(|what| {
-                        format!("column `{}`: `{}` {what}", slot.name, Quoted(v))
+                        Error::msg(format!("column `{}`: `{}` {what}", slot.name, Quoted(v)))
                     })?;
                     out.value(cast);
                 }
@@ -170,21 +149,6 @@ impl Transform for Alias {
 }
 
 holo_transform_sdk::export_transform!(Alias);
-
-/// An error naming the first name that appears twice in setting `key`.
-fn no_duplicates<'a>(key: &str, names: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {
-    let mut seen: Vec<&str> = Vec::new();
-    for name in names {
-        if seen.contains(&name) {
-            return Err(ConfigError::Invalid {
-                key: key.to_owned(),
-                message: format!("column `{name}` appears twice"),
-            });
-        }
-        seen.push(name);
-    }
-    Ok(())
-}
 
 /// Converts `v` to type `ty`; text made from a number is written to `buf`. The error
 /// completes "`value` …", as in "is not an integer".
@@ -541,7 +505,7 @@ mod tests {
                 ("rename", "__topic__:sls_topic"),
                 ("select", "id,__topic__")
             ]),
-            "setting `select`: no column `__topic__` after renaming (columns: id, sls_topic)"
+            "setting `select`: no column `__topic__` (columns: id, sls_topic)"
         );
         assert_eq!(
             err(&[("select", "id"), ("cast", "__topic__:int")]),

@@ -14,7 +14,10 @@
 use std::fmt::Write as _;
 
 use holo_transform_sdk::types::column_names;
-use holo_transform_sdk::{Column, Config, ConfigError, Emit, Lookup, Row, Transform, ValueRef};
+use holo_transform_sdk::{
+    Column, Config, ConfigError, Emit, Error, Lookup, Picked, Row, Transform, ValueRef,
+    check_unique, resolve_column,
+};
 
 /// The settings this transform knows.
 const SETTINGS: [&str; 3] = ["lookup", "key", "columns"];
@@ -25,7 +28,8 @@ pub struct Enrich {
     /// Name of the input key column, and whether it came from the `key` setting.
     key_name: String,
     key_set: bool,
-    added: Vec<Added>,
+    /// The lookup columns added to the output (indexes in the lookup's columns).
+    added: Vec<Picked>,
     /// Input index of the key column, set by `output_schema`.
     key: usize,
     /// One entry per output column when an added column replaces an input column;
@@ -33,14 +37,6 @@ pub struct Enrich {
     plan: Vec<Slot>,
     /// The key formatted as text when it is not text, reused across rows.
     key_buf: String,
-}
-
-/// A lookup column added to the output.
-#[derive(Debug)]
-struct Added {
-    /// Index in the lookup's columns.
-    column: usize,
-    name: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,59 +47,34 @@ enum Slot {
 }
 
 impl Transform for Enrich {
-    fn new(config: &Config) -> Result<Self, String> {
+    fn new(config: &Config) -> Result<Self, Error> {
         config.check_keys(&SETTINGS)?;
         let table = config.require("lookup")?;
-        let lookup = Lookup::open(table).map_err(|e| {
-            ConfigError::Invalid {
-                key: "lookup".into(),
-                message: e,
-            }
-            .to_string()
-        })?;
+        let lookup = Lookup::open(table).map_err(|e| ConfigError::invalid("lookup", e))?;
         let columns = lookup.columns();
         let Some(first) = columns.first() else {
-            return Err(format!("lookup `{table}` has no columns"));
+            return Err(Error::msg(format!("lookup `{table}` has no columns")));
         };
-        let added: Vec<Added> = match config.optional_pairs("columns")? {
-            Some(items) => items
-                .into_iter()
-                .map(|(name, rename)| {
-                    let column = columns.iter().position(|c| c.name == name).ok_or_else(|| {
-                        format!(
-                            "setting `columns`: lookup `{table}` has no column `{name}` (columns: {})",
-                            column_names(columns)
-                        )
-                    })?;
-                    let name = rename.unwrap_or(name).to_owned();
-                    Ok(Added { column, name })
-                })
-                .collect::<Result<_, String>>()?,
-            None => columns
-                .iter()
-                .enumerate()
-                .skip(1)
-                .map(|(column, c)| Added {
-                    column,
-                    name: c.name.clone(),
+        let added = match config.columns("columns")? {
+            Some(spec) => spec.resolve(columns, "lookup column")?,
+            None => (1..columns.len())
+                .map(|index| Picked {
+                    index,
+                    name: columns[index].name.clone(),
                 })
                 .collect(),
         };
         if added.is_empty() {
-            return Err(format!(
+            return Err(Error::msg(format!(
                 "lookup `{table}` has only its key column `{}`: nothing to add",
                 first.name
-            ));
+            )));
         }
-        if let Some(dup) = added
-            .iter()
-            .enumerate()
-            .find(|&(i, a)| added[..i].iter().any(|b| b.name == a.name))
-        {
-            return Err(format!(
-                "setting `columns`: two added columns are named `{}`",
-                dup.1.name
-            ));
+        let names = added.iter().map(|a| a.name.as_str());
+        if let Err(ConfigError::Duplicate { name, .. }) = check_unique("columns", names) {
+            return Err(Error::msg(format!(
+                "setting `columns`: two added columns are named `{name}`"
+            )));
         }
         let (key_name, key_set) = match config.get("key") {
             Some(key) => (key.to_owned(), true),
@@ -120,36 +91,33 @@ impl Transform for Enrich {
         })
     }
 
-    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
-        self.key = input
-            .iter()
-            .position(|c| c.name == self.key_name)
-            .ok_or_else(|| {
-                let why = if self.key_set {
-                    "setting `key`"
-                } else {
-                    "the key (by default the first column of the lookup; set `key=...`)"
-                };
-                format!(
-                    "{why}: no input column `{}` (columns: {})",
+    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error> {
+        self.key = match resolve_column("key", input, "input column", &self.key_name) {
+            Ok(key) => key,
+            Err(e) if self.key_set => return Err(e.into()),
+            Err(_) => {
+                return Err(Error::msg(format!(
+                    "the key (by default the first column of the lookup; set `key=...`): \
+                     no input column `{}` (columns: {})",
                     self.key_name,
                     column_names(input)
-                )
-            })?;
+                )));
+            }
+        };
         let mut output = input.to_vec();
         let mut plan: Vec<Slot> = (0..input.len()).map(Slot::Input).collect();
         let mut replaces = false;
         for a in &self.added {
-            let column = Column::new(a.name.clone(), self.lookup.columns()[a.column].ty);
+            let column = Column::new(a.name.clone(), self.lookup.columns()[a.index].ty);
             match input.iter().position(|c| c.name == a.name) {
                 Some(i) => {
                     replaces = true;
                     output[i] = column;
-                    plan[i] = Slot::Lookup(a.column);
+                    plan[i] = Slot::Lookup(a.index);
                 }
                 None => {
                     output.push(column);
-                    plan.push(Slot::Lookup(a.column));
+                    plan.push(Slot::Lookup(a.index));
                 }
             }
         }
@@ -159,7 +127,7 @@ impl Transform for Enrich {
     }
 
     #[inline]
-    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
+    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), Error> {
         let Enrich {
             lookup,
             key_name,
@@ -189,23 +157,23 @@ impl Transform for Enrich {
                 }
             }
             ValueRef::Null => {
-                return Err(format!(
+                return Err(Error::msg(format!(
                     "no row in lookup `{}` for {key_name}: the key is null",
                     lookup.table()
-                ));
+                )));
             }
         };
         let Some(values) = lookup.get(key)? else {
-            return Err(format!(
+            return Err(Error::msg(format!(
                 "no row in lookup `{}` for {key_name} `{key}`",
                 lookup.table()
-            ));
+            )));
         };
         out.row();
         if plan.is_empty() {
             out.copy_row(row);
             for a in added.iter() {
-                out.value(&values[a.column]);
+                out.value(&values[a.index]);
             }
         } else {
             for slot in plan.iter() {
@@ -227,24 +195,11 @@ mod tests {
     use holo_transform_sdk::native::{MemoryHost, Output, Runner};
     use holo_transform_sdk::{ColumnType, Value};
 
-    const BOOKS: [&str; 9] = [
-        "嫌われる勇気",
-        "ノルウェイの森",
-        "海辺のカフカ",
-        "色彩を持たない多崎つくると彼の巡礼の年",
-        "容疑者Ⅹの献身",
-        "人間失格",
-        "こころ",
-        "天声人语",
-        "幸せになる勇気",
-    ];
-
     /// Table `books` (id, name, price) with the nine seed books.
     fn host() -> MemoryHost {
-        let rows = BOOKS
+        let rows = holo_seed::BOOKS
             .iter()
-            .zip(1..)
-            .map(|(name, id)| vec![Value::Int(id), (*name).into(), Value::Int(id * 100)])
+            .map(|&(id, name, _)| vec![Value::Int(id), name.into(), Value::Int(id * 100)])
             .collect();
         MemoryHost::new().with_table(
             "books",
@@ -420,7 +375,7 @@ mod tests {
         );
         assert_eq!(
             err(&[("lookup", "books"), ("columns", "title:book_name")]),
-            "setting `columns`: lookup `books` has no column `title` (columns: id, name, price)"
+            "setting `columns`: no lookup column `title` (columns: id, name, price)"
         );
         assert_eq!(
             err(&[("lookup", "books"), ("columns", "name:x,price:x")]),

@@ -11,7 +11,7 @@
 //! Output: the input columns plus `outcome`, what the attack achieved (`denied: …`, or
 //! what leaked). The traps (`alloc`, `loop`, `recurse`, `panic`) produce no output at all.
 
-use holo_transform_sdk::{Column, Config, Emit, Row, Transform};
+use holo_transform_sdk::{Column, Config, Emit, Error, Row, Transform};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Attack {
@@ -35,7 +35,7 @@ pub struct Hostile {
 }
 
 impl Transform for Hostile {
-    fn new(config: &Config) -> Result<Self, String> {
+    fn new(config: &Config) -> Result<Self, Error> {
         config.check_keys(&["attack", "when", "path", "address", "phase"])?;
         let attack = match config.require("attack")? {
             "read-file" => Attack::ReadFile,
@@ -46,7 +46,7 @@ impl Transform for Hostile {
             "recurse" => Attack::Recurse,
             "panic" => Attack::Panic,
             "none" => Attack::None,
-            other => return Err(format!("unknown attack `{other}`")),
+            other => return Err(Error::msg(format!("unknown attack `{other}`"))),
         };
         let when = match config.get("when") {
             Some(w) => {
@@ -63,9 +63,9 @@ impl Transform for Hostile {
             None | Some("process") => {}
             Some("configure") => {
                 let outcome = self::attack(attack, &path, &address);
-                return Err(format!("configured after attacking: {outcome}"));
+                return Err(Error::msg(format!("configured after attacking: {outcome}")));
             }
-            Some(other) => return Err(format!("unknown phase `{other}`")),
+            Some(other) => return Err(Error::msg(format!("unknown phase `{other}`"))),
         }
         Ok(Hostile {
             attack,
@@ -76,7 +76,7 @@ impl Transform for Hostile {
         })
     }
 
-    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
+    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error> {
         if let Some((column, _)) = &self.when {
             self.when_index = Some(
                 input
@@ -90,7 +90,7 @@ impl Transform for Hostile {
         Ok(out)
     }
 
-    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
+    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), Error> {
         let targeted = match (&self.when, self.when_index) {
             (Some((_, value)), Some(i)) => row.get(i).to_text().as_deref() == Some(value.as_str()),
             _ => true,

@@ -1,24 +1,24 @@
 //! The identity transform: every record leaves as it came, its bytes copied unchanged.
 //! Measures the cost of the transform stage itself.
 
-use holo_transform_sdk::{Column, Config, Emit, Row, Transform};
+use holo_transform_sdk::{Column, Config, Emit, Error, Row, Transform};
 
 /// Emits each input row unchanged; takes no settings.
 #[derive(Debug)]
 pub struct Passthrough;
 
 impl Transform for Passthrough {
-    fn new(config: &Config) -> Result<Self, String> {
+    fn new(config: &Config) -> Result<Self, Error> {
         config.check_keys(&[])?;
         Ok(Passthrough)
     }
 
-    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
+    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error> {
         Ok(input.to_vec())
     }
 
     #[inline]
-    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
+    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), Error> {
         out.row().copy_row(row);
         Ok(())
     }

@@ -1,8 +1,11 @@
 //! A transform's settings (`--set KEY=VALUE` pairs) with helpers that parse lists and
-//! pairs and explain what is wrong with them.
+//! pairs, resolve the column names they hold, and explain what is wrong with them.
 
-/// Why a setting is missing or malformed. Converts into the `String` a transform returns,
-/// so `?` works inside [`Transform::new`](crate::Transform::new).
+use crate::Column;
+use crate::types::column_names;
+
+/// Why a setting is missing or malformed. Converts into an [`Error`](crate::Error) (and a
+/// `String`), so `?` works inside [`Transform::new`](crate::Transform::new).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("missing setting `{key}`: pass `--set {key}=...`")]
@@ -19,8 +22,29 @@ pub enum ConfigError {
     },
     #[error("unknown setting `{key}` (settings this transform knows: {known})")]
     Unknown { key: String, known: String },
+    /// A column name that is not among the columns it was resolved against; `what` says
+    /// which columns these are (`input column`), `columns` lists their names.
+    #[error("setting `{key}`: no {what} `{name}` (columns: {columns})")]
+    NoColumn {
+        key: String,
+        what: String,
+        name: String,
+        columns: String,
+    },
+    #[error("setting `{key}`: column `{name}` appears twice")]
+    Duplicate { key: String, name: String },
     #[error("setting `{key}`: {message}")]
     Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    /// Setting `key` is wrong for the reason `message`.
+    pub fn invalid(key: &str, message: impl std::fmt::Display) -> Self {
+        ConfigError::Invalid {
+            key: key.to_owned(),
+            message: message.to_string(),
+        }
+    }
 }
 
 impl From<ConfigError> for String {
@@ -138,6 +162,30 @@ impl Config {
             .map(Some)
     }
 
+    /// A comma list of column names such as `id,__tag__:region`, each taken whole; `None`
+    /// if `key` is not set. Resolve it with [`ColumnSpec::resolve`].
+    pub fn names(&self, key: &str) -> Result<Option<ColumnSpec>, ConfigError> {
+        Ok(self
+            .list(key)?
+            .map(|items| ColumnSpec::new(key, items.into_iter().map(|a| (a, None)))))
+    }
+
+    /// A comma list of `col[:name]` items such as `name:book_name,price`: columns to take,
+    /// optionally renamed (split as [`Config::optional_pairs`]); `None` if `key` is not set.
+    pub fn columns(&self, key: &str) -> Result<Option<ColumnSpec>, ConfigError> {
+        Ok(self
+            .optional_pairs(key)?
+            .map(|items| ColumnSpec::new(key, items)))
+    }
+
+    /// A comma list of `old:new` renames such as `__topic__:sls_topic` (split as
+    /// [`Config::pairs`]); `None` if `key` is not set.
+    pub fn renames(&self, key: &str) -> Result<Option<ColumnSpec>, ConfigError> {
+        Ok(self
+            .pairs(key)?
+            .map(|items| ColumnSpec::new(key, items.into_iter().map(|(a, b)| (a, Some(b))))))
+    }
+
     /// The first key not in `known`, as an error listing the known ones.
     pub fn check_keys(&self, known: &[&str]) -> Result<(), ConfigError> {
         match self.iter().find(|(k, _)| !known.contains(k)) {
@@ -158,6 +206,102 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Config {
                 .collect(),
         )
     }
+}
+
+/// The columns a setting names, each with an optional new name, as parsed by
+/// [`Config::names`], [`Config::columns`] and [`Config::renames`]. Parse in
+/// [`Transform::new`](crate::Transform::new), so malformed settings fail early; resolve in
+/// `output_schema`, once the columns are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSpec {
+    key: String,
+    items: Vec<(String, Option<String>)>,
+}
+
+/// A column named by a setting, resolved: its index in the columns it was resolved
+/// against, and its output name (the new name if the setting gave one, else its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picked {
+    pub index: usize,
+    pub name: String,
+}
+
+impl ColumnSpec {
+    fn new<'a>(key: &str, items: impl IntoIterator<Item = OptionalPair<'a>>) -> Self {
+        ColumnSpec {
+            key: key.to_owned(),
+            items: items
+                .into_iter()
+                .map(|(a, b)| (a.to_owned(), b.map(str::to_owned)))
+                .collect(),
+        }
+    }
+
+    /// The setting's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The column names, in setting order.
+    pub fn columns(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|(a, _)| a.as_str())
+    }
+
+    /// An error if a column is named twice: ``setting `select`: column `a` appears twice``.
+    pub fn check_unique(&self) -> Result<(), ConfigError> {
+        check_unique(&self.key, self.columns())
+    }
+
+    /// Every item resolved against `columns`, in setting order; a name that is not among
+    /// them is an error listing them. `what` names these columns in it: `input column`
+    /// gives ``setting `rename`: no input column `x` (columns: a, b)``.
+    pub fn resolve(&self, columns: &[Column], what: &str) -> Result<Vec<Picked>, ConfigError> {
+        self.items
+            .iter()
+            .map(|(name, new)| {
+                let index = resolve_column(&self.key, columns, what, name)?;
+                let name = new.as_ref().unwrap_or(name).clone();
+                Ok(Picked { index, name })
+            })
+            .collect()
+    }
+}
+
+/// The index of column `name`, given by setting `key`, in `columns`; else an error that
+/// names the setting and lists the columns (see [`ColumnSpec::resolve`] for `what`).
+pub fn resolve_column(
+    key: &str,
+    columns: &[Column],
+    what: &str,
+    name: &str,
+) -> Result<usize, ConfigError> {
+    columns
+        .iter()
+        .position(|c| c.name == name)
+        .ok_or_else(|| ConfigError::NoColumn {
+            key: key.to_owned(),
+            what: what.to_owned(),
+            name: name.to_owned(),
+            columns: column_names(columns),
+        })
+}
+
+/// An error naming the first name that appears twice in setting `key`.
+pub fn check_unique<'a>(
+    key: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), ConfigError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        if seen.contains(&name) {
+            return Err(ConfigError::Duplicate {
+                key: key.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+        seen.push(name);
+    }
+    Ok(())
 }
 
 /// Splits `a` or `a:b` (both sides trimmed, neither empty); `None` if malformed.
@@ -237,6 +381,68 @@ mod tests {
             Some(vec![("name", Some("book_name")), ("price", None)])
         );
         assert!(config(&[("x", ":b")]).pairs("x").is_err());
+    }
+
+    #[test]
+    fn column_specs_resolve_to_indexes_and_output_names() {
+        let c = config(&[
+            ("cols", "name:book_name,price"),
+            ("rename", "__tag__:region:sls_region"),
+            ("select", "__tag__:region,id"),
+            ("twice", "a,b,a"),
+        ]);
+        let columns = [
+            Column::text("id"),
+            Column::text("name"),
+            Column::text("price"),
+            Column::text("__tag__:region"),
+        ];
+        let picked = |index, name: &str| Picked {
+            index,
+            name: name.to_owned(),
+        };
+        let cols = c.columns("cols").unwrap().unwrap();
+        assert_eq!(cols.key(), "cols");
+        assert_eq!(cols.columns().collect::<Vec<_>>(), ["name", "price"]);
+        assert_eq!(
+            cols.resolve(&columns, "lookup column").unwrap(),
+            [picked(1, "book_name"), picked(2, "price")]
+        );
+        assert_eq!(
+            c.renames("rename")
+                .unwrap()
+                .unwrap()
+                .resolve(&columns, "input column"),
+            Ok(vec![picked(3, "sls_region")])
+        );
+        let select = c.names("select").unwrap().unwrap();
+        assert_eq!(
+            select.resolve(&columns, "column"),
+            Ok(vec![picked(3, "__tag__:region"), picked(0, "id")])
+        );
+        assert_eq!(
+            select
+                .resolve(&columns[..2], "input column")
+                .unwrap_err()
+                .to_string(),
+            "setting `select`: no input column `__tag__:region` (columns: id, name)"
+        );
+        assert!(select.check_unique().is_ok());
+        assert_eq!(
+            c.names("twice")
+                .unwrap()
+                .unwrap()
+                .check_unique()
+                .unwrap_err()
+                .to_string(),
+            "setting `twice`: column `a` appears twice"
+        );
+        assert_eq!(c.names("none"), Ok(None));
+        assert!(c.renames("cols").is_err(), "`price` is not a rename");
+        assert_eq!(
+            resolve_column("key", &columns, "input column", "price"),
+            Ok(2)
+        );
     }
 
     #[test]

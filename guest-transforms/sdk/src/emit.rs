@@ -3,7 +3,7 @@
 
 use holo_batch::{OutputWriter, ValueRef, encode_text};
 
-use crate::Row;
+use crate::{Error, Row};
 
 /// Collects the output rows of one input row.
 ///
@@ -66,26 +66,25 @@ impl<'a> Emit<'a> {
     /// Ends input row `input`: keeps its rows, or replaces them with one error entry if
     /// the transform failed or misused `Emit`.
     #[inline]
-    pub(crate) fn end(&mut self, result: Result<(), String>) {
+    pub(crate) fn end(&mut self, result: Result<(), Error>) {
         let result = result.and_then(|()| {
             self.close();
             match self.fault.take() {
                 None => Ok(()),
-                Some(Fault::Width { emitted }) => Err(format!(
+                Some(Fault::Width { emitted }) => Err(Error::msg(format!(
                     "the transform emitted a row of {emitted} values but its output schema has {} columns",
                     self.width
-                )),
-                Some(Fault::NoRow) => Err(
+                ))),
+                Some(Fault::NoRow) => Err(Error::msg(
                     "the transform emitted a value before starting a row with `Emit::row` \
-                     (or `Emit::delete`)"
-                        .into(),
-                ),
+                     (or `Emit::delete`)",
+                )),
             }
         });
         self.open = false;
-        if let Err(message) = result {
+        if let Err(e) = result {
             self.writer.truncate(self.mark);
-            self.writer.error(self.input, &message);
+            self.writer.error(self.input, e.message());
         }
     }
 

@@ -11,6 +11,10 @@
 //!   to an [`Emit`]; returning `Err` sends that record to the dead-letter output with
 //!   the message, and the rest of the batch goes on.
 //!
+//! All three return [`Error`], which any error type, `String` or `&str` converts into
+//! with `?`. [`Config`] parses settings such as `col[:name],…` lists into a
+//! [`ColumnSpec`], resolved against the input columns in `output_schema`.
+//!
 //! [`export_transform!`] turns the type into the component's exports. Build with
 //! `cargo build --target wasm32-wasip2 --profile guest`. The same code runs natively
 //! through [`native::Runner`], for unit tests and benchmarks.
@@ -20,8 +24,7 @@
 //! Upper-cases one column, named by the setting `column`:
 //!
 //! ```
-//! use holo_transform_sdk::{Column, Config, Emit, Row, Transform, ValueRef};
-//! use holo_transform_sdk::types::find_column;
+//! use holo_transform_sdk::{Column, Config, Emit, Error, Row, Transform, ValueRef, resolve_column};
 //!
 //! struct Upper {
 //!     name: String,
@@ -30,19 +33,18 @@
 //! }
 //!
 //! impl Transform for Upper {
-//!     fn new(config: &Config) -> Result<Self, String> {
+//!     fn new(config: &Config) -> Result<Self, Error> {
 //!         config.check_keys(&["column"])?;
 //!         let name = config.require("column")?.to_owned();
 //!         Ok(Upper { name, index: 0, buf: String::new() })
 //!     }
 //!
-//!     fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
-//!         self.index = find_column(input, &self.name)
-//!             .map_err(|e| format!("setting `column`: {e}"))?;
+//!     fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error> {
+//!         self.index = resolve_column("column", input, "input column", &self.name)?;
 //!         Ok(input.to_vec())
 //!     }
 //!
-//!     fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
+//!     fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), Error> {
 //!         out.row();
 //!         for i in 0..row.len() {
 //!             match row.get(i) {
@@ -53,7 +55,7 @@
 //!                     out.text(&self.buf);
 //!                 }
 //!                 ValueRef::Int(_) if i == self.index => {
-//!                     return Err(format!("column `{}` holds a number", self.name));
+//!                     return Err(Error::msg(format!("column `{}` holds a number", self.name)));
 //!                 }
 //!                 _ => {
 //!                     out.copy_value(row, i);
@@ -89,7 +91,7 @@
 //!
 //! # Layout
 //!
-//! - `types`, `config`, `row`, `emit`, `lookup`, `log`: what authors use;
+//! - `types`, `config`, `error`, `row`, `emit`, `lookup`, `log`: what authors use;
 //! - `runtime`: the one generic path from an encoded batch to `process` calls and back;
 //! - `wasm` (component builds only): the bindings, the host imports, the export glue;
 //! - [`native`] (native builds only): the same runtime with a [`native::Host`] trait
@@ -97,6 +99,7 @@
 
 mod config;
 mod emit;
+mod error;
 pub mod log;
 mod lookup;
 mod row;
@@ -114,8 +117,11 @@ pub mod wasm;
 #[cfg(target_arch = "wasm32")]
 use wasm as sys;
 
-pub use config::{Config, ConfigError, OptionalPair};
+pub use config::{
+    ColumnSpec, Config, ConfigError, OptionalPair, Picked, check_unique, resolve_column,
+};
 pub use emit::Emit;
+pub use error::Error;
 pub use holo_batch::ValueRef;
 pub use lookup::Lookup;
 pub use row::Row;
@@ -125,16 +131,16 @@ pub use types::{Column, ColumnType, Value};
 pub trait Transform: Sized + 'static {
     /// Builds the transform from its settings (`--set KEY=VALUE`, in command-line order).
     /// An `Err` stops the run before any data flows.
-    fn new(config: &Config) -> Result<Self, String>;
+    fn new(config: &Config) -> Result<Self, Error>;
 
     /// Given the input columns, returns the output columns. Resolve column names to
     /// indexes here; an `Err` (say, an unknown column) stops the run before any data flows.
-    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String>;
+    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error>;
 
     /// Writes the output rows for one input row: none filters it out, several are
     /// allowed. An `Err` rejects the record with that message: rows already emitted for
     /// it are dropped and the record goes to the dead-letter output.
-    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String>;
+    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), Error>;
 }
 
 /// Exports `$t` (a [`Transform`]) as the component's `configure`, `output-schema` and

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::FxHashMap;
 
-use crate::{Column, Value};
+use crate::{Column, Error, Value};
 
 /// Source of batch ids: unique across runners and threads, so a cache never mistakes
 /// one batch for another.
@@ -43,7 +43,7 @@ pub struct Lookup {
 
 impl Lookup {
     /// Opens table `table`; the host's error (no such table) is returned as is.
-    pub fn open(table: &str) -> Result<Self, String> {
+    pub fn open(table: &str) -> Result<Self, Error> {
         let columns = crate::sys::host_lookup_columns(table)?;
         Ok(Lookup {
             table: table.to_owned(),
@@ -65,7 +65,7 @@ impl Lookup {
 
     /// The row whose key column equals `key`, values in [`Lookup::columns`] order;
     /// `None` if there is none.
-    pub fn get(&mut self, key: &str) -> Result<Option<&[Value]>, String> {
+    pub fn get(&mut self, key: &str) -> Result<Option<&[Value]>, Error> {
         let batch = current_batch();
         if self.batch != batch {
             self.cache.clear();
@@ -78,12 +78,12 @@ impl Lookup {
             if let Some(values) = &row
                 && values.len() != self.columns.len()
             {
-                return Err(format!(
+                return Err(Error::msg(format!(
                     "lookup `{}` answered key `{key}` with {} values but has {} columns",
                     self.table,
                     values.len(),
                     self.columns.len()
-                ));
+                )));
             }
             self.cache
                 .insert(key.to_owned(), row.map(Vec::into_boxed_slice));

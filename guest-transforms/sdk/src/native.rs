@@ -271,7 +271,7 @@ impl Host for MemoryHost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ColumnType, Config, Emit, Lookup, Row, log};
+    use crate::{ColumnType, Config, Emit, Error, Lookup, Row, log};
 
     /// Emits each row `|n|` times where `n` is the row's first value, then rejects it if `n`
     /// is negative; logs in `new`; with a lookup, adds a row that is one value short
@@ -281,22 +281,22 @@ mod tests {
     }
 
     impl Transform for Repeat {
-        fn new(config: &Config) -> Result<Self, String> {
+        fn new(config: &Config) -> Result<Self, Error> {
             config.check_keys(&["lookup"])?;
             log::info("repeat configured");
             let lookup = config.get("lookup").map(Lookup::open).transpose()?;
             Ok(Repeat { lookup })
         }
 
-        fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
+        fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error> {
             let mut out = input.to_vec();
             out.push(Column::text("extra"));
             Ok(out)
         }
 
-        fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
+        fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), Error> {
             let crate::ValueRef::Int(n) = row.get(0) else {
-                return Err(format!("not an int: {:?}", row.get(0)));
+                return Err(Error::msg(format!("not an int: {:?}", row.get(0))));
             };
             for i in 0..n.abs() {
                 out.row().copy_row(row).text(&format!("#{i}"));
@@ -316,7 +316,7 @@ mod tests {
                 }
             }
             if n < 0 {
-                return Err(format!("negative count {n}"));
+                return Err(Error::msg(format!("negative count {n}")));
             }
             Ok(())
         }
@@ -499,13 +499,13 @@ mod tests {
     fn host_is_restored_after_a_panic() {
         struct Panics;
         impl Transform for Panics {
-            fn new(_: &Config) -> Result<Self, String> {
+            fn new(_: &Config) -> Result<Self, Error> {
                 Ok(Panics)
             }
-            fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
+            fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error> {
                 Ok(input.to_vec())
             }
-            fn process(&mut self, _: &Row<'_>, _: &mut Emit<'_>) -> Result<(), String> {
+            fn process(&mut self, _: &Row<'_>, _: &mut Emit<'_>) -> Result<(), Error> {
                 panic!("boom")
             }
         }
@@ -530,19 +530,19 @@ mod tests {
     struct Changes;
 
     impl Transform for Changes {
-        fn new(_: &Config) -> Result<Self, String> {
+        fn new(_: &Config) -> Result<Self, Error> {
             Ok(Changes)
         }
 
-        fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
+        fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error> {
             Ok(input[1..].to_vec())
         }
 
-        fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
+        fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), Error> {
             match row.get(0) {
                 crate::ValueRef::Text("u") => out.row().copy_value(row, 1).copy_value(row, 2),
                 crate::ValueRef::Text("d") => out.delete().copy_value(row, 1).null(),
-                other => return Err(format!("unknown op {other:?}")),
+                other => return Err(Error::msg(format!("unknown op {other:?}"))),
             };
             Ok(())
         }

@@ -1,90 +1,8 @@
-//! The schema and value types a transform sees: columns, their types, and owned values
-//! (as lookups return them).
-
-use std::fmt;
-use std::str::FromStr;
+//! The schema and value types a transform sees: columns and their types (defined in
+//! `holo-batch`, shared with the host), and owned values (as lookups return them).
 
 use holo_batch::ValueRef;
-
-/// The type of a column (mirrors the WIT `column-type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ColumnType {
-    /// UTF-8 text.
-    Text,
-    /// 64-bit signed integer.
-    Int,
-    /// 64-bit IEEE 754 float.
-    Float,
-    /// true or false.
-    Boolean,
-    /// UTF-8 text that holds one JSON document.
-    Json,
-}
-
-impl ColumnType {
-    /// Every type, in the order of the WIT enum.
-    pub const ALL: [ColumnType; 5] = [
-        ColumnType::Text,
-        ColumnType::Int,
-        ColumnType::Float,
-        ColumnType::Boolean,
-        ColumnType::Json,
-    ];
-
-    /// The type's name as settings spell it (`text`, `int`, `float`, `boolean`, `json`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ColumnType::Text => "text",
-            ColumnType::Int => "int",
-            ColumnType::Float => "float",
-            ColumnType::Boolean => "boolean",
-            ColumnType::Json => "json",
-        }
-    }
-}
-
-impl fmt::Display for ColumnType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A type name that is none of `text`, `int`, `float`, `boolean`, `json`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown column type `{0}` (types: text, int, float, boolean, json)")]
-pub struct UnknownColumnType(pub String);
-
-impl FromStr for ColumnType {
-    type Err = UnknownColumnType;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ColumnType::ALL
-            .into_iter()
-            .find(|t| t.name() == s)
-            .ok_or_else(|| UnknownColumnType(s.to_owned()))
-    }
-}
-
-/// One column of a record schema.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Column {
-    pub name: String,
-    pub ty: ColumnType,
-}
-
-impl Column {
-    pub fn new(name: impl Into<String>, ty: ColumnType) -> Self {
-        Column {
-            name: name.into(),
-            ty,
-        }
-    }
-
-    /// A `text` column, the type of everything a CSV file or Log Service delivers.
-    pub fn text(name: impl Into<String>) -> Self {
-        Column::new(name, ColumnType::Text)
-    }
-}
+pub use holo_batch::{Column, ColumnType, UnknownColumnType};
 
 /// The index of the column named `name`, or an error that lists the available names:
 /// ``no column `x` (columns: a, b)``.
@@ -182,18 +100,6 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn column_type_names_round_trip() {
-        for t in ColumnType::ALL {
-            assert_eq!(t.name().parse::<ColumnType>(), Ok(t));
-        }
-        let err = "integer".parse::<ColumnType>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown column type `integer` (types: text, int, float, boolean, json)"
-        );
-    }
 
     #[test]
     fn find_column_lists_names_on_miss() {

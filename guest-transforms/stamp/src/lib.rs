@@ -6,7 +6,7 @@
 //! mode field set to `fail`, every record is rejected instead; set to `dele`, every record
 //! becomes a delete of the row with its key.
 
-use holo_transform_sdk::{Column, Config, Emit, Row, Transform};
+use holo_transform_sdk::{Column, Config, Emit, Error, Row, Transform};
 
 /// `holo-stamp:<version>:<mode>`; tests replace `v1` and `ok__` in the binary.
 static MARKER: &str = "holo-stamp:v1:ok__";
@@ -25,7 +25,7 @@ enum Mode {
 }
 
 impl Transform for Stamp {
-    fn new(config: &Config) -> Result<Self, String> {
+    fn new(config: &Config) -> Result<Self, Error> {
         config.check_keys(&[])?;
         // Read through black_box so the marker stays in the data section, patchable.
         let marker: &str = std::hint::black_box(MARKER);
@@ -39,15 +39,18 @@ impl Transform for Stamp {
         Ok(Stamp { version, mode })
     }
 
-    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, String> {
+    fn output_schema(&mut self, input: &[Column]) -> Result<Vec<Column>, Error> {
         let mut out = input.to_vec();
         out.push(Column::text("version"));
         Ok(out)
     }
 
-    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), String> {
+    fn process(&mut self, row: &Row<'_>, out: &mut Emit<'_>) -> Result<(), Error> {
         match self.mode {
-            Mode::Fail => Err(format!("stamp {} fails every record", self.version)),
+            Mode::Fail => Err(Error::msg(format!(
+                "stamp {} fails every record",
+                self.version
+            ))),
             Mode::Delete => {
                 out.delete().copy_row(row).text(&self.version);
                 Ok(())

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{ErrorRate, PipelineConfig, Reload, SourceConfig, Start};
 use crate::lookup::LookupSpec;
-use crate::pipeline::{ErrorRate, PipelineConfig, SourceConfig};
 use crate::source::csv::CsvSourceConfig;
 use crate::source::sls::SlsSourceConfig;
 use crate::transform::{TransformConfig, cache};
@@ -233,10 +233,19 @@ impl RunArgs {
             lookups: self.lookups,
             sink,
             dead_letter: self.dead_letter,
-            from_scratch: self.from_scratch,
+            start: if self.from_scratch {
+                Start::FromScratch
+            } else {
+                Start::Resume
+            },
             progress: !self.no_progress,
-            watch: self.watch,
-            canary_batches: self.canary,
+            reload: if self.watch {
+                Reload::Watch {
+                    canary_batches: self.canary,
+                }
+            } else {
+                Reload::Never
+            },
             // 1 (every record may fail) switches the check off.
             max_error_rate: (self.max_error_rate < 1.0).then_some(ErrorRate {
                 limit: self.max_error_rate,
@@ -249,7 +258,7 @@ impl RunArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::SinkConfig;
+    use crate::config::SinkConfig;
 
     fn parse(args: &[&str]) -> Result<PipelineConfig, String> {
         let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
@@ -309,8 +318,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.transform.unwrap().timeout, Duration::from_millis(250));
-        assert!(c.watch);
-        assert_eq!(c.canary_batches, 3);
+        assert_eq!(c.reload, Reload::Watch { canary_batches: 3 });
         assert_eq!(
             c.max_error_rate,
             Some(ErrorRate {

@@ -3,10 +3,10 @@
 
 use clap::Args;
 
-use crate::pipeline::SinkConfig;
-use crate::sink::postgres::options::{self, TABLE_PROPERTIES};
-use crate::sink::postgres::{
-    CreateTable, DialectChoice, PostgresSinkConfig, WriteMode, WriteOptions,
+use crate::sink::{
+    CreateTable, DialectChoice, PostgresSinkConfig, SinkConfig, TABLE_PROPERTIES, WriteMode,
+    WriteOptions, default_max_new_partitions, default_retry_delay_ms, default_tries,
+    default_writers,
 };
 
 #[derive(Debug, Args)]
@@ -35,7 +35,7 @@ pub struct SinkArgs {
     /// so the changes of one key stay in order. Each batch (cut by the source: --batch-rows
     /// rows, or fewer when they reach the byte limit) is written by all of them and its
     /// position saved once all are done. With more than one, statements autocommit.
-    #[arg(long, value_name = "N", default_value_t = options::default_writers(),
+    #[arg(long, value_name = "N", default_value_t = default_writers(),
           requires = "sink")]
     pub writers: usize,
 
@@ -79,15 +79,15 @@ pub struct SinkArgs {
 
     /// Child partitions one run may create at most; rows for more are dead-lettered
     /// (a guard against junk values).
-    #[arg(long, value_name = "N", default_value_t = options::default_max_new_partitions())]
+    #[arg(long, value_name = "N", default_value_t = default_max_new_partitions())]
     pub max_new_partitions: usize,
 
     /// Tries of a write that fails for a transient reason (connection lost, server busy).
-    #[arg(long, value_name = "N", default_value_t = options::default_tries(), hide = true)]
+    #[arg(long, value_name = "N", default_value_t = default_tries(), hide = true)]
     pub write_tries: u32,
 
     /// First wait before retrying a write, in milliseconds (doubles each try).
-    #[arg(long, value_name = "MS", default_value_t = options::default_retry_delay_ms(),
+    #[arg(long, value_name = "MS", default_value_t = default_retry_delay_ms(),
           hide = true)]
     pub write_retry_delay_ms: u64,
 }

@@ -18,9 +18,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::db::DbError;
 use crate::errors::chain;
 use crate::record::Column;
-use crate::sink::postgres::PostgresError;
 use crate::source::csv::HeaderError;
 
 pub use self::csv::CsvLookup;
@@ -106,10 +106,7 @@ pub enum LookupError {
     )]
     NoDsn { name: String },
     #[error("cannot open lookup `{name}`")]
-    Database {
-        name: String,
-        source: Box<PostgresError>,
-    },
+    Database { name: String, source: Box<DbError> },
     #[error(
         "lookup `{name}`: table `{table}` does not exist on `{target}`: create it or fix the name"
     )]
@@ -244,70 +241,7 @@ impl FromStr for LookupSpec {
             };
             options.push(option.split_once('=').ok_or(bad)?);
         }
-        let mut seen: Vec<&str> = Vec::new();
-        let mut csv = CsvLookup {
-            path: PathBuf::from(path),
-            columns: None,
-            key: None,
-        };
-        let mut pg = PgLookup::new(path);
-        for (k, v) in options {
-            let bad = |problem: &str| LookupError::BadOption {
-                name: name.into(),
-                option: k.into(),
-                problem: problem.into(),
-            };
-            let known = if is_pg {
-                matches!(
-                    k,
-                    "key" | "columns" | "preload" | "cache" | "refresh" | "dsn"
-                )
-            } else {
-                matches!(k, "key" | "columns")
-            };
-            if !known {
-                return Err(LookupError::UnknownOption {
-                    name: name.into(),
-                    option: k.into(),
-                    options: if is_pg { PG_OPTIONS } else { CSV_OPTIONS },
-                });
-            }
-            if seen.contains(&k) {
-                return Err(bad("is given twice"));
-            }
-            seen.push(k);
-            let count = |what: &str| {
-                v.parse::<u64>()
-                    .map_err(|_| bad(&format!("must be a whole number of {what}")))
-            };
-            match k {
-                "columns" => {
-                    let names = column_list(v).map_err(|p| bad(&p))?;
-                    csv.columns = Some(names.clone());
-                    pg.columns = Some(names);
-                }
-                "key" => {
-                    if v.is_empty() {
-                        return Err(bad("needs a column name"));
-                    }
-                    csv.key = Some(v.to_owned());
-                    pg.key = Some(v.to_owned());
-                }
-                "preload" => pg.preload = count("rows")?,
-                "cache" => pg.cache = usize::try_from(count("rows")?).unwrap_or(usize::MAX),
-                "refresh" => {
-                    let seconds = count("seconds")?;
-                    pg.refresh = (seconds > 0).then(|| Duration::from_secs(seconds));
-                }
-                "dsn" => {
-                    if v.is_empty() {
-                        return Err(bad("needs a DSN"));
-                    }
-                    pg.dsn = Some(v.to_owned());
-                }
-                _ => unreachable!("options were checked above"),
-            }
-        }
+        let (csv, pg) = settings(name, path, is_pg, options)?;
         Ok(LookupSpec {
             name: name.into(),
             source: if is_pg {
@@ -317,6 +251,81 @@ impl FromStr for LookupSpec {
             },
         })
     }
+}
+
+/// The settings of a lookup spec's `k=v` options, for a CSV file and for a table (only the
+/// one `is_pg` says is used).
+fn settings(
+    name: &str,
+    path: &str,
+    is_pg: bool,
+    options: Vec<(&str, &str)>,
+) -> Result<(CsvLookup, PgLookup), LookupError> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut csv = CsvLookup {
+        path: PathBuf::from(path),
+        columns: None,
+        key: None,
+    };
+    let mut pg = PgLookup::new(path);
+    for (k, v) in options {
+        let bad = |problem: &str| LookupError::BadOption {
+            name: name.into(),
+            option: k.into(),
+            problem: problem.into(),
+        };
+        let known = if is_pg {
+            matches!(
+                k,
+                "key" | "columns" | "preload" | "cache" | "refresh" | "dsn"
+            )
+        } else {
+            matches!(k, "key" | "columns")
+        };
+        if !known {
+            return Err(LookupError::UnknownOption {
+                name: name.into(),
+                option: k.into(),
+                options: if is_pg { PG_OPTIONS } else { CSV_OPTIONS },
+            });
+        }
+        if seen.contains(&k) {
+            return Err(bad("is given twice"));
+        }
+        seen.push(k);
+        let count = |what: &str| {
+            v.parse::<u64>()
+                .map_err(|_| bad(&format!("must be a whole number of {what}")))
+        };
+        match k {
+            "columns" => {
+                let names = column_list(v).map_err(|p| bad(&p))?;
+                csv.columns = Some(names.clone());
+                pg.columns = Some(names);
+            }
+            "key" => {
+                if v.is_empty() {
+                    return Err(bad("needs a column name"));
+                }
+                csv.key = Some(v.to_owned());
+                pg.key = Some(v.to_owned());
+            }
+            "preload" => pg.preload = count("rows")?,
+            "cache" => pg.cache = usize::try_from(count("rows")?).unwrap_or(usize::MAX),
+            "refresh" => {
+                let seconds = count("seconds")?;
+                pg.refresh = (seconds > 0).then(|| Duration::from_secs(seconds));
+            }
+            "dsn" => {
+                if v.is_empty() {
+                    return Err(bad("needs a DSN"));
+                }
+                pg.dsn = Some(v.to_owned());
+            }
+            _ => unreachable!("options were checked above"),
+        }
+    }
+    Ok((csv, pg))
 }
 
 /// A table keyed by one column: held in memory, or fetched from a database and cached.

@@ -28,10 +28,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
 use super::{LookupError, LookupMode, LookupTable, Row, Rows};
+use crate::db::{ConnectConfig, TableName, connect, is_retriable, parse_dsn, quote_ident};
 use crate::record::Column;
-use crate::sink::postgres::config::{TableName, parse_dsn, quote_ident};
-use crate::sink::postgres::connect::{ConnectConfig, connect};
-use crate::sink::postgres::is_retriable;
 
 /// Tables of at most this many rows are read whole, unless `preload=` says otherwise.
 pub const DEFAULT_PRELOAD: u64 = 100_000;

@@ -3,12 +3,33 @@
 //! A sink stages rows one by one ([`Sink::push_row`], where a value that does not fit
 //! rejects only its row) and makes them durable together with the source position they
 //! reach ([`Sink::commit`]). Rows the destination itself refuses at commit (a constraint,
-//! a partition that may not be created) come back as [`Rejected`], by input index.
+//! a partition that may not be created) come back as [`Rejected`], by input index. The
+//! sink owns the positions it saves: [`Sink::positions`] reads them back for the source.
+//!
+//! - [`postgres`]: PostgreSQL and Hologres tables;
+//! - [`stdout`]: JSON lines, to try a transform without a database.
 
 pub mod postgres;
 pub mod stdout;
 
+use std::sync::Arc;
+
+use crate::position::{JobKey, Positions};
 use crate::record::{Column, Position};
+
+pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions, default_tries};
+pub use postgres::options::{default_retry_delay_ms, default_writers};
+pub use postgres::{
+    CreateTable, DialectChoice, PostgresError, PostgresSink, PostgresSinkConfig, WriteMode,
+    WriteOptions,
+};
+
+/// Where records leave the pipeline.
+#[derive(Debug, Clone)]
+pub enum SinkConfig {
+    Postgres(PostgresSinkConfig),
+    Stdout,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -34,6 +55,22 @@ pub enum Sink {
 }
 
 impl Sink {
+    /// Opens the destination `config` names: connected and checked, before data flows.
+    pub async fn open(config: &SinkConfig) -> Result<Sink, SinkError> {
+        Ok(match config {
+            SinkConfig::Postgres(pc) => Sink::Postgres(Box::new(PostgresSink::connect(pc).await?)),
+            SinkConfig::Stdout => Sink::Stdout(stdout::StdoutSink::new()),
+        })
+    }
+
+    /// The positions this sink saves, keyed by its destination: read back by the source.
+    pub fn positions(&self) -> Positions {
+        match self {
+            Sink::Postgres(s) => Positions::new(Arc::new(s.positions()), &s.destination(), true),
+            Sink::Stdout(_) => Positions::none("stdout"),
+        }
+    }
+
     /// Checks the transform's output columns against the destination before data flows.
     pub fn bind(&mut self, output: &[Column]) -> Result<(), SinkError> {
         match self {
@@ -89,40 +126,16 @@ impl Sink {
         }
     }
 
-    /// Writes the staged rows and records `position` for `job`; returns the rows written
+    /// Writes the staged rows and records `position` under `key`; returns the rows written
     /// and the rows refused at commit (for the dead-letter output).
     pub async fn commit(
         &mut self,
-        job: &str,
+        key: &JobKey,
         position: &Position,
     ) -> Result<(u64, Vec<Rejected>), SinkError> {
         match self {
-            Sink::Postgres(s) => Ok(s.commit(job, position).await?),
+            Sink::Postgres(s) => Ok(s.commit(key, position).await?),
             Sink::Stdout(s) => Ok((s.commit().map_err(SinkError::Stdout)?, Vec::new())),
-        }
-    }
-
-    /// The position committed last for `job`, if the sink keeps one.
-    pub async fn load_position(&mut self, job: &str) -> Result<Option<Position>, SinkError> {
-        match self {
-            Sink::Postgres(s) => Ok(s.load_position(job).await?),
-            Sink::Stdout(_) => Ok(None),
-        }
-    }
-
-    /// Forgets the position of `job`, so the next run starts from the beginning.
-    pub async fn clear_position(&mut self, job: &str) -> Result<(), SinkError> {
-        match self {
-            Sink::Postgres(s) => Ok(s.clear_position(job).await?),
-            Sink::Stdout(_) => Ok(()),
-        }
-    }
-
-    /// What the summary calls the destination.
-    pub fn describe(&self) -> String {
-        match self {
-            Sink::Postgres(s) => format!("table `{}`", s.table().name),
-            Sink::Stdout(_) => "stdout".into(),
         }
     }
 }

@@ -110,3 +110,8 @@ pub async fn query_i64(sql: &str) -> i64 {
     let client = pg::TestPg::shared().client().await;
     client.query_one(sql, &[]).await.expect(sql).get(0)
 }
+
+/// The key a test's positions are saved under: the job's name into the test destination.
+pub fn job(name: &str) -> holo_host::position::JobKey {
+    holo_host::position::JobKey::new(name, "test")
+}

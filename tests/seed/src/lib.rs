@@ -16,6 +16,17 @@ pub const BOOKS: [(i64, &str, i64); 9] = [
     (9, "幸せになる勇気", 650),
 ];
 
+/// The names of [`BOOKS`], in id order (the name of book `id` is `BOOK_NAMES[id - 1]`).
+pub const BOOK_NAMES: [&str; BOOKS.len()] = {
+    let mut names = [""; BOOKS.len()];
+    let mut i = 0;
+    while i < BOOKS.len() {
+        names[i] = BOOKS[i].1;
+        i += 1;
+    }
+    names
+};
+
 /// The CSV header of an orders file.
 pub const ORDERS_HEADER: &str = "order_id,user_id,book_id,book_name,order_cnt,order_amt";
 
@@ -150,5 +161,18 @@ mod tests {
         }
         let ids: std::collections::HashSet<_> = a.iter().map(|o| &o.order_id).collect();
         assert_eq!(ids.len(), a.len());
+    }
+
+    #[test]
+    fn book_ids_run_from_one_and_names_follow_them() {
+        for (i, (id, name, _)) in BOOKS.iter().enumerate() {
+            assert_eq!(*id, i as i64 + 1);
+            assert_eq!(BOOK_NAMES[i], *name);
+        }
+    }
+
+    #[test]
+    fn books_fixture_is_the_seed_books_file() {
+        assert_eq!(include_str!("../../data/books.csv"), books_csv());
     }
 }

@@ -1,99 +1,69 @@
-//! Log Service protobuf messages (proto2 `LogGroup` family), declared by hand with prost derive.
+//! The Log Service messages as sls-lite takes and serves them: the `LogGroup` family from the
+//! `sls-proto` crate, read as text, and the encoding helpers the server needs.
 //!
-//! Field numbers and kinds follow the service's `sls_logs.proto`; content values are strings on
-//! the wire (UTF-8 bytes), so decoding fails on a value that is not UTF-8.
+//! The messages carry keys and values as bytes, but the service's `log.proto` declares them
+//! `string`: sls-lite accepts only UTF-8 ([`decode_group`] refuses anything else, as a proto
+//! `string` decoder would) and so reads them back as `&str` ([`LogText`], [`LogGroupText`]).
 
 use bytes::{Buf, BufMut};
 use prost::Message;
 
-/// One key/value pair of a log.
-#[derive(Clone, PartialEq, Eq, Message)]
-pub struct LogContent {
-    #[prost(string, required, tag = "1")]
-    pub key: String,
-    #[prost(string, required, tag = "2")]
-    pub value: String,
+pub use sls_proto::{Log, LogContent, LogGroup, LogGroupList, LogTag};
+
+/// Why a body is not a log group (or list of them) sls-lite accepts.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error(transparent)]
+    Protobuf(#[from] prost::DecodeError),
+    /// A field that `log.proto` declares `string` holds bytes that are not UTF-8.
+    #[error("{0}: invalid string value: data is not UTF-8 encoded")]
+    NotUtf8(&'static str),
 }
 
-/// One log: a time in unix seconds and its contents.
-#[derive(Clone, PartialEq, Eq, Message)]
-pub struct Log {
-    #[prost(uint32, required, tag = "1")]
-    pub time: u32,
-    #[prost(message, repeated, tag = "2")]
-    pub contents: Vec<LogContent>,
-    #[prost(fixed32, optional, tag = "4")]
-    pub time_ns: Option<u32>,
+/// A [`Log`]'s contents as text.
+pub trait LogText {
+    /// The value of the first content named `key` (`None` too if that value is not UTF-8).
+    fn get(&self, key: &str) -> Option<&str>;
 }
 
-/// A tag shared by every log of a group (`__tag__:<key>` in queries).
-#[derive(Clone, PartialEq, Eq, Message)]
-pub struct LogTag {
-    #[prost(string, required, tag = "1")]
-    pub key: String,
-    #[prost(string, required, tag = "2")]
-    pub value: String,
-}
-
-/// The unit of writing and reading: logs sharing topic, source and tags.
-#[derive(Clone, PartialEq, Eq, Message)]
-pub struct LogGroup {
-    #[prost(message, repeated, tag = "1")]
-    pub logs: Vec<Log>,
-    #[prost(string, optional, tag = "2")]
-    pub reserved: Option<String>,
-    #[prost(string, optional, tag = "3")]
-    pub topic: Option<String>,
-    #[prost(string, optional, tag = "4")]
-    pub source: Option<String>,
-    #[prost(string, optional, tag = "5")]
-    pub machine_uuid: Option<String>,
-    #[prost(message, repeated, tag = "6")]
-    pub log_tags: Vec<LogTag>,
-}
-
-/// The body of a PullLogs response.
-#[derive(Clone, PartialEq, Eq, Message)]
-pub struct LogGroupList {
-    #[prost(message, repeated, tag = "1")]
-    pub log_groups: Vec<LogGroup>,
-}
-
-impl Log {
-    /// A log at `time` (unix seconds) with the given contents, in order.
-    pub fn new<K: Into<String>, V: Into<String>>(
-        time: u32,
-        contents: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        Log {
-            time,
-            contents: contents
-                .into_iter()
-                .map(|(key, value)| LogContent {
-                    key: key.into(),
-                    value: value.into(),
-                })
-                .collect(),
-            time_ns: None,
-        }
-    }
-
-    /// The value of the first content named `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
+impl LogText for Log {
+    fn get(&self, key: &str) -> Option<&str> {
         self.contents
             .iter()
-            .find(|c| c.key == key)
-            .map(|c| c.value.as_str())
+            .find(|c| c.key == key.as_bytes())
+            .and_then(|c| std::str::from_utf8(&c.value).ok())
     }
 }
 
-impl LogGroup {
+/// A [`LogGroup`]'s topic, source and tags as text (`None` too for one that is not UTF-8);
+/// prost's own `topic()` and `source()` give the bytes.
+pub trait LogGroupText {
+    /// `__topic__`.
+    fn topic_str(&self) -> Option<&str>;
+    /// `__source__`.
+    fn source_str(&self) -> Option<&str>;
     /// The value of the first tag named `key` (without the `__tag__:` prefix).
-    pub fn tag(&self, key: &str) -> Option<&str> {
+    fn tag(&self, key: &str) -> Option<&str>;
+}
+
+impl LogGroupText for LogGroup {
+    fn topic_str(&self) -> Option<&str> {
+        self.topic
+            .as_deref()
+            .and_then(|t| std::str::from_utf8(t).ok())
+    }
+
+    fn source_str(&self) -> Option<&str> {
+        self.source
+            .as_deref()
+            .and_then(|s| std::str::from_utf8(s).ok())
+    }
+
+    fn tag(&self, key: &str) -> Option<&str> {
         self.log_tags
             .iter()
-            .find(|t| t.key == key)
-            .map(|t| t.value.as_str())
+            .find(|t| t.key == key.as_bytes())
+            .and_then(|t| std::str::from_utf8(&t.value).ok())
     }
 }
 
@@ -101,8 +71,8 @@ impl LogGroup {
 /// order, so the stored bytes stay exactly what the client sent plus the server's tags.
 pub fn append_tag(encoded: &mut Vec<u8>, key: &str, value: &str) {
     let tag = LogTag {
-        key: key.to_owned(),
-        value: value.to_owned(),
+        key: key.into(),
+        value: value.into(),
     };
     prost::encoding::message::encode(6, &tag, encoded);
 }
@@ -116,9 +86,46 @@ pub fn encode_group_list<'a>(groups: impl IntoIterator<Item = &'a [u8]>, out: &m
     }
 }
 
-/// Decodes a `LogGroupList` body.
-pub fn decode_group_list(body: impl Buf) -> Result<LogGroupList, prost::DecodeError> {
-    LogGroupList::decode(body)
+/// Decodes a `LogGroup` body (what PutLogs carries) whose text is all UTF-8.
+pub fn decode_group(body: impl Buf) -> Result<LogGroup, DecodeError> {
+    let group = LogGroup::decode(body)?;
+    check_text(&group)?;
+    Ok(group)
+}
+
+/// Decodes a `LogGroupList` body (what PullLogs answers) whose text is all UTF-8.
+pub fn decode_group_list(body: impl Buf) -> Result<LogGroupList, DecodeError> {
+    let list = LogGroupList::decode(body)?;
+    list.log_groups.iter().try_for_each(check_text)?;
+    Ok(list)
+}
+
+/// Refuses a group with a `string` field (in `log.proto`) that is not UTF-8.
+fn check_text(group: &LogGroup) -> Result<(), DecodeError> {
+    let utf8 = |bytes: &[u8], field| match std::str::from_utf8(bytes) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(DecodeError::NotUtf8(field)),
+    };
+    for content in group.logs.iter().flat_map(|log| &log.contents) {
+        utf8(&content.key, "LogContent.key")?;
+        utf8(&content.value, "LogContent.value")?;
+    }
+    let optional = [
+        (&group.reserved, "LogGroup.reserved"),
+        (&group.topic, "LogGroup.topic"),
+        (&group.source, "LogGroup.source"),
+        (&group.machine_uuid, "LogGroup.machine_uuid"),
+    ];
+    for (value, field) in optional {
+        if let Some(value) = value {
+            utf8(value, field)?;
+        }
+    }
+    for tag in &group.log_tags {
+        utf8(&tag.key, "LogTag.key")?;
+        utf8(&tag.value, "LogTag.value")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -144,7 +151,7 @@ mod tests {
         let group = LogGroup::decode(bytes.as_slice()).unwrap();
         assert_eq!(group.tag("__receive_time__"), Some("1700000001"));
         assert_eq!(group.logs[0].get("book_name"), Some("嫌われる勇気"));
-        assert_eq!(group.topic.as_deref(), Some("orders"));
+        assert_eq!(group.topic_str(), Some("orders"));
     }
 
     #[test]
@@ -164,5 +171,41 @@ mod tests {
             decode_group_list(out.as_slice()).unwrap().log_groups.len(),
             2
         );
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_like_a_proto_string() {
+        assert_eq!(
+            decode_group(sample().encode_to_vec().as_slice()).unwrap(),
+            sample()
+        );
+        let mut bad_value = sample();
+        bad_value.logs[0].contents[1].value = vec![b'a', 0xff];
+        let mut bad_topic = sample();
+        bad_topic.topic = Some(vec![0xc3]);
+        let mut bad_tag = sample();
+        bad_tag.log_tags.push(LogTag {
+            key: vec![0xfe],
+            value: "v".into(),
+        });
+        for (group, field) in [
+            (bad_value, "LogContent.value"),
+            (bad_topic, "LogGroup.topic"),
+            (bad_tag, "LogTag.key"),
+        ] {
+            let err = decode_group(group.encode_to_vec().as_slice()).unwrap_err();
+            assert!(
+                matches!(err, DecodeError::NotUtf8(f) if f == field),
+                "{err}"
+            );
+            let list = LogGroupList {
+                log_groups: vec![sample(), group],
+            };
+            assert!(decode_group_list(list.encode_to_vec().as_slice()).is_err());
+        }
+        assert!(matches!(
+            decode_group([0x0f, 0x00].as_slice()),
+            Err(DecodeError::Protobuf(_))
+        ));
     }
 }

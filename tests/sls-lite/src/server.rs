@@ -584,7 +584,7 @@ impl Shared {
         target: Target<'_>,
     ) -> Result<Reply, SlsError> {
         let raw = decode_body(ctx)?;
-        let group = LogGroup::decode(raw.as_ref())
+        let group = proto::decode_group(raw.as_ref())
             .map_err(|e| SlsError::body(format!("body is not a protobuf LogGroup: {e}")))?;
         for (i, log) in group.logs.iter().enumerate() {
             if log.time == 0 {
@@ -670,7 +670,7 @@ impl Shared {
             return Err(not_found(ctx));
         };
         if group.source.is_none() {
-            group.source = Some(ctx.peer.ip().to_string());
+            group.source = Some(ctx.peer.ip().to_string().into());
         }
         group
             .log_tags
@@ -1260,8 +1260,8 @@ fn decode_body(ctx: &Ctx) -> Result<Bytes, SlsError> {
 
 fn tag(key: &str, value: String) -> LogTag {
     LogTag {
-        key: key.to_owned(),
-        value,
+        key: key.into(),
+        value: value.into(),
     }
 }
 
@@ -1272,13 +1272,13 @@ fn track_query(ctx: &Ctx, now: u32) -> Result<LogGroup, SlsError> {
     for (k, v) in &ctx.query {
         match k.as_str() {
             "APIVersion" => {}
-            "__topic__" => group.topic = Some(v.clone()),
-            "__source__" => group.source = Some(v.clone()),
+            "__topic__" => group.topic = Some(v.clone().into()),
+            "__source__" => group.source = Some(v.clone().into()),
             _ => match k.strip_prefix("__tag__:") {
                 Some(t) => group.log_tags.push(tag(t, v.clone())),
                 None => contents.push(LogContent {
-                    key: k.clone(),
-                    value: v.clone(),
+                    key: k.clone().into(),
+                    value: v.clone().into(),
                 }),
             },
         }
@@ -1329,7 +1329,10 @@ fn track_json(body: &[u8], now: u32) -> Result<LogGroup, SlsError> {
                 if k == "__time__" {
                     time = v.parse().unwrap_or(now);
                 } else {
-                    contents.push(LogContent { key: k, value: v });
+                    contents.push(LogContent {
+                        key: k.into(),
+                        value: v.into(),
+                    });
                 }
             }
             Log {
@@ -1341,8 +1344,8 @@ fn track_json(body: &[u8], now: u32) -> Result<LogGroup, SlsError> {
         .collect();
     Ok(LogGroup {
         logs,
-        topic: batch.topic,
-        source: batch.source,
+        topic: batch.topic.map(String::into_bytes),
+        source: batch.source.map(String::into_bytes),
         log_tags: batch
             .tags
             .into_iter()
@@ -1409,6 +1412,7 @@ fn now_micros() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::{LogGroupText, LogText};
 
     #[test]
     fn project_comes_from_the_first_label_of_a_name() {
@@ -1436,8 +1440,8 @@ mod tests {
     fn webtracking_json_batch() {
         let body = r#"{"__topic__":"t","__source__":"s","__logs__":[{"id":"1","n":2,"__time__":"1700000000"},{"name":"こころ"}],"__tags__":{"env":"test"}}"#;
         let g = track_json(body.as_bytes(), 42).unwrap();
-        assert_eq!(g.topic.as_deref(), Some("t"));
-        assert_eq!(g.source.as_deref(), Some("s"));
+        assert_eq!(g.topic_str(), Some("t"));
+        assert_eq!(g.source_str(), Some("s"));
         assert_eq!(g.logs.len(), 2);
         assert_eq!(g.logs[0].time, 1_700_000_000);
         assert_eq!(g.logs[0].get("n"), Some("2"));

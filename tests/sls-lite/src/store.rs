@@ -11,14 +11,13 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use crate::config::LogstoreSpec;
 use crate::consumer::{Checkpoint, ConsumerGroup};
 use crate::cursor;
 use crate::error::SlsError;
-use crate::proto::LogGroup;
+use crate::proto;
 
 /// A failure to read or write the data directory.
 #[derive(Debug, thiserror::Error)]
@@ -584,7 +583,7 @@ fn read_groups(path: &Path) -> Result<Vec<StoredGroup>, StoreError> {
             tracing::warn!(path = %path.display(), offset = at, "torn record at the end of a shard file ignored");
             break;
         };
-        let logs = LogGroup::decode(bytes).map_or(0, |g| g.logs.len() as u32);
+        let logs = proto::decode_group(bytes).map_or(0, |g| g.logs.len() as u32);
         groups.push(StoredGroup {
             receive_time: time,
             logs,
@@ -618,7 +617,10 @@ fn route_key(key: &str) -> u128 {
 
 #[cfg(test)]
 mod tests {
+    use prost::Message;
+
     use super::*;
+    use crate::proto::LogGroup;
 
     fn spec(shards: u32) -> LogstoreSpec {
         LogstoreSpec::new("demo", "orders", shards)

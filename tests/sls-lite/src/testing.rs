@@ -712,7 +712,7 @@ impl Client {
 }
 
 /// A log stamped now with the given contents.
-pub fn log<K: Into<String>, V: Into<String>>(contents: impl IntoIterator<Item = (K, V)>) -> Log {
+pub fn log<K: Into<Vec<u8>>, V: Into<Vec<u8>>>(contents: impl IntoIterator<Item = (K, V)>) -> Log {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as u32);

@@ -2,9 +2,14 @@
 //! guest SDK so that both sides agree byte for byte.
 //!
 //! Writers append to a caller-owned `Vec<u8>` so buffers are reused across batches;
-//! readers borrow the bytes and hand out `&str` without copying.
+//! readers borrow the bytes and hand out `&str` without copying. The schema types
+//! ([`Column`], [`ColumnType`]) live here too, so both sides share one definition.
 
 use std::fmt;
+
+mod schema;
+
+pub use schema::{Column, ColumnType, UnknownColumnType};
 
 /// Tag bytes of the value encoding.
 pub mod tag {

@@ -5,151 +5,8 @@ use std::fmt;
 
 use crate::record::{Column, ColumnType};
 
-use super::config::TableName;
-use super::encode::Target;
-
-/// The column types the sink can write (in the binary COPY format).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PgType {
-    Text,
-    Varchar,
-    Bpchar,
-    Name,
-    Int2,
-    Int4,
-    Int8,
-    Float4,
-    Float8,
-    Numeric,
-    Bool,
-    Date,
-    Timestamp,
-    Timestamptz,
-    Json,
-    Jsonb,
-    Uuid,
-}
-
-impl PgType {
-    /// Every supported type, for error messages.
-    pub const ALL: [PgType; 17] = [
-        PgType::Text,
-        PgType::Varchar,
-        PgType::Bpchar,
-        PgType::Name,
-        PgType::Int2,
-        PgType::Int4,
-        PgType::Int8,
-        PgType::Float4,
-        PgType::Float8,
-        PgType::Numeric,
-        PgType::Bool,
-        PgType::Date,
-        PgType::Timestamp,
-        PgType::Timestamptz,
-        PgType::Json,
-        PgType::Jsonb,
-        PgType::Uuid,
-    ];
-
-    /// The type of a built-in type OID (`pg_type.oid`), if the sink supports it.
-    pub fn from_oid(oid: u32) -> Option<PgType> {
-        Some(match oid {
-            25 => PgType::Text,
-            1043 => PgType::Varchar,
-            1042 => PgType::Bpchar,
-            19 => PgType::Name,
-            21 => PgType::Int2,
-            23 => PgType::Int4,
-            20 => PgType::Int8,
-            700 => PgType::Float4,
-            701 => PgType::Float8,
-            1700 => PgType::Numeric,
-            16 => PgType::Bool,
-            1082 => PgType::Date,
-            1114 => PgType::Timestamp,
-            1184 => PgType::Timestamptz,
-            114 => PgType::Json,
-            3802 => PgType::Jsonb,
-            2950 => PgType::Uuid,
-            _ => return None,
-        })
-    }
-
-    /// The built-in type's OID (`pg_type.oid`).
-    pub fn oid(self) -> u32 {
-        match self {
-            PgType::Text => 25,
-            PgType::Varchar => 1043,
-            PgType::Bpchar => 1042,
-            PgType::Name => 19,
-            PgType::Int2 => 21,
-            PgType::Int4 => 23,
-            PgType::Int8 => 20,
-            PgType::Float4 => 700,
-            PgType::Float8 => 701,
-            PgType::Numeric => 1700,
-            PgType::Bool => 16,
-            PgType::Date => 1082,
-            PgType::Timestamp => 1114,
-            PgType::Timestamptz => 1184,
-            PgType::Json => 114,
-            PgType::Jsonb => 3802,
-            PgType::Uuid => 2950,
-        }
-    }
-
-    /// The short name (`pg_type.typname`), as in ``column `n` (int8)``.
-    pub fn name(self) -> &'static str {
-        match self {
-            PgType::Text => "text",
-            PgType::Varchar => "varchar",
-            PgType::Bpchar => "bpchar",
-            PgType::Name => "name",
-            PgType::Int2 => "int2",
-            PgType::Int4 => "int4",
-            PgType::Int8 => "int8",
-            PgType::Float4 => "float4",
-            PgType::Float8 => "float8",
-            PgType::Numeric => "numeric",
-            PgType::Bool => "bool",
-            PgType::Date => "date",
-            PgType::Timestamp => "timestamp",
-            PgType::Timestamptz => "timestamptz",
-            PgType::Json => "json",
-            PgType::Jsonb => "jsonb",
-            PgType::Uuid => "uuid",
-        }
-    }
-
-    /// Types whose wire form is the text itself: any value goes in as its text form.
-    pub fn is_text_like(self) -> bool {
-        matches!(
-            self,
-            PgType::Text | PgType::Varchar | PgType::Bpchar | PgType::Name
-        )
-    }
-
-    /// Whether values of a transform column type can be written to this type. Text is
-    /// parsed into any type, so it fits all; typed values fit their own kind and text.
-    pub fn accepts(self, ty: ColumnType) -> bool {
-        use PgType::*;
-        self.is_text_like()
-            || match ty {
-                ColumnType::Text => true,
-                ColumnType::Int => matches!(self, Int2 | Int4 | Int8 | Float4 | Float8 | Numeric),
-                ColumnType::Float => matches!(self, Float4 | Float8 | Numeric),
-                ColumnType::Boolean => self == Bool,
-                ColumnType::Json => matches!(self, Json | Jsonb),
-            }
-    }
-}
-
-impl fmt::Display for PgType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use super::types::{ColumnCodec, PgType};
+use crate::db::TableName;
 
 /// One column of the destination table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -419,7 +276,7 @@ impl fmt::Display for BindProblem {
 /// The transform output bound to the table: how to encode each output column.
 #[derive(Debug, Clone)]
 pub struct Binding {
-    pub targets: Vec<Target>,
+    pub targets: Vec<ColumnCodec>,
 }
 
 /// Checks `output` against `table`; every problem is reported, not only the first.
@@ -470,7 +327,12 @@ pub fn bind(table: &TableInfo, output: &[Column]) -> Result<Binding, Vec<BindPro
             });
             continue;
         }
-        targets.push(Target::new(tc.name.clone(), pg, tc.typmod, tc.not_null));
+        targets.push(ColumnCodec::new(
+            tc.name.clone(),
+            pg,
+            tc.typmod,
+            tc.not_null,
+        ));
     }
     for tc in &table.columns {
         if tc.not_null && !tc.server_fills() && !output.iter().any(|c| c.name == tc.name) {

@@ -4,133 +4,28 @@
 //! Text is parsed into the column's type here rather than by the server, so a bad value
 //! costs one row. The common paths (text into text, text or int into int8) allocate nothing.
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 use bytes::{BufMut, BytesMut};
 use chrono::Datelike;
 use holo_batch::ValueRef;
 use postgres_protocol::types;
 
-use super::catalog::PgType;
-use super::numeric::{self, Typmod};
+use super::numeric;
+use super::types::{ColumnCodec, NAME_MAX_BYTES, PgType, Problem, Scratch};
 
 /// `NaiveDate::num_days_from_ce` of 2000-01-01, PostgreSQL's epoch.
 const DAYS_CE_TO_PG_EPOCH: i32 = 730_120;
 const USECS_PER_DAY: i64 = 86_400_000_000;
-/// Longest `name` in bytes (NAMEDATALEN - 1).
-const NAME_MAX_BYTES: usize = 63;
 /// Largest field the server accepts (1 GB).
 const MAX_FIELD_BYTES: usize = 0x3fff_ffff;
-
-/// An output column as the encoder sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub name: String,
-    pub ty: PgType,
-    pub not_null: bool,
-    /// Longest value in characters, for `varchar(n)` and `char(n)`.
-    pub max_chars: Option<usize>,
-    /// `numeric(precision, scale)`.
-    pub numeric: Option<Typmod>,
-}
-
-impl Target {
-    /// `typmod` is the column's `atttypmod` (-1 when the type has no modifier).
-    pub fn new(name: String, ty: PgType, typmod: i32, not_null: bool) -> Target {
-        let max_chars = match ty {
-            PgType::Varchar | PgType::Bpchar if typmod >= 4 => Some((typmod - 4) as usize),
-            _ => None,
-        };
-        let numeric = match ty {
-            PgType::Numeric => Typmod::from_atttypmod(typmod),
-            _ => None,
-        };
-        Target {
-            name,
-            ty,
-            not_null,
-            max_chars,
-            numeric,
-        }
-    }
-}
-
-/// Buffers reused across values so that numeric conversions do not allocate.
-#[derive(Debug, Default)]
-pub struct Scratch {
-    pub text: String,
-    pub digits: Vec<u8>,
-}
-
-/// Why a value cannot be written to its column.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Problem {
-    /// Null in a NOT NULL column; `empty` when it was an empty text.
-    Null {
-        empty: bool,
-    },
-    NotInteger,
-    OutOfRange,
-    NotNumber,
-    NotBoolean,
-    NotDate,
-    NotTimestamp,
-    NotTimestamptz,
-    NotUuid,
-    InvalidJson(String),
-    /// `\u0000` in a jsonb value.
-    JsonbNul,
-    /// A NUL character in text.
-    Nul,
-    TooLong(usize),
-    NameTooLong,
-    TooBig,
-    NumericOverflow(Typmod),
-    /// A typed value of a kind the column does not take (`a boolean` into `date`).
-    Incompatible(&'static str),
-}
-
-impl Problem {
-    /// What is wrong, to follow the quoted value: "is not an integer".
-    pub fn describe(&self, ty: PgType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            // The row error leaves out the value for these.
-            Problem::Null { empty: false } => f.write_str("null in a NOT NULL column"),
-            Problem::Null { empty: true } => f.write_str("empty value (null) in a NOT NULL column"),
-            Problem::NotInteger => f.write_str("is not an integer"),
-            Problem::OutOfRange => write!(f, "is out of range for {ty}"),
-            Problem::NotNumber => f.write_str("is not a number"),
-            Problem::NotBoolean => {
-                f.write_str("is not a boolean (use true/false, t/f, yes/no or 1/0)")
-            }
-            Problem::NotDate => f.write_str("is not a date (expected YYYY-MM-DD)"),
-            Problem::NotTimestamp => {
-                f.write_str("is not a timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff])")
-            }
-            Problem::NotTimestamptz => {
-                f.write_str("is not a timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff][Z|+HH:MM])")
-            }
-            Problem::NotUuid => f.write_str("is not a UUID"),
-            Problem::InvalidJson(e) => write!(f, "is not valid JSON ({e})"),
-            Problem::JsonbNul => f.write_str("holds \\u0000, which jsonb cannot store"),
-            Problem::Nul => f.write_str("holds a NUL character, which PostgreSQL cannot store"),
-            Problem::TooLong(n) => write!(f, "is longer than {n} characters"),
-            Problem::NameTooLong => write!(f, "is longer than {NAME_MAX_BYTES} bytes"),
-            Problem::TooBig => f.write_str("is larger than the 1 GB PostgreSQL allows"),
-            Problem::NumericOverflow(t) => {
-                write!(f, "does not fit numeric({},{})", t.precision, t.scale)
-            }
-            Problem::Incompatible(kind) => write!(f, "is {kind}, which cannot be written to {ty}"),
-        }
-    }
-}
 
 /// Appends `v` as one COPY field (length, then bytes) for column `t`. On error the field
 /// may be partly written: the caller drops the whole row.
 #[inline]
 pub fn encode_field(
     buf: &mut BytesMut,
-    t: &Target,
+    t: &ColumnCodec,
     v: ValueRef<'_>,
     scratch: &mut Scratch,
 ) -> Result<(), Problem> {
@@ -168,7 +63,7 @@ pub fn encode_field(
 /// Appends the bytes of a non-null value.
 fn encode_body(
     buf: &mut BytesMut,
-    t: &Target,
+    t: &ColumnCodec,
     v: ValueRef<'_>,
     scratch: &mut Scratch,
 ) -> Result<(), Problem> {
@@ -230,7 +125,7 @@ fn encode_body(
 /// Parses text into the column's type (text-like columns take it as it is).
 fn encode_text(
     buf: &mut BytesMut,
-    t: &Target,
+    t: &ColumnCodec,
     s: &str,
     scratch: &mut Scratch,
 ) -> Result<(), Problem> {
@@ -295,7 +190,7 @@ fn encode_text(
 }
 
 /// The length limits of varchar(n), char(n) and name, for text as given.
-fn check_text_len(t: &Target, s: &str) -> Result<(), Problem> {
+fn check_text_len(t: &ColumnCodec, s: &str) -> Result<(), Problem> {
     if t.ty == PgType::Name && s.len() > NAME_MAX_BYTES {
         return Err(Problem::NameTooLong);
     }
@@ -312,7 +207,7 @@ fn check_text_len(t: &Target, s: &str) -> Result<(), Problem> {
 }
 
 /// The length limits for the ASCII text form of a typed value.
-fn check_written_len(t: &Target, len: usize) -> Result<(), Problem> {
+fn check_written_len(t: &ColumnCodec, len: usize) -> Result<(), Problem> {
     match t.max_chars {
         Some(max) if len > max => Err(Problem::TooLong(max)),
         _ if t.ty == PgType::Name && len > NAME_MAX_BYTES => Err(Problem::NameTooLong),
@@ -545,8 +440,8 @@ fn has_nul_escape(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn target(ty: PgType, typmod: i32, not_null: bool) -> Target {
-        Target::new("c".into(), ty, typmod, not_null)
+    fn target(ty: PgType, typmod: i32, not_null: bool) -> ColumnCodec {
+        ColumnCodec::new("c".into(), ty, typmod, not_null)
     }
 
     /// The field bytes (after the length) of `v` for a column of type `ty`.
@@ -554,7 +449,7 @@ mod tests {
         field_in(&target(ty, -1, false), v)
     }
 
-    fn field_in(t: &Target, v: ValueRef<'_>) -> Result<Option<Vec<u8>>, Problem> {
+    fn field_in(t: &ColumnCodec, v: ValueRef<'_>) -> Result<Option<Vec<u8>>, Problem> {
         let mut buf = BytesMut::new();
         encode_field(&mut buf, t, v, &mut Scratch::default())?;
         let len = i32::from_be_bytes(buf[..4].try_into().unwrap());

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use bytes::{BufMut, BytesMut};
 
-use super::encode::{Problem, Scratch};
+use super::types::{Problem, Scratch, Typmod};
 
 const SIGN_POS: u16 = 0x0000;
 const SIGN_NEG: u16 = 0x4000;
@@ -23,29 +23,6 @@ const MAX_DSCALE: i64 = 16_383;
 const MAX_EXPONENT: i64 = 1_000_000;
 
 const POW10: [i16; 4] = [1, 10, 100, 1000];
-
-/// `numeric(precision, scale)` of a column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Typmod {
-    pub precision: u16,
-    /// May be negative (PostgreSQL 15+): rounds to tens, hundreds, ...
-    pub scale: i16,
-}
-
-impl Typmod {
-    /// Decodes `atttypmod` of a numeric column; `None` for plain `numeric`.
-    pub fn from_atttypmod(typmod: i32) -> Option<Typmod> {
-        if typmod < 4 {
-            return None;
-        }
-        let t = typmod - 4;
-        Some(Typmod {
-            precision: ((t >> 16) & 0xffff) as u16,
-            // The scale is an 11-bit two's-complement field.
-            scale: (((t & 0x7ff) ^ 1024) - 1024) as i16,
-        })
-    }
-}
 
 /// Appends decimal text (`-12.50`, `1.5e3`, `NaN`, `Infinity`) as a binary numeric,
 /// rounded to the column's scale as the server would.

@@ -4,11 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Deserialize;
-
 /// What a row does to a row of the same primary key already in the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WriteMode {
     /// Append (a key already present is an error for that row). Binary COPY on PostgreSQL.
     #[default]
@@ -74,8 +71,7 @@ impl FromStr for WriteMode {
 }
 
 /// Which SQL the sink speaks. `Auto` asks the server (`hg_version()`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DialectChoice {
     #[default]
     Auto,
@@ -113,47 +109,34 @@ pub const TABLE_PROPERTIES: [&str; 9] = [
 ];
 
 /// How to create the table when it is missing (`--create-table`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateTable {
     /// Primary key columns, in order.
-    #[serde(default)]
     pub primary_key: Vec<String>,
     /// Hologres table properties, `(name, value)`, in command-line order.
-    #[serde(default)]
     pub properties: Vec<(String, String)>,
     /// Makes the table `PARTITION BY LIST (column)`.
-    #[serde(default)]
     pub partition_by: Option<String>,
 }
 
 /// The write options of the PostgreSQL/Hologres sink.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOptions {
     /// What a row does to an existing row of the same key.
-    #[serde(default)]
     pub mode: WriteMode,
     /// Connections writing in parallel; rows are routed by a hash of their key.
-    #[serde(default = "default_writers")]
     pub writers: usize,
-    #[serde(default)]
     pub dialect: DialectChoice,
     /// Create the table from the transform's output columns if it is missing.
-    #[serde(default)]
     pub create_table: Option<CreateTable>,
     /// Create missing child partitions of a `PARTITION BY LIST` table.
-    #[serde(default)]
     pub create_partitions: bool,
     /// Child partitions one run may create at most.
-    #[serde(default = "default_max_new_partitions")]
     pub max_new_partitions: usize,
     /// Tries of a statement that fails for a transient reason (connection lost, server
     /// busy), the first included.
-    #[serde(default = "default_tries")]
     pub tries: u32,
     /// Wait before the second try, in milliseconds; doubles each time.
-    #[serde(default = "default_retry_delay_ms")]
     pub retry_delay_ms: u64,
 }
 

@@ -11,10 +11,11 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 use tracing::{info, warn};
 
-use super::catalog::{PgType, TableInfo};
-use super::config::quote_ident;
-use super::encode::{self, Problem};
+use super::catalog::TableInfo;
+use super::encode;
 use super::sql;
+use super::types::{PgType, Problem};
+use crate::db::quote_ident;
 
 /// A partition value as text in one canonical spelling per type (`7`, `2024-01-31`), so
 /// a row's value and a bound's literal compare equal; `None` is NULL.

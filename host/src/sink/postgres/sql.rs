@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use super::catalog::PgType;
-use super::config::quote_ident;
+use super::types::PgType;
+use crate::db::quote_ident;
 use crate::record::ColumnType;
 
 /// Longest identifier in bytes (NAMEDATALEN - 1).

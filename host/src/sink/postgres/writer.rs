@@ -11,8 +11,8 @@ use futures_util::SinkExt;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::{Client, Statement};
 
-use super::catalog::PgType;
-use super::stage::Stage;
+use super::staging::Staged;
+use super::types::PgType;
 use crate::sink::Rejected;
 
 /// Signature, flags and header extension length of a binary COPY stream.
@@ -25,11 +25,11 @@ const COPY_CHUNK: usize = 1 << 20;
 /// What a step sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepKind {
-    /// Deletes by key ([`Stage::deletes`] indexes).
+    /// Deletes by key ([`Staged::deletes`] indexes).
     Delete,
-    /// A keyed or plain `INSERT … SELECT * FROM unnest(…)` ([`Stage::rows`] indexes).
+    /// A keyed or plain `INSERT … SELECT * FROM unnest(…)` ([`Staged::rows`] indexes).
     Insert,
-    /// Binary COPY ([`Stage::rows`] indexes).
+    /// Binary COPY ([`Staged::rows`] indexes).
     Copy,
 }
 
@@ -54,11 +54,30 @@ pub struct Shapes {
 }
 
 /// What a step did.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Outcome {
     /// Rows inserted or upserted (deletes are not counted).
     pub written: u64,
     pub rejected: Vec<Rejected>,
+}
+
+impl Outcome {
+    pub fn add(&mut self, other: Outcome) {
+        self.written += other.written;
+        self.rejected.extend(other.rejected);
+    }
+}
+
+/// What a step does when the server refuses its data (SQLSTATE 22, 23, 21000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDataError {
+    /// Fail: the caller decides (a transaction is rolled back and run again bisecting).
+    Fail,
+    /// Split the statement until the bad rows are alone; they are rejected.
+    Bisect,
+    /// [`OnDataError::Bisect`] inside a transaction: each try fenced by a savepoint, so a
+    /// failure does not abort the transaction.
+    BisectInTransaction,
 }
 
 /// A one-dimensional array in the binary format, elements already encoded.
@@ -175,7 +194,7 @@ impl Writer {
     /// Sends `items` of a step as one statement; returns the rows written.
     async fn send(
         &mut self,
-        stage: &Stage,
+        staged: &Staged,
         shapes: &Shapes,
         step: &Step,
         items: &[u32],
@@ -183,21 +202,21 @@ impl Writer {
         let statement = self.statement(&step.sql).await?;
         match step.kind {
             StepKind::Delete => {
-                let params = key_arrays(stage, &shapes.key, items);
+                let params = key_arrays(staged, &shapes.key, items);
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
                 self.client.execute(&statement, &refs).await?;
                 Ok(0)
             }
             StepKind::Insert => {
-                let params = row_arrays(stage, &shapes.columns, items);
+                let params = row_arrays(staged, &shapes.columns, items);
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
                 self.client.execute(&statement, &refs).await?;
                 Ok(items.len() as u64)
             }
             StepKind::Copy => {
-                let data = copy_data(stage, items);
+                let data = copy_data(staged, items);
                 let sink = self.client.copy_in::<_, Bytes>(&statement).await?;
                 futures_util::pin_mut!(sink);
                 sink.feed(Bytes::from_static(COPY_HEADER)).await?;
@@ -213,20 +232,18 @@ impl Writer {
         }
     }
 
-    /// Runs a step; a data error splits it until the bad rows are alone. Inside a
-    /// transaction (`savepoints`), each try is fenced by a savepoint so a failure does
-    /// not abort the transaction.
+    /// Runs a step; a data error is met as `on_data_error` says.
     pub async fn run_step(
         &mut self,
-        stage: &Stage,
+        staged: &Staged,
         shapes: &Shapes,
         step: &Step,
-        split: bool,
-        savepoints: bool,
+        on_data_error: OnDataError,
     ) -> Result<Outcome, tokio_postgres::Error> {
         let mut out = Outcome::default();
-        if !split {
-            out.written = self.send(stage, shapes, step, &step.items).await?;
+        let savepoints = on_data_error == OnDataError::BisectInTransaction;
+        if on_data_error == OnDataError::Fail {
+            out.written = self.send(staged, shapes, step, &step.items).await?;
             return Ok(out);
         }
         // Ranges of `step.items`, the first to try on top.
@@ -237,7 +254,7 @@ impl Writer {
             if savepoints {
                 self.client.batch_execute("SAVEPOINT holo_split").await?;
             }
-            match self.send(stage, shapes, step, items).await {
+            match self.send(staged, shapes, step, items).await {
                 Ok(n) => {
                     if savepoints {
                         self.client
@@ -256,8 +273,8 @@ impl Writer {
                     }
                     if items.len() == 1 {
                         let input = match step.kind {
-                            StepKind::Delete => stage.deletes[items[0] as usize].input,
-                            _ => stage.rows[items[0] as usize].input,
+                            StepKind::Delete => staged.deletes[items[0] as usize].input,
+                            _ => staged.rows[items[0] as usize].input,
                         };
                         out.rejected.push(Rejected {
                             input,
@@ -277,10 +294,10 @@ impl Writer {
 }
 
 /// The output columns of `items` as one array parameter each.
-fn row_arrays(stage: &Stage, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
+fn row_arrays(staged: &Staged, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
     let per_row = items
         .first()
-        .map_or(0, |&i| stage.rows[i as usize].data.len());
+        .map_or(0, |&i| staged.rows[i as usize].data.len());
     let mut arrays: Vec<RawArray> = types
         .iter()
         .map(|&t| RawArray::new(t, per_row * items.len() / types.len().max(1)))
@@ -288,7 +305,7 @@ fn row_arrays(stage: &Stage, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
     let mut nulls = vec![false; types.len()];
     for &i in items {
         spread_fields(
-            stage.row_fields(&stage.rows[i as usize]),
+            staged.row_fields(&staged.rows[i as usize]),
             &mut arrays,
             &mut nulls,
         );
@@ -300,12 +317,12 @@ fn row_arrays(stage: &Stage, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
 }
 
 /// The key columns of the deletes `items` as one array parameter each.
-fn key_arrays(stage: &Stage, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
+fn key_arrays(staged: &Staged, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
     let mut arrays: Vec<RawArray> = types.iter().map(|&t| RawArray::new(t, 0)).collect();
     let mut nulls = vec![false; types.len()];
     for &i in items {
-        let d = &stage.deletes[i as usize];
-        spread_fields(&stage.keys[d.key.clone()], &mut arrays, &mut nulls);
+        let d = &staged.deletes[i as usize];
+        spread_fields(&staged.keys[d.key.clone()], &mut arrays, &mut nulls);
     }
     for (a, null) in arrays.iter_mut().zip(nulls) {
         a.finish(items.len(), null);
@@ -314,13 +331,13 @@ fn key_arrays(stage: &Stage, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
 }
 
 /// The COPY rows of `items`; the staged bytes themselves when they are all of them.
-fn copy_data(stage: &Stage, items: &[u32]) -> Bytes {
-    if stage.is_contiguous() && items.len() == stage.rows.len() {
-        return Bytes::copy_from_slice(&stage.data);
+fn copy_data(staged: &Staged, items: &[u32]) -> Bytes {
+    if staged.is_contiguous() && items.len() == staged.rows.len() {
+        return Bytes::copy_from_slice(&staged.data);
     }
     let mut out = BytesMut::new();
     for &i in items {
-        out.extend_from_slice(&stage.data[stage.rows[i as usize].data.clone()]);
+        out.extend_from_slice(&staged.data[staged.rows[i as usize].data.clone()]);
     }
     out.freeze()
 }

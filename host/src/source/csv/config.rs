@@ -1,19 +1,14 @@
 //! Settings of the CSV source: which inputs, and how large a batch may grow.
 
-use serde::{Deserialize, Serialize};
-
 /// What the CSV source reads and how it cuts the input into batches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvSourceConfig {
     /// Files, globs (`data/*.csv`, expanded and sorted) or `-` for stdin (only alone),
     /// read in the order given.
     pub inputs: Vec<String>,
     /// Most records in one batch.
-    #[serde(default = "CsvSourceConfig::default_batch_rows")]
     pub batch_rows: usize,
     /// A batch ends once its encoded rows reach this many bytes.
-    #[serde(default = "CsvSourceConfig::default_batch_bytes")]
     pub batch_bytes: usize,
 }
 

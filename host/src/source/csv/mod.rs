@@ -7,6 +7,7 @@
 
 mod config;
 pub(crate) mod reader;
+pub mod start;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,8 +21,9 @@ use serde_json::json;
 pub use self::config::CsvSourceConfig;
 pub use self::reader::HeaderError;
 use self::reader::{RecordReader, header_names};
-use crate::dead_letter::{DeadLetter, Stage};
+pub use self::start::start;
 use crate::record::{Batch, Column, Origin, Position, Schema};
+use crate::record::{DeadLetter, PipelineStage};
 
 /// The input name that means stdin.
 const STDIN: &str = "-";
@@ -385,7 +387,7 @@ impl CsvSource {
                 rejected_bytes += current.reader.raw().len();
                 rejected.push(DeadLetter {
                     origin,
-                    stage: Stage::Source,
+                    stage: PipelineStage::Source,
                     record: current.reader.raw_json(),
                     reason,
                     transform: None,

@@ -127,7 +127,7 @@ fn rejects_wrong_field_counts_and_invalid_utf8_without_stopping() {
         .rejected
         .iter()
         .map(|d| {
-            assert_eq!(d.stage, Stage::Source);
+            assert_eq!(d.stage, PipelineStage::Source);
             assert_eq!(&*d.origin.source, path);
             assert!(d.transform.is_none());
             (d.origin.line, d.record.clone(), d.reason.clone())

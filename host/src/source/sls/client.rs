@@ -17,12 +17,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use tracing::warn;
 
-use super::error::{BoxError, SlsError, Target, service_error};
-use super::proto::{self, LogGroup};
+use super::error::{SlsError, Target, service_error};
+use super::proto::LogGroup;
+use super::pull::decode_pull;
 use super::sign::{self, Credentials};
-use crate::errors::chain;
+use crate::retry::Backoff;
 
 /// Characters kept as they are in query values and path segments (RFC 3986 unreserved).
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -37,24 +37,14 @@ const API_VERSION: &str = "0.6.0";
 /// The most log groups one PullLogs may ask for.
 pub const MAX_PULL_COUNT: u32 = 1000;
 
-/// How failed calls are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Tries in all, the first included (1 = no retry).
-    pub tries: u32,
-    /// Wait before the second try; doubled for each further one.
-    pub initial_backoff: Duration,
-    /// Longest wait between two tries.
-    pub max_backoff: Duration,
-}
+/// How failed calls are retried: 5 tries, pauses from 200 ms doubling up to 5 s.
+pub type RetryPolicy = Backoff;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            tries: 5,
-            initial_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(5),
-        }
+fn default_retry() -> Backoff {
+    Backoff {
+        tries: 5,
+        first: Duration::from_millis(200),
+        max: Duration::from_secs(5),
     }
 }
 
@@ -254,14 +244,14 @@ struct Call<'a> {
 }
 
 /// A successful answer.
-struct Answer {
+pub(super) struct Answer {
     headers: HeaderMap,
-    body: Bytes,
-    request_id: String,
+    pub(super) body: Bytes,
+    pub(super) request_id: String,
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
@@ -306,17 +296,14 @@ impl SlsClient {
                 route,
                 project: project.to_owned(),
                 credentials,
-                retry: RetryPolicy::default(),
+                retry: default_retry(),
             }),
         })
     }
 
     /// The same client with another retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> SlsClient {
-        Arc::make_mut(&mut self.inner).retry = RetryPolicy {
-            tries: retry.tries.max(1),
-            ..retry
-        };
+        Arc::make_mut(&mut self.inner).retry = retry;
         self
     }
 
@@ -583,28 +570,16 @@ impl SlsClient {
         })
     }
 
-    /// Sends `call`, retrying retriable failures with exponential backoff.
+    /// Sends `call`, retrying retriable failures with backoff.
     async fn call(&self, call: &Call<'_>) -> Result<Answer, SlsError> {
         let retry = self.inner.retry;
-        let mut backoff = retry.initial_backoff;
-        let mut attempt = 1;
+        let what = format!("log service call {} on {}", call.op, call.target);
+        let mut attempts = retry.attempts(&what);
         loop {
             match self.send_once(call).await {
-                Err(e) if e.is_retriable() && attempt < retry.tries => {
-                    warn!(
-                        project = %call.target.project,
-                        logstore = call.target.logstore.as_deref(),
-                        shard = call.target.shard,
-                        op = call.op,
-                        attempt,
-                        tries = retry.tries,
-                        backoff_ms = backoff.as_millis() as u64,
-                        error = %chain(&e),
-                        "log service call failed, retrying"
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(retry.max_backoff);
-                    attempt += 1;
+                Err(e) => {
+                    let again = e.is_retriable();
+                    attempts.next(e, again).await?;
                 }
                 result => return result,
             }
@@ -753,141 +728,10 @@ fn request_url(base: &str, path: &str, query: &[(&str, &str)]) -> String {
     url
 }
 
-/// LZ4 cannot expand data more than about 255 times; a larger claim is corrupt and must not
-/// make us allocate it.
-const LZ4_MAX_RATIO: usize = 255;
-
-/// Reads a PullLogs answer: decompresses by `x-log-compresstype` to `x-log-bodyrawsize`
-/// bytes, then decodes the `LogGroupList`.
-fn decode_pull(target: &Target, cursor: &str, answer: &Answer) -> Result<PullLogs, SlsError> {
-    let corrupt = |detail: String, source: Option<BoxError>| SlsError::Corrupt {
-        target: Box::new(target.clone()),
-        cursor: cursor.to_owned(),
-        detail,
-        request_id: answer.request_id.clone(),
-        source,
-    };
-    let next_cursor = answer
-        .header("x-log-cursor")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| SlsError::Response {
-            op: "PullLogs",
-            target: Box::new(target.clone()),
-            detail: "it has no `x-log-cursor` header".to_owned(),
-            request_id: answer.request_id.clone(),
-            source: None,
-        })?
-        .to_owned();
-    let compression = answer
-        .header("x-log-compresstype")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let declared: Option<usize> = answer
-        .header("x-log-bodyrawsize")
-        .and_then(|s| s.trim().parse().ok());
-    let body = &answer.body[..];
-    let raw: Vec<u8>;
-    let raw_bytes: &[u8] = match compression.as_str() {
-        "" | "none" => body,
-        "lz4" => {
-            let size = declared.ok_or_else(|| {
-                corrupt(
-                    "an LZ4 body needs `x-log-bodyrawsize`, which is missing or not a number"
-                        .to_owned(),
-                    None,
-                )
-            })?;
-            if size > body.len().saturating_mul(LZ4_MAX_RATIO) + 64 {
-                return Err(corrupt(
-                    format!(
-                        "`x-log-bodyrawsize` {size} is more than LZ4 can expand {} bytes to",
-                        body.len()
-                    ),
-                    None,
-                ));
-            }
-            raw = lz4_flex::block::decompress(body, size).map_err(|e| {
-                corrupt(
-                    format!("the LZ4 block of {} bytes does not decompress", body.len()),
-                    Some(Box::new(e)),
-                )
-            })?;
-            &raw
-        }
-        "zstd" => {
-            // Without a declared size, the frame header says how much to expect.
-            let capacity = match declared {
-                Some(size) => size,
-                None => zstd::zstd_safe::get_frame_content_size(body)
-                    .ok()
-                    .flatten()
-                    .and_then(|n| usize::try_from(n).ok())
-                    .ok_or_else(|| {
-                        corrupt(
-                            "a zstd body without `x-log-bodyrawsize` nor a size in its frame"
-                                .to_owned(),
-                            None,
-                        )
-                    })?,
-            };
-            raw = zstd::bulk::decompress(body, capacity).map_err(|e| {
-                corrupt(
-                    format!("the zstd frame of {} bytes does not decompress", body.len()),
-                    Some(Box::new(e)),
-                )
-            })?;
-            &raw
-        }
-        other => {
-            return Err(corrupt(
-                format!("it is compressed with `{other}`, which this client cannot read"),
-                None,
-            ));
-        }
-    };
-    if let Some(size) = declared
-        && size != raw_bytes.len()
-    {
-        return Err(corrupt(
-            format!(
-                "it expands to {} bytes but `x-log-bodyrawsize` says {size}",
-                raw_bytes.len()
-            ),
-            None,
-        ));
-    }
-    let decoded = proto::decode_log_group_list(raw_bytes).map_err(|e| {
-        corrupt(
-            format!("{} bytes are not a protobuf LogGroupList", raw_bytes.len()),
-            Some(Box::new(e)),
-        )
-    })?;
-    if decoded.lossy > 0 {
-        warn!(
-            project = %target.project,
-            logstore = target.logstore.as_deref(),
-            shard = target.shard,
-            cursor,
-            values = decoded.lossy,
-            "log values that are not UTF-8 were read with U+FFFD in place of the bad bytes"
-        );
-    }
-    let count = answer
-        .header("x-log-count")
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(decoded.groups.len() as u32);
-    Ok(PullLogs {
-        count,
-        raw_size: raw_bytes.len(),
-        end_of_cursor: answer.header("x-log-end-of-cursor") == Some("1"),
-        groups: decoded.groups,
-        next_cursor,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::sls::proto;
     use crate::source::sls::proto::Log;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
@@ -978,8 +822,8 @@ mod tests {
             .unwrap()
             .with_retry(RetryPolicy {
                 tries: 3,
-                initial_backoff: Duration::from_millis(10),
-                max_backoff: Duration::from_millis(20),
+                first: Duration::from_millis(10),
+                max: Duration::from_millis(20),
             })
     }
 

@@ -1,67 +1,12 @@
-//! The Log Service protobuf messages (proto2 `LogGroupList` family, declared by hand with
-//! prost derive), and the owned [`LogGroup`] / [`Log`] the client hands out.
+//! The Log Service protobuf messages (the `LogGroupList` family, from the `sls-proto` crate)
+//! decoded to the owned [`LogGroup`] / [`Log`] the client hands out.
 //!
 //! Keys and values are read as bytes rather than proto `string`s: the service stores what
 //! producers sent, and one value that is not UTF-8 must not make a whole shard unreadable.
 //! Such a value is converted lossily (U+FFFD) and counted, so the caller can say so.
 
 use prost::Message;
-
-/// Wire messages, field numbers as in the service's `sls_logs.proto`.
-pub mod wire {
-    /// One key/value pair of a log.
-    #[derive(Clone, PartialEq, Eq, prost::Message)]
-    pub struct LogContent {
-        #[prost(bytes = "vec", required, tag = "1")]
-        pub key: Vec<u8>,
-        #[prost(bytes = "vec", required, tag = "2")]
-        pub value: Vec<u8>,
-    }
-
-    /// One log: unix seconds, contents, and optionally the nanoseconds part of its time.
-    #[derive(Clone, PartialEq, Eq, prost::Message)]
-    pub struct Log {
-        #[prost(uint32, required, tag = "1")]
-        pub time: u32,
-        #[prost(message, repeated, tag = "2")]
-        pub contents: Vec<LogContent>,
-        #[prost(fixed32, optional, tag = "4")]
-        pub time_ns: Option<u32>,
-    }
-
-    /// A tag shared by every log of a group.
-    #[derive(Clone, PartialEq, Eq, prost::Message)]
-    pub struct LogTag {
-        #[prost(bytes = "vec", required, tag = "1")]
-        pub key: Vec<u8>,
-        #[prost(bytes = "vec", required, tag = "2")]
-        pub value: Vec<u8>,
-    }
-
-    /// Logs written together, sharing topic, source and tags.
-    #[derive(Clone, PartialEq, Eq, prost::Message)]
-    pub struct LogGroup {
-        #[prost(message, repeated, tag = "1")]
-        pub logs: Vec<Log>,
-        #[prost(bytes = "vec", optional, tag = "2")]
-        pub reserved: Option<Vec<u8>>,
-        #[prost(bytes = "vec", optional, tag = "3")]
-        pub topic: Option<Vec<u8>>,
-        #[prost(bytes = "vec", optional, tag = "4")]
-        pub source: Option<Vec<u8>>,
-        #[prost(bytes = "vec", optional, tag = "5")]
-        pub machine_uuid: Option<Vec<u8>>,
-        #[prost(message, repeated, tag = "6")]
-        pub log_tags: Vec<LogTag>,
-    }
-
-    /// The body of a PullLogs answer.
-    #[derive(Clone, PartialEq, Eq, prost::Message)]
-    pub struct LogGroupList {
-        #[prost(message, repeated, tag = "1")]
-        pub log_groups: Vec<LogGroup>,
-    }
-}
+use sls_proto as wire;
 
 /// One log as read from a shard.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -20,21 +20,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use holo_batch::BatchWriter;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::config::{SlsSourceConfig, StartFrom};
-use super::{Credentials, CursorFrom, Log, LogGroup, SlsClient, SlsError};
-use crate::dead_letter::{DeadLetter, Stage};
-use crate::record::{Batch, Column, Origin, Position, Schema};
+use super::shard::ShardReader;
+use super::{Credentials, CursorFrom, SlsClient, SlsError};
+use crate::position::{PositionError, Positions};
+use crate::record::{Batch, Column, Position, Schema};
 use crate::source::Ack;
 
 /// Log groups asked for in one PullLogs call.
-const PULL_GROUPS: u32 = 100;
+pub(super) const PULL_GROUPS: u32 = 100;
 /// Pause between pulls of a caught-up shard.
-const IDLE_POLL: Duration = Duration::from_millis(200);
+pub(super) const IDLE_POLL: Duration = Duration::from_millis(200);
 /// Heartbeats per group timeout: a member misses a few before it is dropped.
 const HEARTBEATS_PER_TIMEOUT: u32 = 4;
 
@@ -49,27 +49,9 @@ pub enum SlsSourceError {
     NoColumns { project: String, logstore: String },
     #[error("the saved position of `{stream}` is not valid: {position}")]
     BadPosition { stream: String, position: String },
-    #[error("cannot read the saved position of `{stream}`")]
-    LoadPosition {
-        stream: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    #[error(transparent)]
+    Position(#[from] PositionError),
 }
-
-/// Reads the committed position of a stream (a shard) from the sink.
-pub type PositionLoader = Arc<
-    dyn Fn(
-            String,
-        ) -> std::pin::Pin<
-            Box<
-                dyn std::future::Future<
-                        Output = Result<Option<Position>, Box<dyn std::error::Error + Send + Sync>>,
-                    > + Send,
-            >,
-        > + Send
-        + Sync,
->;
 
 /// The source, opened: shards listed, columns known.
 pub struct SlsSource {
@@ -78,22 +60,22 @@ pub struct SlsSource {
     shard_ids: Vec<u32>,
     config: Arc<SlsSourceConfig>,
     layout: Arc<Layout>,
-    positions: PositionLoader,
+    positions: Positions,
 }
 
 /// Which column holds what.
 #[derive(Debug)]
-struct Layout {
-    schema: Schema,
+pub(super) struct Layout {
+    pub(super) schema: Schema,
     /// Content key → column.
-    content: HashMap<String, usize>,
+    pub(super) content: HashMap<String, usize>,
     /// Tag key → column (`__tag__:<key>`).
-    tags: HashMap<String, usize>,
-    topic: Option<usize>,
-    source: Option<usize>,
-    timestamp: Option<usize>,
-    time_ns: Option<usize>,
-    shard: Option<usize>,
+    pub(super) tags: HashMap<String, usize>,
+    pub(super) topic: Option<usize>,
+    pub(super) source: Option<usize>,
+    pub(super) timestamp: Option<usize>,
+    pub(super) time_ns: Option<usize>,
+    pub(super) shard: Option<usize>,
 }
 
 impl Layout {
@@ -148,7 +130,7 @@ impl SlsSource {
     /// the columns (given, or from the first logs of each shard).
     pub async fn open(
         config: SlsSourceConfig,
-        positions: PositionLoader,
+        positions: Positions,
     ) -> Result<SlsSource, SlsSourceError> {
         let client = SlsClient::new(&config.endpoint, &config.project, Credentials::from_env())?;
         let shards = client.list_shards(&config.logstore).await?;
@@ -508,12 +490,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
     async fn start_shard(&mut self, shard: u32) -> Result<ShardState, SlsSourceError> {
         let cfg = self.source.config.clone();
         let stream = stream_name(&cfg, shard);
-        let saved = (self.source.positions)(stream.clone())
-            .await
-            .map_err(|source| SlsSourceError::LoadPosition {
-                stream: stream.clone(),
-                source,
-            })?;
+        let saved = self.source.positions.load(&stream).await?;
         let client = &self.source.client;
         let (cursor, skip, from) = match saved {
             Some(p) => {
@@ -651,7 +628,7 @@ fn shard_of(stream: &str) -> Option<u32> {
     stream.rsplit('/').next()?.parse().ok()
 }
 
-fn position(cursor: &str, skip: u64) -> Position {
+pub(super) fn position(cursor: &str, skip: u64) -> Position {
     serde_json::json!({ "cursor": cursor, "skip": skip })
 }
 
@@ -660,265 +637,6 @@ fn parse_position(p: &Position) -> Option<(String, u64)> {
         p.get("cursor")?.as_str()?.to_owned(),
         p.get("skip").and_then(|s| s.as_u64()).unwrap_or(0),
     ))
-}
-
-/// Pulls one shard and cuts its logs into batches.
-struct ShardReader<E> {
-    client: SlsClient,
-    config: Arc<SlsSourceConfig>,
-    layout: Arc<Layout>,
-    shard: u32,
-    stream: Arc<str>,
-    /// Where the next pull starts, and how many of its logs are already taken.
-    cursor: String,
-    skip: u64,
-    seq: Arc<AtomicU64>,
-    in_flight: Arc<AtomicU64>,
-    idle_since: Arc<std::sync::Mutex<Option<Instant>>>,
-    /// The cursor up to which everything was sent, while caught up.
-    settled: Arc<std::sync::Mutex<Option<String>>>,
-    batches: mpsc::Sender<Result<Batch, E>>,
-}
-
-/// A batch being filled.
-struct Pending {
-    data: Vec<u8>,
-    rows: u32,
-    row_offsets: Vec<u32>,
-    origins: Vec<Origin>,
-    rejected: Vec<DeadLetter>,
-    records: u64,
-    started: Instant,
-}
-
-impl Pending {
-    fn new() -> Pending {
-        let mut data = Vec::new();
-        BatchWriter::new(&mut data);
-        Pending {
-            data,
-            rows: 0,
-            row_offsets: Vec::new(),
-            origins: Vec::new(),
-            rejected: Vec::new(),
-            records: 0,
-            started: Instant::now(),
-        }
-    }
-}
-
-impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
-    async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let mut pending = Pending::new();
-        loop {
-            if *stop.borrow() {
-                break;
-            }
-            let pull = tokio::select! {
-                pull = self.client.pull_logs(&self.config.logstore, self.shard, &self.cursor, PULL_GROUPS, None) => pull,
-                _ = stop.changed() => break,
-            };
-            let pull = match pull {
-                Ok(p) => p,
-                Err(e) => {
-                    let _ = self.batches.send(Err(SlsSourceError::from(e).into())).await;
-                    return;
-                }
-            };
-            let caught_up = pull.next_cursor == self.cursor || pull.groups.is_empty();
-            // Dead letters name the pull's cursor and the log's place after it.
-            let origin_source: Arc<str> = format!("{}@{}", self.stream, self.cursor).into();
-            {
-                let mut idle = self.idle_since.lock().expect("idle lock");
-                if caught_up {
-                    idle.get_or_insert_with(Instant::now);
-                } else {
-                    *idle = None;
-                }
-            }
-            let total: u64 = pull.groups.iter().map(|g| g.logs.len() as u64).sum();
-            let mut index = 0u64;
-            for group in &pull.groups {
-                for log in &group.logs {
-                    index += 1;
-                    if index <= self.skip {
-                        continue;
-                    }
-                    let origin = Origin {
-                        source: origin_source.clone(),
-                        line: index,
-                    };
-                    self.push_log(&mut pending, group, log, origin);
-                    if pending.rows as usize >= self.config.batch_rows
-                        || pending.data.len() >= self.config.batch_bytes
-                    {
-                        let full = std::mem::replace(&mut pending, Pending::new());
-                        // A batch that ends with the pull's last log reaches the next cursor.
-                        let at = if index == total {
-                            position(&pull.next_cursor, 0)
-                        } else {
-                            position(&self.cursor, index)
-                        };
-                        if !self.send(full, at).await {
-                            return;
-                        }
-                    }
-                }
-            }
-            self.cursor = pull.next_cursor;
-            self.skip = 0;
-            if pending.records > 0
-                && (caught_up || pending.started.elapsed() >= self.config.batch_interval)
-            {
-                let ready = std::mem::replace(&mut pending, Pending::new());
-                if !self.send(ready, position(&self.cursor, 0)).await {
-                    return;
-                }
-            }
-            // Everything before the cursor is sent: once committed, the group's checkpoint
-            // may say so even when no new batch brings it there.
-            *self.settled.lock().expect("settled lock") =
-                (caught_up && pending.records == 0).then(|| self.cursor.clone());
-            if pull.end_of_cursor {
-                // A read-only (split) shard read to its end: its children carry on.
-                info!(stream = %self.stream, "read-only shard finished");
-                self.idle_since
-                    .lock()
-                    .expect("idle lock")
-                    .get_or_insert_with(Instant::now);
-                break;
-            }
-            if caught_up {
-                tokio::select! {
-                    _ = tokio::time::sleep(IDLE_POLL) => {}
-                    _ = stop.changed() => {}
-                }
-            }
-        }
-        // Stopping: what was read goes out with its position.
-        if pending.records > 0 {
-            let position = position(&self.cursor, self.skip);
-            self.send(pending, position).await;
-        }
-        debug!(stream = %self.stream, "shard reader stopped");
-    }
-
-    /// Appends one log as a row; a log with content keys outside the columns is kept
-    /// whole in the dead-letter output instead.
-    fn push_log(&self, pending: &mut Pending, group: &LogGroup, log: &Log, origin: Origin) {
-        let layout = &self.layout;
-        pending.records += 1;
-        let mut values: Vec<Option<&str>> = vec![None; layout.schema.len()];
-        let mut unknown = Vec::new();
-        for (k, v) in &log.contents {
-            match layout.content.get(k) {
-                Some(&i) => values[i] = Some(v),
-                None => unknown.push(k.as_str()),
-            }
-        }
-        if !unknown.is_empty() {
-            let record = serde_json::Value::Object(
-                log.contents
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                    .collect(),
-            );
-            pending.rejected.push(DeadLetter {
-                origin,
-                stage: Stage::Source,
-                record,
-                reason: format!(
-                    "content keys {} are not among the source's columns; list every column \
-                     with columns= in the source",
-                    unknown
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                transform: None,
-            });
-            return;
-        }
-        let timestamp = log.time.to_string();
-        let time_ns = log.time_ns.map(|t| t.to_string());
-        let shard = self.shard.to_string();
-        if let Some(i) = layout.topic {
-            values[i] = group.topic.as_deref();
-        }
-        if let Some(i) = layout.source {
-            values[i] = group.source.as_deref();
-        }
-        if let Some(i) = layout.timestamp {
-            values[i] = Some(&timestamp);
-        }
-        if let Some(i) = layout.time_ns {
-            values[i] = time_ns.as_deref();
-        }
-        if let Some(i) = layout.shard {
-            values[i] = Some(&shard);
-        }
-        for (k, v) in &group.tags {
-            if let Some(&i) = layout.tags.get(k) {
-                values[i] = Some(v);
-            }
-        }
-        let mut w = BatchWriterAt::new(&mut pending.data);
-        pending.row_offsets.push(w.offset());
-        for v in values {
-            match v {
-                Some(s) => w.text(s),
-                None => w.null(),
-            }
-        }
-        pending.rows += 1;
-        pending.origins.push(origin);
-    }
-
-    /// Sends a batch; `false` when the pipeline is gone.
-    async fn send(&self, p: Pending, position: Position) -> bool {
-        let mut data = p.data;
-        data[..4].copy_from_slice(&p.rows.to_le_bytes());
-        let batch = Batch {
-            seq: self.seq.fetch_add(1, Ordering::Relaxed),
-            stream: self.stream.clone(),
-            data,
-            row_offsets: p.row_offsets,
-            origins: p.origins,
-            rejected: p.rejected,
-            records_read: p.records,
-            position,
-        };
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        if self.batches.send(Ok(batch)).await.is_err() {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        true
-    }
-}
-
-/// Appends values to an encoded batch that is built across several calls.
-struct BatchWriterAt<'b> {
-    buf: &'b mut Vec<u8>,
-}
-
-impl<'b> BatchWriterAt<'b> {
-    fn new(buf: &'b mut Vec<u8>) -> Self {
-        BatchWriterAt { buf }
-    }
-
-    fn offset(&self) -> u32 {
-        self.buf.len() as u32
-    }
-
-    fn text(&mut self, s: &str) {
-        holo_batch::encode_text(self.buf, s);
-    }
-
-    fn null(&mut self) {
-        holo_batch::ValueRef::Null.encode(self.buf);
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sls_lite::proto::LogGroup;
+use sls_lite::proto::{LogGroup, LogGroupText};
 use sls_lite::testing::{Compression, log};
 
 use crate::support::{self, LOGSTORE};
@@ -27,7 +27,7 @@ async fn next_second() {
 fn one(name: &str) -> LogGroup {
     LogGroup {
         logs: vec![log([("name", name)])],
-        topic: Some(name.to_owned()),
+        topic: Some(name.into()),
         ..Default::default()
     }
 }
@@ -68,7 +68,7 @@ async fn begin_end_and_time_cursors() {
     let topics: Vec<_> = pulled
         .groups
         .iter()
-        .map(|g| g.topic.clone().unwrap())
+        .map(|g| g.topic_str().unwrap())
         .collect();
     assert_eq!(topics, ["second", "third"]);
     assert_eq!(pulled.next_cursor, end);

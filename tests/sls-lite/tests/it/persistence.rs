@@ -9,7 +9,7 @@ use crate::support::{LOGSTORE, PROJECT, Process};
 fn named(name: &str) -> LogGroup {
     LogGroup {
         logs: vec![log([("name", name), ("title", "海辺のカフカ")])],
-        topic: Some(name.to_owned()),
+        topic: Some(name.into()),
         ..Default::default()
     }
 }

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use sls_lite::proto::{LogGroupText, LogText};
 use sls_lite::python::{self, unavailable};
 use sls_lite::testing::Client;
 use sls_lite::{Config, LogstoreSpec};
@@ -73,7 +74,7 @@ async fn official_python_sdk_round_trip() {
         assert_eq!(got.get("book_name"), want["book_name"].as_str());
         assert_eq!(u64::from(got.time), report["started"].as_u64().unwrap());
     }
-    assert!(groups.iter().all(|g| g.topic.as_deref() == Some("orders")));
+    assert!(groups.iter().all(|g| g.topic_str() == Some("orders")));
     assert!(groups.iter().all(|g| g.tag("env") == Some("test")));
 }
 

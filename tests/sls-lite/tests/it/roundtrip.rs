@@ -1,6 +1,6 @@
 //! PutLogs → PullLogs with every body compression, routing by key, end cursors, splits.
 
-use sls_lite::proto::{Log, LogGroup, LogTag};
+use sls_lite::proto::{Log, LogGroup, LogGroupText, LogTag};
 use sls_lite::testing::Compression;
 
 use crate::support::{self, LOGSTORE};
@@ -21,8 +21,8 @@ fn group(topic: &str, n: usize) -> LogGroup {
                 )
             })
             .collect(),
-        topic: Some(topic.to_owned()),
-        source: Some("192.0.2.7".to_owned()),
+        topic: Some(topic.into()),
+        source: Some("192.0.2.7".into()),
         log_tags: vec![LogTag {
             key: "env".into(),
             value: "test".into(),
@@ -97,7 +97,7 @@ async fn count_and_end_cursor_bound_a_pull() {
         .await
         .unwrap();
     assert_eq!(first.count, 2);
-    assert_eq!(first.groups[1].topic.as_deref(), Some("g1"));
+    assert_eq!(first.groups[1].topic_str(), Some("g1"));
     let end_at_4 = sls_lite::cursor::encode(0, 4);
     let rest = client
         .pull_logs(
@@ -110,11 +110,7 @@ async fn count_and_end_cursor_bound_a_pull() {
         )
         .await
         .unwrap();
-    let topics: Vec<_> = rest
-        .groups
-        .iter()
-        .map(|g| g.topic.clone().unwrap())
-        .collect();
+    let topics: Vec<_> = rest.groups.iter().map(|g| g.topic_str().unwrap()).collect();
     assert_eq!(topics, ["g2", "g3"]);
     assert_eq!(rest.next_cursor, end_at_4);
 }
@@ -202,7 +198,7 @@ async fn split_shard_leaves_a_readonly_parent_read_to_its_end() {
     let listed = client.list_shards(LOGSTORE).await.unwrap();
     assert_eq!(listed.len(), 3);
     let all = client.pull_all(LOGSTORE).await.unwrap();
-    let topics: Vec<_> = all.iter().map(|g| g.topic.clone().unwrap()).collect();
+    let topics: Vec<_> = all.iter().map(|g| g.topic_str().unwrap()).collect();
     assert_eq!(topics[0], "before", "the parent shard comes first");
     let mut children = topics[1..].to_vec();
     children.sort();

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use hyper::Method;
+use sls_lite::proto::{LogGroupText, LogText};
 
 use crate::support::{self, LOGSTORE};
 
@@ -28,13 +29,17 @@ async fn get_with_url_encoded_japanese_lands_as_one_log() {
     let groups = client.pull_all(LOGSTORE).await.unwrap();
     assert_eq!(groups.len(), 1);
     let g = &groups[0];
-    assert_eq!(g.topic.as_deref(), Some("book_order"));
-    assert_eq!(g.source.as_deref(), Some("127.0.0.1"));
+    assert_eq!(g.topic_str(), Some("book_order"));
+    assert_eq!(g.source_str(), Some("127.0.0.1"));
     assert_eq!(g.tag("__client_ip__"), Some("127.0.0.1"));
     assert_eq!(g.tag("__user_agent__"), Some("test-agent"));
     assert!(g.tag("__receive_time__").is_some());
     let log = &g.logs[0];
-    let keys: Vec<&str> = log.contents.iter().map(|c| c.key.as_str()).collect();
+    let keys: Vec<&str> = log
+        .contents
+        .iter()
+        .map(|c| str::from_utf8(&c.key).unwrap())
+        .collect();
     assert_eq!(
         keys,
         [
@@ -75,7 +80,7 @@ async fn track_gif_answers_an_image_and_client_helper_encodes_utf8() {
     let groups = client.pull_all(LOGSTORE).await.unwrap();
     assert_eq!(groups[0].logs[0].get("book_name"), Some("ノルウェイの森"));
     assert_eq!(groups[1].logs[0].get("book_name"), Some("人間失格"));
-    assert_eq!(groups[1].topic.as_deref(), Some("t"));
+    assert_eq!(groups[1].topic_str(), Some("t"));
 }
 
 #[tokio::test]
@@ -111,8 +116,8 @@ async fn post_json_batch_keeps_topic_source_tags_and_times() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let groups = client.pull_all(LOGSTORE).await.unwrap();
     let g = &groups[0];
-    assert_eq!(g.topic.as_deref(), Some("ratings"));
-    assert_eq!(g.source.as_deref(), Some("browser-1"));
+    assert_eq!(g.topic_str(), Some("ratings"));
+    assert_eq!(g.source_str(), Some("browser-1"));
     assert_eq!(g.tag("page"), Some("top"));
     assert_eq!(g.logs.len(), 2);
     assert_eq!(g.logs[0].time, 1_700_000_000);

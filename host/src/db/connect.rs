@@ -1,5 +1,6 @@
-//! Opening a session with the server: every connection of the sink (and of database
-//! lookups) is made here, so the transport and its security are decided in one place.
+//! Opening a session with the server: every connection (sink writers, database lookups,
+//! the position store) is made here, so the transport and its security are decided in one
+//! place.
 //!
 //! TLS follows libpq's `sslmode` (rustls with the `ring` provider):
 //!
@@ -33,7 +34,7 @@ use tokio_postgres::{Client, NoTls, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::warn;
 
-use super::PostgresError;
+use super::DbError;
 
 /// libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -162,18 +163,18 @@ pub enum TlsError {
     },
 }
 
-/// Connects to `pg` and drives the connection on the runtime; `target` names the server
+/// Connects to `pg` and drives the connection on the runtime; `server` names the server
 /// in errors and logs (never the password).
-pub async fn connect(pg: &ConnectConfig, target: &str) -> Result<Client, PostgresError> {
-    let tls_error = |source| PostgresError::Tls {
-        target: target.to_owned(),
+pub async fn connect(pg: &ConnectConfig, server: &str) -> Result<Client, DbError> {
+    let tls_error = |source| DbError::Tls {
+        server: server.to_owned(),
         source,
     };
     let mut settings = pg.pg.clone();
     let result = match pg.tls.mode {
         SslMode::Disable => {
             settings.ssl_mode(tokio_postgres::config::SslMode::Disable);
-            open(&settings, NoTls, target).await
+            open(&settings, NoTls, server).await
         }
         mode => {
             settings.ssl_mode(if mode == SslMode::Prefer {
@@ -182,13 +183,13 @@ pub async fn connect(pg: &ConnectConfig, target: &str) -> Result<Client, Postgre
                 tokio_postgres::config::SslMode::Require
             });
             let tls = client_config(&pg.tls).map_err(tls_error)?;
-            open(&settings, MakeRustlsConnect::new(tls), target).await
+            open(&settings, MakeRustlsConnect::new(tls), server).await
         }
     };
     result.map_err(|source| match diagnose(pg, source) {
         Ok(tls) => tls_error(tls),
-        Err(source) => PostgresError::Connect {
-            target: target.to_owned(),
+        Err(source) => DbError::Connect {
+            server: server.to_owned(),
             source,
         },
     })
@@ -197,7 +198,7 @@ pub async fn connect(pg: &ConnectConfig, target: &str) -> Result<Client, Postgre
 async fn open<T>(
     pg: &tokio_postgres::Config,
     tls: T,
-    target: &str,
+    server: &str,
 ) -> Result<Client, tokio_postgres::Error>
 where
     T: MakeTlsConnect<Socket> + 'static + Send,
@@ -207,7 +208,7 @@ where
     T::Stream: AsyncRead + AsyncWrite + Unpin,
 {
     let (client, connection) = pg.connect(tls).await?;
-    let server = target.to_owned();
+    let server = server.to_owned();
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             warn!(%server, %error, "PostgreSQL connection lost");
@@ -224,8 +225,9 @@ pub fn client_config(tls: &Tls) -> Result<rustls::ClientConfig, TlsError> {
         .with_safe_default_protocol_versions()
         .map_err(|source| TlsError::Setup { source })?;
     let verifier: Arc<dyn ServerCertVerifier> = match tls.mode {
-        SslMode::Disable | SslMode::Prefer | SslMode::Require => Arc::new(EncryptOnly {
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => Arc::new(WeakVerifier {
             algorithms: provider.signature_verification_algorithms,
+            chain: None,
         }),
         mode @ (SslMode::VerifyCa | SslMode::VerifyFull) => {
             let roots = Arc::new(root_store(tls.root_certs.as_ref(), mode)?);
@@ -237,7 +239,10 @@ pub fn client_config(tls: &Tls) -> Result<rustls::ClientConfig, TlsError> {
             if mode == SslMode::VerifyFull {
                 webpki
             } else {
-                Arc::new(ChainOnly { inner: webpki })
+                Arc::new(WeakVerifier {
+                    algorithms: provider.signature_verification_algorithms,
+                    chain: Some(webpki),
+                })
             }
         }
     };
@@ -346,23 +351,36 @@ fn diagnose(
     })
 }
 
-/// `require` and `prefer` without a CA: encrypt, accept any certificate (libpq does the
-/// same), but still check that the server holds the key of the certificate it sent.
+/// The certificate checks libpq makes short of `verify-full`. Signatures are always
+/// checked, so the server must hold the key of the certificate it sent.
 #[derive(Debug)]
-struct EncryptOnly {
+struct WeakVerifier {
     algorithms: WebPkiSupportedAlgorithms,
+    /// `verify-ca`: the chain must lead to a trusted CA, the name is not checked. `None`
+    /// for `require` and `prefer` without a CA: any certificate (libpq does the same).
+    chain: Option<Arc<WebPkiServerVerifier>>,
 }
 
-impl ServerCertVerifier for EncryptOnly {
+impl ServerCertVerifier for WeakVerifier {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        // WebPKI checks the chain before the name, so a name error means the chain passed.
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -385,59 +403,6 @@ impl ServerCertVerifier for EncryptOnly {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the chain must lead to a trusted CA; the name in the certificate is not
-/// checked. WebPKI checks the chain before the name, so a name error means the chain passed.
-#[derive(Debug)]
-struct ChainOnly {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }
 

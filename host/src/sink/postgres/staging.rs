@@ -9,10 +9,10 @@ use std::ops::Range;
 use bytes::{BufMut, BytesMut};
 use holo_batch::RowRef;
 
-use super::RowError;
-use super::catalog::PgType;
-use super::encode::{self, Scratch, Target};
+use super::encode;
+use super::error::RowError;
 use super::partition::{self, PartValue};
+use super::types::{ColumnCodec, PgType, Scratch};
 
 /// How rows of the same key inside one batch combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +28,8 @@ pub enum Merge {
 
 /// What the stage needs to know about the output columns.
 #[derive(Debug, Clone)]
-pub struct RowPlan {
-    pub targets: Vec<Target>,
+pub struct RowSpec {
+    pub targets: Vec<ColumnCodec>,
     /// Output indexes of the primary key columns, in key order; empty without a key.
     pub key: Vec<usize>,
     /// Output index and type of the LIST partition column.
@@ -44,11 +44,11 @@ pub struct RowPlan {
 pub struct StagedRow {
     /// Index of the input record in its batch.
     pub input: u32,
-    /// Bytes in [`Stage::data`]: the field count, then the fields.
+    /// Bytes in [`Staged::data`]: the field count, then the fields.
     pub data: Range<usize>,
-    /// The key fields in [`Stage::keys`].
+    /// The key fields in [`Staged::keys`].
     pub key: Range<usize>,
-    /// Index in [`Stage::parts`]; 0 when the table is not partitioned.
+    /// Index in [`Staged::parts`]; 0 when the table is not partitioned.
     pub part: u32,
     /// False once a later row or a delete replaced it.
     pub live: bool,
@@ -64,7 +64,7 @@ pub struct StagedDelete {
 
 /// The staged rows and deletes of a batch.
 #[derive(Debug, Default)]
-pub struct Stage {
+pub struct Staged {
     /// Rows in the binary COPY form, without header and trailer.
     pub data: BytesMut,
     pub rows: Vec<StagedRow>,
@@ -83,7 +83,7 @@ pub struct Stage {
     fields: Vec<Range<usize>>,
 }
 
-impl Stage {
+impl Staged {
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty() && self.deletes.is_empty()
     }
@@ -128,7 +128,7 @@ impl Stage {
     /// Stages a row; on error nothing of it stays.
     pub fn push_row(
         &mut self,
-        plan: &RowPlan,
+        plan: &RowSpec,
         input: u32,
         row: RowRef<'_>,
         scratch: &mut Scratch,
@@ -199,7 +199,7 @@ impl Stage {
     /// staged before it are dropped.
     pub fn push_delete(
         &mut self,
-        plan: &RowPlan,
+        plan: &RowSpec,
         input: u32,
         row: RowRef<'_>,
         scratch: &mut Scratch,
@@ -289,11 +289,11 @@ mod tests {
     use super::*;
     use holo_batch::ValueRef;
 
-    fn plan(merge: Merge) -> RowPlan {
-        RowPlan {
+    fn plan(merge: Merge) -> RowSpec {
+        RowSpec {
             targets: vec![
-                Target::new("id".into(), PgType::Int8, -1, true),
-                Target::new("v".into(), PgType::Text, -1, false),
+                ColumnCodec::new("id".into(), PgType::Int8, -1, true),
+                ColumnCodec::new("v".into(), PgType::Text, -1, false),
             ],
             key: vec![0],
             partition: None,
@@ -315,7 +315,7 @@ mod tests {
     #[allow(clippy::type_complexity)]
     fn run(merge: Merge, ops: &[(i64, Option<&str>)]) -> (Vec<(u32, i64, String)>, Vec<i64>) {
         let p = plan(merge);
-        let mut s = Stage::default();
+        let mut s = Staged::default();
         let mut scratch = Scratch::default();
         for (i, (id, v)) in ops.iter().enumerate() {
             let buf = match v {
@@ -384,7 +384,7 @@ mod tests {
     #[test]
     fn bad_rows_leave_nothing_staged() {
         let p = plan(Merge::KeepLast);
-        let mut s = Stage::default();
+        let mut s = Staged::default();
         let buf = encoded(&[ValueRef::Text("x"), ValueRef::Text("v")]);
         let row = holo_batch::row_at(&buf, 0, 2).unwrap();
         let err = s.push_row(&p, 0, row, &mut Scratch::default()).unwrap_err();
@@ -406,7 +406,7 @@ mod tests {
 
     #[test]
     fn one_key_one_writer() {
-        let mut s = Stage::default();
+        let mut s = Staged::default();
         s.keys.extend_from_slice(b"abcabc");
         let (a, b) = (0..3, 3..6);
         for n in 1..5 {

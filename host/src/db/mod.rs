@@ -1,0 +1,43 @@
+//! The one PostgreSQL layer: every session the sink, the database lookups and the position
+//! store open is made here, with one retry policy for all of them.
+//!
+//! - [`dsn`]: libpq DSNs, `PGPASSWORD`, TLS options, the password-free server name;
+//! - [`names`]: table names and quoted identifiers;
+//! - [`connect`]: opening a session (the transport, and TLS when asked);
+//! - [`retry`]: which errors are worth another try, and how long to wait.
+
+pub mod connect;
+pub mod dsn;
+pub mod names;
+pub mod retry;
+
+pub use connect::{ConnectConfig, TlsError, connect};
+pub use dsn::{DEFAULT_CONNECT_TIMEOUT, parse_dsn};
+pub use names::{TableName, quote_ident};
+pub use retry::is_retriable;
+
+/// Why a session could not be opened, or its settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("invalid PostgreSQL DSN: use a URL (postgres://user@host:5432/db) or key=value pairs")]
+    Dsn { source: tokio_postgres::Error },
+    #[error("invalid table name `{table}`: {reason}")]
+    TableName { table: String, reason: &'static str },
+    #[error("cannot connect to PostgreSQL at `{server}`")]
+    Connect {
+        server: String,
+        source: tokio_postgres::Error,
+    },
+    #[error("cannot connect to PostgreSQL at `{server}` over TLS")]
+    Tls { server: String, source: TlsError },
+}
+
+impl DbError {
+    /// Whether connecting again may succeed: the server was unreachable or refused.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            DbError::Connect { source, .. } => is_retriable(source),
+            DbError::Dsn { .. } | DbError::TableName { .. } | DbError::Tls { .. } => false,
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! Writing a staged batch with its position: one transaction on PostgreSQL, or autocommit
+//! statements on Hologres and with several writers. Every database call here goes through
+//! the one retry helper ([`crate::retry`]) with the database's backoff ([`crate::db`]).
+
+use std::fmt;
+
+use tracing::{debug, info};
+
+use super::error::PostgresError;
+use super::partition::Route;
+use super::positions;
+use super::staging::Staged;
+use super::writer::{self, OnDataError, Outcome, Shapes, Step, StepKind, Writer};
+use super::{PostgresSink, dialect, sql};
+use crate::db::{self, ConnectConfig};
+use crate::position::JobKey;
+use crate::record::Position;
+use crate::retry::Backoff;
+use crate::sink::Rejected;
+
+/// Why a write attempt failed, and at what.
+#[derive(Debug)]
+enum Failed {
+    Step {
+        kind: StepKind,
+        table: String,
+        rows: usize,
+        source: tokio_postgres::Error,
+    },
+    SavePosition(tokio_postgres::Error),
+    LoadPosition(tokio_postgres::Error),
+    Commit(tokio_postgres::Error),
+    Partitions(tokio_postgres::Error),
+    Connect(PostgresError),
+}
+
+impl Failed {
+    fn retriable(&self) -> bool {
+        match self {
+            Failed::Step { source, .. }
+            | Failed::SavePosition(source)
+            | Failed::LoadPosition(source)
+            | Failed::Commit(source)
+            | Failed::Partitions(source) => db::is_retriable(source),
+            Failed::Connect(e) => e.is_retriable(),
+        }
+    }
+
+    fn step(step: &Step) -> impl FnOnce(tokio_postgres::Error) -> Failed + '_ {
+        move |source| Failed::Step {
+            kind: step.kind,
+            table: step.table.clone(),
+            rows: step.items.len(),
+            source,
+        }
+    }
+
+    fn into_error(self, job: &str, table: &str) -> PostgresError {
+        let job = job.to_owned();
+        match self {
+            Failed::Step {
+                kind: StepKind::Delete,
+                table,
+                rows,
+                source,
+            } => PostgresError::Delete {
+                table,
+                rows,
+                source,
+            },
+            Failed::Step {
+                table,
+                rows,
+                source,
+                ..
+            } => PostgresError::Copy {
+                table,
+                rows,
+                source,
+            },
+            Failed::SavePosition(source) => PostgresError::SavePosition { job, source },
+            Failed::LoadPosition(source) => PostgresError::LoadPosition { job, source },
+            Failed::Commit(source) => PostgresError::Commit {
+                job,
+                table: table.to_owned(),
+                source,
+            },
+            Failed::Partitions(source) => PostgresError::Partitions {
+                table: table.to_owned(),
+                source,
+            },
+            Failed::Connect(e) => e,
+        }
+    }
+}
+
+impl From<PostgresError> for Failed {
+    fn from(e: PostgresError) -> Failed {
+        Failed::Connect(e)
+    }
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failed::Step { source, .. }
+            | Failed::SavePosition(source)
+            | Failed::LoadPosition(source)
+            | Failed::Commit(source)
+            | Failed::Partitions(source) => write!(f, "{source}"),
+            Failed::Connect(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Opens writer sessions: connected, and set up for the dialect.
+#[derive(Clone, Copy)]
+pub(super) struct Connector<'a> {
+    pub pg: &'a ConnectConfig,
+    pub server: &'a str,
+    /// The server is Hologres (its session settings apply).
+    pub hologres: bool,
+}
+
+impl Connector<'_> {
+    pub async fn open(&self) -> Result<Writer, PostgresError> {
+        let client = db::connect(self.pg, self.server).await?;
+        dialect::setup(&client, self.hologres)
+            .await
+            .map_err(|source| PostgresError::Query {
+                server: self.server.to_owned(),
+                what: "set up the session",
+                source,
+            })?;
+        Ok(Writer::new(client))
+    }
+
+    /// The writer in `slot`, connecting first if its connection was lost.
+    pub async fn ensure<'w>(
+        &self,
+        slot: &'w mut Option<Writer>,
+    ) -> Result<&'w mut Writer, PostgresError> {
+        if slot.is_none() {
+            *slot = Some(self.open().await?);
+        }
+        Ok(slot.as_mut().expect("connected above"))
+    }
+}
+
+/// After a failure: drop the session, and say whether another try may succeed.
+fn reconnect(slot: &mut Option<Writer>, e: &Failed) -> bool {
+    *slot = None;
+    e.retriable()
+}
+
+/// The read-only parts of a batch's write, shared by its tries.
+struct Work<'a> {
+    staged: &'a Staged,
+    shapes: &'a Shapes,
+    steps: &'a [Step],
+    job: &'a str,
+    position: &'a str,
+}
+
+impl Work<'_> {
+    /// One try of the transaction path: deletes, rows, position, COMMIT. `sent_commit`
+    /// holds the outcome once COMMIT is sent, until its reply comes.
+    async fn transaction(
+        &self,
+        w: &mut Writer,
+        on_data_error: OnDataError,
+        sent_commit: &mut Option<Outcome>,
+    ) -> Result<Outcome, Failed> {
+        w.client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(Failed::Commit)?;
+        let mut total = Outcome::default();
+        for step in self.steps {
+            let out = w
+                .run_step(self.staged, self.shapes, step, on_data_error)
+                .await
+                .map_err(Failed::step(step))?;
+            total.add(out);
+        }
+        self.save_position(w, total.written).await?;
+        *sent_commit = Some(total.clone());
+        w.client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(Failed::Commit)?;
+        *sent_commit = None;
+        Ok(total)
+    }
+
+    /// This writer's steps on the autocommit path, retried on a new session after a
+    /// transient failure: a retry resumes at the failed step.
+    async fn autocommit(
+        &self,
+        connector: Connector<'_>,
+        slot: &mut Option<Writer>,
+        backoff: &Backoff,
+        what: &str,
+    ) -> Result<Outcome, Failed> {
+        let mut total = Outcome::default();
+        let mut done = 0;
+        let mut attempts = backoff.attempts(what);
+        loop {
+            let result = match connector.ensure(slot).await {
+                Ok(w) => self.steps_from(w, &mut done, &mut total).await,
+                Err(e) => Err(Failed::from(e)),
+            };
+            match result {
+                Ok(()) => return Ok(total),
+                Err(e) => {
+                    let again = reconnect(slot, &e);
+                    attempts.next(e, again).await?;
+                }
+            }
+        }
+    }
+
+    /// Steps `done..`, each autocommitted; `done` counts the steps that went through.
+    async fn steps_from(
+        &self,
+        w: &mut Writer,
+        done: &mut usize,
+        total: &mut Outcome,
+    ) -> Result<(), Failed> {
+        while let Some(step) = self.steps.get(*done) {
+            let out = w
+                .run_step(self.staged, self.shapes, step, OnDataError::Bisect)
+                .await
+                .map_err(Failed::step(step))?;
+            total.add(out);
+            *done += 1;
+        }
+        Ok(())
+    }
+
+    /// One try of the transaction path on `w`: first, if the previous try's COMMIT lost its
+    /// reply, whether it landed; then the transaction, run again bisecting on a data error.
+    async fn transaction_once(
+        &self,
+        w: &mut Writer,
+        key: &JobKey,
+        table: &str,
+        sent_commit: &mut Option<Outcome>,
+    ) -> Result<Outcome, Failed> {
+        if sent_commit.is_some() {
+            if self.landed(w, key).await? {
+                info!(job = %key, "the commit whose reply was lost took effect");
+                return Ok(sent_commit.take().expect("checked above"));
+            }
+            *sent_commit = None;
+        }
+        let mut on_data_error = OnDataError::Fail;
+        loop {
+            let e = match self.transaction(w, on_data_error, sent_commit).await {
+                Ok(out) => return Ok(out),
+                Err(e) => e,
+            };
+            if !w.client.is_closed() {
+                let _ = w.client.batch_execute("ROLLBACK").await;
+            }
+            match &e {
+                Failed::Step { source, .. }
+                    if on_data_error == OnDataError::Fail && writer::is_data_error(source) =>
+                {
+                    debug!(table, error = %source, "data error: splitting the batch to find the rows at fault");
+                    on_data_error = OnDataError::BisectInTransaction;
+                }
+                _ => return Err(e),
+            }
+        }
+    }
+
+    async fn save_position(&self, w: &mut Writer, written: u64) -> Result<(), Failed> {
+        let save = w
+            .statement(positions::UPSERT)
+            .await
+            .map_err(Failed::SavePosition)?;
+        w.client
+            .execute(&save, &[&self.job, &self.position, &(written as i64)])
+            .await
+            .map_err(Failed::SavePosition)?;
+        Ok(())
+    }
+
+    /// Whether the saved position is this batch's: a COMMIT whose reply was lost landed.
+    async fn landed(&self, w: &mut Writer, key: &JobKey) -> Result<bool, Failed> {
+        let saved = positions::load(&w.client, key)
+            .await
+            .map_err(Failed::LoadPosition)?;
+        let parse = |t: &str| serde_json::from_str::<Position>(t).ok();
+        Ok((saved.as_deref().and_then(parse)).is_some_and(|p| Some(p) == parse(self.position)))
+    }
+}
+
+impl PostgresSink {
+    /// Writes the staged rows and `position` for `key`; returns the rows written and the
+    /// rows the server refused (or no partition takes), for the dead-letter output.
+    ///
+    /// Transient failures are retried with backoff on a new connection; a commit whose
+    /// reply was lost is checked against the saved position, so nothing is written twice.
+    /// On error the rows stay staged, so the commit can be tried again.
+    pub async fn commit(
+        &mut self,
+        key: &JobKey,
+        position: &Position,
+    ) -> Result<(u64, Vec<Rejected>), PostgresError> {
+        self.create_pending_table().await?;
+        let partitioned = self.partitions.is_some()
+            && self
+                .spec
+                .as_ref()
+                .is_some_and(|s| s.row.partition.is_some())
+            && !self.staged.parts.is_empty();
+        let routes = if partitioned {
+            self.resolve_partitions().await?
+        } else {
+            Vec::new()
+        };
+        let mut rejected = self.unrouted(&routes);
+        let steps = if self.staged.is_empty() {
+            vec![Vec::new(); self.writers.len()]
+        } else {
+            self.steps(&routes)
+        };
+        let position = position.to_string();
+        let outcome = if self.autocommit {
+            self.write_autocommit(key, &position, &steps).await?
+        } else {
+            self.write_transaction(key, &position, &steps[0]).await?
+        };
+        rejected.extend(outcome.rejected);
+        rejected.sort_by_key(|r| r.input);
+        self.staged.clear();
+        debug!(table = %self.table.name, job = %key, rows = outcome.written, rejected = rejected.len(), "committed");
+        Ok((outcome.written, rejected))
+    }
+
+    /// The staged rows and deletes whose partition value no child takes.
+    fn unrouted(&self, routes: &[Route]) -> Vec<Rejected> {
+        if routes.is_empty() {
+            return Vec::new();
+        }
+        let deletes = self.staged.deletes.iter().map(|d| (d.part, d.input));
+        let rows = (self.staged.rows.iter())
+            .filter(|r| r.live)
+            .map(|r| (r.part, r.input));
+        deletes
+            .chain(rows)
+            .filter_map(|(part, input)| match &routes[part as usize] {
+                Route::Reject(reason) => Some(Rejected {
+                    input,
+                    reason: reason.clone(),
+                }),
+                Route::Child(_) => None,
+            })
+            .collect()
+    }
+
+    /// Where each staged partition value goes, creating children when allowed.
+    async fn resolve_partitions(&mut self) -> Result<Vec<Route>, PostgresError> {
+        let values = self.staged.parts.clone();
+        let backoff = self.backoff();
+        let connector = Connector {
+            pg: &self.pg,
+            server: &self.server,
+            hologres: self.hologres_version.is_some(),
+        };
+        let partitions = self.partitions.as_mut().expect("partitioned");
+        let slot = &mut self.writers[0];
+        let what = format!("partition lookup for table `{}`", self.table.name);
+        let mut attempts = backoff.attempts(&what);
+        loop {
+            let result = match connector.ensure(slot).await {
+                Ok(w) => (partitions.resolve(&w.client, &values).await).map_err(Failed::Partitions),
+                Err(e) => Err(Failed::from(e)),
+            };
+            match result {
+                Ok(routes) => return Ok(routes),
+                Err(e) => {
+                    let again = reconnect(slot, &e);
+                    (attempts.next(e, again).await)
+                        .map_err(|e| e.into_error("", &self.table.name))?;
+                }
+            }
+        }
+    }
+
+    /// The steps of each writer: per table, its deletes, then its rows.
+    fn steps(&self, routes: &[Route]) -> Vec<Vec<Step>> {
+        let spec = self
+            .spec
+            .as_ref()
+            .expect("staged rows imply a bound output");
+        let n = self.writers.len();
+        // Per writer: (table, deletes, rows), tables in order of first use.
+        let mut work: Vec<Vec<TableWork>> = vec![Vec::new(); n];
+        let parent = self.table.quoted();
+        let table_of = |part: u32| -> Option<&str> {
+            if spec.row.partition.is_none() {
+                return Some(parent.as_str());
+            }
+            match &routes[part as usize] {
+                Route::Child(c) => Some(c.as_str()),
+                Route::Reject(_) => None,
+            }
+        };
+        let mut add = |w: usize, table: &str, item: u32, delete: bool| {
+            let list = &mut work[w];
+            let i = match list.iter().position(|(t, _, _)| t == table) {
+                Some(i) => i,
+                None => {
+                    list.push((table.to_owned(), Vec::new(), Vec::new()));
+                    list.len() - 1
+                }
+            };
+            if delete {
+                list[i].1.push(item);
+            } else {
+                list[i].2.push(item);
+            }
+        };
+        for (i, d) in self.staged.deletes.iter().enumerate() {
+            if let Some(t) = table_of(d.part) {
+                add(self.staged.writer_of(&d.key, i, n), t, i as u32, true);
+            }
+        }
+        for (i, r) in self.staged.rows.iter().enumerate() {
+            if !r.live {
+                continue;
+            }
+            if let Some(t) = table_of(r.part) {
+                add(self.staged.writer_of(&r.key, i, n), t, i as u32, false);
+            }
+        }
+        work.into_iter()
+            .map(|tables| {
+                let mut steps = Vec::new();
+                for (table, deletes, rows) in tables {
+                    if !deletes.is_empty() {
+                        steps.push(Step {
+                            kind: StepKind::Delete,
+                            sql: sql::delete_sql(&table, &spec.key),
+                            table: table.clone(),
+                            items: deletes,
+                        });
+                    }
+                    if !rows.is_empty() {
+                        let (kind, sql) = if spec.copy {
+                            (StepKind::Copy, sql::copy_sql(&table, &spec.columns))
+                        } else {
+                            (
+                                StepKind::Insert,
+                                sql::insert_sql(&table, &spec.columns, &spec.conflict),
+                            )
+                        };
+                        steps.push(Step {
+                            kind,
+                            sql,
+                            table,
+                            items: rows,
+                        });
+                    }
+                }
+                steps
+            })
+            .collect()
+    }
+
+    /// One transaction: deletes, rows, position. A data error rolls it back and runs it
+    /// again with each statement split until the bad rows are found.
+    async fn write_transaction(
+        &mut self,
+        key: &JobKey,
+        position: &str,
+        steps: &[Step],
+    ) -> Result<Outcome, PostgresError> {
+        let backoff = self.backoff();
+        let shapes = self.shapes();
+        let work = Work {
+            staged: &self.staged,
+            shapes: &shapes,
+            steps,
+            job: key.as_str(),
+            position,
+        };
+        let connector = Connector {
+            pg: &self.pg,
+            server: &self.server,
+            hologres: self.hologres_version.is_some(),
+        };
+        let table = &self.table.name;
+        let slot = &mut self.writers[0];
+        // The outcome of a try whose COMMIT was sent: if its reply is lost, the saved
+        // position tells whether it took effect.
+        let mut sent_commit: Option<Outcome> = None;
+        let what = format!("commit to table `{table}`");
+        let mut attempts = backoff.attempts(&what);
+        loop {
+            let result = match connector.ensure(slot).await {
+                Ok(w) => work.transaction_once(w, key, table, &mut sent_commit).await,
+                Err(e) => Err(Failed::from(e)),
+            };
+            match result {
+                Ok(out) => return Ok(out),
+                Err(e) => {
+                    let again = reconnect(slot, &e);
+                    (attempts.next(e, again).await)
+                        .map_err(|e| e.into_error(key.as_str(), table))?;
+                }
+            }
+        }
+    }
+
+    /// Every writer's steps in parallel, each statement autocommitted; then the position.
+    async fn write_autocommit(
+        &mut self,
+        key: &JobKey,
+        position: &str,
+        steps: &[Vec<Step>],
+    ) -> Result<Outcome, PostgresError> {
+        let backoff = self.backoff();
+        let shapes = self.shapes();
+        let connector = Connector {
+            pg: &self.pg,
+            server: &self.server,
+            hologres: self.hologres_version.is_some(),
+        };
+        let table = &self.table.name;
+        let what = format!("write to table `{table}`");
+        let works: Vec<Work<'_>> = (steps.iter())
+            .map(|steps| Work {
+                staged: &self.staged,
+                shapes: &shapes,
+                steps,
+                job: key.as_str(),
+                position,
+            })
+            .collect();
+        let writers = (self.writers.iter_mut().zip(&works))
+            .map(|(slot, work)| work.autocommit(connector, slot, &backoff, &what));
+        let mut total = Outcome::default();
+        for result in futures_util::future::join_all(writers).await {
+            total.add(result.map_err(|e| e.into_error(key.as_str(), table))?);
+        }
+        let what = format!("saving the position of job `{key}`");
+        let slot = &mut self.writers[0];
+        let mut attempts = backoff.attempts(&what);
+        loop {
+            let result = match connector.ensure(slot).await {
+                Ok(w) => works[0].save_position(w, total.written).await,
+                Err(e) => Err(Failed::from(e)),
+            };
+            match result {
+                Ok(()) => return Ok(total),
+                Err(e) => {
+                    let again = reconnect(slot, &e);
+                    (attempts.next(e, again).await)
+                        .map_err(|e| e.into_error(key.as_str(), table))?;
+                }
+            }
+        }
+    }
+
+    /// The array parameter types of the bound output.
+    fn shapes(&self) -> Shapes {
+        self.spec
+            .as_ref()
+            .map(|s| s.shapes.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// One table's work for one writer: the table, its deletes, its rows.
+type TableWork = (String, Vec<u32>, Vec<u32>);

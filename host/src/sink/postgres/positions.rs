@@ -1,0 +1,222 @@
+//! The `holo_host.progress` table: each job's source position, committed with the rows it
+//! covers (see `commit`), so a load resumed after a crash writes every row exactly once;
+//! and [`PostgresPositions`], the [`PositionStore`] that reads it back on a session of its
+//! own (shards are taken while the sink writes).
+
+use tokio::sync::Mutex;
+use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+use tracing::info;
+
+use crate::db::{self, ConnectConfig, TableName};
+use crate::position::{BoxError, JobKey, PositionError, PositionStore, StoreFuture};
+use crate::record::Position;
+use crate::retry::Backoff;
+
+/// Names the store in errors.
+const STORE: &str = "holo_host.progress";
+
+/// Creates the table if needed; tests and parallel loads may race to do it.
+const CREATE: &str = "CREATE SCHEMA IF NOT EXISTS holo_host; \
+    CREATE TABLE IF NOT EXISTS holo_host.progress (\
+        job text PRIMARY KEY, \
+        position jsonb NOT NULL, \
+        rows_written bigint NOT NULL, \
+        updated_at timestamptz NOT NULL DEFAULT now())";
+
+/// `$1` job, `$2` position as JSON text, `$3` rows of this commit (added to the total).
+pub const UPSERT: &str = "INSERT INTO holo_host.progress (job, position, rows_written) \
+    VALUES ($1, $2::text::jsonb, $3) \
+    ON CONFLICT (job) DO UPDATE SET position = excluded.position, \
+        rows_written = holo_host.progress.rows_written + excluded.rows_written, \
+        updated_at = now()";
+
+const SELECT: &str = "SELECT position::text FROM holo_host.progress WHERE job = $1";
+
+/// Moves a position saved under the key of an older release to the current key (`$1`
+/// current, `$2` old), unless the current one exists.
+const ADOPT_LEGACY: &str = "UPDATE holo_host.progress SET job = $1 WHERE job = $2 \
+    AND NOT EXISTS (SELECT 1 FROM holo_host.progress WHERE job = $1) \
+    RETURNING position::text";
+
+const DELETE: &str = "DELETE FROM holo_host.progress WHERE job = $1 OR job = $2";
+
+/// Creates `holo_host.progress` unless it exists (checked first, so a user without the
+/// CREATE privilege can use a table made for them).
+pub async fn ensure_table(client: &Client) -> Result<(), tokio_postgres::Error> {
+    let mut attempt = 0;
+    loop {
+        let exists: bool = client
+            .query_one(
+                "SELECT pg_catalog.to_regclass('holo_host.progress') IS NOT NULL",
+                &[],
+            )
+            .await?
+            .get(0);
+        if exists {
+            return Ok(());
+        }
+        match client.batch_execute(CREATE).await {
+            Ok(()) => return Ok(()),
+            // Another session created it between our check and our CREATE.
+            Err(e) if attempt < 2 && is_creation_race(&e) => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_creation_race(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::UNIQUE_VIOLATION
+            || *c == SqlState::DUPLICATE_SCHEMA
+            || *c == SqlState::DUPLICATE_TABLE
+    })
+}
+
+/// The job's position as JSON text, if it has one.
+pub async fn load(client: &Client, key: &JobKey) -> Result<Option<String>, tokio_postgres::Error> {
+    let row = client.query_opt(SELECT, &[&key.as_str()]).await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// The key releases before 0.2 saved positions under: display text of the destination.
+fn legacy_key(key: &JobKey, table: &TableName) -> String {
+    format!("{} -> table `{table}`", key.stream())
+}
+
+/// Reads and clears the positions of jobs writing into one table.
+pub struct PostgresPositions {
+    pg: ConnectConfig,
+    server: String,
+    table: TableName,
+    backoff: Backoff,
+    /// Opened on first use, and again after a failure.
+    client: Mutex<Option<Client>>,
+}
+
+/// A failed call of the store: the session, or the statement.
+#[derive(Debug, thiserror::Error)]
+enum StoreError {
+    #[error(transparent)]
+    Connect(#[from] db::DbError),
+    #[error(transparent)]
+    Query(#[from] tokio_postgres::Error),
+}
+
+impl StoreError {
+    fn is_retriable(&self) -> bool {
+        match self {
+            StoreError::Connect(e) => e.is_retriable(),
+            StoreError::Query(e) => db::is_retriable(e),
+        }
+    }
+}
+
+impl PostgresPositions {
+    pub fn new(pg: ConnectConfig, server: String, table: TableName, backoff: Backoff) -> Self {
+        PostgresPositions {
+            pg,
+            server,
+            table,
+            backoff,
+            client: Mutex::new(None),
+        }
+    }
+
+    /// The store's session, connecting first if it has none.
+    async fn session<'s>(&self, slot: &'s mut Option<Client>) -> Result<&'s Client, StoreError> {
+        if slot.is_none() {
+            *slot = Some(db::connect(&self.pg, &self.server).await?);
+        }
+        Ok(slot.as_ref().expect("connected above"))
+    }
+
+    async fn try_load(
+        &self,
+        slot: &mut Option<Client>,
+        key: &JobKey,
+        legacy: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let c = self.session(slot).await?;
+        if let Some(text) = load(c, key).await? {
+            return Ok(Some(text));
+        }
+        let adopted = (c.query_opt(ADOPT_LEGACY, &[&key.as_str(), &legacy]).await?)
+            .map(|r| r.get::<_, String>(0));
+        if adopted.is_some() {
+            info!(job = %key, old = %legacy, "the saved position now goes by its new key");
+        }
+        Ok(adopted)
+    }
+
+    async fn load_text(&self, key: &JobKey) -> Result<Option<String>, StoreError> {
+        let legacy = legacy_key(key, &self.table);
+        let mut slot = self.client.lock().await;
+        let mut attempts = self.backoff.attempts("reading a saved position");
+        loop {
+            match self.try_load(&mut slot, key, &legacy).await {
+                Ok(text) => return Ok(text),
+                Err(e) => {
+                    *slot = None;
+                    let again = e.is_retriable();
+                    attempts.next(e, again).await?;
+                }
+            }
+        }
+    }
+
+    async fn clear_keys(&self, key: &JobKey) -> Result<(), StoreError> {
+        let legacy = legacy_key(key, &self.table);
+        let mut slot = self.client.lock().await;
+        let mut attempts = self.backoff.attempts("clearing a saved position");
+        loop {
+            let result = match self.session(&mut slot).await {
+                Ok(c) => c
+                    .execute(DELETE, &[&key.as_str(), &legacy])
+                    .await
+                    .map_err(StoreError::from),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    *slot = None;
+                    let again = e.is_retriable();
+                    attempts.next(e, again).await?;
+                }
+            }
+        }
+    }
+}
+
+impl PositionStore for PostgresPositions {
+    fn load<'a>(&'a self, key: &'a JobKey) -> StoreFuture<'a, Option<Position>> {
+        Box::pin(async move {
+            let text = self.load_text(key).await.map_err(|e| PositionError::Load {
+                job: key.to_string(),
+                store: STORE,
+                source: BoxError::from(e),
+            })?;
+            text.map(|t| {
+                serde_json::from_str(&t).map_err(|source| PositionError::Bad {
+                    job: key.to_string(),
+                    store: STORE,
+                    source,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn clear<'a>(&'a self, key: &'a JobKey) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.clear_keys(key)
+                .await
+                .map_err(|e| PositionError::Clear {
+                    job: key.to_string(),
+                    store: STORE,
+                    source: BoxError::from(e),
+                })
+        })
+    }
+}
