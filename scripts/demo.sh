@@ -19,25 +19,15 @@ cargo build --quiet --release -p holo-host -p holo-seed -p sls-lite
 BIN="$TARGET_DIR/release"
 
 WORK=$(mktemp -d /tmp/holo-demo.XXXXXX)
-RUN_AS=()
-if [ "$(id -u)" = 0 ]; then
-    chown postgres "$WORK"
-    RUN_AS=(runuser -u postgres --)
-fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 54329)
 SLS_PID=
 cleanup() {
     [ -n "$SLS_PID" ] && kill "$SLS_PID" 2>/dev/null
-    "${RUN_AS[@]}" pg_ctl -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
+    stop_throwaway_postgres "$WORK"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-say "starting a throwaway PostgreSQL on 127.0.0.1:$PORT"
-"${RUN_AS[@]}" initdb -D "$WORK/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-"${RUN_AS[@]}" pg_ctl -D "$WORK/pg" -l "$WORK/pg.log" -w \
-    -o "-p $PORT -k $WORK -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-DSN="postgres://postgres@127.0.0.1:$PORT/postgres"
+start_throwaway_postgres "$WORK"
 psql_() { psql -q -X -v ON_ERROR_STOP=1 "$DSN" "$@"; }
 
 psql_ <<'SQL'
@@ -76,7 +66,9 @@ say "S1 again: the load resumes at its saved position, nothing is written twice"
     --sink "$DSN" --table public.book_order
 
 say "S2: a stream from a local SLS-compatible server (sls-lite) → public.book_order_stream"
-"$BIN/sls-lite" --listen 127.0.0.1:0 --logstore holo-demo/book-orders:2 > "$WORK/sls.out" 2> "$WORK/sls.log" &
+# Signed requests, as the real service wants them (WebTracking needs no key).
+"$BIN/sls-lite" --listen 127.0.0.1:0 --logstore holo-demo/book-orders:2 \
+    --access-key demo-key-id:demo-key-secret > "$WORK/sls.out" 2> "$WORK/sls.log" &
 SLS_PID=$!
 for _ in $(seq 50); do [ -s "$WORK/sls.out" ] && break; sleep 0.1; done
 SLS_ADDR=$(head -1 "$WORK/sls.out" | awk '{print $NF}')
@@ -88,6 +80,7 @@ SLS_ADDR=$(head -1 "$WORK/sls.out" | awk '{print $NF}')
         --data-urlencode "book_id=$book" --data-urlencode "book_name=$name" \
         --data-urlencode "order_cnt=$cnt" --data-urlencode "order_amt=$amt" >/dev/null
 done
+ALIBABA_CLOUD_ACCESS_KEY_ID=demo-key-id ALIBABA_CLOUD_ACCESS_KEY_SECRET=demo-key-secret \
 "$BIN/holo-host" run \
     --source "sls://holo-demo/book-orders?endpoint=http://$SLS_ADDR&consumer_group=demo&start=begin" \
     --transform "$GUEST_DIR/alias.wasm" \

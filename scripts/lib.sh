@@ -45,3 +45,24 @@ build_guests() {
     GUEST_DIR="$TARGET_DIR/wasm32-wasip2/guest"
     export HOLO_GUEST_DIR="$GUEST_DIR"
 }
+
+# A throwaway PostgreSQL in DIR/pg on a free loopback port (as the `postgres` user when run
+# as root, which initdb requires); sets DSN. Stop it with stop_throwaway_postgres DIR.
+start_throwaway_postgres() {
+    local dir=$1 port
+    RUN_AS=()
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$dir"
+        RUN_AS=(runuser -u postgres --)
+    fi
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 54329)
+    say "starting a throwaway PostgreSQL on 127.0.0.1:$port"
+    "${RUN_AS[@]}" initdb -D "$dir/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+    "${RUN_AS[@]}" pg_ctl -D "$dir/pg" -l "$dir/pg.log" -w \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+    DSN="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+stop_throwaway_postgres() {
+    "${RUN_AS[@]}" pg_ctl -D "$1/pg" -m immediate stop >/dev/null 2>&1 || true
+}

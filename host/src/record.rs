@@ -40,6 +40,30 @@ pub struct Batch {
     pub records_read: u64,
     /// The source's position once this batch is written: committed together with it.
     pub position: Position,
+    /// Whether the source still owns the stream when the batch is about to commit; `None`
+    /// for sources that always do.
+    pub lease: Option<Lease>,
+}
+
+/// A source's claim on a stream, revoked when it loses it (a Log Service member whose
+/// heartbeats failed for the group's timeout): batches read under a revoked lease are not
+/// committed, so the member the stream moved to reads them again from the saved position.
+#[derive(Debug, Clone, Default)]
+pub struct Lease(Arc<std::sync::atomic::AtomicBool>);
+
+impl Lease {
+    /// A claim that holds until [`Lease::revoke`].
+    pub fn new() -> Lease {
+        Lease(Arc::new(std::sync::atomic::AtomicBool::new(true)))
+    }
+
+    pub fn revoke(&self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 impl Batch {

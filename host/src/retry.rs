@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use tracing::warn;
+use tracing::{debug, warn};
 
 /// How often and how patiently a failed call is tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,16 @@ impl Backoff {
             backoff: self,
             what,
             failed: 0,
+            quiet: false,
+        }
+    }
+
+    /// [`Backoff::attempts`] that log each retry at debug level only: for callers that
+    /// report failures themselves (a stream logs each kind once a minute).
+    pub fn quiet_attempts<'a>(&'a self, what: &'a str) -> Attempts<'a> {
+        Attempts {
+            quiet: true,
+            ..self.attempts(what)
         }
     }
 }
@@ -59,6 +69,7 @@ pub struct Attempts<'a> {
     backoff: &'a Backoff,
     what: &'a str,
     failed: u32,
+    quiet: bool,
 }
 
 impl Attempts<'_> {
@@ -69,8 +80,13 @@ impl Attempts<'_> {
             return Err(error);
         }
         let pause = self.backoff.pause(self.failed);
-        warn!(attempt = self.failed + 1, tries = self.backoff.tries, pause_ms = pause.as_millis() as u64,
-              error = %error, "{} failed, retrying", self.what);
+        let (attempt, pause_ms) = (self.failed + 1, pause.as_millis() as u64);
+        if self.quiet {
+            debug!(attempt, pause_ms, error = %error, "{} failed, retrying", self.what);
+        } else {
+            warn!(attempt, tries = self.backoff.tries, pause_ms, error = %error,
+                  "{} failed, retrying", self.what);
+        }
         tokio::time::sleep(pause).await;
         self.failed += 1;
         Ok(())

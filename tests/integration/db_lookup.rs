@@ -10,7 +10,20 @@ use holo_seed::BOOK_NAMES;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
 use crate::support::pg::{ServerOptions, TestPg, chain};
-use crate::support::{assert_success, dead_letters, guest, query_i64, scratch, table, write};
+use crate::support::{Args, RATINGS, assert_failure, assert_success, s4_enrich, scratch, write};
+
+/// Inserts the seed's books as `(id, name)` into `table`.
+async fn insert_books(client: &tokio_postgres::Client, table: &str) {
+    for (i, name) in BOOK_NAMES.iter().enumerate() {
+        client
+            .execute(
+                &format!("INSERT INTO {table} (id, name) VALUES ($1, $2)"),
+                &[&(i as i32 + 1), name],
+            )
+            .await
+            .unwrap();
+    }
+}
 
 /// Creates `schema.books (id int PRIMARY KEY, name text, note text)` holding the seed's
 /// books on `pg`; returns `schema.books`.
@@ -23,15 +36,7 @@ async fn books_table(pg: &TestPg, schema: &str) -> String {
         ))
         .await
         .unwrap();
-    for (i, name) in BOOK_NAMES.iter().enumerate() {
-        client
-            .execute(
-                &format!("INSERT INTO {schema}.books (id, name) VALUES ($1, $2)"),
-                &[&(i as i32 + 1), name],
-            )
-            .await
-            .unwrap();
-    }
+    insert_books(&client, &format!("{schema}.books")).await;
     format!("{schema}.books")
 }
 
@@ -50,55 +55,13 @@ fn some(values: &[&str]) -> Option<Vec<Option<String>>> {
 /// S4 with the books in the sink's database; `options` is appended to the lookup spec.
 /// Returns holo-host's stderr.
 async fn s4_from_database(tag: &str, options: &str) -> String {
-    let pg = TestPg::shared();
-    let books = books_table(pg, &format!("db_lookup_{tag}")).await;
-    let dir = scratch();
-    let mut ratings = holo_seed::ratings_csv(500, 4);
-    ratings.push_str("12,00000000-0000-4000-8000-000000000000,5\n");
-    let ratings = write(dir.path(), "ratings.csv", ratings);
-    let dl = dir.path().join("rejected.jsonl");
-    let t = table(
+    let books = books_table(TestPg::shared(), &format!("db_lookup_{tag}")).await;
+    let (stderr, _) = s4_enrich(
         &format!("db_lookup_{tag}_ratings"),
-        "(id int8 NOT NULL, user_id text NOT NULL, name text NOT NULL, rating int2 NOT NULL)",
+        &format!("books=postgres:{books}?key=id{options}"),
+        "warn,holo_host::lookup=debug",
     )
     .await;
-    let enrich = guest("enrich");
-    let out = crate::support::holo_host()
-        .env("RUST_LOG", "warn,holo_host::lookup=debug")
-        .arg("run")
-        .args(["--source", &format!("csv:{ratings}")])
-        .args(["--transform", enrich.to_str().unwrap()])
-        .args([
-            "--set",
-            "lookup=books",
-            "--set",
-            "key=id",
-            "--set",
-            "columns=name",
-        ])
-        .args([
-            "--lookup",
-            &format!("books=postgres:{books}?key=id{options}"),
-        ])
-        .args(["--sink", &pg.dsn(), "--table", &t])
-        .args(["--dead-letter", dl.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = assert_success(&out);
-    assert!(stderr.contains("wrote 500, dead-lettered 1"), "{stderr}");
-    let names = BOOK_NAMES.map(|b| format!("'{b}'")).join(",");
-    let mismatched = query_i64(&format!(
-        "SELECT count(*) FROM {t} r WHERE r.name <> (ARRAY[{names}])[r.id]"
-    ))
-    .await;
-    assert_eq!(mismatched, 0);
-    assert_eq!(
-        query_i64(&format!("SELECT count(DISTINCT name) FROM {t}")).await,
-        9
-    );
-    let letters = dead_letters(&dl);
-    assert_eq!(letters.len(), 1, "{letters:?}");
-    assert_eq!(letters[0]["record"]["id"], "12");
     stderr
 }
 
@@ -347,6 +310,14 @@ fn path(p: &Path) -> String {
     p.to_str().unwrap().to_owned()
 }
 
+/// The TLS failure behind `err`, when it is one.
+fn tls_failure(err: &DbError) -> Option<&TlsError> {
+    match err {
+        DbError::Tls { source, .. } => Some(source),
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn tls_require_encrypts_without_checking() {
     let s = TlsServer::get();
@@ -400,7 +371,7 @@ async fn tls_verify_full_refuses_a_wrong_host_name() {
     };
     let err = try_connect(&dsn("verify-full")).await.unwrap_err();
     assert!(
-        matches!(&err, DbError::Tls { source: TlsError::HostnameMismatch { host, .. }, .. } if host == "wrong.example"),
+        matches!(tls_failure(&err), Some(TlsError::HostnameMismatch { host, .. }) if host == "wrong.example"),
         "{}",
         chain(&err)
     );
@@ -424,13 +395,7 @@ async fn tls_refuses_a_certificate_from_an_untrusted_ca() {
         let dsn = s.url("localhost", &format!("sslmode={mode}&sslrootcert={other}"));
         let err = try_connect(&dsn).await.unwrap_err();
         assert!(
-            matches!(
-                &err,
-                DbError::Tls {
-                    source: TlsError::Untrusted { .. },
-                    ..
-                }
-            ),
+            matches!(tls_failure(&err), Some(TlsError::Untrusted { .. })),
             "{mode}: {}",
             chain(&err)
         );
@@ -463,13 +428,7 @@ async fn tls_require_against_a_server_without_ssl_fails_clearly() {
     let dsn = format!("{}?sslmode=require", plain.dsn());
     let err = try_connect(&dsn).await.unwrap_err();
     assert!(
-        matches!(
-            &err,
-            DbError::Tls {
-                source: TlsError::NotSupported { .. },
-                ..
-            }
-        ),
+        matches!(tls_failure(&err), Some(TlsError::NotSupported { .. })),
         "{}",
         chain(&err)
     );
@@ -504,43 +463,20 @@ async fn a_run_over_tls_writes_rows_and_reads_its_lookup() {
     let (pg, target) = parse_dsn(&dsn, None).unwrap();
     let client = connect(&pg, &target).await.unwrap();
     client
-        .batch_execute(
+        .batch_execute(&format!(
             "DROP TABLE IF EXISTS books, ratings; \
              CREATE TABLE books (id int PRIMARY KEY, name text NOT NULL); \
-             CREATE TABLE ratings (id int8 NOT NULL, user_id text NOT NULL, name text NOT NULL, rating int2 NOT NULL)",
-        )
+             CREATE TABLE ratings {RATINGS}"
+        ))
         .await
         .unwrap();
-    for (i, name) in BOOK_NAMES.iter().enumerate() {
-        client
-            .execute(
-                "INSERT INTO books VALUES ($1, $2)",
-                &[&(i as i32 + 1), name],
-            )
-            .await
-            .unwrap();
-    }
+    insert_books(&client, "books").await;
     let dir = scratch();
     let ratings = write(dir.path(), "ratings.csv", holo_seed::ratings_csv(200, 7));
-    let enrich = guest("enrich");
-    let out = crate::support::run(&[
-        "--source",
-        &format!("csv:{ratings}"),
-        "--transform",
-        enrich.to_str().unwrap(),
-        "--set",
-        "lookup=books",
-        "--set",
-        "key=id",
-        "--set",
-        "columns=name",
-        "--lookup",
-        "books=postgres:books?key=id&preload=0",
-        "--sink",
-        &dsn,
-        "--table",
-        "ratings",
-    ]);
+    let out = Args::csv(&ratings)
+        .enrich("id", "name", "books=postgres:books?key=id&preload=0")
+        .sink(&dsn, "ratings")
+        .run();
     let stderr = assert_success(&out);
     assert!(stderr.contains("wrote 200, dead-lettered 0"), "{stderr}");
     let written: i64 = client
@@ -559,16 +495,7 @@ async fn a_run_over_tls_writes_rows_and_reads_its_lookup() {
         "localhost",
         &format!("sslmode=verify-full&sslrootcert={other}"),
     );
-    let out = crate::support::run(&[
-        "--source",
-        &format!("csv:{ratings}"),
-        "--sink",
-        &bad,
-        "--table",
-        "ratings",
-    ]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = assert_failure(&Args::csv(&ratings).sink(&bad, "ratings").run());
     assert!(
         stderr.contains("the server's certificate is not signed by a trusted CA"),
         "{stderr}"

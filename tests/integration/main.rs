@@ -10,6 +10,8 @@ mod postgres_sink;
 mod reload;
 mod sandbox;
 mod sls_client;
+mod sls_credentials;
 mod sls_source;
+mod sls_stream;
 mod transforms;
 mod write_modes;

@@ -8,7 +8,9 @@ use holo_host::sink::postgres::{PostgresSink, PostgresSinkConfig, WriteMode, Wri
 use serde_json::json;
 
 use crate::support::pg::{TestPg, chain};
-use crate::support::{self, assert_success, dead_letters, guest, holo_host, run, scratch, write};
+use crate::support::{
+    Args, RATINGS, assert_success, book_name_mismatches, books_csv, dead_letters, scratch, write,
+};
 
 /// `(child table, rows)` of each child of `parent`, and the values its bound lists.
 async fn children(
@@ -44,8 +46,9 @@ async fn children(
     out
 }
 
-/// Rows per book id in the ratings file.
-fn ratings_per_id(csv: &str) -> BTreeMap<String, i64> {
+/// The children (as [`children`] lists them) that the ratings file gives a ratings table
+/// partitioned by book id: one per id, holding its rows.
+fn children_per_book(csv: &str) -> BTreeMap<String, (i64, String)> {
     let mut counts = BTreeMap::new();
     for line in csv.lines().skip(1) {
         *counts
@@ -53,65 +56,6 @@ fn ratings_per_id(csv: &str) -> BTreeMap<String, i64> {
             .or_insert(0) += 1;
     }
     counts
-}
-
-fn enrich_args(ratings: &str) -> Vec<String> {
-    vec![
-        "--source".into(),
-        format!("csv:{ratings}"),
-        "--transform".into(),
-        guest("enrich").to_str().unwrap().into(),
-        "--set".into(),
-        "lookup=books".into(),
-        "--set".into(),
-        "key=id".into(),
-        "--set".into(),
-        "columns=name".into(),
-        "--lookup".into(),
-        format!(
-            "books=csv:{}?columns=id,name",
-            support::data("books.csv").display()
-        ),
-    ]
-}
-
-/// S4: ratings joined with the books file land in a `PARTITION BY LIST (id)` table whose
-/// nine children are created on demand, each holding its own rows.
-#[tokio::test]
-async fn s4_creates_the_nine_children_on_demand() {
-    let pg = TestPg::shared();
-    let schema = pg.fresh_schema("s4_partitions").await;
-    let client = pg.client().await;
-    let parent = format!("{schema}.ratings");
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE {parent} (id int8 NOT NULL, user_id text NOT NULL, name text NOT NULL, \
-             rating int2 NOT NULL) PARTITION BY LIST (id)"
-        ))
-        .await
-        .unwrap();
-    let dir = scratch();
-    let csv = holo_seed::ratings_csv(900, 21);
-    let ratings = write(dir.path(), "ratings.csv", &csv);
-    let mut args = enrich_args(&ratings);
-    let dsn = pg.dsn();
-    args.extend(
-        [
-            "--sink",
-            &dsn,
-            "--table",
-            &parent,
-            "--create-partitions",
-            "--batch-rows",
-            "64",
-        ]
-        .map(String::from),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let stderr = assert_success(&run(&args));
-    assert!(stderr.contains("wrote 900, dead-lettered 0"), "{stderr}");
-    let got = children(&client, &parent).await;
-    let want: BTreeMap<String, (i64, String)> = ratings_per_id(&csv)
         .into_iter()
         .map(|(id, n)| {
             (
@@ -119,20 +63,56 @@ async fn s4_creates_the_nine_children_on_demand() {
                 (n, format!("FOR VALUES IN ('{id}')")),
             )
         })
-        .collect();
-    assert_eq!(got.len(), 9);
-    assert_eq!(got, want);
-    // Each child holds its book's name only.
-    let names = holo_seed::BOOK_NAMES.map(|b| format!("'{b}'")).join(",");
-    let wrong: i64 = client
-        .query_one(
-            &format!("SELECT count(*) FROM {parent} r WHERE r.name <> (ARRAY[{names}])[r.id]"),
-            &[],
+        .collect()
+}
+
+/// The ratings file `ratings` joined with the books file by the `enrich` example.
+fn enrich(ratings: &str) -> Args {
+    Args::csv(ratings).enrich("id", "name", &books_csv())
+}
+
+/// `--create-table` for the enriched ratings: keyed by rating, partitioned by book, stored
+/// by column on Hologres.
+const CREATE_RATINGS: [&str; 7] = [
+    "--create-table",
+    "--primary-key",
+    "id,user_id",
+    "--partition-by",
+    "id",
+    "--table-property",
+    "orientation=column",
+];
+
+/// Columns of a table partitioned by its text key `k`.
+const BY_K: &str = "(k text, v text) PARTITION BY LIST (k)";
+
+/// S4: ratings joined with the books file land in a `PARTITION BY LIST (id)` table whose
+/// nine children are created on demand, each holding its own rows.
+#[tokio::test]
+async fn s4_creates_the_nine_children_on_demand() {
+    let pg = TestPg::shared();
+    let parent = "s4_partitions.ratings";
+    let client = pg
+        .schema_with(
+            "s4_partitions",
+            &format!("CREATE TABLE {parent} {RATINGS} PARTITION BY LIST (id)"),
         )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(wrong, 0);
+        .await;
+    let dir = scratch();
+    let csv = holo_seed::ratings_csv(900, 21);
+    let ratings = write(dir.path(), "ratings.csv", &csv);
+    let args = enrich(&ratings).sink(&pg.dsn(), parent).with([
+        "--create-partitions",
+        "--batch-rows",
+        "64",
+    ]);
+    let stderr = assert_success(&args.run());
+    assert!(stderr.contains("wrote 900, dead-lettered 0"), "{stderr}");
+    let got = children(&client, parent).await;
+    assert_eq!(got.len(), 9);
+    assert_eq!(got, children_per_book(&csv));
+    // Each child holds its book's name only.
+    assert_eq!(book_name_mismatches(parent).await, 0);
 }
 
 /// S4 with nothing prepared: --create-table makes the partitioned table from the
@@ -147,37 +127,21 @@ async fn s4_creates_the_table_and_upserts_through_the_hologres_path() {
     let dir = scratch();
     let csv = holo_seed::ratings_csv(500, 22);
     let ratings = write(dir.path(), "ratings.csv", &csv);
-    let dsn = pg.dsn();
+    let args = enrich(&ratings)
+        .sink(&pg.dsn(), &parent)
+        .with(CREATE_RATINGS)
+        .with(["--createparttable", "--mutatetype", "insertorupdate"])
+        .with([
+            "--dialect",
+            "hologres",
+            "--writers",
+            "2",
+            "--batch-rows",
+            "100",
+        ])
+        .with(["--from-scratch"]);
     for _ in 0..2 {
-        let mut args = enrich_args(&ratings);
-        args.extend(
-            [
-                "--sink",
-                &dsn,
-                "--table",
-                &parent,
-                "--create-table",
-                "--primary-key",
-                "id,user_id",
-                "--partition-by",
-                "id",
-                "--table-property",
-                "orientation=column",
-                "--createparttable",
-                "--mutatetype",
-                "insertorupdate",
-                "--dialect",
-                "hologres",
-                "--writers",
-                "2",
-                "--batch-rows",
-                "100",
-                "--from-scratch",
-            ]
-            .map(String::from),
-        );
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let stderr = assert_success(&run(&args));
+        let stderr = assert_success(&args.run());
         assert!(stderr.contains("wrote 500, dead-lettered 0"), "{stderr}");
     }
     let columns: Vec<(String, String, bool)> = client
@@ -201,17 +165,7 @@ async fn s4_creates_the_table_and_upserts_through_the_hologres_path() {
             col("name", "text", false),
         ]
     );
-    let got = children(&client, &parent).await;
-    let want: BTreeMap<String, (i64, String)> = ratings_per_id(&csv)
-        .into_iter()
-        .map(|(id, n)| {
-            (
-                format!("ratings_{id}"),
-                (n, format!("FOR VALUES IN ('{id}')")),
-            )
-        })
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(children(&client, &parent).await, children_per_book(&csv));
 }
 
 /// A flood of junk partition values: at most --max-new-partitions children are created,
@@ -219,15 +173,10 @@ async fn s4_creates_the_table_and_upserts_through_the_hologres_path() {
 #[tokio::test]
 async fn junk_partition_values_stop_at_the_cap() {
     let pg = TestPg::shared();
-    let schema = pg.fresh_schema("part_junk").await;
-    let client = pg.client().await;
-    let parent = format!("{schema}.events");
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE {parent} (k text, v text) PARTITION BY LIST (k)"
-        ))
-        .await
-        .unwrap();
+    let parent = "part_junk.events";
+    let client = pg
+        .schema_with("part_junk", &format!("CREATE TABLE {parent} {BY_K}"))
+        .await;
     let dir = scratch();
     let mut csv = String::from("k,v\n");
     for i in 0..200 {
@@ -235,23 +184,12 @@ async fn junk_partition_values_stop_at_the_cap() {
     }
     let input = write(dir.path(), "events.csv", &csv);
     let dl = dir.path().join("dl.jsonl");
-    let dsn = pg.dsn();
-    let base = [
-        "--source",
-        &format!("csv:{input}"),
-        "--sink",
-        &dsn,
-        "--table",
-        &parent,
-        "--dead-letter",
-        dl.to_str().unwrap(),
-        "--batch-rows",
-        "50",
-    ]
-    .map(String::from);
+    let args = Args::csv(&input)
+        .sink(&pg.dsn(), parent)
+        .dead_letter(&dl)
+        .with(["--batch-rows", "50"]);
     // Without the flag, nothing is created.
-    let args: Vec<&str> = base.iter().map(String::as_str).collect();
-    let stderr = assert_success(&run(&args));
+    let stderr = assert_success(&args.run());
     assert!(stderr.contains("wrote 0, dead-lettered 200"), "{stderr}");
     let letters = dead_letters(&dl);
     assert_eq!(
@@ -262,16 +200,15 @@ async fn junk_partition_values_stop_at_the_cap() {
     assert_eq!(letters[0]["stage"], "sink");
     std::fs::remove_file(&dl).unwrap();
 
-    let mut args = args.clone();
-    args.extend([
+    let args = args.with([
         "--create-partitions",
         "--max-new-partitions",
         "10",
         "--from-scratch",
     ]);
-    let stderr = assert_success(&run(&args));
+    let stderr = assert_success(&args.run());
     assert!(stderr.contains("wrote 10, dead-lettered 190"), "{stderr}");
-    assert_eq!(children(&client, &parent).await.len(), 10);
+    assert_eq!(children(&client, parent).await.len(), 10);
     let letters = dead_letters(&dl);
     assert_eq!(letters.len(), 190);
     assert_eq!(letters[0]["record"]["k"], "junk-10");
@@ -297,8 +234,22 @@ fn config(pg: &TestPg, table: &str, mode: WriteMode) -> PostgresSinkConfig {
     }
 }
 
+/// A sink into `table` in `mode`, creating partitions, bound to the text columns `columns`.
+async fn open_sink(pg: &TestPg, table: &str, mode: WriteMode, columns: [&str; 2]) -> PostgresSink {
+    let mut sink = PostgresSink::connect(&config(pg, table, mode))
+        .await
+        .unwrap();
+    sink.bind(&columns.map(Column::text)).unwrap();
+    sink
+}
+
+/// Rows of text values, none null.
+fn texts<'a>(rows: &[[&'a str; 2]]) -> Vec<[Option<&'a str>; 2]> {
+    rows.iter().map(|r| r.map(Some)).collect()
+}
+
 /// Stages rows of text values (input index = position) and commits them.
-async fn load(sink: &mut PostgresSink, rows: &[Vec<Option<&str>>]) -> (u64, Vec<String>) {
+async fn load(sink: &mut PostgresSink, rows: &[[Option<&str>; 2]]) -> (u64, Vec<String>) {
     for (i, r) in rows.iter().enumerate() {
         let mut buf = Vec::new();
         for v in r {
@@ -319,15 +270,10 @@ async fn load(sink: &mut PostgresSink, rows: &[Vec<Option<&str>>]) -> (u64, Vec<
 #[tokio::test]
 async fn awkward_partition_values_get_safe_children() {
     let pg = TestPg::shared();
-    let schema = pg.fresh_schema("part_awkward").await;
-    let client = pg.client().await;
-    let parent = format!("{schema}.notes");
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE {parent} (k text, v text) PARTITION BY LIST (k)"
-        ))
-        .await
-        .unwrap();
+    let parent = "part_awkward.notes";
+    let client = pg
+        .schema_with("part_awkward", &format!("CREATE TABLE {parent} {BY_K}"))
+        .await;
     let long = "色彩を持たない多崎つくると彼の巡礼の年".repeat(2);
     let values = [
         "嫌われる勇気",
@@ -339,17 +285,13 @@ async fn awkward_partition_values_get_safe_children() {
         long.as_str(),
         "",
     ];
-    let mut sink = PostgresSink::connect(&config(pg, &parent, WriteMode::Insert))
-        .await
-        .unwrap();
-    sink.bind(&[Column::text("k"), Column::text("v")]).unwrap();
-    let mut rows: Vec<Vec<Option<&str>>> =
-        values.iter().map(|v| vec![Some(*v), Some("1")]).collect();
-    rows.push(vec![None, Some("null key")]);
+    let mut sink = open_sink(pg, parent, WriteMode::Insert, ["k", "v"]).await;
+    let mut rows: Vec<[Option<&str>; 2]> = values.iter().map(|v| [Some(*v), Some("1")]).collect();
+    rows.push([None, Some("null key")]);
     let (written, rejected) = load(&mut sink, &rows).await;
     assert_eq!(rejected, Vec::<String>::new());
     assert_eq!(written, rows.len() as u64);
-    let got = children(&client, &parent).await;
+    let got = children(&client, parent).await;
     assert_eq!(got.len(), rows.len(), "{got:?}");
     assert!(got.values().all(|(n, _)| *n == 1), "{got:?}");
     assert!(got.contains_key("notes_嫌われる勇気"), "{got:?}");
@@ -363,13 +305,10 @@ async fn awkward_partition_values_get_safe_children() {
         assert_eq!(found, 1, "value {count}: {v:?}");
     }
     // A second sink knows the children from the catalog and creates none.
-    let mut sink = PostgresSink::connect(&config(pg, &parent, WriteMode::Insert))
-        .await
-        .unwrap();
-    sink.bind(&[Column::text("k"), Column::text("v")]).unwrap();
+    let mut sink = open_sink(pg, parent, WriteMode::Insert, ["k", "v"]).await;
     let (written, _) = load(&mut sink, &rows).await;
     assert_eq!(written, rows.len() as u64);
-    assert_eq!(children(&client, &parent).await.len(), rows.len());
+    assert_eq!(children(&client, parent).await.len(), rows.len());
 }
 
 /// Integer and date keys match existing children whatever their spelling, and a child
@@ -377,37 +316,27 @@ async fn awkward_partition_values_get_safe_children() {
 #[tokio::test]
 async fn integer_and_date_keys_and_a_creation_race() {
     let pg = TestPg::shared();
-    let schema = pg.fresh_schema("part_typed").await;
-    let client = pg.client().await;
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE {schema}.by_day (day date, n int8, PRIMARY KEY (day, n)) \
+    let schema = "part_typed";
+    let client = pg
+        .schema_with(
+            schema,
+            "CREATE TABLE {s}.by_day (day date, n int8, PRIMARY KEY (day, n)) \
                PARTITION BY LIST (day); \
-             CREATE TABLE {schema}.feb1 PARTITION OF {schema}.by_day FOR VALUES IN ('2024-02-01'); \
-             CREATE TABLE {schema}.by_num (id int4, v text) PARTITION BY LIST (id); \
-             CREATE TABLE {schema}.seven PARTITION OF {schema}.by_num FOR VALUES IN (7, 8)"
-        ))
-        .await
-        .unwrap();
+             CREATE TABLE {s}.feb1 PARTITION OF {s}.by_day FOR VALUES IN ('2024-02-01'); \
+             CREATE TABLE {s}.by_num (id int4, v text) PARTITION BY LIST (id); \
+             CREATE TABLE {s}.seven PARTITION OF {s}.by_num FOR VALUES IN (7, 8)",
+        )
+        .await;
+    let by_day = format!("{schema}.by_day");
+    let by_num = format!("{schema}.by_num");
     // Dates, upserted with a delete in the batch.
-    let mut sink = PostgresSink::connect(&config(
-        pg,
-        &format!("{schema}.by_day"),
-        WriteMode::InsertOrReplace,
-    ))
-    .await
-    .unwrap();
-    sink.bind(&[Column::text("day"), Column::text("n")])
-        .unwrap();
-    let (written, rejected) = load(
-        &mut sink,
-        &[
-            vec![Some("2024-02-01"), Some("1")],
-            vec![Some("2024-02-01"), Some("2")],
-            vec![Some("2024-01-31 "), Some("3")],
-        ],
-    )
-    .await;
+    let mut sink = open_sink(pg, &by_day, WriteMode::InsertOrReplace, ["day", "n"]).await;
+    let dates = [
+        ["2024-02-01", "1"],
+        ["2024-02-01", "2"],
+        ["2024-01-31 ", "3"],
+    ];
+    let (written, rejected) = load(&mut sink, &texts(&dates)).await;
     assert_eq!((written, rejected.len()), (3, 0));
     let buf = {
         let mut b = Vec::new();
@@ -420,7 +349,7 @@ async fn integer_and_date_keys_and_a_creation_race() {
     sink.commit(&crate::support::job("load"), &json!("del"))
         .await
         .unwrap();
-    let got = children(&client, &format!("{schema}.by_day")).await;
+    let got = children(&client, &by_day).await;
     assert_eq!(got["feb1"].0, 1, "{got:?}");
     assert_eq!(
         got["by_day_2024-01-31"],
@@ -429,29 +358,17 @@ async fn integer_and_date_keys_and_a_creation_race() {
 
     // Integers: `007` is 7. Meanwhile another session creates the child for 9 under a
     // name of its own: creating ours fails as overlapping, and the sink uses theirs.
-    let mut sink =
-        PostgresSink::connect(&config(pg, &format!("{schema}.by_num"), WriteMode::Insert))
-            .await
-            .unwrap();
-    sink.bind(&[Column::text("id"), Column::text("v")]).unwrap();
+    let mut sink = open_sink(pg, &by_num, WriteMode::Insert, ["id", "v"]).await;
     client
         .batch_execute(&format!(
             "CREATE TABLE {schema}.theirs PARTITION OF {schema}.by_num FOR VALUES IN (9)"
         ))
         .await
         .unwrap();
-    let (written, rejected) = load(
-        &mut sink,
-        &[
-            vec![Some("007"), Some("a")],
-            vec![Some("8"), Some("b")],
-            vec![Some("9"), Some("c")],
-            vec![Some("-4"), Some("d")],
-        ],
-    )
-    .await;
+    let numbers = [["007", "a"], ["8", "b"], ["9", "c"], ["-4", "d"]];
+    let (written, rejected) = load(&mut sink, &texts(&numbers)).await;
     assert_eq!((written, rejected.len()), (4, 0));
-    let got = children(&client, &format!("{schema}.by_num")).await;
+    let got = children(&client, &by_num).await;
     assert_eq!(got["seven"].0, 2);
     assert_eq!(got["theirs"].0, 1);
     assert_eq!(got["by_num_-4"], (1, "FOR VALUES IN ('-4')".to_owned()));
@@ -461,9 +378,9 @@ async fn integer_and_date_keys_and_a_creation_race() {
         .batch_execute(&format!("CREATE TABLE {schema}.by_num_10 (x int)"))
         .await
         .unwrap();
-    let (written, _) = load(&mut sink, &[vec![Some("10"), Some("e")]]).await;
+    let (written, _) = load(&mut sink, &texts(&[["10", "e"]])).await;
     assert_eq!(written, 1);
-    let got = children(&client, &format!("{schema}.by_num")).await;
+    let got = children(&client, &by_num).await;
     let (name, _) = got
         .iter()
         .find(|(_, (_, bound))| bound.contains("10"))
@@ -474,19 +391,12 @@ async fn integer_and_date_keys_and_a_creation_race() {
     );
 
     // Two sinks create the child for 11 at the same moment: one wins, the other finds it.
-    let connect = || async {
-        let mut s =
-            PostgresSink::connect(&config(pg, &format!("{schema}.by_num"), WriteMode::Insert))
-                .await
-                .unwrap();
-        s.bind(&[Column::text("id"), Column::text("v")]).unwrap();
-        s
-    };
+    let connect = || open_sink(pg, &by_num, WriteMode::Insert, ["id", "v"]);
     let (mut a, mut b) = (connect().await, connect().await);
-    let rows = [vec![Some("11"), Some("f")]];
+    let rows = texts(&[["11", "f"]]);
     let ((wa, ra), (wb, rb)) = tokio::join!(load(&mut a, &rows), load(&mut b, &rows));
     assert_eq!((wa, wb), (1, 1), "{ra:?} {rb:?}");
-    let got = children(&client, &format!("{schema}.by_num")).await;
+    let got = children(&client, &by_num).await;
     assert_eq!(got["by_num_11"].0, 2, "{got:?}");
 }
 
@@ -495,37 +405,23 @@ async fn integer_and_date_keys_and_a_creation_race() {
 #[tokio::test]
 async fn plan_shows_the_sql_for_a_partitioned_target() {
     let pg = TestPg::shared();
-    let schema = pg.fresh_schema("part_plan").await;
-    let client = pg.client().await;
-    let parent = format!("{schema}.ratings");
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE {parent} (id int8, user_id text, name text, rating int2, \
+    let schema = "part_plan";
+    let parent = "part_plan.ratings";
+    let client = pg
+        .schema_with(
+            schema,
+            "CREATE TABLE {s}.ratings (id int8, user_id text, name text, rating int2, \
                note text DEFAULT 'none', PRIMARY KEY (id, user_id)) PARTITION BY LIST (id); \
-             CREATE TABLE {schema}.ratings_1 PARTITION OF {parent} FOR VALUES IN (1)"
-        ))
-        .await
-        .unwrap();
+             CREATE TABLE {s}.ratings_1 PARTITION OF {s}.ratings FOR VALUES IN (1)",
+        )
+        .await;
     let dir = scratch();
     let ratings = write(dir.path(), "ratings.csv", holo_seed::ratings_csv(20, 3));
     let dsn = pg.dsn();
-    let mut args = vec!["plan".to_owned()];
-    args.extend(enrich_args(&ratings));
-    args.extend(
-        [
-            "--sink",
-            &dsn,
-            "--table",
-            &parent,
-            "--mode",
-            "insert-or-replace",
-            "--create-partitions",
-        ]
-        .map(String::from),
-    );
-    let out = holo_host().args(&args).output().unwrap();
-    assert_success(&out);
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = enrich(&ratings)
+        .sink(&dsn, parent)
+        .with(["--mode", "insert-or-replace", "--create-partitions"])
+        .plan();
     for want in [
         "mode:     insert-or-replace (key (id, user_id)); 1 writer",
         "partitions: LIST (id), rows routed to the child holding their value; 1 existing: \
@@ -550,34 +446,16 @@ async fn plan_shows_the_sql_for_a_partitioned_target() {
         .unwrap()
         .get(0);
     assert_eq!(rows, 0);
-    assert_eq!(children(&client, &parent).await.len(), 1);
+    assert_eq!(children(&client, parent).await.len(), 1);
 
     // A missing table: the DDL is shown (Hologres properties with the hologres dialect),
     // and the table is still missing afterwards.
     let missing = format!("{schema}.fresh");
-    let mut args = vec!["plan".to_owned()];
-    args.extend(enrich_args(&ratings));
-    args.extend(
-        [
-            "--sink",
-            &dsn,
-            "--table",
-            &missing,
-            "--create-table",
-            "--primary-key",
-            "id,user_id",
-            "--partition-by",
-            "id",
-            "--table-property",
-            "orientation=column",
-            "--dialect",
-            "hologres",
-        ]
-        .map(String::from),
-    );
-    let out = holo_host().args(&args).output().unwrap();
-    assert_success(&out);
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = enrich(&ratings)
+        .sink(&dsn, &missing)
+        .with(CREATE_RATINGS)
+        .with(["--dialect", "hologres"])
+        .plan();
     for want in [
         "CREATE TABLE \"part_plan\".\"fresh\" (\"id\" text NOT NULL, \"user_id\" text NOT NULL, \
          \"rating\" text, \"name\" text, PRIMARY KEY (\"id\", \"user_id\")) PARTITION BY LIST \

@@ -4,11 +4,16 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    self, assert_success, dead_letters, guest, pg::TestPg, query_i64, run, scratch, table, write,
+    Args, assert_failure, assert_success, books_csv, dead_letters, guest, pg::TestPg, query_i64,
+    run, s4_enrich, scratch, table, write,
 };
 
 const BOOK_ORDER: &str = "(order_id text NOT NULL, user_id int8 NOT NULL, book_id int8 NOT NULL,
     book_name text NOT NULL, order_cnt int8 NOT NULL, order_amt int8 NOT NULL, PRIMARY KEY (order_id))";
+
+/// The orders table without a key, so that duplicates would show.
+const PLAIN_ORDERS: &str =
+    "(order_id text, user_id int8, book_id int8, book_name text, order_cnt int8, order_amt int8)";
 
 /// S1: 10,000 generated orders land once each, typed.
 #[tokio::test]
@@ -17,17 +22,10 @@ async fn s1_batch_load_of_generated_orders() {
     let dir = scratch();
     let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(10_000, 1));
     let t = table("s1_orders", BOOK_ORDER).await;
-    let passthrough = guest("passthrough");
-    let out = run(&[
-        "--source",
-        &format!("csv:{orders}"),
-        "--transform",
-        passthrough.to_str().unwrap(),
-        "--sink",
-        &pg.dsn(),
-        "--table",
-        &t,
-    ]);
+    let out = Args::csv(&orders)
+        .transform(&guest("passthrough"))
+        .sink(&pg.dsn(), &t)
+        .run();
     let stderr = assert_success(&out);
     assert!(
         stderr.contains("read 10000 rows, wrote 10000, dead-lettered 0"),
@@ -60,59 +58,10 @@ async fn s1_batch_load_of_generated_orders() {
 /// dead-lettered with the transform's message and hash.
 #[tokio::test]
 async fn s4_enrich_join_with_headerless_books() {
-    let pg = TestPg::shared();
-    let dir = scratch();
-    let mut ratings = holo_seed::ratings_csv(500, 4);
-    ratings.push_str("12,00000000-0000-4000-8000-000000000000,5\n");
-    let ratings = write(dir.path(), "ratings.csv", ratings);
-    let dl = dir.path().join("rejected.jsonl");
-    let t = table(
-        "s4_ratings",
-        "(id int8 NOT NULL, user_id text NOT NULL, name text NOT NULL, rating int2 NOT NULL)",
-    )
-    .await;
-    let enrich = guest("enrich");
-    let out = run(&[
-        "--source",
-        &format!("csv:{ratings}"),
-        "--transform",
-        enrich.to_str().unwrap(),
-        "--set",
-        "lookup=books",
-        "--set",
-        "key=id",
-        "--set",
-        "columns=name",
-        "--lookup",
-        &format!(
-            "books=csv:{}?columns=id,name",
-            support::data("books.csv").display()
-        ),
-        "--sink",
-        &pg.dsn(),
-        "--table",
-        &t,
-        "--dead-letter",
-        dl.to_str().unwrap(),
-    ]);
-    let stderr = assert_success(&out);
-    assert!(stderr.contains("wrote 500, dead-lettered 1"), "{stderr}");
-    let names = holo_seed::BOOK_NAMES.map(|b| format!("'{b}'")).join(",");
-    let mismatched = query_i64(&format!(
-        "SELECT count(*) FROM {t} r WHERE r.name <> (ARRAY[{names}])[r.id]"
-    ))
-    .await;
-    assert_eq!(mismatched, 0);
-    assert_eq!(
-        query_i64(&format!("SELECT count(DISTINCT name) FROM {t}")).await,
-        9
-    );
-    let letters = dead_letters(&dl);
-    assert_eq!(letters.len(), 1, "{letters:?}");
-    let l = &letters[0];
+    // The written rows and the dead letter's record are checked by `s4_enrich`.
+    let (_, l) = s4_enrich("s4_ratings", &books_csv(), "warn").await;
     assert_eq!(l["line"], 502);
     assert_eq!(l["stage"], "transform");
-    assert_eq!(l["record"]["id"], "12");
     assert!(
         l["reason"].as_str().unwrap().contains("12"),
         "reason names the key: {l}"
@@ -135,16 +84,7 @@ async fn malformed_lines_are_dead_lettered_with_line_numbers() {
     let path = write(dir.path(), "orders.csv", &csv);
     let dl = dir.path().join("rejected.jsonl");
     let t = table("malformed_orders", BOOK_ORDER).await;
-    let out = run(&[
-        "--source",
-        &format!("csv:{path}"),
-        "--sink",
-        &pg.dsn(),
-        "--table",
-        &t,
-        "--dead-letter",
-        dl.to_str().unwrap(),
-    ]);
+    let out = Args::csv(&path).sink(&pg.dsn(), &t).dead_letter(&dl).run();
     let stderr = assert_success(&out);
     assert!(
         stderr.contains("read 5 rows, wrote 2, dead-lettered 3"),
@@ -205,21 +145,12 @@ async fn column_mismatch_is_reported_before_data_flows() {
         "(id text, name text, rating text, sls_source text)",
     )
     .await;
-    let alias = guest("alias");
-    let out = run(&[
-        "--source",
-        &format!("csv:{path}"),
-        "--transform",
-        alias.to_str().unwrap(),
-        "--set",
-        "rename=__topic__:sls_topic",
-        "--sink",
-        &pg.dsn(),
-        "--table",
-        &t,
-    ]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = Args::csv(&path)
+        .transform(&guest("alias"))
+        .set(&["rename=__topic__:sls_topic"])
+        .sink(&pg.dsn(), &t)
+        .run();
+    let stderr = assert_failure(&out);
     assert!(
         stderr.contains(
             "column `sls_topic` of the transform output has no match in table `public.book_demo` (table columns: id, name, rating, sls_source)"
@@ -238,19 +169,14 @@ fn stdout_preview_prints_json_lines() {
         "orders.csv",
         "order_id,user_id,book_name\no1,7,こころ\no2,8,人間失格\n",
     );
-    let alias = guest("alias");
-    let out = run(&[
-        "--source",
-        &format!("csv:{path}"),
-        "--transform",
-        alias.to_str().unwrap(),
-        "--set",
-        "rename=book_name:title",
-        "--set",
-        "select=title,user_id",
-        "--set",
-        "cast=user_id:int",
-    ]);
+    let out = Args::csv(&path)
+        .transform(&guest("alias"))
+        .set(&[
+            "rename=book_name:title",
+            "select=title,user_id",
+            "cast=user_id:int",
+        ])
+        .run();
     assert_success(&out);
     let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
@@ -275,32 +201,12 @@ async fn load_killed_mid_way_resumes_exactly_once() {
     let dir = scratch();
     const N: usize = 200_000;
     let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(N, 9));
-    let t = table(
-        "killed_orders",
-        "(order_id text, user_id int8, book_id int8, book_name text, order_cnt int8, order_amt int8)",
-    )
-    .await;
-    let dsn = pg.dsn();
-    let source = format!("csv:{orders}");
-    let passthrough = guest("passthrough");
-    let args = [
-        "run",
-        "--source",
-        &source,
-        "--transform",
-        passthrough.to_str().unwrap(),
-        "--sink",
-        &dsn,
-        "--table",
-        &t,
-        "--batch-rows",
-        "500",
-    ];
-    let mut child = support::holo_host()
-        .args(args)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let t = table("killed_orders", PLAIN_ORDERS).await;
+    let args = Args::csv(&orders)
+        .transform(&guest("passthrough"))
+        .sink(&pg.dsn(), &t)
+        .with(["--batch-rows", "500"]);
+    let mut child = args.command().stderr(Stdio::null()).spawn().unwrap();
     // Kill it once some, but not all, batches have committed.
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = 0;
@@ -319,8 +225,7 @@ async fn load_killed_mid_way_resumes_exactly_once() {
         "kill landed mid-way ({seen} seen, {at_kill} at kill)"
     );
 
-    let out = support::holo_host().args(args).output().unwrap();
-    assert_success(&out);
+    assert_success(&args.run());
     assert_eq!(
         query_i64(&format!("SELECT count(*) FROM {t}")).await,
         N as i64
@@ -330,8 +235,7 @@ async fn load_killed_mid_way_resumes_exactly_once() {
         N as i64
     );
     // A third run finds the load complete and writes nothing.
-    let out = support::holo_host().args(args).output().unwrap();
-    let stderr = assert_success(&out);
+    let stderr = assert_success(&args.run());
     assert!(stderr.contains("wrote 0"), "{stderr}");
     assert_eq!(
         query_i64(&format!("SELECT count(*) FROM {t}")).await,
@@ -345,11 +249,7 @@ async fn from_scratch_reads_the_input_again() {
     let pg = TestPg::shared();
     let dir = scratch();
     let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(100, 3));
-    let t = table(
-        "scratch_orders",
-        "(order_id text, user_id int8, book_id int8, book_name text, order_cnt int8, order_amt int8)",
-    )
-    .await;
+    let t = table("scratch_orders", PLAIN_ORDERS).await;
     let source = format!("csv:{orders}");
     let dsn = pg.dsn();
     let base = ["--source", &source, "--sink", &dsn, "--table", &t];
@@ -370,11 +270,7 @@ async fn a_position_saved_under_the_old_key_is_resumed() {
     let all = holo_seed::orders_csv(150, 5);
     let (head, tail) = split_after_lines(&all, 101);
     let orders = write(dir.path(), "orders.csv", head);
-    let t = table(
-        "legacy_key_orders",
-        "(order_id text, user_id int8, book_id int8, book_name text, order_cnt int8, order_amt int8)",
-    )
-    .await;
+    let t = table("legacy_key_orders", PLAIN_ORDERS).await;
     let source = format!("csv:{orders}");
     let dsn = TestPg::shared().dsn();
     let args = ["--source", &source, "--sink", &dsn, "--table", &t];
@@ -437,16 +333,13 @@ fn connection_error_names_the_target_not_the_password() {
         .port();
     let dir = scratch();
     let path = write(dir.path(), "a.csv", "a\n1\n");
-    let out = run(&[
-        "--source",
-        &format!("csv:{path}"),
-        "--sink",
-        &format!("postgres://loader:s3cr3t-pw@127.0.0.1:{port}/warehouse"),
-        "--table",
-        "public.t",
-    ]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = Args::csv(&path)
+        .sink(
+            &format!("postgres://loader:s3cr3t-pw@127.0.0.1:{port}/warehouse"),
+            "public.t",
+        )
+        .run();
+    let stderr = assert_failure(&out);
     assert!(!stderr.contains("s3cr3t-pw"), "{stderr}");
     for part in ["127.0.0.1", &port.to_string(), "warehouse", "loader"] {
         assert!(stderr.contains(part), "missing {part}: {stderr}");

@@ -11,7 +11,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use crate::support::{guest, holo_host, pg::TestPg, query_i64, scratch, table};
+use crate::support::{Args, guest, id_logs, pg::TestPg, query_i64, scratch, table};
 
 /// Rows per batch in these runs.
 const BATCH: u32 = 500;
@@ -47,25 +47,12 @@ struct Run {
 }
 
 impl Run {
-    fn start(transform: &Path, table: &str, extra: &[&str]) -> Run {
-        let mut child = holo_host()
+    /// Starts `args` (a `--watch` run) logging at info, its log lines read as they come.
+    fn spawn(args: Args, stdin: Stdio) -> Run {
+        let mut child = args
+            .command()
             .env("RUST_LOG", "info")
-            .args([
-                "run",
-                "--source",
-                "csv:-",
-                "--transform",
-                transform.to_str().unwrap(),
-                "--watch",
-                "--batch-rows",
-                &BATCH.to_string(),
-                "--sink",
-                &TestPg::shared().dsn(),
-                "--table",
-                table,
-            ])
-            .args(extra)
-            .stdin(Stdio::piped())
+            .stdin(stdin)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -79,14 +66,25 @@ impl Run {
                 }
             }
         });
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"id,name\n").unwrap();
         Run {
+            stdin: child.stdin.take(),
             child,
-            stdin: Some(stdin),
             log,
             seen: Vec::new(),
         }
+    }
+
+    /// A run of `transform` from CSV on stdin into `table`.
+    fn start(transform: &Path, table: &str, extra: &[&str]) -> Run {
+        let args = Args::source("csv:-")
+            .transform(transform)
+            .with(["--watch", "--batch-rows", &BATCH.to_string()])
+            .sink(&TestPg::shared().dsn(), table)
+            .with(extra);
+        let mut run = Run::spawn(args, Stdio::piped());
+        let stdin = run.stdin.as_mut().unwrap();
+        stdin.write_all(b"id,name\n").unwrap();
+        run
     }
 
     /// Feeds rows `ids` (whole batches, so none waits half-full across a swap).
@@ -164,6 +162,13 @@ async fn version_of(table: &str, from: u32, to: u32) -> String {
     rows[0].get(0)
 }
 
+/// Checks that each id range `[from, to)` was stamped by `version` alone.
+async fn assert_versions(table: &str, ranges: &[(u32, u32, &str)]) {
+    for &(from, to, version) in ranges {
+        assert_eq!(version_of(table, from, to).await, version);
+    }
+}
+
 /// Every batch was processed by exactly one version.
 async fn assert_one_version_per_batch(t: &str, rows: u32) {
     let client = TestPg::shared().client().await;
@@ -185,21 +190,23 @@ async fn assert_one_version_per_batch(t: &str, rows: u32) {
     );
 }
 
-fn scratch_stamp(dir: &Path) -> PathBuf {
-    let path = dir.join("stamp.wasm");
-    std::fs::write(&path, stamp_bytes("v1", "ok__")).unwrap();
-    path
-}
-
 const STAMPED: &str = "(id int8 PRIMARY KEY, name text NOT NULL, version text NOT NULL)";
+
+/// A fresh table `name` for the stamp transform's output, and a scratch directory holding
+/// `stamp.wasm` at v1: the table, the directory and the transform's path.
+async fn stamped(name: &str) -> (String, tempfile::TempDir, PathBuf) {
+    let t = table(name, STAMPED).await;
+    let dir = scratch();
+    let stamp = dir.path().join("stamp.wasm");
+    std::fs::write(&stamp, stamp_bytes("v1", "ok__")).unwrap();
+    (t, dir, stamp)
+}
 
 /// v1 → v2 during a load, then a broken v3 and one whose output does not fit: both are
 /// refused and v2 keeps running. Each row is written once, by one version per batch.
 #[tokio::test]
 async fn swap_between_batches_and_refuse_broken_versions() {
-    let t = table("reload_swap", STAMPED).await;
-    let dir = scratch();
-    let stamp = scratch_stamp(dir.path());
+    let (t, _dir, stamp) = stamped("reload_swap").await;
     let mut run = Run::start(&stamp, &t, &[]);
 
     run.feed(1..3001);
@@ -225,8 +232,7 @@ async fn swap_between_batches_and_refuse_broken_versions() {
 
     assert!(summary.contains("wrote 7000"), "{summary}");
     assert!(summary.contains("1 reloads, 0 rolled back"), "{summary}");
-    assert_eq!(version_of(&t, 1, 3001).await, "v1");
-    assert_eq!(version_of(&t, 3001, 7001).await, "v2");
+    assert_versions(&t, &[(1, 3001, "v1"), (3001, 7001, "v2")]).await;
     assert_one_version_per_batch(&t, 7000).await;
 }
 
@@ -235,9 +241,7 @@ async fn swap_between_batches_and_refuse_broken_versions() {
 /// running version's.
 #[tokio::test]
 async fn canary_rolls_back_then_passes() {
-    let t = table("reload_canary", STAMPED).await;
-    let dir = scratch();
-    let stamp = scratch_stamp(dir.path());
+    let (t, dir, stamp) = stamped("reload_canary").await;
     let dead = dir.path().join("dead.jsonl");
     let mut run = Run::start(
         &stamp,
@@ -267,17 +271,14 @@ async fn canary_rolls_back_then_passes() {
 
     assert!(summary.contains("wrote 4000, dead-lettered 0"), "{summary}");
     assert!(summary.contains("1 reloads, 1 rolled back"), "{summary}");
-    assert_eq!(version_of(&t, 1, 3001).await, "v1");
-    assert_eq!(version_of(&t, 3001, 4001).await, "v3");
+    assert_versions(&t, &[(1, 3001, "v1"), (3001, 4001, "v3")]).await;
     assert!(!dead.exists() || std::fs::read(&dead).unwrap().is_empty());
 }
 
 /// SIGHUP checks the file at once and does not kill the run.
 #[tokio::test]
 async fn sighup_checks_the_file() {
-    let t = table("reload_sighup", STAMPED).await;
-    let dir = scratch();
-    let stamp = scratch_stamp(dir.path());
+    let (t, _dir, stamp) = stamped("reload_sighup").await;
     let mut run = Run::start(&stamp, &t, &[]);
     run.feed(1..501);
     run.wait_rows(&t, 500).await;
@@ -294,7 +295,7 @@ async fn sighup_checks_the_file() {
     run.feed(501..1001);
     let summary = run.finish();
     assert!(summary.contains("wrote 1000"), "{summary}");
-    assert_eq!(version_of(&t, 501, 1001).await, "v2");
+    assert_versions(&t, &[(501, 1001, "v2")]).await;
 }
 
 /// v1 → v2 during a stream from the SLS-compatible test server: the logs put before the
@@ -302,67 +303,36 @@ async fn sighup_checks_the_file() {
 #[tokio::test(flavor = "multi_thread")]
 async fn swap_during_a_log_service_stream() {
     use sls_lite::config::{Config, LogstoreSpec};
-    use sls_lite::proto::{Log, LogGroup};
     use sls_lite::testing::{Client, Compression};
 
-    let server = sls_lite::server::Server::start(Config::new([LogstoreSpec::new(
-        "holo-demo",
-        "stamped",
-        2,
-    )]))
+    // A server that checks no signature, read with `anonymous=true`.
+    let server = sls_lite::server::Server::start(
+        Config::new([LogstoreSpec::new("holo-demo", "stamped", 2)]).anonymous(),
+    )
     .await
     .unwrap();
     let client = Client::new(server.addr(), "holo-demo");
     let put = |ids: std::ops::Range<u32>| {
         let client = client.clone();
         async move {
-            let group = LogGroup {
-                logs: ids
-                    .map(|i| {
-                        Log::new(
-                            1_700_000_000,
-                            [("id", i.to_string()), ("name", format!("本{i}"))],
-                        )
-                    })
-                    .collect(),
-                ..LogGroup::default()
-            };
+            let group = id_logs(ids, "name", |i| format!("本{i}"));
             client
                 .put_log_group("stamped", &group, Compression::Lz4)
                 .await
                 .unwrap();
         }
     };
-    let t = table("reload_stream", STAMPED).await;
-    let dir = scratch();
-    let stamp = scratch_stamp(dir.path());
+    let (t, _dir, stamp) = stamped("reload_stream").await;
     let source = format!(
-        "sls://holo-demo/stamped?endpoint=http://{}&start=begin&columns=id,name&meta=none",
+        "sls://holo-demo/stamped?endpoint=http://{}&start=begin&columns=id,name&meta=none&anonymous=true",
         server.addr()
     );
-    let mut child = holo_host()
-        .env("RUST_LOG", "info")
-        .args(["run", "--source", &source, "--transform"])
-        .arg(&stamp)
-        .args(["--watch", "--sink", &TestPg::shared().dsn(), "--table", &t])
-        .args(["--batch-interval", "100ms", "--exit-when-idle", "3s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, log) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut run = Run {
-        child,
-        stdin: None,
-        log,
-        seen: Vec::new(),
-    };
+    let args = Args::source(source)
+        .transform(&stamp)
+        .with(["--watch"])
+        .sink(&TestPg::shared().dsn(), &t)
+        .with(["--batch-interval", "100ms", "--exit-when-idle", "3s"]);
+    let mut run = Run::spawn(args, Stdio::inherit());
     put(1..301).await;
     run.wait_rows(&t, 300).await;
     replace(&stamp, &stamp_bytes("v2", "ok__"));
@@ -370,7 +340,6 @@ async fn swap_during_a_log_service_stream() {
     put(301..601).await;
     let summary = run.finish();
     assert!(summary.contains("wrote 600"), "{summary}");
-    assert_eq!(version_of(&t, 1, 301).await, "v1");
-    assert_eq!(version_of(&t, 301, 601).await, "v2");
+    assert_versions(&t, &[(1, 301, "v1"), (301, 601, "v2")]).await;
     server.shutdown().await;
 }

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::support::{
-    assert_success, dead_letters, guest, pg::TestPg, query_i64, run, scratch, table, write,
+    Args, assert_failure, assert_success, dead_letters, guest, pg::TestPg, query_i64, scratch,
+    table, write,
 };
 
 /// `id,name` rows 1..=n.
@@ -19,25 +20,39 @@ fn ids_csv(n: u32) -> String {
     s
 }
 
+/// The hostile transform with `settings` over the CSV file `input`.
+fn hostile(input: &str, settings: &[&str]) -> Args {
+    Args::csv(input).transform(&guest("hostile")).set(settings)
+}
+
 /// Runs the hostile transform over `rows` records printed to stdout.
 fn attack(dir: &Path, rows: u32, settings: &[&str], extra: &[&str]) -> Output {
     let input = write(dir, "in.csv", ids_csv(rows));
-    let dl = dir.join("dead.jsonl");
-    let hostile = guest("hostile");
-    let mut args = vec![
-        "--source".to_owned(),
-        format!("csv:{input}"),
-        "--transform".to_owned(),
-        hostile.to_str().unwrap().to_owned(),
-        "--dead-letter".to_owned(),
-        dl.to_str().unwrap().to_owned(),
-    ];
-    for s in settings {
-        args.push("--set".into());
-        args.push((*s).to_owned());
-    }
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    hostile(&input, settings)
+        .dead_letter(&dir.join("dead.jsonl"))
+        .with(extra)
+        .run()
+}
+
+/// Runs an attack over `rows` records that must not stop the run; the outcomes.
+fn outcomes_of(rows: u32, settings: &[&str]) -> Vec<String> {
+    let dir = scratch();
+    let out = attack(dir.path(), rows, settings, &[]);
+    assert_success(&out);
+    outcomes(&out)
+}
+
+/// A load of `rows` records into a fresh table `name` with the hostile transform's output
+/// columns: the scratch directory holding the input, the input and the table.
+async fn load(name: &str, rows: u32) -> (tempfile::TempDir, String, String) {
+    let dir = scratch();
+    let input = write(dir.path(), "in.csv", ids_csv(rows));
+    let t = table(
+        name,
+        "(id int8 PRIMARY KEY, name text NOT NULL, outcome text NOT NULL)",
+    )
+    .await;
+    (dir, input, t)
 }
 
 /// The `outcome` column of each row printed on stdout.
@@ -86,15 +101,7 @@ fn reading_a_host_file_is_denied() {
     // A file that certainly exists and is readable by the host.
     let target = crate::support::data("books.csv");
     for path in ["/etc/passwd", target.to_str().unwrap()] {
-        let dir = scratch();
-        let out = attack(
-            dir.path(),
-            3,
-            &["attack=read-file", &format!("path={path}")],
-            &[],
-        );
-        assert_success(&out);
-        let o = outcomes(&out);
+        let o = outcomes_of(3, &["attack=read-file", &format!("path={path}")]);
         assert_eq!(o.len(), 3);
         assert!(o.iter().all(|s| s.starts_with("denied")), "{o:?}");
     }
@@ -105,15 +112,7 @@ fn opening_a_socket_is_denied() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    let dir = scratch();
-    let out = attack(
-        dir.path(),
-        2,
-        &["attack=socket", &format!("address={address}")],
-        &[],
-    );
-    assert_success(&out);
-    let o = outcomes(&out);
+    let o = outcomes_of(2, &["attack=socket", &format!("address={address}")]);
     assert!(o.iter().all(|s| s.starts_with("denied")), "{o:?}");
     assert!(
         listener.accept().is_err(),
@@ -125,18 +124,9 @@ fn opening_a_socket_is_denied() {
 fn the_environment_is_empty() {
     let dir = scratch();
     let input = write(dir.path(), "in.csv", ids_csv(2));
-    let hostile = guest("hostile");
-    let out = crate::support::holo_host()
+    let out = hostile(&input, &["attack=env"])
+        .command()
         .env("HOLO_TEST_SECRET", "hunter2")
-        .args([
-            "run",
-            "--source",
-            &format!("csv:{input}"),
-            "--transform",
-            hostile.to_str().unwrap(),
-            "--set",
-            "attack=env",
-        ])
         .output()
         .unwrap();
     assert_success(&out);
@@ -198,8 +188,7 @@ fn a_transform_stuck_while_starting_is_stopped() {
         &["attack=loop", "phase=configure"],
         &["--transform-timeout", "300ms"],
     );
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = assert_failure(&out);
     assert!(
         stderr.contains(
             "transform `hostile` trapped while starting: exceeded its CPU deadline of 300 ms"
@@ -212,8 +201,7 @@ fn a_transform_stuck_while_starting_is_stopped() {
 fn a_bad_setting_stops_the_run_before_data_flows() {
     let dir = scratch();
     let out = attack(dir.path(), 2, &["attack=none", "when=nope=1"], &[]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = assert_failure(&out);
     assert!(stderr.contains("no input column `nope`"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
@@ -222,32 +210,12 @@ fn a_bad_setting_stops_the_run_before_data_flows() {
 /// the 9,999 others are written.
 #[tokio::test]
 async fn poison_record_in_a_large_load() {
-    let pg = TestPg::shared();
-    let dir = scratch();
-    let input = write(dir.path(), "in.csv", ids_csv(10_000));
-    let t = table(
-        "sandbox_poison",
-        "(id int8 PRIMARY KEY, name text NOT NULL, outcome text NOT NULL)",
-    )
-    .await;
+    let (dir, input, t) = load("sandbox_poison", 10_000).await;
     let dl = dir.path().join("dead.jsonl");
-    let hostile = guest("hostile");
-    let out = run(&[
-        "--source",
-        &format!("csv:{input}"),
-        "--transform",
-        hostile.to_str().unwrap(),
-        "--set",
-        "attack=panic",
-        "--set",
-        "when=id=5000",
-        "--sink",
-        &pg.dsn(),
-        "--table",
-        &t,
-        "--dead-letter",
-        dl.to_str().unwrap(),
-    ]);
+    let out = hostile(&input, &["attack=panic", "when=id=5000"])
+        .sink(&TestPg::shared().dsn(), &t)
+        .dead_letter(&dl)
+        .run();
     let stderr = assert_success(&out);
     assert!(
         stderr.contains("read 10000 rows, wrote 9999, dead-lettered 1"),
@@ -279,35 +247,19 @@ async fn poison_record_in_a_large_load() {
 /// whole input; what was committed before stays.
 #[tokio::test]
 async fn max_error_rate_stops_the_run() {
-    let pg = TestPg::shared();
-    let dir = scratch();
-    let input = write(dir.path(), "in.csv", ids_csv(5000));
-    let t = table(
-        "sandbox_error_rate",
-        "(id int8 PRIMARY KEY, name text NOT NULL, outcome text NOT NULL)",
-    )
-    .await;
-    let hostile = guest("hostile");
-    let out = run(&[
-        "--source",
-        &format!("csv:{input}"),
-        "--transform",
-        hostile.to_str().unwrap(),
-        "--set",
-        "attack=panic",
-        "--sink",
-        &pg.dsn(),
-        "--table",
-        &t,
-        "--batch-rows",
-        "500",
-        "--max-error-rate",
-        "0.5",
-        "--error-window",
-        "1000",
-    ]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (_dir, input, t) = load("sandbox_error_rate", 5000).await;
+    let out = hostile(&input, &["attack=panic"])
+        .sink(&TestPg::shared().dsn(), &t)
+        .with([
+            "--batch-rows",
+            "500",
+            "--max-error-rate",
+            "0.5",
+            "--error-window",
+            "1000",
+        ])
+        .run();
+    let stderr = assert_failure(&out);
     assert!(
         stderr.contains("failed 1000 of the last 1000 records, over the --max-error-rate of 0.5"),
         "{stderr}"

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use holo_host::source::sls::{Credentials, CursorFrom, LogGroup, RetryPolicy, SlsClient, SlsError};
+use holo_host::source::sls::{
+    Credentials, CursorFrom, LogGroup, PullLogs, RetryPolicy, SlsClient, SlsError,
+};
 use sls_lite::proto::{Log as LiteLog, LogGroup as LiteGroup, LogTag};
 use sls_lite::testing::{Client as Feeder, Compression};
 use sls_lite::{Config, FaultRule, LogstoreSpec, Op, RunningServer, Server};
@@ -77,6 +79,16 @@ fn group(logs: Vec<LiteLog>, topic: &str, source: &str) -> LiteGroup {
         }],
         ..Default::default()
     }
+}
+
+/// A cursor of shard 0 of `orders`.
+async fn cursor(client: &SlsClient, from: CursorFrom) -> String {
+    client.get_cursor("orders", 0, from).await.unwrap()
+}
+
+/// PullLogs of up to `count` groups from `cursor` of shard 0 of `orders`.
+async fn pull(client: &SlsClient, cursor: &str, count: u32) -> Result<PullLogs, SlsError> {
+    client.pull_logs("orders", 0, cursor, count, None).await
 }
 
 /// Every group of one shard from `cursor` until caught up, `count` groups per call.
@@ -190,22 +202,13 @@ async fn reads_every_log_of_every_shard_with_metadata() {
 async fn cursors_from_begin_end_and_time() {
     let server = server([LogstoreSpec::new("demo", "orders", 1)]).await;
     let client = client(&server, "demo");
-    let empty_begin = client
-        .get_cursor("orders", 0, CursorFrom::Begin)
-        .await
-        .unwrap();
-    let empty_end = client
-        .get_cursor("orders", 0, CursorFrom::End)
-        .await
-        .unwrap();
+    let empty_begin = cursor(&client, CursorFrom::Begin).await;
+    let empty_end = cursor(&client, CursorFrom::End).await;
     assert_eq!(
         empty_begin, empty_end,
         "an empty shard begins where it ends"
     );
-    let pulled = client
-        .pull_logs("orders", 0, &empty_end, 100, None)
-        .await
-        .unwrap();
+    let pulled = pull(&client, &empty_end, 100).await.unwrap();
     assert!(pulled.groups.is_empty());
     assert_eq!(pulled.next_cursor, empty_end, "caught up");
 
@@ -215,44 +218,26 @@ async fn cursors_from_begin_end_and_time() {
             .await
             .unwrap();
     }
-    let begin = client
-        .get_cursor("orders", 0, CursorFrom::Begin)
-        .await
-        .unwrap();
-    let end = client
-        .get_cursor("orders", 0, CursorFrom::End)
-        .await
-        .unwrap();
+    let begin = cursor(&client, CursorFrom::Begin).await;
+    let end = cursor(&client, CursorFrom::End).await;
     assert_eq!(begin, empty_begin);
     assert_ne!(begin, end);
     let now = i64::from(now_secs());
-    let past = client
-        .get_cursor("orders", 0, CursorFrom::Time(now - 3600))
-        .await
-        .unwrap();
+    let past = cursor(&client, CursorFrom::Time(now - 3600)).await;
     assert_eq!(past, begin, "all data arrived after an hour ago");
-    let future = client
-        .get_cursor("orders", 0, CursorFrom::Time(now + 3600))
-        .await
-        .unwrap();
+    let future = cursor(&client, CursorFrom::Time(now + 3600)).await;
     assert_eq!(future, end);
     let received = client.get_cursor_time("orders", 0, &begin).await.unwrap();
     assert!((received - now).abs() < 120, "{received} vs {now}");
 
     // From the end: nothing until something new arrives.
-    let pulled = client
-        .pull_logs("orders", 0, &end, 100, None)
-        .await
-        .unwrap();
+    let pulled = pull(&client, &end, 100).await.unwrap();
     assert!(pulled.groups.is_empty());
     assert_eq!(pulled.next_cursor, end);
     feed.put_log_group("orders", &group(vec![order(7)], "t", "s"), Compression::Lz4)
         .await
         .unwrap();
-    let pulled = client
-        .pull_logs("orders", 0, &end, 100, None)
-        .await
-        .unwrap();
+    let pulled = pull(&client, &end, 100).await.unwrap();
     assert_eq!(pulled.groups.len(), 1);
     let log = &pulled.groups[0].logs[0];
     assert_eq!(log.get("order_id"), Some("order-0007"));
@@ -260,10 +245,7 @@ async fn cursors_from_begin_end_and_time() {
     assert!(pulled.raw_size > 0);
 
     // An end cursor bounds a pull.
-    let one = client
-        .pull_logs("orders", 0, &begin, 1, None)
-        .await
-        .unwrap();
+    let one = pull(&client, &begin, 1).await.unwrap();
     assert_eq!(one.groups.len(), 1);
     let bounded = client
         .pull_logs("orders", 0, &begin, 1000, Some(&one.next_cursor))
@@ -281,9 +263,22 @@ async fn consumer_group_heartbeats_and_checkpoints() {
         .create_consumer_group("orders", "holo", 60, true)
         .await
         .unwrap();
-    // Creating it again is fine.
-    client
+    // Creating it again is refused; ensuring it updates another timeout or order, as the
+    // Java and Go consumers do.
+    let again = client
         .create_consumer_group("orders", "holo", 60, true)
+        .await;
+    assert!(again.unwrap_err().is_code("ConsumerGroupAlreadyExist"));
+    let found = client
+        .ensure_consumer_group("orders", "holo", 45, false)
+        .await
+        .unwrap()
+        .expect("the group exists");
+    assert_eq!((found.timeout, found.order), (60, true));
+    let groups = client.consumer_groups("orders").await.unwrap();
+    assert_eq!((groups[0].timeout, groups[0].order), (45, false));
+    client
+        .ensure_consumer_group("orders", "holo", 60, true)
         .await
         .unwrap();
 
@@ -425,19 +420,13 @@ async fn retries_injected_faults_then_gives_up() {
         .await
         .unwrap();
     let client = client(&server, "demo");
-    let begin = client
-        .get_cursor("orders", 0, CursorFrom::Begin)
-        .await
-        .unwrap();
+    let begin = cursor(&client, CursorFrom::Begin).await;
 
     // Two 5xx answers, then success: the caller sees only the success.
     feed.add_fault(&FaultRule::error(Op::Pull, "InternalServerError").times(2))
         .await
         .unwrap();
-    let pulled = client
-        .pull_logs("orders", 0, &begin, 10, None)
-        .await
-        .unwrap();
+    let pulled = pull(&client, &begin, 10).await.unwrap();
     assert_eq!(pulled.groups.len(), 1);
 
     feed.add_fault(&FaultRule::error(Op::Heartbeat, "ServerBusy").times(1))
@@ -462,26 +451,13 @@ async fn retries_injected_faults_then_gives_up() {
     .await
     .unwrap();
     let impatient = client.clone().with_retry(fast_retry(3));
-    let e = impatient
-        .pull_logs("orders", 0, &begin, 10, None)
-        .await
-        .unwrap_err();
+    let e = pull(&impatient, &begin, 10).await.unwrap_err();
     assert_eq!(e.code(), Some("InternalServerError"));
     assert_eq!(e.status(), Some(500));
     assert!(e.is_retriable());
     assert!(e.to_string().contains("shard 0"), "{e}");
     // Three tries used three of the ten faults.
-    let left = feed
-        .request(
-            reqwest::Method::GET,
-            "/_admin/faults",
-            &[],
-            &[],
-            Default::default(),
-        )
-        .await
-        .unwrap()
-        .json();
+    let left = feed.faults().await.unwrap();
     assert_eq!(left["faults"][0]["times"], 7, "{left}");
 
     // A refusal that is not retriable is not retried.
@@ -489,22 +465,9 @@ async fn retries_injected_faults_then_gives_up() {
     feed.add_fault(&FaultRule::error(Op::Pull, "InvalidCursor").times(2))
         .await
         .unwrap();
-    let e = client
-        .pull_logs("orders", 0, &begin, 10, None)
-        .await
-        .unwrap_err();
+    let e = pull(&client, &begin, 10).await.unwrap_err();
     assert!(e.is_code("InvalidCursor"), "{e}");
-    let left = feed
-        .request(
-            reqwest::Method::GET,
-            "/_admin/faults",
-            &[],
-            &[],
-            Default::default(),
-        )
-        .await
-        .unwrap()
-        .json();
+    let left = feed.faults().await.unwrap();
     assert_eq!(left["faults"][0]["times"], 1, "{left}");
 }
 
@@ -512,11 +475,9 @@ async fn retries_injected_faults_then_gives_up() {
 async fn invalid_cursor_is_a_clear_error() {
     let server = server([LogstoreSpec::new("demo", "orders", 1)]).await;
     let client = client(&server, "demo");
-    let e = client
-        .pull_logs("orders", 0, "bm90LWEtY3Vyc29y", 10, None)
-        .await
-        .unwrap_err();
-    assert!(e.is_code("InvalidCursor"), "{e}");
+    // A malformed cursor is ParameterInvalid, as the service answers it.
+    let e = pull(&client, "bm90LWEtY3Vyc29y", 10).await.unwrap_err();
+    assert!(e.is_code("ParameterInvalid"), "{e}");
     assert!(matches!(e, SlsError::Service { .. }));
     let shown = e.to_string();
     assert!(shown.contains("shard 0"), "{shown}");

@@ -8,15 +8,21 @@ use sls_lite::proto::{Log, LogGroup, LogTag};
 use sls_lite::server::{RunningServer, Server};
 use sls_lite::testing::{Client, Compression};
 
-use crate::support::{assert_success, data, guest, holo_host, pg::TestPg, query_i64, table};
+use crate::support::{
+    Args, assert_failure, assert_success, books_csv, guest, id_logs, pg::TestPg, query_i64, table,
+};
 
 const PROJECT: &str = "holo-demo";
+/// The access key the test servers take, and the streams sign with.
+const KEY_ID: &str = "LTAI-stream-test";
+const KEY_SECRET: &str = "stream-test-secret";
 
-async fn server(logstore: &str, shards: u32) -> (RunningServer, Client) {
-    let server = Server::start(Config::new([LogstoreSpec::new(PROJECT, logstore, shards)]))
-        .await
-        .expect("start sls-lite");
-    let client = Client::new(server.addr(), PROJECT);
+/// A server of one logstore that wants signed requests, and a client that signs them.
+pub async fn server(logstore: &str, shards: u32) -> (RunningServer, Client) {
+    let config = Config::new([LogstoreSpec::new(PROJECT, logstore, shards)])
+        .with_access_key(KEY_ID, KEY_SECRET);
+    let server = Server::start(config).await.expect("start sls-lite");
+    let client = Client::new(server.addr(), PROJECT).with_access_key(KEY_ID, KEY_SECRET);
     (server, client)
 }
 
@@ -27,18 +33,52 @@ fn source(server: &RunningServer, logstore: &str, extra: &str) -> String {
     )
 }
 
+/// `--source` of `logstore`, signed with the servers' key.
+fn source_args(server: &RunningServer, logstore: &str, extra: &str) -> Args {
+    Args::source(source(server, logstore, extra))
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
+}
+
 /// Runs `holo-host run ARGS… --exit-when-idle 1s` off the test's runtime.
-async fn run_until_idle(args: Vec<String>) -> Output {
+async fn run_until_idle(args: Args) -> Output {
+    let args = args.with(["--exit-when-idle", "1s", "--batch-interval", "100ms"]);
+    tokio::task::spawn_blocking(move || args.run())
+        .await
+        .unwrap()
+}
+
+/// `logstore` read to its end (idle for 1 s) and printed, signed with the access key
+/// `id`/`secret`; runs off the test's runtime.
+async fn read_signed(
+    server: &RunningServer,
+    logstore: &str,
+    id: &'static str,
+    secret: &'static str,
+) -> Output {
+    let args = Args::source(source(server, logstore, "")).with(["--exit-when-idle", "1s"]);
     tokio::task::spawn_blocking(move || {
-        holo_host()
-            .arg("run")
-            .args(&args)
-            .args(["--exit-when-idle", "1s", "--batch-interval", "100ms"])
+        args.command()
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", id)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)
             .output()
-            .expect("run holo-host")
+            .unwrap()
     })
     .await
     .unwrap()
+}
+
+/// The `book_name` of order `order_id` in `t`.
+async fn book_name(t: &str, order_id: &str) -> String {
+    let client = TestPg::shared().client().await;
+    client
+        .query_one(
+            &format!("SELECT book_name FROM {t} WHERE order_id = $1"),
+            &[&order_id],
+        )
+        .await
+        .unwrap()
+        .get(0)
 }
 
 const BOOK_ORDER: &str = "(order_id text PRIMARY KEY, user_id int8 NOT NULL, book_id int8 NOT NULL,
@@ -73,19 +113,10 @@ async fn s2_webtracking_orders_land_typed() {
             .expect("track");
     }
     let t = table("sls_s2_book_order", BOOK_ORDER).await;
-    let alias = guest("alias");
-    let args: Vec<String> = vec![
-        "--source".into(),
-        source(&server, "book-orders", ""),
-        "--transform".into(),
-        alias.to_str().unwrap().into(),
-        "--set".into(),
-        "select=order_id,user_id,book_id,book_name,order_cnt,order_amt".into(),
-        "--sink".into(),
-        TestPg::shared().dsn(),
-        "--table".into(),
-        t.clone(),
-    ];
+    let args = source_args(&server, "book-orders", "")
+        .transform(&guest("alias"))
+        .set(&["select=order_id,user_id,book_id,book_name,order_cnt,order_amt"])
+        .sink(&TestPg::shared().dsn(), &t);
     let out = run_until_idle(args.clone()).await;
     let stderr = assert_success(&out);
     assert!(stderr.contains("read 300 rows, wrote 300"), "{stderr}");
@@ -96,16 +127,7 @@ async fn s2_webtracking_orders_land_typed() {
         expected
     );
     let o = &orders[17];
-    let client = TestPg::shared().client().await;
-    let name: String = client
-        .query_one(
-            &format!("SELECT book_name FROM {t} WHERE order_id = $1"),
-            &[&o.order_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(name, o.book_name);
+    assert_eq!(book_name(&t, &o.order_id).await, o.book_name);
 
     // Run again: every shard resumes from its committed position, nothing is written twice.
     let again = run_until_idle(args).await;
@@ -139,28 +161,16 @@ async fn s3_metadata_columns_are_aliased() {
         "(msg text, sls_topic text, sls_source text, sls_timestamp int8, sls_region text)",
     )
     .await;
-    let alias = guest("alias");
-    let out = run_until_idle(vec![
-        "--source".into(),
-        source(
-            &server,
-            "demo",
-            "&meta=__topic__,__source__,__timestamp__,__tag__:region",
-        ),
-        "--transform".into(),
-        alias.to_str().unwrap().into(),
-        "--set".into(),
-        "rename=__topic__:sls_topic,__source__:sls_source,__timestamp__:sls_timestamp,\
-         __tag__:region:sls_region"
-            .into(),
-        "--set".into(),
-        "select=msg,sls_topic,sls_source,sls_timestamp,sls_region".into(),
-        "--sink".into(),
-        TestPg::shared().dsn(),
-        "--table".into(),
-        t.clone(),
-    ])
-    .await;
+    let meta = "&meta=__topic__,__source__,__timestamp__,__tag__:region";
+    let args = source_args(&server, "demo", meta)
+        .transform(&guest("alias"))
+        .set(&[
+            "rename=__topic__:sls_topic,__source__:sls_source,__timestamp__:sls_timestamp,\
+             __tag__:region:sls_region",
+            "select=msg,sls_topic,sls_source,sls_timestamp,sls_region",
+        ])
+        .sink(&TestPg::shared().dsn(), &t);
+    let out = run_until_idle(args).await;
     let stderr = assert_success(&out);
     assert!(stderr.contains("wrote 5"), "{stderr}");
     let client = TestPg::shared().client().await;
@@ -229,63 +239,24 @@ async fn s4_stream_joined_with_books() {
             .expect("put logs");
     }
     let t = table("sls_s4_book_order", BOOK_ORDER).await;
-    let enrich = guest("enrich");
     let alias_free_columns = "order_id,user_id,book_id,order_cnt,order_amt";
-    let out = run_until_idle(vec![
-        "--source".into(),
-        source(
-            &server,
-            "orders",
-            &format!("&columns={alias_free_columns}&meta=none"),
-        ),
-        "--transform".into(),
-        enrich.to_str().unwrap().into(),
-        "--set".into(),
-        "lookup=books".into(),
-        "--set".into(),
-        "key=book_id".into(),
-        "--set".into(),
-        "columns=name:book_name".into(),
-        "--lookup".into(),
-        format!("books=csv:{}?columns=id,name", data("books.csv").display()),
-        "--sink".into(),
-        TestPg::shared().dsn(),
-        "--table".into(),
-        t.clone(),
-    ])
-    .await;
+    let columns = format!("&columns={alias_free_columns}&meta=none");
+    let args = source_args(&server, "orders", &columns)
+        .enrich("book_id", "name:book_name", &books_csv())
+        .sink(&TestPg::shared().dsn(), &t);
+    let out = run_until_idle(args).await;
     let stderr = assert_success(&out);
     assert!(stderr.contains("wrote 400"), "{stderr}");
-    let client = TestPg::shared().client().await;
     let o = &orders[123];
-    let name: String = client
-        .query_one(
-            &format!("SELECT book_name FROM {t} WHERE order_id = $1"),
-            &[&o.order_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(name, o.book_name);
+    assert_eq!(book_name(&t, &o.order_id).await, o.book_name);
     server.shutdown().await;
 }
 
 /// Puts logs with these ids (content `id`, `payload`) in groups of 20.
-async fn put_ids(client: &Client, logstore: &str, ids: std::ops::RangeInclusive<u32>) {
+pub async fn put_ids(client: &Client, logstore: &str, ids: std::ops::RangeInclusive<u32>) {
     let ids: Vec<u32> = ids.collect();
     for chunk in ids.chunks(20) {
-        let group = LogGroup {
-            logs: chunk
-                .iter()
-                .map(|i| {
-                    Log::new(
-                        1_700_000_000,
-                        [("id", i.to_string()), ("payload", format!("記録{i}"))],
-                    )
-                })
-                .collect(),
-            ..LogGroup::default()
-        };
+        let group = id_logs(chunk.iter().copied(), "payload", |i| format!("記録{i}"));
         client
             .put_log_group(logstore, &group, Compression::Lz4)
             .await
@@ -294,28 +265,32 @@ async fn put_ids(client: &Client, logstore: &str, ids: std::ops::RangeInclusive<
 }
 
 /// A consumer-group member writing `id`s into `t` (no key: duplicates would show).
-fn member(server: &RunningServer, logstore: &str, t: &str, idle: &str) -> std::process::Command {
-    let mut cmd = holo_host();
-    cmd.args([
-        "run",
-        "--source",
-        &source(
-            server,
-            logstore,
-            "&consumer_group=holo&timeout=3&columns=id,payload&meta=none",
-        ),
-        "--sink",
-        &TestPg::shared().dsn(),
-        "--table",
-        t,
-        "--batch-rows",
-        "25",
-        "--batch-interval",
-        "100ms",
-        "--exit-when-idle",
-        idle,
-    ]);
-    cmd
+pub fn member(
+    server: &RunningServer,
+    logstore: &str,
+    t: &str,
+    idle: &str,
+) -> std::process::Command {
+    member_named(server, logstore, t, idle, None)
+}
+
+/// [`member`] with a consumer name of its own choosing.
+pub fn member_named(
+    server: &RunningServer,
+    logstore: &str,
+    t: &str,
+    idle: &str,
+    consumer: Option<&str>,
+) -> std::process::Command {
+    let mut group = "&consumer_group=holo&timeout=3&columns=id,payload&meta=none".to_owned();
+    if let Some(name) = consumer {
+        group.push_str(&format!("&consumer={name}"));
+    }
+    source_args(server, logstore, &group)
+        .sink(&TestPg::shared().dsn(), t)
+        .with(["--batch-rows", "25", "--batch-interval", "100ms"])
+        .with(["--exit-when-idle", idle])
+        .command()
 }
 
 /// Waits for `child` to exit by itself; kills it and fails after `secs`.
@@ -335,7 +310,7 @@ fn finish_within(mut child: std::process::Child, secs: u64) -> Output {
     child.wait_with_output().unwrap()
 }
 
-async fn assert_exactly(t: &str, n: i64) {
+pub async fn assert_exactly(t: &str, n: i64) {
     assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, n);
     assert_eq!(
         query_i64(&format!("SELECT count(DISTINCT id) FROM {t}")).await,
@@ -348,7 +323,7 @@ async fn assert_exactly(t: &str, n: i64) {
     );
 }
 
-async fn wait_rows(t: &str, at_least: i64) {
+pub async fn wait_rows(t: &str, at_least: i64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while query_i64(&format!("SELECT count(*) FROM {t}")).await < at_least {
         assert!(
@@ -393,7 +368,7 @@ async fn sigkill_mid_stream_then_restart_is_exactly_once() {
 }
 
 /// Shard → consumer of the group `holo`, as the server sees it.
-async fn owners(client: &Client) -> std::collections::BTreeMap<String, String> {
+pub async fn owners(client: &Client) -> std::collections::BTreeMap<String, String> {
     let stats = client.stats().await.expect("stats");
     let group = &stats["logstores"][0]["consumer_groups"][0]["owners"];
     serde_json::from_value(group.clone()).unwrap_or_default()
@@ -491,23 +466,7 @@ async fn consumes_what_the_python_sdk_wrote() {
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     let wanted = report["logs"].as_array().unwrap();
 
-    let args = [
-        "run".to_owned(),
-        "--source".into(),
-        source(&server, "py-orders", ""),
-        "--exit-when-idle".into(),
-        "1s".into(),
-    ];
-    let out = tokio::task::spawn_blocking(move || {
-        holo_host()
-            .args(&args)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI-holo")
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "holo-secret")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = read_signed(&server, "py-orders", "LTAI-holo", "holo-secret").await;
     assert_success(&out);
     let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -533,25 +492,8 @@ async fn auth_failure_is_clear_and_secret_free() {
     let config =
         Config::new([LogstoreSpec::new(PROJECT, "locked", 1)]).with_access_key("LTAI-ok", "right");
     let server = Server::start(config).await.expect("start sls-lite");
-    let args = [
-        "run".to_owned(),
-        "--source".into(),
-        source(&server, "locked", ""),
-        "--exit-when-idle".into(),
-        "1s".into(),
-    ];
-    let out = tokio::task::spawn_blocking(move || {
-        holo_host()
-            .args(&args)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI-ok")
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong-secret-xyz")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = read_signed(&server, "locked", "LTAI-ok", "wrong-secret-xyz").await;
+    let stderr = assert_failure(&out);
     assert!(stderr.contains("SignatureNotMatch"), "{stderr}");
     assert!(
         stderr.contains(PROJECT) && stderr.contains("locked"),
@@ -603,17 +545,10 @@ async fn split_shard_is_finished_before_its_children() {
         "(seq bigserial, id int8 NOT NULL, payload text NOT NULL)",
     )
     .await;
-    let out = run_until_idle(vec![
-        "--source".into(),
-        source(&server, "split", "&columns=id,payload&meta=none"),
-        "--batch-rows".into(),
-        "10".into(),
-        "--sink".into(),
-        TestPg::shared().dsn(),
-        "--table".into(),
-        t.clone(),
-    ])
-    .await;
+    let args = source_args(&server, "split", "&columns=id,payload&meta=none")
+        .with(["--batch-rows", "10"])
+        .sink(&TestPg::shared().dsn(), &t);
+    let out = run_until_idle(args).await;
     assert_success(&out);
     assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 400);
     let parent_last = query_i64(&format!("SELECT max(seq) FROM {t} WHERE id <= 200")).await;

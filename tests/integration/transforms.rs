@@ -61,6 +61,7 @@ fn batch(rows: &[&[&str]]) -> Batch {
         rejected: Vec::new(),
         records_read: rows.len() as u64,
         position: serde_json::Value::Null,
+        lease: None,
     }
 }
 

@@ -15,7 +15,7 @@ use holo_host::sink::postgres::{
 use serde_json::json;
 
 use crate::support::pg::{TestPg, chain};
-use crate::support::{assert_success, dead_letters, holo_host, run, scratch, write};
+use crate::support::{Args, assert_success, dead_letters, scratch, write};
 
 /// How a sink writes, for the tests that try every path.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +51,13 @@ fn config(pg: &TestPg, table: &str, mode: WriteMode, path: Path) -> PostgresSink
             ..WriteOptions::default()
         },
     }
+}
+
+/// A sink into `table` in `mode`, writing by `path`.
+async fn connect(pg: &TestPg, table: &str, mode: WriteMode, path: Path) -> PostgresSink {
+    PostgresSink::connect(&config(pg, table, mode, path))
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)))
 }
 
 fn encode(values: &[ValueRef<'_>]) -> Vec<u8> {
@@ -108,10 +115,16 @@ async fn rows(client: &tokio_postgres::Client, table: &str) -> Rows {
         .collect()
 }
 
-fn want(list: &[(i64, &str, i64, &str)]) -> Rows {
-    list.iter()
-        .map(|&(id, n, q, note)| (id, (n.to_owned(), q, note.to_owned())))
-        .collect()
+/// The table after [`BATCH`]: row 1 as `one` (name, qty, note) and row 4 as `four` (name,
+/// qty; a new row, so its note is the default), which the modes treat differently; row 3
+/// deleted and written anew as `e`, and rows 2 and 5 gone, in every mode.
+fn after_batch(one: (&str, i64, &str), four: (&str, i64)) -> Rows {
+    let row = |name: &str, qty, note: &str| (name.to_owned(), qty, note.to_owned());
+    BTreeMap::from([
+        (1, row(one.0, one.1, one.2)),
+        (3, row("e", 30, "n/a")),
+        (4, row(four.0, four.1, "n/a")),
+    ])
 }
 
 /// The cases of one batch against rows 1, 2 and 3 already in the table.
@@ -149,9 +162,7 @@ async fn every_write_mode_on_every_path() {
                 ))
                 .await
                 .unwrap();
-            let mut sink = PostgresSink::connect(&config(pg, &table, mode, *path))
-                .await
-                .unwrap_or_else(|e| panic!("{}", chain(&e)));
+            let mut sink = connect(pg, &table, mode, *path).await;
             sink.bind(&output).unwrap();
             let (written, rejected) = apply(&mut sink, "modes", &BATCH).await;
             let got = rows(&client, &table).await;
@@ -169,38 +180,22 @@ async fn every_write_mode_on_every_path() {
                         rejected[0].reason
                     );
                     assert_eq!(written, 2, "{ctx}");
-                    want(&[
-                        (1, "old1", 1, "keep"),
-                        (3, "e", 30, "n/a"),
-                        (4, "b", 40, "n/a"),
-                    ])
+                    after_batch(("old1", 1, "keep"), ("b", 40))
                 }
                 // Autocommit appends skip present keys, so a retried batch is idempotent.
                 WriteMode::Insert | WriteMode::InsertOrIgnore => {
                     assert_eq!(rejected, [], "{ctx}");
-                    want(&[
-                        (1, "old1", 1, "keep"),
-                        (3, "e", 30, "n/a"),
-                        (4, "b", 40, "n/a"),
-                    ])
+                    after_batch(("old1", 1, "keep"), ("b", 40))
                 }
                 WriteMode::InsertOrReplace => {
                     assert_eq!(rejected, [], "{ctx}");
                     assert_eq!(written, 3, "{ctx}: rows 1, 4 (merged) and 3");
-                    want(&[
-                        (1, "a", 10, "n/a"),
-                        (3, "e", 30, "n/a"),
-                        (4, "c", 41, "n/a"),
-                    ])
+                    after_batch(("a", 10, "n/a"), ("c", 41))
                 }
                 WriteMode::InsertOrUpdate => {
                     assert_eq!(rejected, [], "{ctx}");
                     assert_eq!(written, 3, "{ctx}");
-                    want(&[
-                        (1, "a", 10, "keep"),
-                        (3, "e", 30, "n/a"),
-                        (4, "c", 41, "n/a"),
-                    ])
+                    after_batch(("a", 10, "keep"), ("c", 41))
                 }
             };
             assert_eq!(got, expected, "{ctx}");
@@ -223,24 +218,14 @@ async fn every_write_mode_on_every_path() {
 #[tokio::test]
 async fn upsert_modes_need_a_primary_key_in_the_table_and_the_output() {
     let pg = TestPg::shared();
-    let schema = pg.fresh_schema("write_keys").await;
-    let client = pg.client().await;
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE {schema}.nokey (id int8, name text); \
-             CREATE TABLE {schema}.keyed (id int8, k2 text DEFAULT 'x', name text, PRIMARY KEY (id, k2))"
-        ))
-        .await
-        .unwrap();
-    let path = PATHS[0];
-    let mut sink = PostgresSink::connect(&config(
-        pg,
-        &format!("{schema}.nokey"),
-        WriteMode::InsertOrUpdate,
-        path,
-    ))
-    .await
-    .unwrap();
+    pg.schema_with(
+        "write_keys",
+        "CREATE TABLE {s}.nokey (id int8, name text); \
+         CREATE TABLE {s}.keyed (id int8, k2 text DEFAULT 'x', name text, PRIMARY KEY (id, k2))",
+    )
+    .await;
+    let (nokey, keyed, path) = ("write_keys.nokey", "write_keys.keyed", PATHS[0]);
+    let mut sink = connect(pg, nokey, WriteMode::InsertOrUpdate, path).await;
     let err = sink
         .bind(&[Column::new("id", ColumnType::Int), Column::text("name")])
         .unwrap_err();
@@ -249,14 +234,7 @@ async fn upsert_modes_need_a_primary_key_in_the_table_and_the_output() {
         "table `write_keys.nokey` has no primary key, which --mode insert-or-update needs: add \
          one, or use --mode insert"
     );
-    let mut sink = PostgresSink::connect(&config(
-        pg,
-        &format!("{schema}.keyed"),
-        WriteMode::InsertOrReplace,
-        path,
-    ))
-    .await
-    .unwrap();
+    let mut sink = connect(pg, keyed, WriteMode::InsertOrReplace, path).await;
     let err = sink
         .bind(&[Column::new("id", ColumnType::Int), Column::text("name")])
         .unwrap_err();
@@ -266,14 +244,7 @@ async fn upsert_modes_need_a_primary_key_in_the_table_and_the_output() {
         "{err}"
     );
     // Plain appends need no key; a delete then has nothing to find the row by.
-    let mut sink = PostgresSink::connect(&config(
-        pg,
-        &format!("{schema}.nokey"),
-        WriteMode::Insert,
-        path,
-    ))
-    .await
-    .unwrap();
+    let mut sink = connect(pg, nokey, WriteMode::Insert, path).await;
     sink.bind(&[Column::new("id", ColumnType::Int), Column::text("name")])
         .unwrap();
     let buf = encode(&[ValueRef::Int(1), ValueRef::Null]);
@@ -300,9 +271,7 @@ async fn a_data_error_rejects_only_the_row_at_fault() {
                 ))
                 .await
                 .unwrap();
-            let mut sink = PostgresSink::connect(&config(pg, &table, mode, *path))
-                .await
-                .unwrap();
+            let mut sink = connect(pg, &table, mode, *path).await;
             sink.bind(&[
                 Column::new("id", ColumnType::Int),
                 Column::text("name"),
@@ -348,14 +317,11 @@ async fn a_data_error_rejects_only_the_row_at_fault() {
 #[tokio::test]
 async fn a_refused_row_is_dead_lettered_by_the_pipeline() {
     let pg = TestPg::shared();
-    let schema = pg.fresh_schema("write_dead_letter").await;
-    pg.client()
-        .await
-        .batch_execute(&format!(
-            "CREATE TABLE {schema}.t (id int8 PRIMARY KEY, qty int4 CHECK (qty > 0))"
-        ))
-        .await
-        .unwrap();
+    pg.schema_with(
+        "write_dead_letter",
+        "CREATE TABLE {s}.t (id int8 PRIMARY KEY, qty int4 CHECK (qty > 0))",
+    )
+    .await;
     let dir = scratch();
     let mut csv = String::from("id,qty\n");
     for i in 1..=50 {
@@ -364,21 +330,12 @@ async fn a_refused_row_is_dead_lettered_by_the_pipeline() {
     let input = write(dir.path(), "in.csv", csv);
     let dl = dir.path().join("dl.jsonl");
     for dialect in ["postgres", "hologres"] {
-        let out = run(&[
-            "--source",
-            &format!("csv:{input}"),
-            "--sink",
-            &pg.dsn(),
-            "--table",
-            &format!("{schema}.t"),
-            "--mode",
-            "insertorreplace",
-            "--dialect",
-            dialect,
-            "--dead-letter",
-            dl.to_str().unwrap(),
-            "--from-scratch",
-        ]);
+        let out = Args::csv(&input)
+            .sink(&pg.dsn(), "write_dead_letter.t")
+            .with(["--mode", "insertorreplace", "--dialect", dialect])
+            .dead_letter(&dl)
+            .with(["--from-scratch"])
+            .run();
         let stderr = assert_success(&out);
         assert!(
             stderr.contains("wrote 49, dead-lettered 1"),
@@ -404,11 +361,9 @@ async fn a_refused_row_is_dead_lettered_by_the_pipeline() {
 /// table ends with every row exactly once (no key to hide duplicates).
 #[tokio::test]
 async fn a_server_restart_mid_load_loses_and_duplicates_nothing() {
-    if std::env::var("HOLO_TEST_PG_DSN").is_ok_and(|d| !d.trim().is_empty()) {
-        eprintln!("skipped: restarts need a server started by the tests");
+    let Some(pg) = TestPg::restartable() else {
         return;
-    }
-    let pg = TestPg::start();
+    };
     let client = pg.client().await;
     client
         .batch_execute(
@@ -440,15 +395,15 @@ async fn a_server_restart_mid_load_loses_and_duplicates_nothing() {
         ),
     ];
     for (table, extra) in runs {
-        let mut cmd = holo_host();
-        cmd.arg("run")
-            .args(["--source", &format!("csv:{orders}")])
-            .args(["--sink", &pg.dsn(), "--table", table])
-            .args(["--batch-rows", "100", "--write-retry-delay-ms", "200"])
-            .args(extra)
+        let child = Args::csv(&orders)
+            .sink(&pg.dsn(), table)
+            .with(["--batch-rows", "100", "--write-retry-delay-ms", "200"])
+            .with(extra)
+            .command()
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let child = cmd.spawn().unwrap();
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         // Restart once some batches, but not all, are in.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -520,18 +475,11 @@ async fn a_transform_can_delete_rows_by_key() {
     let all = write(dir.path(), "all.csv", ids(1..=10));
     let some = write(dir.path(), "some.csv", ids(3..=5));
     for (input, transform) in [(&all, &stamp), (&some, &deleter)] {
-        let out = run(&[
-            "--source",
-            &format!("csv:{input}"),
-            "--transform",
-            transform.to_str().unwrap(),
-            "--sink",
-            &pg.dsn(),
-            "--table",
-            &t,
-            "--mode",
-            "insert-or-update",
-        ]);
+        let out = Args::csv(input)
+            .transform(transform)
+            .sink(&pg.dsn(), &t)
+            .with(["--mode", "insert-or-update"])
+            .run();
         assert_success(&out);
     }
     let client = pg.client().await;

@@ -99,6 +99,7 @@ pub fn encode_orders(rows: usize, per_batch: usize) -> Vec<Batch> {
                 rejected: Vec::new(),
                 records_read: chunk.len() as u64,
                 position: serde_json::Value::Null,
+                lease: None,
             }
         })
         .collect()

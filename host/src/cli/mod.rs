@@ -222,7 +222,7 @@ impl RunArgs {
         });
         Ok(PipelineConfig {
             source: match stream {
-                Some(sls) => SourceConfig::Sls(sls),
+                Some(sls) => SourceConfig::Sls(Box::new(sls)),
                 None => SourceConfig::Csv(CsvSourceConfig {
                     inputs,
                     batch_rows: self.batch_rows,

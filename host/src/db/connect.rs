@@ -374,8 +374,7 @@ impl ServerCertVerifier for WeakVerifier {
             return Ok(ServerCertVerified::assertion());
         };
         // WebPKI checks the chain before the name, so a name error means the chain passed.
-        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),

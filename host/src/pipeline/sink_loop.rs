@@ -70,6 +70,13 @@ pub async fn run(
         };
         let Some(item) = item else { return Ok(()) };
         let (batch, processed) = item?;
+        if batch.lease.as_ref().is_some_and(|l| !l.is_held()) {
+            // The source lost the stream: whoever holds it now reads these records again
+            // from the saved position.
+            tracing::warn!(stream = %batch.stream, rows = batch.rows(),
+                           "not committing a batch of a stream this process no longer holds");
+            continue;
+        }
         // A new version may declare other columns: it was checked against the
         // destination before it took over.
         let output = &processed.version.output;

@@ -27,7 +27,7 @@ pub const CHANNEL_DEPTH: usize = 2;
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     Csv(csv::CsvSourceConfig),
-    Sls(sls::SlsSourceConfig),
+    Sls(Box<sls::SlsSourceConfig>),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
+/// An error and its causes, `a: b: c`: the host's own, for the tests' messages.
+pub use holo_host::errors::chain;
+
 /// How long a server may take to accept connections after it was started.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -100,6 +103,28 @@ impl TestPg {
             .await
             .unwrap_or_else(|e| panic!("cannot create schema {name}: {}", chain(&e)));
         name.to_owned()
+    }
+
+    /// A fresh schema `name` (see [`TestPg::fresh_schema`]) holding what `ddl` creates, `{s}`
+    /// standing for the schema in it; returns a connection.
+    pub async fn schema_with(&self, name: &str, ddl: &str) -> tokio_postgres::Client {
+        self.fresh_schema(name).await;
+        let client = self.client().await;
+        client
+            .batch_execute(&ddl.replace("{s}", name))
+            .await
+            .unwrap_or_else(|e| panic!("cannot create the tables of {name}: {}", chain(&e)));
+        client
+    }
+
+    /// A private server for a test that restarts it; `None`, saying so, when the tests were
+    /// given a server by `HOLO_TEST_PG_DSN`, which they must not restart.
+    pub fn restartable() -> Option<TestPg> {
+        if std::env::var("HOLO_TEST_PG_DSN").is_ok_and(|d| !d.trim().is_empty()) {
+            eprintln!("skipped: restarts need a server started by the tests");
+            return None;
+        }
+        Some(TestPg::start())
     }
 
     /// Restarts the server (fast shutdown, then start on the same port), as
@@ -424,16 +449,4 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("cannot find a free TCP port on 127.0.0.1")
         .port()
-}
-
-/// An error and its causes, `a: b: c`.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::SystemTime;
 
 use crate::faults::FaultRule;
 
@@ -14,8 +15,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Logstores to create at start (kept as they are when the data directory already has them).
     pub logstores: Vec<LogstoreSpec>,
-    /// Accepted access keys; none means requests are not authenticated.
+    /// Accepted access keys; none is allowed only with `anonymous`.
     pub access_keys: Vec<AccessKey>,
+    /// Serve unsigned requests (no keys): the real service never does, so it is asked for.
+    pub anonymous: bool,
     /// Directory that keeps logs, shards, consumer groups and checkpoints across restarts.
     pub data_dir: Option<PathBuf>,
     /// Faults active from the start (more can be added through `POST /_admin/faults`).
@@ -23,15 +26,23 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration listening on `127.0.0.1:0` with the given logstores, no keys, in memory.
+    /// A configuration listening on `127.0.0.1:0` with the given logstores, in memory. It
+    /// needs a key ([`Config::with_access_key`]) or [`Config::anonymous`] to start.
     pub fn new(logstores: impl IntoIterator<Item = LogstoreSpec>) -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             logstores: logstores.into_iter().collect(),
             access_keys: Vec::new(),
+            anonymous: false,
             data_dir: None,
             faults: Vec::new(),
         }
+    }
+
+    /// Serves unsigned requests: no keys are checked.
+    pub fn anonymous(mut self) -> Self {
+        self.anonymous = true;
+        self
     }
 
     /// Adds an accepted access key (switching authentication on).
@@ -39,6 +50,26 @@ impl Config {
         self.access_keys.push(AccessKey {
             id: id.to_owned(),
             secret: secret.to_owned(),
+            security_token: None,
+            expires_at: None,
+        });
+        self
+    }
+
+    /// Adds temporary (STS) credentials: requests signed with `id` must carry `token` in
+    /// `x-acs-security-token`, and are refused with `401 Unauthorized` from `expires_at`.
+    pub fn with_sts_key(
+        mut self,
+        id: &str,
+        secret: &str,
+        token: &str,
+        expires_at: SystemTime,
+    ) -> Self {
+        self.access_keys.push(AccessKey {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+            security_token: Some(token.to_owned()),
+            expires_at: Some(expires_at),
         });
         self
     }
@@ -124,19 +155,28 @@ impl FromStr for LogstoreSpec {
     }
 }
 
-/// An accepted access key pair.
+/// An accepted access key pair; STS credentials also have a token and an expiry.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessKey {
     pub id: String,
     pub secret: String,
+    /// The token requests signed with this key must carry; `None`: any or none.
+    pub security_token: Option<String>,
+    /// From this time the key is refused with `SecurityToken.Expired`.
+    pub expires_at: Option<SystemTime>,
 }
 
-// The secret never reaches a log line or an error message.
+// The secret and the token never reach a log line or an error message.
 impl fmt::Debug for AccessKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessKey")
             .field("id", &self.id)
             .field("secret", &"<redacted>")
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("expires_at", &self.expires_at)
             .finish()
     }
 }
@@ -149,6 +189,8 @@ impl FromStr for AccessKey {
             Some((id, secret)) if !id.is_empty() && !secret.is_empty() => Ok(AccessKey {
                 id: id.to_owned(),
                 secret: secret.to_owned(),
+                security_token: None,
+                expires_at: None,
             }),
             // Only an id before a colon is shown: anything else may be a secret.
             Some((id, _)) => Err(SpecError::AccessKey(id.to_owned())),

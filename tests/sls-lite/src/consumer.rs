@@ -51,6 +51,14 @@ impl ConsumerGroup {
         }
     }
 
+    /// Whether a heartbeat of `consumer` holding `held` is taken: a consumer the group does
+    /// not know (never joined, or dropped after its timeout) that says it holds shards is
+    /// refused; only an empty heartbeat joins (HeartBeat docs: `400 NotExistConsumerWithBody`).
+    pub fn accepts(&mut self, consumer: &str, held: &[u32], now: Instant) -> bool {
+        self.expire(now);
+        held.is_empty() || self.members.contains_key(consumer)
+    }
+
     /// Records a heartbeat of `consumer` holding `held`, rebalances the `assignable` shards, and
     /// returns the shards `consumer` should hold now.
     pub fn heartbeat(

@@ -29,7 +29,8 @@ impl SlsError {
         match code {
             "InternalServerError" => 500,
             "ServerBusy" | "ServiceUnavailable" => 503,
-            "RequestTimeout" => 408,
+            // The help center error-code table: `500 RequestTimeout`.
+            "RequestTimeout" => 500,
             c if c.ends_with("QuotaExceed") || c.ends_with("QuotaExceeded") => 403,
             "Unauthorized" | "SignatureNotMatch" => 401,
             c if c.ends_with("NotExist") => 404,

@@ -1,10 +1,11 @@
 //! Fault injection for tests: error answers (5xx, quota errors) and added latency, per
-//! operation, logstore and shard, optionally for a limited number of requests.
+//! operation, logstore, shard and consumer, optionally for a limited number of requests or
+//! a limited time (`"for": "30s"`, counted from when the rule is added).
 //!
 //! Rules come from `--fault JSON` or `POST /_admin/faults` (a rule or a list of rules);
 //! `DELETE /_admin/faults` clears them and `GET /_admin/faults` lists what is left.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,67 @@ pub struct FaultRule {
     /// Number of matching requests the rule still applies to; forever when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
+    /// How long the rule applies, from when it is added: `30s`, `500ms`, `2m`, or seconds.
+    #[serde(
+        rename = "for",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration_text"
+    )]
+    pub lasts: Option<Duration>,
+    /// Consumer (of a consumer group) the rule applies to: its heartbeats and checkpoints
+    /// (all requests when absent). A failing heartbeat is one the group never received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<String>,
+    /// When the rule stops applying; set from `lasts` when it is added.
+    #[serde(skip)]
+    pub expires: Option<Instant>,
+}
+
+/// `for` as text: `30s`, `250ms`, `2m`, or a number of seconds.
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&format!("{}ms", d.as_millis())),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Text {
+            Seconds(f64),
+            Text(String),
+        }
+        let seconds = match Text::deserialize(d)? {
+            Text::Seconds(n) => n,
+            Text::Text(t) => parse(&t).map_err(serde::de::Error::custom)?,
+        };
+        if !(seconds.is_finite() && seconds > 0.0) {
+            return Err(serde::de::Error::custom(
+                "`for` must be a positive duration",
+            ));
+        }
+        Ok(Some(Duration::from_secs_f64(seconds)))
+    }
+
+    fn parse(t: &str) -> Result<f64, String> {
+        let t = t.trim();
+        let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+        let (n, unit) = t.split_at(split);
+        let n: f64 = (n.trim().parse()).map_err(|_| format!("`{t}` is not a duration"))?;
+        match unit {
+            "ms" => Ok(n / 1000.0),
+            "" | "s" => Ok(n),
+            "m" => Ok(n * 60.0),
+            _ => Err(format!("`{t}`: unknown unit (use ms, s or m)")),
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -75,6 +137,9 @@ impl FaultRule {
             status: None,
             latency_ms: 0,
             times: None,
+            lasts: None,
+            consumer: None,
+            expires: None,
         }
     }
 
@@ -98,6 +163,18 @@ impl FaultRule {
         self
     }
 
+    /// The rule applies for `lasts` from when it is added.
+    pub fn lasting(mut self, lasts: Duration) -> Self {
+        self.lasts = Some(lasts);
+        self
+    }
+
+    /// The rule applies to one consumer's requests.
+    pub fn for_consumer(mut self, consumer: &str) -> Self {
+        self.consumer = Some(consumer.to_owned());
+        self
+    }
+
     pub fn validate(&self) -> Result<(), EmptyRule> {
         if self.error.as_deref().is_none_or(str::is_empty) && self.latency_ms == 0 {
             return Err(EmptyRule);
@@ -105,11 +182,23 @@ impl FaultRule {
         Ok(())
     }
 
-    fn matches(&self, op: Op, logstore: &str, shard: Option<u32>) -> bool {
-        (self.op == Op::Any || self.op == op)
-            && self.logstore.as_deref().is_none_or(|l| l == logstore)
-            && self.shard.is_none_or(|s| Some(s) == shard)
+    fn matches(&self, req: &Request<'_>) -> bool {
+        (self.op == Op::Any || self.op == req.op)
+            && self.logstore.as_deref().is_none_or(|l| l == req.logstore)
+            && self.shard.is_none_or(|s| Some(s) == req.shard)
+            && (self.consumer.as_deref()).is_none_or(|c| Some(c) == req.consumer)
+            && self.expires.is_none_or(|t| Instant::now() < t)
     }
+}
+
+/// What a request is, as rules match it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub op: Op,
+    pub logstore: &'a str,
+    pub shard: Option<u32>,
+    /// The consumer making a consumer-group request.
+    pub consumer: Option<&'a str>,
 }
 
 /// What the active rules do to one request.
@@ -126,8 +215,9 @@ pub struct Faults {
 }
 
 impl Faults {
-    pub fn add(&mut self, rule: FaultRule) -> Result<(), EmptyRule> {
+    pub fn add(&mut self, mut rule: FaultRule) -> Result<(), EmptyRule> {
         rule.validate()?;
+        rule.expires = rule.lasts.map(|d| Instant::now() + d);
         self.rules.push(rule);
         Ok(())
     }
@@ -143,9 +233,21 @@ impl Faults {
     /// Applies the matching rules to one request: latencies add up, the first error wins, and
     /// every matching rule uses up one of its `times`.
     pub fn apply(&mut self, op: Op, logstore: &str, shard: Option<u32>) -> Outcome {
+        self.apply_to(Request {
+            op,
+            logstore,
+            shard,
+            consumer: None,
+        })
+    }
+
+    /// [`Faults::apply`] for a request of a known kind; rules past their time are dropped.
+    pub fn apply_to(&mut self, req: Request<'_>) -> Outcome {
+        let now = Instant::now();
+        self.rules.retain(|r| r.expires.is_none_or(|t| now < t));
         let mut outcome = Outcome::default();
         for rule in &mut self.rules {
-            if !rule.matches(op, logstore, shard) {
+            if !rule.matches(&req) {
                 continue;
             }
             outcome.latency += Duration::from_millis(rule.latency_ms);
@@ -220,6 +322,34 @@ mod tests {
         let out = faults.apply(Op::Put, "x", None);
         assert_eq!(out.latency, Duration::from_millis(30));
         assert_eq!(out.error.unwrap().code, "ServerBusy");
+    }
+
+    #[test]
+    fn rules_last_for_a_time_and_match_a_consumer() {
+        let mut faults = Faults::default();
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"op":"heartbeat","error":"InternalServerError","consumer":"a","for":"80ms"}"#,
+        )
+        .unwrap();
+        assert_eq!(rule.lasts, Some(Duration::from_millis(80)));
+        faults.add(rule).unwrap();
+        let beat = |consumer| Request {
+            op: Op::Heartbeat,
+            logstore: "orders",
+            shard: None,
+            consumer: Some(consumer),
+        };
+        assert!(faults.apply_to(beat("a")).error.is_some());
+        assert!(faults.apply_to(beat("b")).error.is_none());
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(faults.apply_to(beat("a")).error.is_none());
+        assert!(faults.rules().is_empty());
+        let seconds: FaultRule =
+            serde_json::from_str(r#"{"op":"pull","error":"ServerBusy","for":2}"#).unwrap();
+        assert_eq!(seconds.lasts, Some(Duration::from_secs(2)));
+        assert!(
+            serde_json::from_str::<FaultRule>(r#"{"op":"pull","error":"x","for":"5h"}"#).is_err()
+        );
     }
 
     #[test]

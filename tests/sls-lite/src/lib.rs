@@ -11,11 +11,12 @@
 //! ```
 //!
 //! # Layout
-//! - [`server`]: connections, project from `Host`, v1 authentication, routing, handlers.
+//! - [`server`]: connections, project from `Host`, authentication, routing, handlers.
 //! - [`store`]: projects, logstores, shards and log groups; the optional data directory.
 //! - [`consumer`]: consumer groups, heartbeats, balanced shard assignment, checkpoints.
 //! - [`proto`]: the `LogGroup` protobuf messages (crate `sls-proto`) as text; [`cursor`]: cursors.
-//! - [`sign`]: signature v1; [`faults`]: injected errors and latency; [`error`]: error answers.
+//! - [`sign`]: signatures v1 and v4, STS tokens; [`faults`]: injected errors and latency;
+//!   [`error`]: error answers.
 //! - [`config`]: what to serve; [`testing`]: a small client for tests; [`python`]: the
 //!   official Python SDK in a venv, for fidelity tests.
 

@@ -24,7 +24,7 @@ struct Args {
         required = true
     )]
     logstores: Vec<LogstoreSpec>,
-    /// An accepted access key, ID:SECRET; repeatable. Without any, requests are not authenticated.
+    /// An accepted access key, ID:SECRET; repeatable. Without any, give --anonymous.
     #[arg(
         long = "access-key",
         value_name = "ID:SECRET",
@@ -33,6 +33,9 @@ struct Args {
     )]
     // Kept as text and parsed after clap, whose errors would echo the value (a secret).
     access_keys: Vec<String>,
+    /// Serve unsigned requests, with no access key (the real service never does).
+    #[arg(long, conflicts_with = "access_keys")]
+    anonymous: bool,
     /// Directory keeping logs, shards and checkpoints across restarts (memory only without it).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -73,6 +76,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .map(|k| k.parse::<AccessKey>())
             .collect::<Result<_, _>>()
             .context("invalid --access-key")?,
+        anonymous: args.anonymous,
         data_dir: args.data_dir,
         faults: args.faults,
     };

@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::consumer::{Checkpoint, ConsumerGroup};
 use crate::cursor;
 use crate::error::SlsError;
-use crate::faults::{EmptyRule, FaultRule, Faults, Op, Outcome};
+use crate::faults::{self, EmptyRule, FaultRule, Faults, Op, Outcome};
 use crate::proto::{self, Log, LogContent, LogGroup, LogTag};
 use crate::sign::{self, DateHeader, SignParts};
 use crate::store::{AppendError, Store, StoreError, StoredGroup};
@@ -48,6 +48,11 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("invalid fault rule in the configuration")]
     Fault(#[from] EmptyRule),
+    #[error(
+        "no access key: the real service signs every request, so give one (--access-key \
+         ID:SECRET), or say --anonymous to serve unsigned requests"
+    )]
+    NoKeys,
 }
 
 /// Entry point: `Server::start(config)`.
@@ -56,6 +61,9 @@ pub struct Server;
 impl Server {
     /// Binds, loads the data directory and serves until [`RunningServer::shutdown`] (or drop).
     pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+        if config.access_keys.is_empty() && !config.anonymous {
+            return Err(StartError::NoKeys);
+        }
         let store = Store::open(config.data_dir.as_deref(), &config.logstores, now_secs())?;
         let mut faults = Faults::default();
         for rule in config.faults {
@@ -77,7 +85,7 @@ impl Server {
             keys: config
                 .access_keys
                 .into_iter()
-                .map(|k| (k.id, k.secret))
+                .map(|k| (k.id.clone(), k))
                 .collect(),
             request_prefix: (now_secs() as u64) << 8 | u64::from(std::process::id() as u8),
             next_request: AtomicU64::new(1),
@@ -183,7 +191,7 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
-    keys: HashMap<String, String>,
+    keys: HashMap<String, crate::config::AccessKey>,
     request_prefix: u64,
     next_request: AtomicU64,
 }
@@ -416,7 +424,8 @@ impl Shared {
         }
     }
 
-    /// Checks the v1 signature when access keys are configured.
+    /// Checks the v1 or v4 signature, and the STS token of temporary keys, when access keys
+    /// are configured.
     fn authenticate(&self, ctx: &Ctx) -> Result<(), SlsError> {
         if self.keys.is_empty() {
             return Ok(());
@@ -427,9 +436,19 @@ impl Shared {
             )
         })?;
         if auth.starts_with("SLS4-") {
-            return Err(SlsError::unauthorized(
-                "signature v4 is not supported by sls-lite: sign requests with v1",
-            ));
+            let headers: Vec<(&str, &str)> = ctx
+                .headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+                .collect();
+            let received = sign::v4::Received {
+                method: ctx.method.as_str(),
+                path: &ctx.path,
+                query: &ctx.query,
+                headers: &headers,
+                body: &ctx.body,
+            };
+            return sign::v4::verify(|id| self.keys.get(id), &received, SystemTime::now());
         }
         let (id, given) = auth
             .strip_prefix("LOG ")
@@ -439,9 +458,11 @@ impl Shared {
                     "Authorization header is not `LOG <access key id>:<signature>`",
                 )
             })?;
-        let secret = self.keys.get(id).ok_or_else(|| {
+        let key = self.keys.get(id).ok_or_else(|| {
             SlsError::unauthorized(format!("access key id `{id}` is not known to this server"))
         })?;
+        sign::check_token(key, ctx.header("x-acs-security-token"), SystemTime::now())?;
+        let secret = &key.secret;
         let date = ctx.header("date").unwrap_or_default();
         if let Some(sent) = ctx
             .header("date")
@@ -530,6 +551,23 @@ impl Shared {
 
     async fn fault(&self, op: Op, logstore: &str, shard: Option<u32>) -> Result<(), SlsError> {
         let outcome = self.lock().faults.apply(op, logstore, shard);
+        self.gate(outcome).await
+    }
+
+    /// [`Self::fault`] for a consumer-group request made by `consumer`.
+    async fn consumer_fault(
+        &self,
+        op: Op,
+        logstore: &str,
+        shard: Option<u32>,
+        consumer: &str,
+    ) -> Result<(), SlsError> {
+        let outcome = self.lock().faults.apply_to(faults::Request {
+            op,
+            logstore,
+            shard,
+            consumer: Some(consumer),
+        });
         self.gate(outcome).await
     }
 
@@ -780,7 +818,7 @@ impl Shared {
             s.offset_of(logstore, start)?;
         }
         self.fault(Op::Pull, logstore, Some(shard)).await?;
-        let (groups, from, upto, readonly_end) = {
+        let (groups, from, upto, caught_up) = {
             let state = self.lock();
             let s = state.store.logstore(project, logstore)?.shard(shard)?;
             let from = s.offset_of(logstore, start)?;
@@ -793,9 +831,9 @@ impl Shared {
                 .iter()
                 .map(|g| g.bytes.clone())
                 .collect();
-            let readonly_end =
-                s.meta.status == crate::store::ShardStatus::Readonly && upto == s.end();
-            (groups, from, upto, readonly_end)
+            // Caught up: the service says so on read-write shards too (see README).
+            let caught_up = upto == s.end();
+            (groups, from, upto, caught_up)
         };
         let mut raw = Vec::new();
         proto::encode_group_list(groups.iter().map(|b| b.as_ref()), &mut raw);
@@ -811,10 +849,16 @@ impl Shared {
         if upto > from {
             headers.push(("x-log-read-last-cursor", cursor::encode(shard, upto - 1)));
         }
-        if readonly_end {
+        if caught_up {
             headers.push(("x-log-end-of-cursor", "1".to_owned()));
         }
-        let body = if accept.contains("lz4") {
+        let body = if raw.is_empty() {
+            // An empty answer is 0 bytes with raw size 0, its compression named all the same.
+            if accept.contains("lz4") {
+                headers.push(("x-log-compresstype", "lz4".to_owned()));
+            }
+            Vec::new()
+        } else if accept.contains("lz4") {
             headers.push(("x-log-compresstype", "lz4".to_owned()));
             lz4_flex::block::compress(&raw)
         } else if accept.contains("zstd") {
@@ -1005,7 +1049,8 @@ impl Shared {
     ) -> Result<Reply, SlsError> {
         let consumer = consumer_param(ctx)?;
         self.lock().store.logstore(project, logstore)?;
-        self.fault(Op::Heartbeat, logstore, None).await?;
+        self.consumer_fault(Op::Heartbeat, logstore, None, consumer)
+            .await?;
         let held: Vec<u32> = if ctx.body.iter().all(u8::is_ascii_whitespace) {
             Vec::new()
         } else {
@@ -1019,7 +1064,15 @@ impl Shared {
             .ok_or_else(|| SlsError::consumer_group_not_exist(logstore, name))?;
         let assignable: BTreeSet<u32> = ls.assignable(group);
         let group = ls.consumer_groups.get_mut(name).expect("checked above");
-        let owned = group.heartbeat(consumer, &held, &assignable, Instant::now());
+        let now = Instant::now();
+        if !group.accepts(consumer, &held, now) {
+            return Err(SlsError::new(
+                400,
+                "NotExistConsumerWithBody",
+                format!("Non-exist consumer `{consumer}` with non-empty body of heartbeat message"),
+            ));
+        }
+        let owned = group.heartbeat(consumer, &held, &assignable, now);
         Ok(Reply::json(serde_json::json!(owned)))
     }
 
@@ -1041,7 +1094,7 @@ impl Shared {
             .is_some_and(|f| f.eq_ignore_ascii_case("true"));
         let body: Body = ctx.json("UpdateCheckPoint")?;
         self.lock().store.logstore(project, logstore)?;
-        self.fault(Op::Checkpoint, logstore, Some(body.shard))
+        self.consumer_fault(Op::Checkpoint, logstore, Some(body.shard), consumer)
             .await?;
         let mut state = self.lock();
         let ls = state.store.logstore_mut(project, logstore)?;

@@ -145,10 +145,12 @@ impl Shard {
                     self.meta.id
                 ),
             )),
-            None => Err(SlsError::invalid_cursor(
-                cursor_text,
-                "is not a cursor this server issued: get one with GetCursor",
-            )),
+            // A malformed cursor is a bad parameter, not a cursor out of range (aliyun-log-
+            // java-sdk AbnormalOperationTest.testPullLogsByErrorParameter; PullLogs docs).
+            None => Err(SlsError::parameter(format!(
+                "Invalid cursor `{cursor_text}`: it is not a cursor this server issued; get one \
+                 with GetCursor"
+            ))),
         }
     }
 }
@@ -749,12 +751,16 @@ mod tests {
         let ls = store.logstore("demo", "orders").unwrap();
         let shard = ls.shard(0).unwrap();
         assert_eq!(shard.offset_of("orders", &cursor::encode(0, 1)), Ok(1));
-        for bad in [cursor::encode(0, 2), cursor::encode(1, 0), "xyz".to_owned()] {
+        for bad in [cursor::encode(0, 2), cursor::encode(1, 0)] {
             assert_eq!(
                 shard.offset_of("orders", &bad).unwrap_err().code,
                 "InvalidCursor"
             );
         }
+        assert_eq!(
+            shard.offset_of("orders", "xyz").unwrap_err().code,
+            "ParameterInvalid"
+        );
         assert_eq!(ls.shard(7).unwrap_err().code, "ShardNotExist");
     }
 }

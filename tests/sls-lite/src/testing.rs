@@ -101,6 +101,25 @@ impl Response {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
+
+    /// This answer when it is a 200, else the service's refusal of `what`, carrying its code.
+    pub fn success(self, what: &str) -> Result<Response, ClientError> {
+        if self.status == 200 {
+            return Ok(self);
+        }
+        let json = self.json();
+        let field = |name: &str| json[name].as_str().unwrap_or_default().to_owned();
+        Err(ClientError::Service {
+            what: what.to_owned(),
+            status: self.status,
+            code: field("errorCode"),
+            message: field("errorMessage"),
+            request_id: self
+                .header("x-log-requestid")
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
 }
 
 /// One shard as ListShards describes it.
@@ -281,39 +300,35 @@ impl Client {
         })
     }
 
-    /// Like [`Client::request`], but a non-200 answer is an error carrying the service's code.
-    pub async fn call(
-        &self,
-        what: &str,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        headers: &[(&str, &str)],
-        body: Bytes,
-    ) -> Result<Response, ClientError> {
-        let response = self.request(method, path, query, headers, body).await?;
-        if response.status == 200 {
-            return Ok(response);
-        }
-        let json = response.json();
-        let field = |name: &str| json[name].as_str().unwrap_or_default().to_owned();
-        Err(ClientError::Service {
-            what: what.to_owned(),
-            status: response.status,
-            code: field("errorCode"),
-            message: field("errorMessage"),
-            request_id: response
-                .header("x-log-requestid")
-                .unwrap_or_default()
-                .to_owned(),
-        })
-    }
-
     fn parse<T: for<'de> Deserialize<'de>>(what: &str, r: &Response) -> Result<T, ClientError> {
         serde_json::from_slice(&r.body).map_err(|e| ClientError::Response {
             what: what.to_owned(),
             detail: e.to_string(),
         })
+    }
+
+    /// `what`: a GET of `path` with `query` that must succeed; its JSON answer.
+    async fn get<T: for<'de> Deserialize<'de>>(
+        &self,
+        what: &str,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ClientError> {
+        let r = self.request(Method::GET, path, query, &[], Bytes::new());
+        Self::parse(what, &r.await?.success(what)?)
+    }
+
+    /// `what`: a POST of the JSON `body` to `path` with `query` that must succeed.
+    async fn post_json(
+        &self,
+        what: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: String,
+    ) -> Result<Response, ClientError> {
+        let headers = [("content-type", "application/json")];
+        let r = self.request(Method::POST, path, query, &headers, Bytes::from(body));
+        r.await?.success(what)
     }
 
     async fn put(
@@ -343,15 +358,8 @@ impl Client {
         if let Some(name) = compression.name() {
             headers.push(("x-log-compresstype", name));
         }
-        self.call(
-            &format!("PutLogs to {logstore}"),
-            Method::POST,
-            &path,
-            query,
-            &headers,
-            Bytes::from(body),
-        )
-        .await?;
+        let r = self.request(Method::POST, &path, query, &headers, Bytes::from(body));
+        r.await?.success(&format!("PutLogs to {logstore}"))?;
         Ok(())
     }
 
@@ -401,11 +409,8 @@ impl Client {
 
     pub async fn list_shards(&self, logstore: &str) -> Result<Vec<ShardInfo>, ClientError> {
         let what = format!("ListShards of {logstore}");
-        let path = format!("/logstores/{logstore}/shards");
-        let r = self
-            .call(&what, Method::GET, &path, &[], &[], Bytes::new())
-            .await?;
-        Self::parse(&what, &r)
+        self.get(&what, &format!("/logstores/{logstore}/shards"), &[])
+            .await
     }
 
     /// Splits a shard (at the middle of its range without `key`); returns parent and children.
@@ -421,10 +426,8 @@ impl Client {
         if let Some(key) = key {
             query.push(("key", key));
         }
-        let r = self
-            .call(&what, Method::POST, &path, &query, &[], Bytes::new())
-            .await?;
-        Self::parse(&what, &r)
+        let r = self.request(Method::POST, &path, &query, &[], Bytes::new());
+        Self::parse(&what, &r.await?.success(&what)?)
     }
 
     /// GetCursor `from` = `begin`, `end` or unix seconds.
@@ -434,23 +437,14 @@ impl Client {
         shard: u32,
         from: &str,
     ) -> Result<String, ClientError> {
-        let what = format!("GetCursor of shard {shard} of {logstore}");
-        let path = format!("/logstores/{logstore}/shards/{shard}");
-        let r = self
-            .call(
-                &what,
-                Method::GET,
-                &path,
-                &[("type", "cursor"), ("from", from)],
-                &[],
-                Bytes::new(),
-            )
-            .await?;
         #[derive(Deserialize)]
         struct Body {
             cursor: String,
         }
-        Ok(Self::parse::<Body>(&what, &r)?.cursor)
+        let what = format!("GetCursor of shard {shard} of {logstore}");
+        let path = format!("/logstores/{logstore}/shards/{shard}");
+        let query = [("type", "cursor"), ("from", from)];
+        Ok(self.get::<Body>(&what, &path, &query).await?.cursor)
     }
 
     pub async fn get_cursor_time(
@@ -459,23 +453,14 @@ impl Client {
         shard: u32,
         cursor: &str,
     ) -> Result<u64, ClientError> {
-        let what = format!("GetCursorTime of shard {shard} of {logstore}");
-        let path = format!("/logstores/{logstore}/shards/{shard}");
-        let r = self
-            .call(
-                &what,
-                Method::GET,
-                &path,
-                &[("type", "cursor_time"), ("cursor", cursor)],
-                &[],
-                Bytes::new(),
-            )
-            .await?;
         #[derive(Deserialize)]
         struct Body {
             cursor_time: u64,
         }
-        Ok(Self::parse::<Body>(&what, &r)?.cursor_time)
+        let what = format!("GetCursorTime of shard {shard} of {logstore}");
+        let path = format!("/logstores/{logstore}/shards/{shard}");
+        let query = [("type", "cursor_time"), ("cursor", cursor)];
+        Ok(self.get::<Body>(&what, &path, &query).await?.cursor_time)
     }
 
     /// PullLogs from `cursor`, up to `count` log groups (and before `end_cursor` if given).
@@ -503,9 +488,8 @@ impl Client {
             ("accept", "application/x-protobuf"),
             ("accept-encoding", accept.name().unwrap_or("")),
         ];
-        let r = self
-            .call(&what, Method::GET, &path, &query, &headers, Bytes::new())
-            .await?;
+        let r = self.request(Method::GET, &path, &query, &headers, Bytes::new());
+        let r = r.await?.success(&what)?;
         let bad = |detail: String| ClientError::Response {
             what: what.clone(),
             detail,
@@ -515,7 +499,9 @@ impl Client {
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| bad("no x-log-bodyrawsize".into()))?;
         let compression = r.header("x-log-compresstype").map(str::to_owned);
+        // As the official SDKs: raw size 0 is an empty answer, whatever the compression.
         let raw = match compression.as_deref() {
+            _ if raw_size == 0 => Vec::new(),
             None | Some("") => r.body.to_vec(),
             Some("lz4") => lz4_flex::block::decompress(&r.body, raw_size)
                 .map_err(|e| bad(format!("lz4 body: {e}")))?,
@@ -575,15 +561,9 @@ impl Client {
     ) -> Result<(), ClientError> {
         let body =
             serde_json::json!({"consumerGroup": name, "timeout": timeout, "order": in_order});
-        self.call(
-            &format!("CreateConsumerGroup {name} of {logstore}"),
-            Method::POST,
-            &format!("/logstores/{logstore}/consumergroups"),
-            &[],
-            &[("content-type", "application/json")],
-            Bytes::from(body.to_string()),
-        )
-        .await?;
+        let what = format!("CreateConsumerGroup {name} of {logstore}");
+        let path = format!("/logstores/{logstore}/consumergroups");
+        self.post_json(&what, &path, &[], body.to_string()).await?;
         Ok(())
     }
 
@@ -596,17 +576,10 @@ impl Client {
         held: &[u32],
     ) -> Result<Vec<u32>, ClientError> {
         let what = format!("heartbeat of {consumer} in {group}");
-        let r = self
-            .call(
-                &what,
-                Method::POST,
-                &format!("/logstores/{logstore}/consumergroups/{group}"),
-                &[("type", "heartbeat"), ("consumer", consumer)],
-                &[("content-type", "application/json")],
-                Bytes::from(serde_json::to_string(held).expect("ints serialize")),
-            )
-            .await?;
-        Self::parse(&what, &r)
+        let path = format!("/logstores/{logstore}/consumergroups/{group}");
+        let query = [("type", "heartbeat"), ("consumer", consumer)];
+        let body = serde_json::to_string(held).expect("ints serialize");
+        Self::parse(&what, &self.post_json(&what, &path, &query, body).await?)
     }
 
     pub async fn update_checkpoint(
@@ -619,19 +592,15 @@ impl Client {
         force: bool,
     ) -> Result<(), ClientError> {
         let body = serde_json::json!({"shard": shard, "checkpoint": checkpoint});
-        self.call(
-            &format!("UpdateCheckPoint of shard {shard} in {group}"),
-            Method::POST,
-            &format!("/logstores/{logstore}/consumergroups/{group}"),
-            &[
-                ("type", "checkpoint"),
-                ("consumer", consumer),
-                ("forceSuccess", if force { "true" } else { "false" }),
-            ],
-            &[("content-type", "application/json")],
-            Bytes::from(body.to_string()),
-        )
-        .await?;
+        let what = format!("UpdateCheckPoint of shard {shard} in {group}");
+        let path = format!("/logstores/{logstore}/consumergroups/{group}");
+        let query = [
+            ("type", "checkpoint"),
+            ("consumer", consumer),
+            ("forceSuccess", if force { "true" } else { "false" }),
+        ];
+        self.post_json(&what, &path, &query, body.to_string())
+            .await?;
         Ok(())
     }
 
@@ -641,32 +610,13 @@ impl Client {
         group: &str,
     ) -> Result<Vec<CheckpointInfo>, ClientError> {
         let what = format!("GetCheckPoint of {group}");
-        let r = self
-            .call(
-                &what,
-                Method::GET,
-                &format!("/logstores/{logstore}/consumergroups/{group}"),
-                &[],
-                &[],
-                Bytes::new(),
-            )
-            .await?;
-        Self::parse(&what, &r)
+        let path = format!("/logstores/{logstore}/consumergroups/{group}");
+        self.get(&what, &path, &[]).await
     }
 
     /// `GET /_admin/stats`.
     pub async fn stats(&self) -> Result<serde_json::Value, ClientError> {
-        let r = self
-            .call(
-                "stats",
-                Method::GET,
-                "/_admin/stats",
-                &[],
-                &[],
-                Bytes::new(),
-            )
-            .await?;
-        Ok(r.json())
+        self.get("stats", "/_admin/stats", &[]).await
     }
 
     /// Number of logs stored in a logstore (from `/_admin/stats`).
@@ -681,32 +631,23 @@ impl Client {
             .unwrap_or(0))
     }
 
+    /// `GET /_admin/faults`: the rules still in force.
+    pub async fn faults(&self) -> Result<serde_json::Value, ClientError> {
+        self.get("list faults", "/_admin/faults", &[]).await
+    }
+
     /// `POST /_admin/faults`.
     pub async fn add_fault(&self, rule: &FaultRule) -> Result<(), ClientError> {
         let body = serde_json::to_string(rule).expect("rule serializes");
-        self.call(
-            "add fault",
-            Method::POST,
-            "/_admin/faults",
-            &[],
-            &[("content-type", "application/json")],
-            Bytes::from(body),
-        )
-        .await?;
+        self.post_json("add fault", "/_admin/faults", &[], body)
+            .await?;
         Ok(())
     }
 
     /// `DELETE /_admin/faults`.
     pub async fn clear_faults(&self) -> Result<(), ClientError> {
-        self.call(
-            "clear faults",
-            Method::DELETE,
-            "/_admin/faults",
-            &[],
-            &[],
-            Bytes::new(),
-        )
-        .await?;
+        let r = self.request(Method::DELETE, "/_admin/faults", &[], &[], Bytes::new());
+        r.await?.success("clear faults")?;
         Ok(())
     }
 }

@@ -414,6 +414,7 @@ impl CsvSource {
             rejected,
             records_read: records,
             position,
+            lease: None,
         };
         self.seq += 1;
         Ok((Some(batch), at_end))

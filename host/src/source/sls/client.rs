@@ -1,10 +1,11 @@
-//! The HTTP calls of the read path and of consumer groups, signed (v1) and retried.
+//! The HTTP calls of the read path and of consumer groups, signed (v1 or v4) and retried.
 //!
 //! Every call goes to `Host: {project}.{endpoint}`. With a host name endpoint the client
 //! connects to that name; with an IP or `localhost` endpoint it connects to the address and
 //! sends the project only in the `Host` header, as the SDKs do for IP endpoints.
 //! Retriable failures (see [`SlsError::is_retriable`]) are tried again with exponential
-//! backoff, each new try signed afresh.
+//! backoff, each new try signed afresh. A call the service refuses as unauthenticated
+//! ([`SlsError::is_auth_error`]) is tried once more with refreshed temporary credentials.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -18,10 +19,12 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::config::SlsSourceConfig;
+use super::credentials::{CredentialsProvider, Issued};
 use super::error::{SlsError, Target, service_error};
 use super::proto::LogGroup;
 use super::pull::decode_pull;
-use super::sign::{self, Credentials};
+use super::sign::{self, Credentials, Signature};
 use crate::retry::Backoff;
 
 /// Characters kept as they are in query values and path segments (RFC 3986 unreserved).
@@ -73,6 +76,17 @@ pub struct Shard {
     pub create_time: i64,
 }
 
+/// A consumer group as ListConsumerGroup describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ConsumerGroup {
+    pub name: String,
+    /// Seconds without a heartbeat after which a member is dropped.
+    pub timeout: u32,
+    /// Whether a split shard's children wait until it is read to its end.
+    #[serde(default)]
+    pub order: bool,
+}
+
 /// What one PullLogs returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullLogs {
@@ -112,8 +126,20 @@ struct Inner {
     http: reqwest::Client,
     route: Route,
     project: String,
-    credentials: Option<Credentials>,
+    auth: Auth,
     retry: RetryPolicy,
+}
+
+/// Whether and how requests are signed.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// Unsigned, for a local server that does not authenticate.
+    Anonymous,
+    /// Signed with the provider's current credentials.
+    Signed {
+        provider: CredentialsProvider,
+        signature: Signature,
+    },
 }
 
 /// Where requests go and which `Host` they carry.
@@ -189,6 +215,20 @@ impl Route {
     }
 }
 
+impl Route {
+    /// The `Host` header the requests carry: `{project}.{host}[:port]`.
+    fn host(&self) -> String {
+        match &self.host_header {
+            Some(host) => host.clone(),
+            None => self
+                .base
+                .split_once("://")
+                .map_or(self.base.as_str(), |(_, host)| host)
+                .to_owned(),
+        }
+    }
+}
+
 /// The endpoint with any `user:password@` part hidden, for messages.
 fn redact_userinfo(endpoint: &str) -> String {
     let start = endpoint.find("://").map_or(0, |i| i + 3);
@@ -259,18 +299,12 @@ impl Answer {
 impl SlsClient {
     /// A client of `project` at `endpoint` (`https://ap-northeast-1.log.aliyuncs.com`, or
     /// `http://127.0.0.1:PORT` for a local server; `https://` is assumed without a scheme).
-    /// Without credentials requests are not signed.
+    /// Requests are signed (v1) with these credentials, or not signed without any.
     pub fn new(
         endpoint: &str,
         project: &str,
         credentials: Option<Credentials>,
     ) -> Result<SlsClient, SlsError> {
-        if !valid_project(project) {
-            return Err(SlsError::ProjectName {
-                project: project.to_owned(),
-            });
-        }
-        let route = Route::new(endpoint, project)?;
         if let Some(c) = &credentials {
             check_header_value(
                 &c.access_key_id,
@@ -281,6 +315,40 @@ impl SlsClient {
                 check_header_value(token, "security token", "ALIBABA_CLOUD_SECURITY_TOKEN")?;
             }
         }
+        let auth = match credentials {
+            Some(c) => Auth::Signed {
+                provider: CredentialsProvider::fixed(c),
+                signature: Signature::V1,
+            },
+            None => Auth::Anonymous,
+        };
+        Self::with_auth(endpoint, project, auth)
+    }
+
+    /// The client of a Log Service source: unsigned with `anonymous=true`, else signed as
+    /// `sign=`/`region=` say with credentials from the default chain (see
+    /// [`super::credentials`]). The chain is asked on the first call, which fails before
+    /// sending anything when no source has credentials.
+    pub fn for_source(config: &SlsSourceConfig) -> Result<SlsClient, SlsError> {
+        let auth = if config.anonymous {
+            Auth::Anonymous
+        } else {
+            Auth::Signed {
+                provider: CredentialsProvider::default_chain(),
+                signature: config.signature.clone(),
+            }
+        };
+        Self::with_auth(&config.endpoint, &config.project, auth)
+    }
+
+    /// A client of `project` at `endpoint` that signs (or not) as `auth` says.
+    pub fn with_auth(endpoint: &str, project: &str, auth: Auth) -> Result<SlsClient, SlsError> {
+        if !valid_project(project) {
+            return Err(SlsError::ProjectName {
+                project: project.to_owned(),
+            });
+        }
+        let route = Route::new(endpoint, project)?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             // PullLogs of 1000 large groups can take a while on a slow link.
@@ -295,7 +363,7 @@ impl SlsClient {
                 http,
                 route,
                 project: project.to_owned(),
-                credentials,
+                auth,
                 retry: default_retry(),
             }),
         })
@@ -464,11 +532,76 @@ impl SlsClient {
             protobuf: false,
             target: self.target(logstore, None, Some(group)),
         };
-        match self.call(&call).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_code("ConsumerGroupAlreadyExist") => Ok(()),
-            Err(e) => Err(e),
+        self.call(&call).await.map(drop)
+    }
+
+    /// ListConsumerGroup: the logstore's consumer groups with their settings.
+    pub async fn consumer_groups(&self, logstore: &str) -> Result<Vec<ConsumerGroup>, SlsError> {
+        let call = Call {
+            op: "ListConsumerGroup",
+            method: Method::GET,
+            path: format!("/logstores/{}/consumergroups", segment(logstore)),
+            query: Vec::new(),
+            body: None,
+            protobuf: false,
+            target: self.target(logstore, None, None),
+        };
+        self.call_json(&call).await
+    }
+
+    /// UpdateConsumerGroup: sets the group's heartbeat timeout and order.
+    pub async fn update_consumer_group(
+        &self,
+        logstore: &str,
+        group: &str,
+        timeout_secs: u32,
+        in_order: bool,
+    ) -> Result<(), SlsError> {
+        let body = serde_json::json!({ "timeout": timeout_secs, "order": in_order });
+        let call = Call {
+            op: "UpdateConsumerGroup",
+            method: Method::PUT,
+            path: group_path(logstore, group),
+            query: Vec::new(),
+            body: Some(Bytes::from(body.to_string())),
+            protobuf: false,
+            target: self.target(logstore, None, Some(group)),
+        };
+        self.call(&call).await.map(drop)
+    }
+
+    /// The group as asked for, as the Java consumer's `createConsumerGroupIfNotExist`
+    /// does it: listed first; created when missing; updated when it exists with another
+    /// timeout or order (or when a create finds it made meanwhile). Returns the group as it
+    /// was found, if it existed.
+    pub async fn ensure_consumer_group(
+        &self,
+        logstore: &str,
+        group: &str,
+        timeout_secs: u32,
+        in_order: bool,
+    ) -> Result<Option<ConsumerGroup>, SlsError> {
+        let found = (self.consumer_groups(logstore).await?)
+            .into_iter()
+            .find(|g| g.name == group);
+        match &found {
+            Some(g) if g.timeout == timeout_secs && g.order == in_order => {}
+            Some(_) => {
+                self.update_consumer_group(logstore, group, timeout_secs, in_order)
+                    .await?
+            }
+            None => match self
+                .create_consumer_group(logstore, group, timeout_secs, in_order)
+                .await
+            {
+                Err(e) if e.is_code("ConsumerGroupAlreadyExist") => {
+                    self.update_consumer_group(logstore, group, timeout_secs, in_order)
+                        .await?
+                }
+                other => other?,
+            },
         }
+        Ok(found)
     }
 
     /// ConsumerGroupHeartBeat of `consumer`, which holds `held`; returns the shards the
@@ -570,27 +703,83 @@ impl SlsClient {
         })
     }
 
-    /// Sends `call`, retrying retriable failures with backoff.
+    /// Sends `call`, retrying retriable failures with backoff. A call refused as
+    /// unauthenticated is sent once more with credentials fetched anew, as
+    /// aliyun-log-python-sdk `logclient.py` `_send` does (`_is_auth_err`, then
+    /// `_replace_credentials` and `continue`); long-lived keys get no second try.
     async fn call(&self, call: &Call<'_>) -> Result<Answer, SlsError> {
         let retry = self.inner.retry;
         let what = format!("log service call {} on {}", call.op, call.target);
-        let mut attempts = retry.attempts(&what);
+        let mut attempts = retry.quiet_attempts(&what);
+        let mut renewed: Option<Issued> = None;
+        let mut refusal_retried = false;
         loop {
-            match self.send_once(call).await {
-                Err(e) => {
-                    let again = e.is_retriable();
-                    attempts.next(e, again).await?;
+            let issued = match renewed.take() {
+                Some(fresh) => Ok(Some(fresh)),
+                None => self.credentials(call).await,
+            };
+            let result = match issued {
+                Ok(issued) => self
+                    .send_once(call, issued.as_ref())
+                    .await
+                    .map_err(|e| (e, issued)),
+                Err(e) => Err((e, None)),
+            };
+            let e = match result {
+                Ok(answer) => return Ok(answer),
+                Err((e, Some(used))) if !refusal_retried && e.is_auth_error() => {
+                    refusal_retried = true;
+                    if let Some(fresh) = self.renew(&used).await {
+                        tracing::info!(op = call.op, target = %call.target, code = e.code().unwrap_or(""),
+                            "refused as unauthenticated; retrying with refreshed credentials");
+                        renewed = Some(fresh);
+                        continue;
+                    }
+                    e
                 }
-                result => return result,
+                Err((e, _)) => e,
+            };
+            let again = e.is_retriable();
+            attempts.next(e, again).await?;
+        }
+    }
+
+    /// The credentials to sign the next try with; `None` when requests are not signed.
+    async fn credentials(&self, call: &Call<'_>) -> Result<Option<Issued>, SlsError> {
+        match &self.inner.auth {
+            Auth::Anonymous => Ok(None),
+            Auth::Signed { provider, .. } => {
+                provider
+                    .get()
+                    .await
+                    .map(Some)
+                    .map_err(|source| SlsError::CredentialsUnavailable {
+                        op: call.op,
+                        target: Box::new(call.target.clone()),
+                        source,
+                    })
             }
         }
     }
 
-    async fn send_once(&self, call: &Call<'_>) -> Result<Answer, SlsError> {
+    /// Newer credentials than `used`, after a refusal.
+    async fn renew(&self, used: &Issued) -> Option<Issued> {
+        match &self.inner.auth {
+            Auth::Anonymous => None,
+            Auth::Signed { provider, .. } => provider.renew_after_refusal(used).await,
+        }
+    }
+
+    async fn send_once(
+        &self,
+        call: &Call<'_>,
+        issued: Option<&Issued>,
+    ) -> Result<Answer, SlsError> {
         let inner = &*self.inner;
         let url = request_url(&inner.route.base, &call.path, &call.query);
         let body = call.body.clone().unwrap_or_default();
-        let headers = self.headers(call, &body, SystemTime::now());
+        let credentials = issued.map(|i| &*i.credentials);
+        let headers = self.headers(call, &body, SystemTime::now(), credentials);
         let transport = |source| SlsError::Transport {
             op: call.op,
             target: Box::new(call.target.clone()),
@@ -628,21 +817,38 @@ impl SlsClient {
         })
     }
 
-    /// The headers of one try, signed when there are credentials.
-    fn headers(&self, call: &Call<'_>, body: &[u8], now: SystemTime) -> HeaderMap {
+    /// The headers of one try, signed when there are credentials: v1 with `Date` and
+    /// `Content-MD5`, or v4 with `x-log-date`, `x-log-content-sha256` and `Host` (see
+    /// [`sign::v4`]).
+    fn headers(
+        &self,
+        call: &Call<'_>,
+        body: &[u8],
+        now: SystemTime,
+        credentials: Option<&Credentials>,
+    ) -> HeaderMap {
         let inner = &*self.inner;
+        let v4_region = match &inner.auth {
+            Auth::Signed {
+                signature: Signature::V4 { region },
+                ..
+            } if credentials.is_some() => Some(region.as_str()),
+            _ => None,
+        };
         let date = httpdate::fmt_http_date(now);
         let mut headers: Vec<(&'static str, String)> = vec![
             ("x-log-apiversion", API_VERSION.to_owned()),
             ("x-log-bodyrawsize", body.len().to_string()),
-            ("date", date.clone()),
         ];
+        if v4_region.is_none() {
+            headers.push(("date", date.clone()));
+        }
         let content_type = if call.body.is_some() {
             "application/json"
         } else {
             ""
         };
-        let md5 = if body.is_empty() {
+        let md5 = if body.is_empty() || v4_region.is_some() {
             String::new()
         } else {
             sign::content_md5(body)
@@ -657,11 +863,39 @@ impl SlsClient {
             headers.push(("accept", "application/x-protobuf".to_owned()));
             headers.push(("accept-encoding", "lz4".to_owned()));
         }
-        if let Some(host) = &inner.route.host_header {
+        if v4_region.is_some() {
+            // v4 signs the Host header: send exactly the one signed.
+            headers.push(("host", inner.route.host()));
+        } else if let Some(host) = &inner.route.host_header {
             headers.push(("host", host.clone()));
         }
         let mut authorization = None;
-        if let Some(credentials) = &inner.credentials {
+        if let (Some(credentials), Some(region)) = (credentials, v4_region) {
+            if let Some(token) = &credentials.security_token {
+                headers.push(("x-acs-security-token", token.clone()));
+            }
+            let date_time = sign::v4::date_time(now);
+            let sha = if body.is_empty() {
+                sign::v4::EMPTY_SHA256.to_owned()
+            } else {
+                sign::v4::content_sha256(body)
+            };
+            headers.push(("x-log-date", date_time.clone()));
+            headers.push(("x-log-content-sha256", sha.clone()));
+            let request = sign::v4::Request {
+                method: call.method.as_str(),
+                path: &call.path,
+                query: &call.query,
+                date_time: &date_time,
+                content_sha256: &sha,
+            };
+            authorization = Some(sign::v4::authorization(
+                credentials,
+                region,
+                &request,
+                headers.iter().map(|(k, v)| (*k, v.as_str())),
+            ));
+        } else if let Some(credentials) = credentials {
             headers.push(("x-log-signaturemethod", "hmac-sha1".to_owned()));
             if let Some(token) = &credentials.security_token {
                 headers.push(("x-acs-security-token", token.clone()));
@@ -827,6 +1061,19 @@ mod tests {
             })
     }
 
+    /// A heartbeat of `c1` holding shards 0 and 1: a POST with a body and a query.
+    fn heartbeat_call() -> Call<'static> {
+        Call {
+            op: "ConsumerGroupHeartBeat",
+            method: Method::POST,
+            path: "/logstores/orders/consumergroups/g".into(),
+            query: vec![("type", "heartbeat"), ("consumer", "c1")],
+            body: Some(Bytes::from_static(b"[0,1]")),
+            protobuf: false,
+            target: Target::default(),
+        }
+    }
+
     #[test]
     fn signed_headers_carry_a_verifiable_signature() {
         let credentials = Credentials {
@@ -835,17 +1082,9 @@ mod tests {
             security_token: Some("tok".into()),
         };
         let c = client("http://127.0.0.1:1", Some(credentials.clone()));
-        let call = Call {
-            op: "ConsumerGroupHeartBeat",
-            method: Method::POST,
-            path: "/logstores/orders/consumergroups/g".into(),
-            query: vec![("type", "heartbeat"), ("consumer", "c1")],
-            body: Some(Bytes::from_static(b"[0,1]")),
-            protobuf: false,
-            target: Target::default(),
-        };
+        let call = heartbeat_call();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let headers = c.headers(&call, b"[0,1]", now);
+        let headers = c.headers(&call, b"[0,1]", now, Some(&credentials));
         let get = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
         assert_eq!(get("date"), "Tue, 14 Nov 2023 22:13:20 GMT");
         assert_eq!(get("host"), "demo.127.0.0.1:1");
@@ -874,6 +1113,104 @@ mod tests {
     }
 
     #[test]
+    fn v4_headers_carry_the_date_hash_host_and_signature() {
+        let credentials = Credentials {
+            security_token: Some("tok".into()),
+            ..Credentials::new("id1", "s3cret")
+        };
+        let auth = Auth::Signed {
+            provider: CredentialsProvider::fixed(credentials.clone()),
+            signature: Signature::V4 {
+                region: "cn-hangzhou".into(),
+            },
+        };
+        let c = SlsClient::with_auth("https://cn-hangzhou.log.aliyuncs.com", "demo", auth).unwrap();
+        let call = heartbeat_call();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let headers = c.headers(&call, b"[0,1]", now, Some(&credentials));
+        let get = |n: &str| headers.get(n).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(get("x-log-date").as_deref(), Some("20231114T221320Z"));
+        assert_eq!(
+            get("x-log-content-sha256"),
+            Some(sign::v4::content_sha256(b"[0,1]"))
+        );
+        assert_eq!(
+            get("host").as_deref(),
+            Some("demo.cn-hangzhou.log.aliyuncs.com")
+        );
+        assert_eq!(get("date"), None, "v4 sends no Date");
+        assert_eq!(get("content-md5"), None, "v4 sends no Content-MD5");
+        assert_eq!(get("x-log-signaturemethod"), None);
+        let pairs: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+            .filter(|(k, _)| k != "authorization")
+            .collect();
+        let expected = sign::v4::authorization(
+            &credentials,
+            "cn-hangzhou",
+            &sign::v4::Request {
+                method: "POST",
+                path: "/logstores/orders/consumergroups/g",
+                query: &[("type", "heartbeat"), ("consumer", "c1")],
+                date_time: "20231114T221320Z",
+                content_sha256: &sign::v4::content_sha256(b"[0,1]"),
+            },
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        assert_eq!(get("authorization"), Some(expected));
+        assert!(get("authorization").unwrap().starts_with(
+            "SLS4-HMAC-SHA256 Credential=id1/20231114/cn-hangzhou/sls/aliyun_v4_request,Signature="
+        ));
+    }
+
+    #[tokio::test]
+    async fn no_credentials_fails_before_sending() {
+        let home = tempfile::tempdir().unwrap();
+        let env = crate::source::sls::credentials::Env::from_pairs([
+            ("HOME", home.path().display().to_string()),
+            ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true".to_owned()),
+        ]);
+        let auth = Auth::Signed {
+            provider: CredentialsProvider::chain(&env),
+            signature: Signature::V1,
+        };
+        // Nothing listens there: an attempt to send would be a transport error.
+        let e = SlsClient::with_auth("http://127.0.0.1:1", "demo", auth)
+            .unwrap()
+            .list_shards("orders")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SlsError::CredentialsUnavailable { .. }), "{e}");
+        assert!(!e.is_retriable());
+        let shown = format!("{:#}", anyhow::Error::new(e));
+        assert!(
+            shown.starts_with("ListShards on project `demo`, logstore `orders` was not sent"),
+            "{shown}"
+        );
+        assert!(shown.contains("ALIBABA_CLOUD_ACCESS_KEY_ID"), "{shown}");
+        assert!(shown.contains("anonymous=true"), "{shown}");
+    }
+
+    #[test]
+    fn source_options_choose_the_auth() {
+        let config =
+            SlsSourceConfig::parse("sls://demo/orders?endpoint=http://127.0.0.1:1&anonymous=true")
+                .unwrap();
+        let c = SlsClient::for_source(&config).unwrap();
+        assert!(matches!(c.inner.auth, Auth::Anonymous));
+        let config = SlsSourceConfig::parse(
+            "sls://demo/orders?endpoint=https://cn-beijing.log.aliyuncs.com&sign=v4",
+        )
+        .unwrap();
+        let c = SlsClient::for_source(&config).unwrap();
+        assert!(matches!(
+            &c.inner.auth,
+            Auth::Signed { signature: Signature::V4 { region }, .. } if region == "cn-beijing"
+        ));
+    }
+
+    #[test]
     fn client_and_its_calls_can_move_across_tasks() {
         fn send_sync<T: Send + Sync>(_: &T) {}
         fn send<T: Send>(_: &T) {}
@@ -896,7 +1233,7 @@ mod tests {
             protobuf: false,
             target: Target::default(),
         };
-        let headers = c.headers(&call, b"", SystemTime::now());
+        let headers = c.headers(&call, b"", SystemTime::now(), None);
         assert!(headers.get("authorization").is_none());
         assert!(headers.get("content-md5").is_none());
         assert_eq!(headers.get("x-log-bodyrawsize").unwrap(), "0");

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::sign::Signature;
+
 /// Where a shard starts when nothing was committed for it yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartFrom {
@@ -41,6 +43,12 @@ pub struct SlsSourceConfig {
     pub exit_when_idle: Option<Duration>,
     /// Start every shard from `start`, ignoring the group's checkpoints (`--from-scratch`).
     pub ignore_checkpoints: bool,
+    /// How requests are signed: `sign=v1|v4` and `region=` (see [`Signature::choose`]).
+    pub signature: Signature,
+    /// Send requests unsigned (`anonymous=true`), for a local server without authentication;
+    /// otherwise credentials are looked for as the Alibaba Cloud tools look for them (see
+    /// [`super::credentials`]) and their absence is an error.
+    pub anonymous: bool,
 }
 
 impl SlsSourceConfig {
@@ -61,7 +69,8 @@ impl SlsSourceConfig {
     }
 
     /// Parses `sls://PROJECT/LOGSTORE?endpoint=URL[&consumer_group=G][&consumer=NAME]
-    /// [&start=begin|end|UNIX_SECONDS][&columns=a,b][&timeout=SECONDS]`.
+    /// [&start=begin|end|UNIX_SECONDS][&columns=a,b][&timeout=SECONDS][&sign=v1|v4]
+    /// [&region=REGION][&anonymous=true]`.
     pub fn parse(spec: &str) -> Result<SlsSourceConfig, String> {
         let rest = spec
             .strip_prefix("sls://")
@@ -87,7 +96,10 @@ impl SlsSourceConfig {
             batch_interval: Self::default_batch_interval(),
             exit_when_idle: None,
             ignore_checkpoints: false,
+            signature: Signature::V1,
+            anonymous: false,
         };
+        let (mut sign, mut region) = (None, None);
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair
                 .split_once('=')
@@ -118,10 +130,20 @@ impl SlsSourceConfig {
                 "columns" => config.columns = Some(list(&value)),
                 "meta" if value == "none" => config.meta = Some(Vec::new()),
                 "meta" => config.meta = Some(list(&value)),
+                "sign" => sign = Some(value),
+                "region" => region = Some(value),
+                "anonymous" => {
+                    config.anonymous = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        other => return Err(format!("anonymous `{other}` is not true or false")),
+                    }
+                }
                 other => {
                     return Err(format!(
                         "unknown option `{other}` in `{spec}` (options: endpoint, \
-                         consumer_group, consumer, start, columns, meta, timeout)"
+                         consumer_group, consumer, start, columns, meta, timeout, sign, region, \
+                         anonymous)"
                     ));
                 }
             }
@@ -129,6 +151,8 @@ impl SlsSourceConfig {
         if config.endpoint.is_empty() {
             return Err(format!("`{spec}` needs endpoint=URL"));
         }
+        config.signature = Signature::choose(sign.as_deref(), region.as_deref(), &config.endpoint)
+            .map_err(|e| format!("`{spec}`: {e}"))?;
         Ok(config)
     }
 
@@ -191,9 +215,40 @@ mod tests {
             ("sls://p/l", "needs endpoint"),
             ("sls://p/l?endpoint=x&start=soon", "start `soon`"),
             ("sls://p/l?endpoint=x&color=red", "unknown option `color`"),
+            ("sls://p/l?endpoint=x&anonymous=yes", "anonymous `yes`"),
+            ("sls://p/l?endpoint=x&sign=v4", "needs region="),
+            ("sls://p/l?endpoint=x&sign=v2", "sign `v2`"),
         ] {
             let err = SlsSourceConfig::parse(spec).unwrap_err();
             assert!(err.contains(expect), "{spec}: {err}");
         }
+    }
+
+    #[test]
+    fn signature_and_anonymous_options() {
+        let hz = "https://cn-hangzhou.log.aliyuncs.com";
+        let c = SlsSourceConfig::parse(&format!("sls://p/l?endpoint={hz}")).unwrap();
+        assert_eq!(c.signature, Signature::V1);
+        assert!(!c.anonymous);
+        let c = SlsSourceConfig::parse(&format!("sls://p/l?endpoint={hz}&sign=v4")).unwrap();
+        assert_eq!(
+            c.signature,
+            Signature::V4 {
+                region: "cn-hangzhou".into()
+            }
+        );
+        let c = SlsSourceConfig::parse(
+            "sls://p/l?endpoint=http://127.0.0.1:9&sign=v4&region=cn-shanghai&anonymous=true",
+        )
+        .unwrap();
+        assert_eq!(
+            c.signature,
+            Signature::V4 {
+                region: "cn-shanghai".into()
+            }
+        );
+        assert!(c.anonymous);
+        let c = SlsSourceConfig::parse(&format!("sls://p/l?endpoint={hz}&sign=v1")).unwrap();
+        assert_eq!(c.signature, Signature::V1);
     }
 }

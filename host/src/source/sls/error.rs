@@ -55,6 +55,13 @@ pub enum SlsError {
     #[error("cannot set up the HTTP client for the log service")]
     HttpClient { source: reqwest::Error },
 
+    #[error("{op} on {target} was not sent: there are no credentials to sign it with")]
+    CredentialsUnavailable {
+        op: &'static str,
+        target: Box<Target>,
+        source: crate::source::sls::credentials::CredentialsError,
+    },
+
     #[error(
         "{op} on {target} could not reach the log service at {endpoint}: check the endpoint and the network"
     )]
@@ -123,7 +130,10 @@ fn hint(code: &str) -> &'static str {
         "Unauthorized" | "AccessDenied" | "Forbidden" => {
             ": check that the access key's RAM policy allows this call (e.g. log:ListShards, log:GetCursorOrData, log:*ConsumerGroup*) on this project and logstore"
         }
-        "SecurityTokenExpired" | "InvalidSecurityToken" | "SecurityTokenNotMatch" => {
+        "SecurityTokenExpired"
+        | "SecurityToken.Expired"
+        | "InvalidSecurityToken"
+        | "SecurityTokenNotMatch" => {
             ": renew the STS security token (ALIBABA_CLOUD_SECURITY_TOKEN)"
         }
         "RequestTimeExpired" => {
@@ -169,6 +179,7 @@ impl SlsError {
     pub fn is_retriable(&self) -> bool {
         match self {
             SlsError::Transport { source, .. } => !source.is_builder(),
+            SlsError::CredentialsUnavailable { source, .. } => source.is_retriable(),
             SlsError::Service { status, code, .. } => {
                 *status >= 500 || *status == 429 || RETRIABLE_CODES.contains(&code.as_str())
             }
@@ -212,6 +223,7 @@ impl SlsError {
     pub fn target(&self) -> Option<&Target> {
         match self {
             SlsError::Transport { target, .. }
+            | SlsError::CredentialsUnavailable { target, .. }
             | SlsError::Service { target, .. }
             | SlsError::Response { target, .. }
             | SlsError::Corrupt { target, .. } => Some(target),
@@ -238,10 +250,35 @@ impl SlsError {
                     | "AccessKeyIdNotFound"
                     | "AccessKeyNotFound"
                     | "SecurityTokenExpired"
+                    | "SecurityToken.Expired"
                     | "InvalidSecurityToken"
                     | "SecurityTokenNotMatch"
             )
         }) || self.status() == Some(401)
+    }
+}
+
+impl SlsError {
+    /// The service refused the credentials themselves, so fresh ones may pass: the codes
+    /// aliyun-log-python-sdk `logclient.py` `_is_auth_err` answers with a credentials refresh
+    /// (`Unauthorized`, `InvalidAccessKeyId[.NotFound]`, `SecurityToken.Expired`,
+    /// `SecurityTokenExpired`, or a code or message naming `Unauthorized`, `InvalidAccessKeyId`
+    /// or `SecurityToken`), and any 401 (aliyun-log-go-sdk `client.go` `IsTokenError`).
+    pub fn is_auth_error(&self) -> bool {
+        match self {
+            SlsError::Service {
+                status,
+                code,
+                message,
+                ..
+            } => {
+                *status == 401
+                    || ["Unauthorized", "InvalidAccessKeyId", "SecurityToken"]
+                        .iter()
+                        .any(|m| code.contains(m) || message.contains(m))
+            }
+            _ => false,
+        }
     }
 }
 
@@ -388,6 +425,29 @@ mod tests {
         assert!(
             shown.contains("check the access key id and secret"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn auth_errors_are_the_ones_a_fresh_key_may_pass() {
+        for (status, code) in [
+            (401, "SecurityToken.Expired"),
+            (401, "SecurityTokenExpired"),
+            (401, "Unauthorized"),
+            (401, "InvalidAccessKeyId.NotFound"),
+            (403, "InvalidAccessKeyId"),
+            (401, "SignatureNotMatch"),
+        ] {
+            assert!(refused(status, code).is_auth_error(), "{status} {code}");
+        }
+        for (status, code) in [(403, "ReadQuotaExceed"), (404, "ProjectNotExist")] {
+            assert!(!refused(status, code).is_auth_error(), "{status} {code}");
+        }
+        let e = refused(401, "SecurityToken.Expired");
+        assert!(e.is_denied() && !e.is_retriable());
+        assert!(
+            e.to_string().contains("renew the STS security token"),
+            "{e}"
         );
     }
 

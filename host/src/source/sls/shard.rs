@@ -4,16 +4,24 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use holo_batch::BatchWriter;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
 use super::config::SlsSourceConfig;
-use super::source::{IDLE_POLL, Layout, PULL_GROUPS, SlsSourceError, position};
-use super::{Log, LogGroup, SlsClient};
-use crate::record::{Batch, DeadLetter, Origin, PipelineStage, Position};
+use super::source::{Layout, PULL_GROUPS, SlsSourceError, position};
+use super::transient::Transient;
+use super::{Log, LogGroup, PullLogs, SlsClient};
+use crate::record::{Batch, DeadLetter, Lease, Origin, PipelineStage, Position};
+
+/// Pause after a caught-up pull, doubled while the shard stays caught up.
+const IDLE_FIRST: Duration = Duration::from_millis(100);
+/// Longest pause between pulls of a caught-up shard.
+const IDLE_MAX: Duration = Duration::from_secs(1);
+/// How often a caught-up read-write shard asks ListShards whether it became read-only.
+const STATUS_EVERY: Duration = Duration::from_secs(5);
 
 /// Pulls one shard and cuts its logs into batches.
 pub(super) struct ShardReader<E> {
@@ -31,6 +39,13 @@ pub(super) struct ShardReader<E> {
     /// The cursor up to which everything was sent, while caught up.
     pub(super) settled: Arc<std::sync::Mutex<Option<String>>>,
     pub(super) batches: mpsc::Sender<Result<Batch, E>>,
+    /// ListShards said the shard is read-only (split or merged): read to its end, it is
+    /// finished. A read-write shard is polled for ever.
+    pub(super) readonly: bool,
+    /// This process's claim on the shard, carried by its batches.
+    pub(super) lease: Lease,
+    /// Transient failures of the whole source.
+    pub(super) failures: Arc<AtomicU64>,
 }
 
 /// A batch being filled.
@@ -63,6 +78,9 @@ impl Pending {
 impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
     pub(super) async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut pending = Pending::new();
+        let mut transient = Transient::new(self.stream.clone(), self.failures.clone());
+        let mut idle_pause = IDLE_FIRST;
+        let mut status_checked: Option<Instant> = None;
         loop {
             if *stop.borrow() {
                 break;
@@ -73,80 +91,43 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             };
             let pull = match pull {
                 Ok(p) => p,
+                Err(e) if e.is_retriable() => {
+                    let pause = transient.failed("PullLogs", &e);
+                    if !pause_unless_stopped(pause, &mut stop).await {
+                        break;
+                    }
+                    continue;
+                }
                 Err(e) => {
                     let _ = self.batches.send(Err(SlsSourceError::from(e).into())).await;
                     return;
                 }
             };
+            transient.succeeded();
             let caught_up = pull.next_cursor == self.cursor || pull.groups.is_empty();
-            // Dead letters name the pull's cursor and the log's place after it.
-            let origin_source: Arc<str> = format!("{}@{}", self.stream, self.cursor).into();
-            {
-                let mut idle = self.idle_since.lock().expect("idle lock");
-                if caught_up {
-                    idle.get_or_insert_with(Instant::now);
-                } else {
-                    *idle = None;
-                }
+            self.set_idle(caught_up);
+            if !self.take(&pull, &mut pending).await {
+                return;
             }
-            let total: u64 = pull.groups.iter().map(|g| g.logs.len() as u64).sum();
-            let mut index = 0u64;
-            for group in &pull.groups {
-                for log in &group.logs {
-                    index += 1;
-                    if index <= self.skip {
-                        continue;
-                    }
-                    let origin = Origin {
-                        source: origin_source.clone(),
-                        line: index,
-                    };
-                    self.push_log(&mut pending, group, log, origin);
-                    if pending.rows as usize >= self.config.batch_rows
-                        || pending.data.len() >= self.config.batch_bytes
-                    {
-                        let full = std::mem::replace(&mut pending, Pending::new());
-                        // A batch that ends with the pull's last log reaches the next cursor.
-                        let at = if index == total {
-                            position(&pull.next_cursor, 0)
-                        } else {
-                            position(&self.cursor, index)
-                        };
-                        if !self.send(full, at).await {
-                            return;
-                        }
-                    }
-                }
-            }
-            self.cursor = pull.next_cursor;
-            self.skip = 0;
-            if pending.records > 0
-                && (caught_up || pending.started.elapsed() >= self.config.batch_interval)
-            {
-                let ready = std::mem::replace(&mut pending, Pending::new());
-                if !self.send(ready, position(&self.cursor, 0)).await {
-                    return;
-                }
-            }
-            // Everything before the cursor is sent: once committed, the group's checkpoint
-            // may say so even when no new batch brings it there.
-            *self.settled.lock().expect("settled lock") =
-                (caught_up && pending.records == 0).then(|| self.cursor.clone());
-            if pull.end_of_cursor {
-                // A read-only (split) shard read to its end: its children carry on.
+            if caught_up && pull.end_of_cursor && self.readonly {
+                // A read-only (split or merged) shard read to its end: its children carry on.
                 info!(stream = %self.stream, "read-only shard finished");
-                self.idle_since
-                    .lock()
-                    .expect("idle lock")
-                    .get_or_insert_with(Instant::now);
                 break;
             }
-            if caught_up {
-                tokio::select! {
-                    _ = tokio::time::sleep(IDLE_POLL) => {}
-                    _ = stop.changed() => {}
-                }
+            if !caught_up {
+                idle_pause = IDLE_FIRST;
+                continue;
             }
+            // The service says end-of-cursor on any caught-up pull: only ListShards tells
+            // whether the shard stopped taking data.
+            if status_checked.is_none_or(|t| t.elapsed() >= STATUS_EVERY) {
+                status_checked = Some(Instant::now());
+                self.check_readonly().await;
+            }
+            if !pause_unless_stopped(idle_pause, &mut stop).await {
+                break;
+            }
+            idle_pause = (idle_pause * 2).min(IDLE_MAX);
         }
         // Stopping: what was read goes out with its position.
         if pending.records > 0 {
@@ -154,6 +135,84 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             self.send(pending, position).await;
         }
         debug!(stream = %self.stream, "shard reader stopped");
+    }
+
+    /// Cuts the logs of one pull into batches and moves the cursor past them; `false` when
+    /// the pipeline is gone.
+    async fn take(&mut self, pull: &PullLogs, pending: &mut Pending) -> bool {
+        let caught_up = pull.next_cursor == self.cursor || pull.groups.is_empty();
+        // Dead letters name the pull's cursor and the log's place after it.
+        let origin_source: Arc<str> = format!("{}@{}", self.stream, self.cursor).into();
+        let total: u64 = pull.groups.iter().map(|g| g.logs.len() as u64).sum();
+        let mut index = 0u64;
+        for group in &pull.groups {
+            for log in &group.logs {
+                index += 1;
+                if index <= self.skip {
+                    continue;
+                }
+                let origin = Origin {
+                    source: origin_source.clone(),
+                    line: index,
+                };
+                self.push_log(pending, group, log, origin);
+                if pending.rows as usize >= self.config.batch_rows
+                    || pending.data.len() >= self.config.batch_bytes
+                {
+                    let full = std::mem::replace(pending, Pending::new());
+                    // A batch that ends with the pull's last log reaches the next cursor.
+                    let at = if index == total {
+                        position(&pull.next_cursor, 0)
+                    } else {
+                        position(&self.cursor, index)
+                    };
+                    if !self.send(full, at).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        self.cursor = pull.next_cursor.clone();
+        self.skip = 0;
+        if pending.records > 0
+            && (caught_up || pending.started.elapsed() >= self.config.batch_interval)
+        {
+            let ready = std::mem::replace(pending, Pending::new());
+            if !self.send(ready, position(&self.cursor, 0)).await {
+                return false;
+            }
+        }
+        // Everything before the cursor is sent: once committed, the group's checkpoint
+        // may say so even when no new batch brings it there.
+        *self.settled.lock().expect("settled lock") =
+            (caught_up && pending.records == 0).then(|| self.cursor.clone());
+        true
+    }
+
+    fn set_idle(&self, caught_up: bool) {
+        let mut idle = self.idle_since.lock().expect("idle lock");
+        if caught_up {
+            idle.get_or_insert_with(Instant::now);
+        } else {
+            *idle = None;
+        }
+    }
+
+    /// Asks ListShards whether the shard became read-only; a failure leaves it as it was
+    /// (the next check asks again).
+    async fn check_readonly(&mut self) {
+        if self.readonly {
+            return;
+        }
+        match self.client.list_shards(&self.config.logstore).await {
+            Ok(shards) => {
+                self.readonly = shards.iter().any(|s| s.id == self.shard && s.readonly);
+                if self.readonly {
+                    info!(stream = %self.stream, "the shard became read-only: reading it to its end");
+                }
+            }
+            Err(error) => debug!(stream = %self.stream, %error, "cannot list shards"),
+        }
     }
 
     /// Appends one log as a row; a log with content keys outside the columns is kept
@@ -241,6 +300,7 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             rejected: p.rejected,
             records_read: p.records,
             position,
+            lease: Some(self.lease.clone()),
         };
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         if self.batches.send(Ok(batch)).await.is_err() {
@@ -271,5 +331,13 @@ impl<'b> BatchWriterAt<'b> {
 
     fn null(&mut self) {
         holo_batch::ValueRef::Null.encode(self.buf);
+    }
+}
+
+/// Sleeps for `pause` unless a stop comes first; `false` when it did.
+async fn pause_unless_stopped(pause: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => !*stop.borrow(),
+        _ = stop.changed() => false,
     }
 }

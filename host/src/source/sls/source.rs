@@ -25,16 +25,16 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use super::config::{SlsSourceConfig, StartFrom};
+use super::heartbeat::{Heartbeat, News};
 use super::shard::ShardReader;
-use super::{Credentials, CursorFrom, SlsClient, SlsError};
+use super::transient::Transient;
+use super::{CursorFrom, SlsClient, SlsError};
 use crate::position::{PositionError, Positions};
-use crate::record::{Batch, Column, Position, Schema};
+use crate::record::{Batch, Column, Lease, Position, Schema};
 use crate::source::Ack;
 
 /// Log groups asked for in one PullLogs call.
 pub(super) const PULL_GROUPS: u32 = 100;
-/// Pause between pulls of a caught-up shard.
-pub(super) const IDLE_POLL: Duration = Duration::from_millis(200);
 /// Heartbeats per group timeout: a member misses a few before it is dropped.
 const HEARTBEATS_PER_TIMEOUT: u32 = 4;
 
@@ -53,6 +53,13 @@ pub enum SlsSourceError {
     Position(#[from] PositionError),
 }
 
+impl SlsSourceError {
+    /// A passing failure of the service: the stream tries again later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SlsSourceError::Client(e) if e.is_retriable())
+    }
+}
+
 /// The source, opened: shards listed, columns known.
 pub struct SlsSource {
     client: SlsClient,
@@ -61,6 +68,8 @@ pub struct SlsSource {
     config: Arc<SlsSourceConfig>,
     layout: Arc<Layout>,
     positions: Positions,
+    /// Transient failures retried so far, by every shard and the heartbeat.
+    failures: Arc<AtomicU64>,
 }
 
 /// Which column holds what.
@@ -132,7 +141,7 @@ impl SlsSource {
         config: SlsSourceConfig,
         positions: Positions,
     ) -> Result<SlsSource, SlsSourceError> {
-        let client = SlsClient::new(&config.endpoint, &config.project, Credentials::from_env())?;
+        let client = SlsClient::for_source(&config)?;
         let shards = client.list_shards(&config.logstore).await?;
         info!(
             source = %config.describe(),
@@ -142,9 +151,14 @@ impl SlsSource {
             "connected to Log Service"
         );
         if let Some(group) = &config.consumer_group {
-            client
-                .create_consumer_group(&config.logstore, group, config.group_timeout, true)
+            let found = client
+                .ensure_consumer_group(&config.logstore, group, config.group_timeout, true)
                 .await?;
+            if let Some(g) = found.filter(|g| g.timeout != config.group_timeout || !g.order) {
+                info!(group = %group, timeout = g.timeout, order = g.order,
+                      new_timeout = config.group_timeout,
+                      "the consumer group had another timeout or order: updated it");
+            }
         }
         // The first logs of each shard tell which tags and content keys exist.
         let mut keys: Vec<String> = Vec::new();
@@ -189,6 +203,7 @@ impl SlsSource {
             config: Arc::new(config),
             layout,
             positions,
+            failures: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -213,6 +228,8 @@ impl SlsSource {
         acks: mpsc::UnboundedReceiver<Ack>,
         stop: watch::Receiver<bool>,
     ) -> JoinHandle<()> {
+        let checkpoint_failures =
+            Transient::new(self.config.describe().into(), self.failures.clone());
         tokio::spawn(async move {
             let mut c = Coordinator {
                 source: self,
@@ -221,6 +238,8 @@ impl SlsSource {
                 seq: Arc::new(AtomicU64::new(0)),
                 pending_checkpoints: BTreeMap::new(),
                 waiting: 0,
+                heartbeat: None,
+                checkpoint_failures,
             };
             c.run(acks, stop).await;
         })
@@ -241,6 +260,8 @@ struct ShardState {
     settled: Arc<std::sync::Mutex<Option<String>>>,
     /// The last checkpoint written for it.
     checkpointed: Option<String>,
+    /// Carried by its batches; revoked when this member loses the group.
+    lease: Lease,
 }
 
 struct Coordinator<E> {
@@ -253,6 +274,11 @@ struct Coordinator<E> {
     pending_checkpoints: BTreeMap<u32, String>,
     /// Shards held back until the shard they were split from is finished.
     waiting: usize,
+    /// The consumer group's heartbeat task, when reading in a group.
+    heartbeat: Option<Heartbeat>,
+    /// Checkpoints that could not be written for a passing reason (they are only progress
+    /// reports: the next one supersedes them).
+    checkpoint_failures: Transient,
 }
 
 impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
@@ -262,14 +288,24 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         mut stop: watch::Receiver<bool>,
     ) {
         let cfg = self.source.config.clone();
-        let beat = match &cfg.consumer_group {
-            Some(_) => Duration::from_secs(u64::from(cfg.group_timeout))
-                .div_f64(f64::from(HEARTBEATS_PER_TIMEOUT))
-                .max(Duration::from_millis(250)),
-            // Without a group the shard list is polled: new shards after a split.
-            None => Duration::from_secs(2),
-        };
-        let mut ticker = tokio::time::interval(beat);
+        let group_timeout = Duration::from_secs(u64::from(cfg.group_timeout));
+        let interval = group_timeout
+            .div_f64(f64::from(HEARTBEATS_PER_TIMEOUT))
+            .max(Duration::from_millis(250));
+        // The group drops a member `timeout` after the last heartbeat it received; stopping
+        // one interval sooner keeps two members from writing one shard at once.
+        let cut_off = group_timeout.saturating_sub(interval);
+        if let Some(group) = &cfg.consumer_group {
+            self.heartbeat = Some(Heartbeat::spawn(
+                self.source.client.clone(),
+                cfg.clone(),
+                group.clone(),
+                interval,
+                self.source.failures.clone(),
+            ));
+        }
+        // Without a group the shard list is polled: new shards after a split.
+        let mut list_ticker = tokio::time::interval(Duration::from_secs(2));
         let mut idle_check = tokio::time::interval(Duration::from_millis(100));
         let mut stopping = false;
         let mut last_group_check: Option<Instant> = None;
@@ -281,8 +317,23 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                         self.stop_all();
                     }
                 }
-                _ = ticker.tick(), if !stopping => {
-                    if let Err(e) = self.rebalance().await {
+                news = next_beat(&mut self.heartbeat), if !stopping => {
+                    let result = match news {
+                        Ok(News::Assigned(assigned)) => self.rebalance(assigned).await,
+                        Ok(News::Dropped) => {
+                            self.drop_shards("the group no longer knows this member");
+                            Ok(())
+                        }
+                        Err(e) => Err(e.into()),
+                    };
+                    if let Err(e) = result {
+                        self.fail(e).await;
+                        stopping = true;
+                        self.stop_all();
+                    }
+                }
+                _ = list_ticker.tick(), if !stopping && self.heartbeat.is_none() => {
+                    if let Err(e) = self.poll_shards().await {
                         self.fail(e).await;
                         stopping = true;
                         self.stop_all();
@@ -293,6 +344,9 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                         info!(source = %cfg.describe(), "every shard caught up: stopping");
                         stopping = true;
                         self.stop_all();
+                    }
+                    if !stopping {
+                        self.check_membership(cut_off);
                     }
                     self.checkpoint_settled();
                     self.release_finished().await;
@@ -308,12 +362,25 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                 },
             }
         }
-        // The pipeline is done: every batch sent was committed or the run failed.
+        self.finish().await;
+    }
+
+    /// The pipeline is done: every batch sent was committed or the run failed. Writes the
+    /// last checkpoints and leaves the group.
+    async fn finish(&mut self) {
+        let cfg = self.source.config.clone();
         self.stop_all();
         for (_, s) in std::mem::take(&mut self.shards) {
             let _ = s.task.await;
         }
         self.flush_checkpoints().await;
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.stop().await;
+        }
+        let failures = self.source.failures.load(Ordering::Relaxed);
+        if failures > 0 {
+            info!(source = %cfg.describe(), failures, "transient Log Service failures were retried");
+        }
         if let Some(group) = &cfg.consumer_group {
             match self
                 .source
@@ -324,6 +391,39 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                 Ok(_) => info!(group = %group, consumer = %cfg.consumer, "left the consumer group"),
                 Err(error) => warn!(group = %group, %error, "cannot leave the consumer group"),
             }
+        }
+    }
+
+    /// After `cut_off` without a successful heartbeat the group is about to drop this member
+    /// and hand its shards to others: stop reading them, and commit nothing more of them.
+    /// They come back only through the group, from the committed positions.
+    fn check_membership(&mut self, cut_off: Duration) {
+        let Some(heartbeat) = &self.heartbeat else {
+            return;
+        };
+        let silent = heartbeat.last_success().elapsed();
+        if silent >= cut_off {
+            self.drop_shards("no successful heartbeat for about the group's timeout");
+        }
+    }
+
+    /// The group has dropped this member and handed its shards to others: they stop here
+    /// and their uncommitted batches are dropped (the new owners read them again).
+    fn drop_shards(&mut self, why: &str) {
+        if self.shards.is_empty() {
+            return;
+        }
+        let lost: Vec<u32> = self.shards.keys().copied().collect();
+        warn!(shards = ?lost, "{why}: the group has dropped this member, so its shards stop \
+              here and their uncommitted batches are dropped");
+        for (id, s) in std::mem::take(&mut self.shards) {
+            s.lease.revoke();
+            let _ = s.stop.send(true);
+            s.task.abort();
+            self.pending_checkpoints.remove(&id);
+        }
+        if let Some(h) = &self.heartbeat {
+            h.hold([]);
         }
     }
 
@@ -393,33 +493,58 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         match check.await {
             Ok(done) => done,
             Err(error) => {
-                warn!(%error, "cannot check the group's other shards");
+                debug!(%error, "cannot check the group's other shards");
                 false
             }
         }
     }
 
-    /// Asks the group (or the shard list) which shards are ours; starts the new ones and
-    /// stops the ones taken away.
-    async fn rebalance(&mut self) -> Result<(), SlsSourceError> {
+    /// Without a group: reads the shard list and takes every shard whose turn it is.
+    async fn poll_shards(&mut self) -> Result<(), SlsSourceError> {
         let cfg = self.source.config.clone();
-        let client = &self.source.client;
-        let assigned: BTreeSet<u32> = match &cfg.consumer_group {
-            Some(group) => {
-                let held: Vec<u32> = self.shards.keys().copied().collect();
-                client
-                    .heartbeat(&cfg.logstore, group, &cfg.consumer, &held)
-                    .await?
-                    .into_iter()
-                    .collect()
+        let shards = match self.source.client.list_shards(&cfg.logstore).await {
+            Ok(shards) => shards,
+            Err(e) if e.is_retriable() => {
+                debug!(error = %e, "cannot list shards: trying again later");
+                return Ok(());
             }
-            None => {
-                let shards = client.list_shards(&cfg.logstore).await?;
-                let (ready, waiting) = self.in_order(&shards);
-                self.waiting = waiting;
-                ready
-            }
+            Err(e) => return Err(e.into()),
         };
+        let (ready, waiting) = self.in_order(&shards);
+        self.waiting = waiting;
+        self.take_shards(ready, &shards).await
+    }
+
+    /// In a group: the shards the last heartbeat assigned are ours.
+    async fn rebalance(&mut self, assigned: BTreeSet<u32>) -> Result<(), SlsSourceError> {
+        let new = assigned.iter().any(|id| !self.shards.contains_key(id));
+        let shards = if new {
+            match self
+                .source
+                .client
+                .list_shards(&self.source.config.logstore)
+                .await
+            {
+                Ok(shards) => shards,
+                Err(e) if e.is_retriable() => {
+                    debug!(error = %e, "cannot list shards: taking new ones at the next heartbeat");
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            Vec::new()
+        };
+        self.take_shards(assigned, &shards).await
+    }
+
+    /// Stops the shards not in `assigned` (once their batches are committed) and starts the
+    /// new ones; a shard that cannot start for a passing reason is tried again next time.
+    async fn take_shards(
+        &mut self,
+        assigned: BTreeSet<u32>,
+        shards: &[super::Shard],
+    ) -> Result<(), SlsSourceError> {
         for (&id, s) in &mut self.shards {
             if !assigned.contains(&id) && !s.releasing {
                 info!(
@@ -431,10 +556,22 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             }
         }
         for id in assigned {
-            if !self.shards.contains_key(&id) {
-                let state = self.start_shard(id).await?;
-                self.shards.insert(id, state);
+            if self.shards.contains_key(&id) {
+                continue;
             }
+            let readonly = shards.iter().any(|s| s.id == id && s.readonly);
+            match self.start_shard(id, readonly).await {
+                Ok(state) => {
+                    self.shards.insert(id, state);
+                }
+                Err(e) if e.is_transient() => {
+                    warn!(shard = id, error = %e, "cannot start reading the shard: trying again later");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(h) = &self.heartbeat {
+            h.hold(self.shards.keys().copied());
         }
         Ok(())
     }
@@ -453,20 +590,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                         .is_some_and(|st| st.task.is_finished())
             })
             .collect();
-        let mut waiting = 0;
-        let ready = shards
-            .iter()
-            .filter(|s| {
-                let held_back = !s.readonly
-                    && unfinished.iter().any(|p| {
-                        p.inclusive_begin_key < s.exclusive_end_key
-                            && s.inclusive_begin_key < p.exclusive_end_key
-                    });
-                waiting += usize::from(held_back);
-                !held_back
-            })
-            .map(|s| s.id)
-            .collect();
+        let (ready, waiting) = in_order(shards, &unfinished);
         (ready, waiting)
     }
 
@@ -487,7 +611,11 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         }
     }
 
-    async fn start_shard(&mut self, shard: u32) -> Result<ShardState, SlsSourceError> {
+    async fn start_shard(
+        &mut self,
+        shard: u32,
+        readonly: bool,
+    ) -> Result<ShardState, SlsSourceError> {
         let cfg = self.source.config.clone();
         let stream = stream_name(&cfg, shard);
         let saved = self.source.positions.load(&stream).await?;
@@ -534,6 +662,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         let in_flight = Arc::new(AtomicU64::new(0));
         let idle_since = Arc::new(std::sync::Mutex::new(None));
         let settled = Arc::new(std::sync::Mutex::new(None));
+        let lease = Lease::new();
         let reader = ShardReader {
             client: client.clone(),
             config: cfg.clone(),
@@ -547,6 +676,9 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             idle_since: idle_since.clone(),
             settled: settled.clone(),
             batches: self.batches.clone().expect("reading"),
+            readonly,
+            lease: lease.clone(),
+            failures: self.source.failures.clone(),
         };
         let task = tokio::spawn(reader.run(stop_rx));
         Ok(ShardState {
@@ -557,6 +689,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             releasing: false,
             settled,
             checkpointed: None,
+            lease,
         })
     }
 
@@ -611,12 +744,45 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                 // shard just handed to another member refuses it: that is expected.
                 if error.is_code("ConsumerNotMatch") {
                     debug!(shard, %error, "checkpoint of a shard handed over");
+                } else if error.is_retriable() {
+                    self.checkpoint_failures
+                        .failed("ConsumerGroupUpdateCheckPoint", &error);
                 } else {
                     warn!(shard, %error, "cannot write the consumer group checkpoint");
                 }
             }
         }
     }
+}
+
+/// The next heartbeat's assignment; never, without a group.
+async fn next_beat(heartbeat: &mut Option<Heartbeat>) -> Result<News, SlsError> {
+    match heartbeat {
+        Some(h) => h.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The shards to read now, and how many wait: a shard waits while an older read-only shard
+/// whose hash range overlaps its own is `unfinished`, so that each key's records reach the
+/// sink in the order they were written across any number of splits and merges (shard ids
+/// grow with each generation).
+fn in_order(shards: &[super::Shard], unfinished: &[&super::Shard]) -> (BTreeSet<u32>, usize) {
+    let mut waiting = 0;
+    let ready = shards
+        .iter()
+        .filter(|s| {
+            let held_back = unfinished.iter().any(|p| {
+                p.id < s.id
+                    && p.inclusive_begin_key < s.exclusive_end_key
+                    && s.inclusive_begin_key < p.exclusive_end_key
+            });
+            waiting += usize::from(held_back);
+            !held_back
+        })
+        .map(|s| s.id)
+        .collect();
+    (ready, waiting)
 }
 
 /// `sls://project/logstore/shard`: the stream a shard's positions are saved under.
@@ -679,5 +845,51 @@ mod tests {
         let p = position("MTIzNDU=", 17);
         assert_eq!(parse_position(&p), Some(("MTIzNDU=".into(), 17)));
         assert_eq!(shard_of("sls://p/l/3"), Some(3));
+    }
+
+    fn shard(id: u32, readonly: bool, begin: &str, end: &str) -> super::super::Shard {
+        super::super::Shard {
+            id,
+            readonly,
+            inclusive_begin_key: begin.into(),
+            exclusive_end_key: end.into(),
+            create_time: 0,
+        }
+    }
+
+    /// Shard 0 split into 1 and 2, then 1 into 3 and 4: a grandchild waits for its
+    /// grandparent and its parent, each read-only, in turn.
+    #[test]
+    fn shards_wait_for_every_older_generation_over_their_keys() {
+        let shards = [
+            shard(0, true, "00", "ff"),
+            shard(1, true, "00", "80"),
+            shard(2, false, "80", "ff"),
+            shard(3, false, "00", "40"),
+            shard(4, false, "40", "80"),
+        ];
+        let unfinished = |ids: &[u32]| -> Vec<&super::super::Shard> {
+            shards.iter().filter(|s| ids.contains(&s.id)).collect()
+        };
+        assert_eq!(
+            in_order(&shards, &unfinished(&[0, 1])),
+            (BTreeSet::from([0]), 4)
+        );
+        assert_eq!(
+            in_order(&shards, &unfinished(&[1])),
+            (BTreeSet::from([0, 1, 2]), 2)
+        );
+        assert_eq!(
+            in_order(&shards, &unfinished(&[])),
+            (BTreeSet::from([0, 1, 2, 3, 4]), 0)
+        );
+        // A merge: 3 and 4 (read-only now) into 5, which waits for both.
+        let merged = [
+            shard(3, true, "00", "40"),
+            shard(4, true, "40", "80"),
+            shard(5, false, "00", "80"),
+        ];
+        let both: Vec<&super::super::Shard> = merged[..2].iter().collect();
+        assert_eq!(in_order(&merged, &both), (BTreeSet::from([3, 4]), 1));
     }
 }

@@ -6,9 +6,46 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::Method;
-use sls_lite::testing::Client;
+use sls_lite::RunningServer;
+use sls_lite::testing::{Client, ClientError, Response};
 
 use crate::support::{self, LOGSTORE};
+
+/// A server with `shards` shards and the consumer group `group` of `orders`.
+async fn start_with_group(
+    shards: u32,
+    group: &str,
+    timeout: u32,
+    in_order: bool,
+) -> (RunningServer, Client) {
+    let (server, client) = support::start(shards).await;
+    client
+        .create_consumer_group(LOGSTORE, group, timeout, in_order)
+        .await
+        .unwrap();
+    (server, client)
+}
+
+/// `what`: a request to `path` with `query` and an empty body, which must succeed.
+async fn send(
+    client: &Client,
+    what: &str,
+    method: Method,
+    path: &str,
+    query: &[(&str, &str)],
+) -> Result<Response, ClientError> {
+    let r = client.request(method, path, query, &[], Bytes::new());
+    r.await?.success(what)
+}
+
+/// The consumer groups of `orders`, as the service lists them.
+async fn list(client: &Client) -> serde_json::Value {
+    let path = "/logstores/orders/consumergroups";
+    send(client, "list", Method::GET, path, &[])
+        .await
+        .unwrap()
+        .json()
+}
 
 /// Heartbeats every consumer, listing what it was given, until assignments stop changing.
 async fn settle(client: &Client, group: &str, held: &mut BTreeMap<&'static str, Vec<u32>>) {
@@ -43,11 +80,7 @@ fn assert_partition(held: &BTreeMap<&'static str, Vec<u32>>, shards: u32) {
 
 #[tokio::test]
 async fn three_consumers_on_four_shards_then_one_times_out() {
-    let (_server, client) = support::start(4).await;
-    client
-        .create_consumer_group(LOGSTORE, "cg", 1, false)
-        .await
-        .unwrap();
+    let (_server, client) = start_with_group(4, "cg", 1, false).await;
     let mut held: BTreeMap<&'static str, Vec<u32>> =
         [("a", vec![]), ("b", vec![]), ("c", vec![])].into();
     settle(&client, "cg", &mut held).await;
@@ -72,11 +105,7 @@ async fn three_consumers_on_four_shards_then_one_times_out() {
 
 #[tokio::test]
 async fn create_list_update_delete_and_errors() {
-    let (_server, client) = support::start(2).await;
-    client
-        .create_consumer_group(LOGSTORE, "cg1", 30, true)
-        .await
-        .unwrap();
+    let (_server, client) = start_with_group(2, "cg1", 30, true).await;
     client
         .create_consumer_group(LOGSTORE, "cg2", 60, false)
         .await
@@ -90,28 +119,15 @@ async fn create_list_update_delete_and_errors() {
         (Some(400), Some("ConsumerGroupAlreadyExist"))
     );
 
-    let list = client
-        .call(
-            "list",
-            Method::GET,
-            "/logstores/orders/consumergroups",
-            &[],
-            &[],
-            Bytes::new(),
-        )
-        .await
-        .unwrap()
-        .json();
     assert_eq!(
-        list,
+        list(&client).await,
         serde_json::json!([
             {"name": "cg1", "timeout": 30, "order": true},
             {"name": "cg2", "timeout": 60, "order": false},
         ])
     );
     client
-        .call(
-            "update",
+        .request(
             Method::PUT,
             "/logstores/orders/consumergroups/cg2",
             &[],
@@ -119,32 +135,14 @@ async fn create_list_update_delete_and_errors() {
             Bytes::from_static(br#"{"timeout":90}"#),
         )
         .await
+        .and_then(|r| r.success("update"))
         .unwrap();
-    client
-        .call(
-            "delete",
-            Method::DELETE,
-            "/logstores/orders/consumergroups/cg1",
-            &[],
-            &[],
-            Bytes::new(),
-        )
+    let cg1 = "/logstores/orders/consumergroups/cg1";
+    send(&client, "delete", Method::DELETE, cg1, &[])
         .await
         .unwrap();
-    let list = client
-        .call(
-            "list",
-            Method::GET,
-            "/logstores/orders/consumergroups",
-            &[],
-            &[],
-            Bytes::new(),
-        )
-        .await
-        .unwrap()
-        .json();
     assert_eq!(
-        list,
+        list(&client).await,
         serde_json::json!([{"name": "cg2", "timeout": 90, "order": false}])
     );
 
@@ -156,15 +154,7 @@ async fn create_list_update_delete_and_errors() {
         (err.status(), err.code()),
         (Some(404), Some("ConsumerGroupNotExist"))
     );
-    let err = client
-        .call(
-            "delete",
-            Method::DELETE,
-            "/logstores/orders/consumergroups/cg1",
-            &[],
-            &[],
-            Bytes::new(),
-        )
+    let err = send(&client, "delete", Method::DELETE, cg1, &[])
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("ConsumerGroupNotExist"));
@@ -172,11 +162,7 @@ async fn create_list_update_delete_and_errors() {
 
 #[tokio::test]
 async fn checkpoints_are_kept_per_shard_and_owner_checked_unless_forced() {
-    let (_server, client) = support::start(2).await;
-    client
-        .create_consumer_group(LOGSTORE, "cg", 60, false)
-        .await
-        .unwrap();
+    let (_server, client) = start_with_group(2, "cg", 60, false).await;
     let owned = client.heartbeat(LOGSTORE, "cg", "a", &[]).await.unwrap();
     assert_eq!(owned, [0, 1]);
     let end1 = client.get_cursor(LOGSTORE, 1, "end").await.unwrap();
@@ -223,15 +209,8 @@ async fn checkpoints_are_kept_per_shard_and_owner_checked_unless_forced() {
     );
     assert!(cps[1].update_time > 1_600_000_000_000_000, "microseconds");
 
-    let one = client
-        .call(
-            "get",
-            Method::GET,
-            "/logstores/orders/consumergroups/cg",
-            &[("shard", "1")],
-            &[],
-            Bytes::new(),
-        )
+    let cg = "/logstores/orders/consumergroups/cg";
+    let one = send(&client, "get", Method::GET, cg, &[("shard", "1")])
         .await
         .unwrap()
         .json();

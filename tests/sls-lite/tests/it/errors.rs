@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use hyper::Method;
 use sls_lite::sign::{self, DateHeader, SignParts};
-use sls_lite::testing::{Client, Compression};
+use sls_lite::testing::{Client, Compression, Response};
 use sls_lite::{Config, LogstoreSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -14,16 +14,7 @@ use crate::support::{self, LOGSTORE, PROJECT};
 #[tokio::test]
 async fn not_found_errors_carry_code_message_and_request_id() {
     let (server, client) = support::start(2).await;
-    let r = client
-        .request(
-            Method::GET,
-            "/logstores/nope/shards",
-            &[],
-            &[],
-            Bytes::new(),
-        )
-        .await
-        .unwrap();
+    let r = support::get(&client, "/logstores/nope/shards").await;
     assert_eq!(r.status, 404);
     let request_id = r.header("x-log-requestid").unwrap().to_owned();
     assert_eq!(request_id.len(), 24);
@@ -47,9 +38,10 @@ async fn not_found_errors_carry_code_message_and_request_id() {
         .pull_logs(LOGSTORE, 0, "bm90IGEgY3Vyc29y", 10, None, Compression::Lz4)
         .await
         .unwrap_err();
+    // A malformed cursor is ParameterInvalid; InvalidCursor is for one out of range.
     assert_eq!(
         (err.status(), err.code()),
-        (Some(400), Some("InvalidCursor"))
+        (Some(400), Some("ParameterInvalid"))
     );
     let begin = client.get_cursor(LOGSTORE, 0, "begin").await.unwrap();
     let err = client
@@ -59,33 +51,23 @@ async fn not_found_errors_carry_code_message_and_request_id() {
     assert_eq!(err.code(), Some("ParameterInvalid"));
 }
 
+/// The answer to a PutLogs to a load-balanced shard of `orders` with `headers` and `body`.
+async fn put_raw(client: &Client, headers: &[(&str, &str)], body: &'static [u8]) -> Response {
+    let path = "/logstores/orders/shards/lb";
+    let r = client.request(Method::POST, path, &[], headers, Bytes::from_static(body));
+    r.await.unwrap()
+}
+
 #[tokio::test]
 async fn bad_bodies_are_refused() {
     let (_server, client) = support::start(1).await;
-    let r = client
-        .request(
-            Method::POST,
-            "/logstores/orders/shards/lb",
-            &[],
-            &[("x-log-compresstype", "lz4"), ("x-log-bodyrawsize", "100")],
-            Bytes::from_static(b"\xff\xff\xff garbage"),
-        )
-        .await
-        .unwrap();
+    let lz4 = &[("x-log-compresstype", "lz4"), ("x-log-bodyrawsize", "100")];
+    let r = put_raw(&client, lz4, b"\xff\xff\xff garbage").await;
     assert_eq!(
         (r.status, r.json()["errorCode"].as_str()),
         (400, Some("PostBodyInvalid"))
     );
-    let r = client
-        .request(
-            Method::POST,
-            "/logstores/orders/shards/lb",
-            &[],
-            &[("x-log-compresstype", "gzip")],
-            Bytes::from_static(b"x"),
-        )
-        .await
-        .unwrap();
+    let r = put_raw(&client, &[("x-log-compresstype", "gzip")], b"x").await;
     assert_eq!(r.json()["errorCode"], "InvalidCompressType");
 }
 
@@ -227,7 +209,8 @@ async fn absolute_urls_and_ip_hosts_resolve_the_project() {
     let two = Config::new([
         LogstoreSpec::new(PROJECT, LOGSTORE, 1),
         LogstoreSpec::new("second", LOGSTORE, 1),
-    ]);
+    ])
+    .anonymous();
     let (server2, _) = support::start_with(two).await;
     let ip_host = format!(
         "GET /logstores/orders/shards HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",

@@ -2,11 +2,25 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use hyper::Method;
 use sls_lite::proto::LogGroup;
-use sls_lite::testing::{Compression, log};
+use sls_lite::testing::{Client, Compression, log};
 use sls_lite::{Config, FaultRule, LogstoreSpec, Op};
 
 use crate::support::{self, LOGSTORE, PROJECT};
+
+/// The status of the answer to `POST /_admin/faults` with `body`.
+async fn post_rules(client: &Client, body: &'static [u8]) -> u16 {
+    let r = client.request(
+        Method::POST,
+        "/_admin/faults",
+        &[],
+        &[],
+        Bytes::from_static(body),
+    );
+    r.await.unwrap().status
+}
 
 fn one() -> LogGroup {
     LogGroup {
@@ -98,7 +112,7 @@ async fn server_errors_and_latency_until_cleared() {
 
 #[tokio::test]
 async fn faults_from_the_configuration_and_bad_rules() {
-    let mut config = Config::new([LogstoreSpec::new(PROJECT, LOGSTORE, 1)]);
+    let mut config = Config::new([LogstoreSpec::new(PROJECT, LOGSTORE, 1)]).anonymous();
     config
         .faults
         .push(FaultRule::error(Op::ListShards, "ReadQuotaExceed").times(1));
@@ -110,28 +124,9 @@ async fn faults_from_the_configuration_and_bad_rules() {
     );
     assert_eq!(client.list_shards(LOGSTORE).await.unwrap().len(), 1);
 
-    let r = client
-        .request(
-            hyper::Method::POST,
-            "/_admin/faults",
-            &[],
-            &[],
-            bytes::Bytes::from_static(br#"{"op":"put"}"#),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status, 400);
-    let r = client
-        .request(
-            hyper::Method::POST,
-            "/_admin/faults",
-            &[],
-            &[],
-            bytes::Bytes::from_static(br#"[{"op":"heartbeat","error":"ServerBusy"}]"#),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status, 200);
+    assert_eq!(post_rules(&client, br#"{"op":"put"}"#).await, 400);
+    let rules = br#"[{"op":"heartbeat","error":"ServerBusy"}]"#;
+    assert_eq!(post_rules(&client, rules).await, 200);
     client
         .create_consumer_group(LOGSTORE, "cg", 10, false)
         .await

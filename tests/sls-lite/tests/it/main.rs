@@ -7,6 +7,7 @@ mod faults;
 mod persistence;
 mod python_sdk;
 mod roundtrip;
+mod sign_v4;
 mod webtracking;
 
 mod support;

@@ -18,7 +18,13 @@ fn named(name: &str) -> LogGroup {
 async fn data_dir_survives_a_killed_process() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let args = ["--logstore", "demo/orders:2", "--data-dir", data];
+    let args = [
+        "--logstore",
+        "demo/orders:2",
+        "--data-dir",
+        data,
+        "--anonymous",
+    ];
 
     let first = Process::spawn(&args);
     let client = Client::new(first.addr, PROJECT);
@@ -82,7 +88,7 @@ async fn data_dir_survives_a_killed_process() {
 
 #[tokio::test]
 async fn without_data_dir_a_restart_starts_empty() {
-    let args = ["--logstore", "demo/orders:1"];
+    let args = ["--logstore", "demo/orders:1", "--anonymous"];
     let first = Process::spawn(&args);
     sls_lite::testing::put_logs(first.addr, PROJECT, LOGSTORE, [log([("k", "v")])])
         .await

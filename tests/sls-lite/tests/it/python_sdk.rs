@@ -6,11 +6,12 @@
 //! PyPI the test skips with a loud message, unless `CI=true`, where it fails instead.
 
 use std::path::PathBuf;
+use std::process::Output;
 
 use sls_lite::proto::{LogGroupText, LogText};
 use sls_lite::python::{self, unavailable};
 use sls_lite::testing::Client;
-use sls_lite::{Config, LogstoreSpec};
+use sls_lite::{Config, LogstoreSpec, RunningServer};
 
 use crate::support::{self, LOGSTORE, PROJECT};
 
@@ -18,15 +19,38 @@ fn python_with_sdk() -> Result<PathBuf, String> {
     python::with_sdk(&support::target_dir().join("py-venv"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn official_python_sdk_round_trip() {
+/// Python with the SDK, and a server of `orders` on 4 shards checking signatures by the test
+/// key; `None`, said loudly, when the SDK cannot be had.
+async fn python_and_server() -> Option<(PathBuf, RunningServer)> {
     let python = match tokio::task::spawn_blocking(python_with_sdk).await.unwrap() {
         Ok(python) => python,
-        Err(why) => return unavailable(&why),
+        Err(why) => {
+            unavailable(&why);
+            return None;
+        }
     };
     let config = Config::new([LogstoreSpec::new(PROJECT, LOGSTORE, 4)])
         .with_access_key("LTAI-test", "test-secret");
     let (server, _) = support::start_with(config).await;
+    Some((python, server))
+}
+
+/// The JSON report a script (`what`) printed, once it succeeded.
+fn report(output: &Output, what: &str) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_round_trip() {
+    let Some((python, server)) = python_and_server().await else {
+        return;
+    };
     let script = python::script("roundtrip.py");
     let endpoint = server.endpoint();
     let output = tokio::process::Command::new(&python)
@@ -51,15 +75,9 @@ async fn official_python_sdk_round_trip() {
         .output()
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "python script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let report = report(&output, "python script");
 
     // What the SDK put, read back by the Rust client.
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let wanted = report["logs"].as_array().unwrap();
     let client = Client::new(server.addr(), PROJECT).with_access_key("LTAI-test", "test-secret");
     let groups = client.pull_all(LOGSTORE).await.unwrap();
@@ -80,13 +98,9 @@ async fn official_python_sdk_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_consumer_library_shares_shards_and_checkpoints() {
-    let python = match tokio::task::spawn_blocking(python_with_sdk).await.unwrap() {
-        Ok(python) => python,
-        Err(why) => return unavailable(&why),
+    let Some((python, server)) = python_and_server().await else {
+        return;
     };
-    let config = Config::new([LogstoreSpec::new(PROJECT, LOGSTORE, 4)])
-        .with_access_key("LTAI-test", "test-secret");
-    let (server, _) = support::start_with(config).await;
     let script = python::script("consume.py");
     let endpoint = server.endpoint();
     // The library builds its own LogClient from the endpoint; through HTTP_PROXY its requests
@@ -117,13 +131,7 @@ async fn official_python_consumer_library_shares_shards_and_checkpoints() {
         .await
         .expect("consumer script finishes within two minutes")
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "python consumer script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let report = report(&output, "python consumer script");
     assert_eq!(report["consumed"], 40);
     assert_eq!(report["consumers"], serde_json::json!(["c1", "c2"]));
 }

@@ -1,7 +1,7 @@
 //! PutLogs → PullLogs with every body compression, routing by key, end cursors, splits.
 
 use sls_lite::proto::{Log, LogGroup, LogGroupText, LogTag};
-use sls_lite::testing::Compression;
+use sls_lite::testing::{Client, Compression};
 
 use crate::support::{self, LOGSTORE};
 
@@ -28,6 +28,17 @@ fn group(topic: &str, n: usize) -> LogGroup {
             value: "test".into(),
         }],
         ..Default::default()
+    }
+}
+
+/// Puts `n` groups of one log each, with topics `{prefix}0`, `{prefix}1`…, to load-balanced
+/// shards of `orders`.
+async fn put_groups(client: &Client, prefix: &str, n: usize, compression: Compression) {
+    for i in 0..n {
+        client
+            .put_log_group(LOGSTORE, &group(&format!("{prefix}{i}"), 1), compression)
+            .await
+            .unwrap();
     }
 }
 
@@ -85,12 +96,7 @@ async fn put_and_pull_with_lz4_zstd_and_none() {
 #[tokio::test]
 async fn count_and_end_cursor_bound_a_pull() {
     let (_server, client) = support::start(1).await;
-    for i in 0..5 {
-        client
-            .put_log_group(LOGSTORE, &group(&format!("g{i}"), 1), Compression::Lz4)
-            .await
-            .unwrap();
-    }
+    put_groups(&client, "g", 5, Compression::Lz4).await;
     let begin = client.get_cursor(LOGSTORE, 0, "begin").await.unwrap();
     let first = client
         .pull_logs(LOGSTORE, 0, &begin, 2, None, Compression::Lz4)
@@ -151,12 +157,7 @@ async fn route_key_picks_the_shard_owning_the_hash() {
 #[tokio::test]
 async fn load_balanced_puts_spread_over_shards() {
     let (_server, client) = support::start(3).await;
-    for i in 0..6 {
-        client
-            .put_log_group(LOGSTORE, &group(&format!("g{i}"), 1), Compression::None)
-            .await
-            .unwrap();
-    }
+    put_groups(&client, "g", 6, Compression::None).await;
     let stats = client.stats().await.unwrap();
     let per_shard: Vec<u64> = stats["logstores"][0]["shards"]
         .as_array()
@@ -182,12 +183,7 @@ async fn split_shard_leaves_a_readonly_parent_read_to_its_end() {
         .collect();
     assert_eq!(ids, [(0, "readonly"), (1, "readwrite"), (2, "readwrite")]);
     assert_eq!(shards[1].end_key, "80000000000000000000000000000000");
-    for i in 0..2 {
-        client
-            .put_log_group(LOGSTORE, &group(&format!("after{i}"), 1), Compression::Lz4)
-            .await
-            .unwrap();
-    }
+    put_groups(&client, "after", 2, Compression::Lz4).await;
     let begin = client.get_cursor(LOGSTORE, 0, "begin").await.unwrap();
     let parent = client
         .pull_logs(LOGSTORE, 0, &begin, 10, None, Compression::Lz4)

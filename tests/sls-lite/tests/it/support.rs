@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use sls_lite::testing::Client;
+use bytes::Bytes;
+use hyper::Method;
+use sls_lite::testing::{Client, Response};
 use sls_lite::{Config, LogstoreSpec, RunningServer, Server};
 
 pub const PROJECT: &str = "demo";
@@ -13,13 +15,21 @@ pub const LOGSTORE: &str = "orders";
 
 /// A server with `demo/orders` of `shards` shards, plus a client of `demo`.
 pub async fn start(shards: u32) -> (RunningServer, Client) {
-    start_with(Config::new([LogstoreSpec::new(PROJECT, LOGSTORE, shards)])).await
+    start_with(Config::new([LogstoreSpec::new(PROJECT, LOGSTORE, shards)]).anonymous()).await
 }
 
 pub async fn start_with(config: Config) -> (RunningServer, Client) {
     let server = Server::start(config).await.expect("sls-lite starts");
     let client = Client::new(server.addr(), PROJECT);
     (server, client)
+}
+
+/// The answer, whatever its status, to a GET of `path` (query included) by `client`.
+pub async fn get(client: &Client, path: &str) -> Response {
+    client
+        .request(Method::GET, path, &[], &[], Bytes::new())
+        .await
+        .expect("the server answers")
 }
 
 /// The workspace target directory (for the Python venv): `CARGO_TARGET_DIR` when absolute,

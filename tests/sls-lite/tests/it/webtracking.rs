@@ -60,16 +60,11 @@ async fn get_with_url_encoded_japanese_lands_as_one_log() {
 #[tokio::test]
 async fn track_gif_answers_an_image_and_client_helper_encodes_utf8() {
     let (_server, client) = support::start(1).await;
-    let r = client
-        .request(
-            Method::GET,
-            "/logstores/orders/track.gif?APIVersion=0.6.0&book_name=%E3%83%8E%E3%83%AB%E3%82%A6%E3%82%A7%E3%82%A4%E3%81%AE%E6%A3%AE",
-            &[],
-            &[],
-            Bytes::new(),
-        )
-        .await
-        .unwrap();
+    let r = support::get(
+        &client,
+        "/logstores/orders/track.gif?APIVersion=0.6.0&book_name=%E3%83%8E%E3%83%AB%E3%82%A6%E3%82%A7%E3%82%A4%E3%81%AE%E6%A3%AE",
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("image/gif"));
     assert!(r.body.starts_with(b"GIF89a"));

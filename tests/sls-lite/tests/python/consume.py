@@ -71,13 +71,10 @@ def wait_for(what, cond, timeout=30):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--admin", required=True)
-    parser.add_argument("--project", required=True)
-    parser.add_argument("--logstore", required=True)
+    for name in ("--endpoint", "--admin", "--project", "--logstore",
+                 "--access-key-id", "--access-key-secret"):
+        parser.add_argument(name, required=True)
     parser.add_argument("--shards", type=int, required=True)
-    parser.add_argument("--access-key-id", required=True)
-    parser.add_argument("--access-key-secret", required=True)
     args = parser.parse_args()
     group = "py-workers"
 

@@ -54,12 +54,9 @@ def pull_everything(client, args, shard_count):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--project", required=True)
-    parser.add_argument("--logstore", required=True)
+    for name in ("--endpoint", "--project", "--logstore", "--access-key-id", "--access-key-secret"):
+        parser.add_argument(name, required=True)
     parser.add_argument("--shards", type=int, required=True)
-    parser.add_argument("--access-key-id", required=True)
-    parser.add_argument("--access-key-secret", required=True)
     args = parser.parse_args()
     client = make_client(args, args.access_key_secret)
 
@@ -149,7 +146,7 @@ def main():
         (lambda: client.list_shards("no-such-project", args.logstore), "ProjectNotExist"),
         (lambda: client.list_shards(args.project, "no_such_logstore"), "LogStoreNotExist"),
         (lambda: client.get_cursor(args.project, args.logstore, 99, "begin"), "ShardNotExist"),
-        (lambda: client.pull_logs(args.project, args.logstore, 0, "bm90IGEgY3Vyc29y", count=1), "InvalidCursor"),
+        (lambda: client.pull_logs(args.project, args.logstore, 0, "bm90IGEgY3Vyc29y", count=1), "ParameterInvalid"),
     ]:
         try:
             call()
