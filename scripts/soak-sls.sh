@@ -26,7 +26,7 @@ WORK=$(mktemp -d /tmp/holo-soak.XXXXXX)
 SLS_PID=
 cleanup() {
     [ -n "$SLS_PID" ] && kill "$SLS_PID" 2>/dev/null
-    pkill -f "holo-soak-member" 2>/dev/null
+    pkill -f "holo-soak-member" 2>/dev/null || true
     stop_throwaway_postgres "$WORK"
     rm -rf "$WORK"
 }

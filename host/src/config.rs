@@ -1,13 +1,14 @@
 //! What a run is made of, validated: the source, the transform, the lookups and the sink,
 //! and how the pipeline runs them. The command line builds a [`PipelineConfig`]
 //! (`cli`); each component keeps its own settings beside it (`source::csv::config`,
-//! `sink::postgres::config`, …) and this module gathers them.
+//! `sink/postgres/config.rs`, …) and this module gathers them.
 
 use std::path::PathBuf;
 
 use crate::lookup::LookupSpec;
 use crate::transform::TransformConfig;
 
+pub use crate::position::Start;
 pub use crate::sink::SinkConfig;
 pub use crate::source::SourceConfig;
 
@@ -29,16 +30,6 @@ pub struct PipelineConfig {
     pub reload: Reload,
     /// Stop when the transform fails too many records.
     pub max_error_rate: Option<ErrorRate>,
-}
-
-/// Where a run starts reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Start {
-    /// After the position saved by the last run, if any.
-    #[default]
-    Resume,
-    /// From the beginning: the saved position is forgotten first (`--from-scratch`).
-    FromScratch,
 }
 
 /// Whether the transform is reloaded while the run goes on.

@@ -1,4 +1,8 @@
-//! Error text shared by every stage: an error with its causes on one line.
+//! Error text shared by every stage: an error with its causes on one line, and the boxed
+//! error a cause is kept as when its type does not matter.
+
+/// A cause of any type, kept for `source()`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// An error and its causes, `a: b: c`, for messages that travel as text (a refused
 /// transform version, a lookup that failed inside a guest call).

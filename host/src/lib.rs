@@ -10,7 +10,7 @@
 //!   `source::sls` for Log Service shards), started by `source::open`;
 //! - [`transform`]: the wasmtime host that runs a component on each batch, with limits,
 //!   poison-record isolation and hot reload;
-//! - [`sink`]: writers of transformed batches (`sink::postgres`, `sink::stdout`);
+//! - [`sink`]: writers of transformed batches (`sink/postgres`, `sink/stdout.rs`);
 //! - [`pipeline`]: the three stages wired together, positions committed with the rows;
 //! - [`position`]: where each job stands, keyed by stable identities; the sink saves it;
 //! - [`db`]: the one PostgreSQL layer (DSN, TLS, sessions, which errors to retry);

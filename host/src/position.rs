@@ -12,13 +12,21 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use crate::errors::BoxError;
 use crate::record::Position;
-
-/// A boxed error from a position store's backend.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a [`PositionStore`] call returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, PositionError>> + Send + 'a>>;
+
+/// Where a run starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Start {
+    /// After the position saved by the last run, if any.
+    #[default]
+    Resume,
+    /// From the beginning: the saved position is forgotten first (`--from-scratch`).
+    FromScratch,
+}
 
 /// The key of a job's saved position: a stream written into a destination.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

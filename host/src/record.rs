@@ -16,7 +16,7 @@ pub type Schema = Arc<[Column]>;
 
 /// Where a source stands: opaque to every stage but the source that made it.
 ///
-/// The sink stores it with the rows it covers (see [`crate::position`]) and hands
+/// The sink stores it with the rows it covers (see the position layer) and hands
 /// it back to the source on restart, so it must be plain JSON.
 pub type Position = serde_json::Value;
 

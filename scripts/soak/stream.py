@@ -109,9 +109,11 @@ class Soak:
             self.fault({"op": "pull", "latency_ms": 3000, "for": "30s"})
             self.wait(30, feed_rate=50)
         elif kind == "kill":
+            # Killed mid-stream and started again under the same name, after a pause.
             name = self.rng.choice(sorted(self.members))
-            self.members[name].send_signal(signal.SIGKILL)
-            self.members[name].wait()
+            victim = self.members.pop(name)
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
             self.wait(self.rng.randint(2, 5), feed_rate=50)
             self.start(name)
 

@@ -653,16 +653,22 @@ impl Worker {
         plan: &Plan,
         keys: &[String],
     ) -> Result<Vec<(String, Row)>, LookupError> {
-        match self.fetch_on(session, plan, keys).await {
-            Err(e) if is_retriable(&e) => {
-                tracing::warn!(table = %self.name, error = %e, "lookup connection lost, reconnecting");
-                let client = self.connect().await?;
-                *session = self.prepare(client, plan).await?;
-                self.fetch_on(session, plan, keys)
-                    .await
-                    .map_err(self.query_error("fetch rows by key"))
+        // The database's retry policy, kept short: a transform waits on the answer.
+        let backoff = crate::db::retry::backoff(3, Duration::from_millis(100));
+        let what = format!("lookup `{}` by key", self.name);
+        let mut attempts = backoff.attempts(&what);
+        loop {
+            match self.fetch_on(session, plan, keys).await {
+                Ok(rows) => return Ok(rows),
+                Err(e) => {
+                    let again = is_retriable(&e);
+                    (attempts.next(e, again).await)
+                        .map_err(self.query_error("fetch rows by key"))?;
+                    // The session is broken: a new one for the next try.
+                    let client = self.connect().await?;
+                    *session = self.prepare(client, plan).await?;
+                }
             }
-            other => other.map_err(self.query_error("fetch rows by key")),
         }
     }
 

@@ -15,8 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
-use crate::config::Start;
-use crate::position::{PositionError, Positions};
+use crate::position::{PositionError, Positions, Start};
 use crate::record::{Batch, Position, Schema};
 
 /// Batches in flight between the source and the transform: enough to keep both busy, few

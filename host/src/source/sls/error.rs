@@ -5,8 +5,8 @@
 
 use std::fmt;
 
-/// A boxed cause (decompression, protobuf or JSON error).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use crate::errors::BoxError;
+use crate::position::PositionError;
 
 /// What a call was about: its project and, when relevant, logstore, shard and consumer group.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -330,6 +330,29 @@ pub(crate) fn service_error(
         } else {
             request_id
         },
+    }
+}
+
+/// Why a Log Service source stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SlsSourceError {
+    #[error(transparent)]
+    Client(#[from] SlsError),
+    #[error(
+        "logstore `{project}/{logstore}` has no logs to learn its columns from: give them \
+         with columns=a,b,c in the source"
+    )]
+    NoColumns { project: String, logstore: String },
+    #[error("the saved position of `{stream}` is not valid: {position}")]
+    BadPosition { stream: String, position: String },
+    #[error(transparent)]
+    Position(#[from] PositionError),
+}
+
+impl SlsSourceError {
+    /// A passing failure of the service: the stream tries again later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SlsSourceError::Client(e) if e.is_retriable())
     }
 }
 

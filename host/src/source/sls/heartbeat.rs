@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::client::SlsClient;
 use super::config::SlsSourceConfig;
+use super::error::SlsError;
 use super::transient::Transient;
-use super::{SlsClient, SlsError};
 
 /// What the last heartbeat said.
 #[derive(Debug, Clone)]

@@ -5,13 +5,30 @@ use std::borrow::Cow;
 
 use tracing::warn;
 
-use super::client::{Answer, PullLogs};
 use super::error::{BoxError, SlsError, Target};
 use super::proto;
+use super::proto::LogGroup;
+use super::request::Answer;
 
 /// LZ4 cannot expand data more than about 255 times; a larger claim is corrupt and must not
 /// make us allocate it.
 const LZ4_MAX_RATIO: usize = 255;
+
+/// What one PullLogs returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullLogs {
+    pub groups: Vec<LogGroup>,
+    /// Where the next PullLogs starts. Equal to the request's cursor when there was nothing
+    /// new (caught up).
+    pub next_cursor: String,
+    /// Log groups in the answer (`x-log-count`).
+    pub count: u32,
+    /// Size of the uncompressed body, bytes.
+    pub raw_size: usize,
+    /// A read-only shard has been read to its end (`x-log-end-of-cursor`): nothing more
+    /// will ever come from it.
+    pub end_of_cursor: bool,
+}
 
 /// Reads a PullLogs answer: decompresses by `x-log-compresstype` to `x-log-bodyrawsize`
 /// bytes, then decodes the `LogGroupList`.

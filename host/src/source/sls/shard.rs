@@ -10,12 +10,17 @@ use holo_batch::BatchWriter;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
+use super::client::SlsClient;
 use super::config::SlsSourceConfig;
-use super::source::{Layout, PULL_GROUPS, SlsSourceError, position};
+use super::error::SlsSourceError;
+use super::layout::Layout;
+use super::proto::{Log, LogGroup};
+use super::pull::PullLogs;
 use super::transient::Transient;
-use super::{Log, LogGroup, PullLogs, SlsClient};
 use crate::record::{Batch, DeadLetter, Lease, Origin, PipelineStage, Position};
 
+/// Log groups asked for in one PullLogs call.
+const PULL_GROUPS: u32 = 100;
 /// Pause after a caught-up pull, doubled while the shard stays caught up.
 const IDLE_FIRST: Duration = Duration::from_millis(100);
 /// Longest pause between pulls of a caught-up shard.
@@ -332,6 +337,19 @@ impl<'b> BatchWriterAt<'b> {
     fn null(&mut self) {
         holo_batch::ValueRef::Null.encode(self.buf);
     }
+}
+
+/// A shard's position: the next log is the `skip`-th after `cursor`.
+pub(super) fn position(cursor: &str, skip: u64) -> Position {
+    serde_json::json!({ "cursor": cursor, "skip": skip })
+}
+
+/// The cursor and skip of a position made by [`position`].
+pub(super) fn parse_position(p: &Position) -> Option<(String, u64)> {
+    Some((
+        p.get("cursor")?.as_str()?.to_owned(),
+        p.get("skip").and_then(|s| s.as_u64()).unwrap_or(0),
+    ))
 }
 
 /// Sleeps for `pause` unless a stop comes first; `false` when it did.

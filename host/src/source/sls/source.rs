@@ -15,7 +15,7 @@
 //! (by this process after a restart, or by another member of the group); the group's
 //! checkpoint is written after the commit and is only a fallback.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -24,41 +24,19 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+use super::client::{CursorFrom, Shard, SlsClient};
 use super::config::{SlsSourceConfig, StartFrom};
+use super::error::{SlsError, SlsSourceError};
 use super::heartbeat::{Heartbeat, News};
-use super::shard::ShardReader;
+use super::layout::Layout;
+use super::shard::{ShardReader, parse_position};
 use super::transient::Transient;
-use super::{CursorFrom, SlsClient, SlsError};
-use crate::position::{PositionError, Positions};
-use crate::record::{Batch, Column, Lease, Position, Schema};
+use crate::position::Positions;
+use crate::record::{Batch, Lease, Schema};
 use crate::source::Ack;
 
-/// Log groups asked for in one PullLogs call.
-pub(super) const PULL_GROUPS: u32 = 100;
 /// Heartbeats per group timeout: a member misses a few before it is dropped.
 const HEARTBEATS_PER_TIMEOUT: u32 = 4;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SlsSourceError {
-    #[error(transparent)]
-    Client(#[from] SlsError),
-    #[error(
-        "logstore `{project}/{logstore}` has no logs to learn its columns from: give them \
-         with columns=a,b,c in the source"
-    )]
-    NoColumns { project: String, logstore: String },
-    #[error("the saved position of `{stream}` is not valid: {position}")]
-    BadPosition { stream: String, position: String },
-    #[error(transparent)]
-    Position(#[from] PositionError),
-}
-
-impl SlsSourceError {
-    /// A passing failure of the service: the stream tries again later.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, SlsSourceError::Client(e) if e.is_retriable())
-    }
-}
 
 /// The source, opened: shards listed, columns known.
 pub struct SlsSource {
@@ -70,68 +48,6 @@ pub struct SlsSource {
     positions: Positions,
     /// Transient failures retried so far, by every shard and the heartbeat.
     failures: Arc<AtomicU64>,
-}
-
-/// Which column holds what.
-#[derive(Debug)]
-pub(super) struct Layout {
-    pub(super) schema: Schema,
-    /// Content key → column.
-    pub(super) content: HashMap<String, usize>,
-    /// Tag key → column (`__tag__:<key>`).
-    pub(super) tags: HashMap<String, usize>,
-    pub(super) topic: Option<usize>,
-    pub(super) source: Option<usize>,
-    pub(super) timestamp: Option<usize>,
-    pub(super) time_ns: Option<usize>,
-    pub(super) shard: Option<usize>,
-}
-
-impl Layout {
-    fn new(
-        content: Vec<String>,
-        tags: BTreeSet<String>,
-        time_ns: bool,
-        wanted: impl Fn(&str) -> bool,
-    ) -> Layout {
-        let mut columns: Vec<Column> = content.iter().map(Column::text).collect();
-        let mut push = |name: String| {
-            wanted(&name).then(|| {
-                columns.push(Column::text(name));
-                columns.len() - 1
-            })
-        };
-        let topic = push("__topic__".into());
-        let source = push("__source__".into());
-        let timestamp = push("__timestamp__".into());
-        let time_ns = if time_ns {
-            push("__time_ns__".into())
-        } else {
-            None
-        };
-        let shard = push("__shard__".into());
-        let tags = tags
-            .into_iter()
-            .filter_map(|t| {
-                let i = push(format!("__tag__:{t}"))?;
-                Some((t, i))
-            })
-            .collect();
-        Layout {
-            content: content
-                .into_iter()
-                .enumerate()
-                .map(|(i, c)| (c, i))
-                .collect(),
-            tags,
-            topic,
-            source,
-            timestamp,
-            time_ns,
-            shard,
-            schema: columns.into(),
-        }
-    }
 }
 
 impl SlsSource {
@@ -543,7 +459,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
     async fn take_shards(
         &mut self,
         assigned: BTreeSet<u32>,
-        shards: &[super::Shard],
+        shards: &[Shard],
     ) -> Result<(), SlsSourceError> {
         for (&id, s) in &mut self.shards {
             if !assigned.contains(&id) && !s.releasing {
@@ -579,8 +495,8 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
     /// The shards to read now, and how many wait: a split shard's children only once it is
     /// read to its end (the group does this itself with `in_order`), so that each key's
     /// records reach the sink in the order they were written.
-    fn in_order(&self, shards: &[super::Shard]) -> (BTreeSet<u32>, usize) {
-        let unfinished: Vec<&super::Shard> = shards
+    fn in_order(&self, shards: &[Shard]) -> (BTreeSet<u32>, usize) {
+        let unfinished: Vec<&Shard> = shards
             .iter()
             .filter(|s| {
                 s.readonly
@@ -767,7 +683,7 @@ async fn next_beat(heartbeat: &mut Option<Heartbeat>) -> Result<News, SlsError> 
 /// whose hash range overlaps its own is `unfinished`, so that each key's records reach the
 /// sink in the order they were written across any number of splits and merges (shard ids
 /// grow with each generation).
-fn in_order(shards: &[super::Shard], unfinished: &[&super::Shard]) -> (BTreeSet<u32>, usize) {
+fn in_order(shards: &[Shard], unfinished: &[&Shard]) -> (BTreeSet<u32>, usize) {
     let mut waiting = 0;
     let ready = shards
         .iter()
@@ -794,20 +710,10 @@ fn shard_of(stream: &str) -> Option<u32> {
     stream.rsplit('/').next()?.parse().ok()
 }
 
-pub(super) fn position(cursor: &str, skip: u64) -> Position {
-    serde_json::json!({ "cursor": cursor, "skip": skip })
-}
-
-fn parse_position(p: &Position) -> Option<(String, u64)> {
-    Some((
-        p.get("cursor")?.as_str()?.to_owned(),
-        p.get("skip").and_then(|s| s.as_u64()).unwrap_or(0),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::sls::shard::position;
 
     #[test]
     fn layout_puts_metadata_after_content() {
@@ -847,8 +753,8 @@ mod tests {
         assert_eq!(shard_of("sls://p/l/3"), Some(3));
     }
 
-    fn shard(id: u32, readonly: bool, begin: &str, end: &str) -> super::super::Shard {
-        super::super::Shard {
+    fn shard(id: u32, readonly: bool, begin: &str, end: &str) -> Shard {
+        Shard {
             id,
             readonly,
             inclusive_begin_key: begin.into(),
@@ -868,7 +774,7 @@ mod tests {
             shard(3, false, "00", "40"),
             shard(4, false, "40", "80"),
         ];
-        let unfinished = |ids: &[u32]| -> Vec<&super::super::Shard> {
+        let unfinished = |ids: &[u32]| -> Vec<&Shard> {
             shards.iter().filter(|s| ids.contains(&s.id)).collect()
         };
         assert_eq!(
@@ -889,7 +795,7 @@ mod tests {
             shard(4, true, "40", "80"),
             shard(5, false, "00", "80"),
         ];
-        let both: Vec<&super::super::Shard> = merged[..2].iter().collect();
+        let both: Vec<&Shard> = merged[..2].iter().collect();
         assert_eq!(in_order(&merged, &both), (BTreeSet::from([3, 4]), 1));
     }
 }

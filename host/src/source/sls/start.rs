@@ -7,9 +7,10 @@ use std::sync::atomic::AtomicU64;
 
 use tokio::sync::mpsc;
 
-use super::{SlsSource, SlsSourceConfig};
-use crate::config::Start;
+use super::config::SlsSourceConfig;
+use super::source::SlsSource;
 use crate::position::Positions;
+use crate::position::Start;
 use crate::source::{CHANNEL_DEPTH, RunningSource, SourceError, SourceTask, Stopper};
 
 pub async fn start(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tracing::warn;
 
-use super::SlsError;
+use super::error::SlsError;
 use crate::retry::Backoff;
 
 /// How often one kind of failure is logged at most.

@@ -47,8 +47,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tracing::{info, warn};
 
-use super::error::BoxError;
 use super::sign::Credentials;
+use crate::errors::BoxError;
 use files::Profile;
 use remote::{CredentialsUri, EcsRamRole, OidcRole};
 
