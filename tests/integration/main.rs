@@ -13,5 +13,6 @@ mod sls_client;
 mod sls_credentials;
 mod sls_source;
 mod sls_stream;
+mod timezones;
 mod transforms;
 mod write_modes;

@@ -6,7 +6,7 @@ use clap::Args;
 use crate::sink::{
     CreateTable, DialectChoice, PostgresSinkConfig, SinkConfig, TABLE_PROPERTIES, WriteMode,
     WriteOptions, default_max_new_partitions, default_retry_delay_ms, default_tries,
-    default_writers,
+    default_writers, zone_named,
 };
 
 #[derive(Debug, Args)]
@@ -90,6 +90,17 @@ pub struct SinkArgs {
     #[arg(long, value_name = "MS", default_value_t = default_retry_delay_ms(),
           hide = true)]
     pub write_retry_delay_ms: u64,
+
+    /// The time zone `timestamptz` text without an offset is read in (an IANA name such
+    /// as Asia/Shanghai). By default the session's TimeZone, as the server itself reads it.
+    #[arg(long, value_name = "ZONE", value_parser = parse_zone, requires = "sink")]
+    pub timezone: Option<chrono_tz::Tz>,
+}
+
+fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {
+    zone_named(s).ok_or_else(|| {
+        format!("unknown time zone `{s}`: give an IANA name such as Asia/Shanghai or UTC")
+    })
 }
 
 fn parse_mode(s: &str) -> Result<WriteMode, String> {
@@ -147,6 +158,7 @@ impl SinkArgs {
             max_new_partitions: self.max_new_partitions,
             tries: self.write_tries,
             retry_delay_ms: self.write_retry_delay_ms,
+            timezone: self.timezone,
         };
         Ok(match (self.sink, self.table) {
             (Some(dsn), Some(table)) => {

@@ -21,7 +21,7 @@ pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions, defaul
 pub use postgres::options::{default_retry_delay_ms, default_writers};
 pub use postgres::{
     CreateTable, DialectChoice, PostgresError, PostgresSink, PostgresSinkConfig, WriteMode,
-    WriteOptions,
+    WriteOptions, zone_named,
 };
 
 /// Where records leave the pipeline.

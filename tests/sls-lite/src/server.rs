@@ -549,6 +549,34 @@ impl Shared {
         outcome.error.map_or(Ok(()), Err)
     }
 
+    /// Checks that the logstore exists, applies the faults for `op`, and locks the state.
+    async fn logstore_request(
+        &self,
+        op: Op,
+        project: &str,
+        logstore: &str,
+    ) -> Result<MutexGuard<'_, State>, SlsError> {
+        self.lock().store.logstore(project, logstore)?;
+        self.fault(op, logstore, None).await?;
+        Ok(self.lock())
+    }
+
+    /// Checks that the shard exists, applies the faults for `op`, and locks the state.
+    async fn shard_request(
+        &self,
+        op: Op,
+        project: &str,
+        logstore: &str,
+        shard: u32,
+    ) -> Result<MutexGuard<'_, State>, SlsError> {
+        self.lock()
+            .store
+            .logstore(project, logstore)?
+            .shard(shard)?;
+        self.fault(op, logstore, Some(shard)).await?;
+        Ok(self.lock())
+    }
+
     async fn fault(&self, op: Op, logstore: &str, shard: Option<u32>) -> Result<(), SlsError> {
         let outcome = self.lock().faults.apply(op, logstore, shard);
         self.gate(outcome).await
@@ -606,9 +634,9 @@ impl Shared {
     }
 
     async fn list_shards(&self, project: &str, logstore: &str) -> Result<Reply, SlsError> {
-        self.lock().store.logstore(project, logstore)?;
-        self.fault(Op::ListShards, logstore, None).await?;
-        let state = self.lock();
+        let state = self
+            .logstore_request(Op::ListShards, project, logstore)
+            .await?;
         let ls = state.store.logstore(project, logstore)?;
         let shards: Vec<_> = ls.shards.iter().map(|s| s.meta.to_json()).collect();
         Ok(Reply::json(serde_json::Value::Array(shards)))
@@ -744,12 +772,9 @@ impl Shared {
         logstore: &str,
         shard: u32,
     ) -> Result<Reply, SlsError> {
-        self.lock()
-            .store
-            .logstore(project, logstore)?
-            .shard(shard)?;
-        self.fault(Op::Cursor, logstore, Some(shard)).await?;
-        let state = self.lock();
+        let state = self
+            .shard_request(Op::Cursor, project, logstore, shard)
+            .await?;
         let s = state.store.logstore(project, logstore)?.shard(shard)?;
         let from = ctx.param("from").unwrap_or_default();
         let offset = match from {
@@ -776,12 +801,9 @@ impl Shared {
         logstore: &str,
         shard: u32,
     ) -> Result<Reply, SlsError> {
-        self.lock()
-            .store
-            .logstore(project, logstore)?
-            .shard(shard)?;
-        self.fault(Op::Cursor, logstore, Some(shard)).await?;
-        let state = self.lock();
+        let state = self
+            .shard_request(Op::Cursor, project, logstore, shard)
+            .await?;
         let s = state.store.logstore(project, logstore)?.shard(shard)?;
         let text = ctx
             .param("cursor")
@@ -898,9 +920,9 @@ impl Shared {
     }
 
     async fn list_consumer_groups(&self, project: &str, logstore: &str) -> Result<Reply, SlsError> {
-        self.lock().store.logstore(project, logstore)?;
-        self.fault(Op::ConsumerGroup, logstore, None).await?;
-        let state = self.lock();
+        let state = self
+            .logstore_request(Op::ConsumerGroup, project, logstore)
+            .await?;
         let ls = state.store.logstore(project, logstore)?;
         let groups: Vec<_> = ls
             .consumer_groups
@@ -989,9 +1011,9 @@ impl Shared {
         logstore: &str,
         name: &str,
     ) -> Result<Reply, SlsError> {
-        self.lock().store.logstore(project, logstore)?;
-        self.fault(Op::ConsumerGroup, logstore, None).await?;
-        let mut state = self.lock();
+        let mut state = self
+            .logstore_request(Op::ConsumerGroup, project, logstore)
+            .await?;
         let ls = state.store.logstore_mut(project, logstore)?;
         if ls.consumer_groups.remove(name).is_none() {
             return Err(SlsError::consumer_group_not_exist(logstore, name));
@@ -1007,9 +1029,9 @@ impl Shared {
         logstore: &str,
         name: &str,
     ) -> Result<Reply, SlsError> {
-        self.lock().store.logstore(project, logstore)?;
-        self.fault(Op::ConsumerGroup, logstore, None).await?;
-        let state = self.lock();
+        let state = self
+            .logstore_request(Op::ConsumerGroup, project, logstore)
+            .await?;
         let ls = state.store.logstore(project, logstore)?;
         let group = ls
             .consumer_groups

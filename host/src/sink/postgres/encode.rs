@@ -168,7 +168,7 @@ fn encode_text(
             types::timestamp_to_sql(parse_timestamp(s, false).ok_or(Problem::NotTimestamp)?, buf)
         }
         Timestamptz => types::timestamp_to_sql(
-            parse_timestamp(s, true).ok_or(Problem::NotTimestamptz)?,
+            parse_timestamptz(s, t.zone).ok_or(Problem::NotTimestamptz)?,
             buf,
         ),
         Json => {
@@ -259,15 +259,64 @@ pub fn parse_date(s: &str) -> Option<i32> {
 /// since 2000-01-01. With `tz` the offset converts to UTC (none means UTC); without it
 /// the offset is ignored, as PostgreSQL does for `timestamp`.
 pub fn parse_timestamp(s: &str, tz: bool) -> Option<i64> {
+    let (micros, offset) = timestamp_parts(s)?;
+    Some(match offset {
+        Some(offset) if tz => micros - offset * 1_000_000,
+        _ => micros,
+    })
+}
+
+/// A `timestamptz` value as microseconds since 2000-01-01 UTC: text with an offset is at
+/// that offset; text without one is local time in `zone` (UTC when `None`), resolved as the
+/// server resolves it (see [`local_to_utc`]).
+pub fn parse_timestamptz(s: &str, zone: Option<chrono_tz::Tz>) -> Option<i64> {
+    let (micros, offset) = timestamp_parts(s)?;
+    if micros == i64::MAX || micros == i64::MIN {
+        return Some(micros);
+    }
+    match (offset, zone) {
+        (Some(offset), _) => Some(micros - offset * 1_000_000),
+        (None, None) => Some(micros),
+        (None, Some(zone)) => local_to_utc(micros, zone),
+    }
+}
+
+/// Local time `micros` (since 2000-01-01) in `zone`, as UTC microseconds. A local time that
+/// a spring-forward transition skips is read at the offset before the transition, one that
+/// a fall-back transition repeats at the offset after it: PostgreSQL's rule
+/// (`DetermineTimeZoneOffset` in `datetime.c`), so the result matches the server's input.
+pub fn local_to_utc(micros: i64, zone: chrono_tz::Tz) -> Option<i64> {
+    use chrono::{LocalResult, Offset, TimeZone};
+    let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)?.and_hms_opt(0, 0, 0)?;
+    let local = epoch.checked_add_signed(chrono::Duration::microseconds(micros))?;
+    let offset_secs = match zone.offset_from_local_datetime(&local) {
+        LocalResult::Single(o) => o.fix().local_minus_utc(),
+        // Repeated: the later instant, at the offset after the transition.
+        LocalResult::Ambiguous(a, b) => a.fix().local_minus_utc().min(b.fix().local_minus_utc()),
+        // Skipped: the offset in effect a day before.
+        LocalResult::None => {
+            let before = local.checked_sub_signed(chrono::Duration::days(1))?;
+            zone.offset_from_local_datetime(&before)
+                .earliest()?
+                .fix()
+                .local_minus_utc()
+        }
+    };
+    Some(micros - i64::from(offset_secs) * 1_000_000)
+}
+
+/// Microseconds since 2000-01-01 of the text as written, and its UTC offset in seconds if
+/// it has one; ±infinity as `i64::MAX`/`i64::MIN`.
+fn timestamp_parts(s: &str) -> Option<(i64, Option<i64>)> {
     match infinity(s) {
-        Some(true) => return Some(i64::MAX),
-        Some(false) => return Some(i64::MIN),
+        Some(true) => return Some((i64::MAX, None)),
+        Some(false) => return Some((i64::MIN, None)),
         None => {}
     }
     let (days, mut rest) = date_prefix(s.as_bytes())?;
     let mut micros = i64::from(days) * USECS_PER_DAY;
     if rest.is_empty() {
-        return Some(micros);
+        return Some((micros, None));
     }
     match rest[0] {
         b' ' | b'T' | b't' => rest = &rest[1..],
@@ -298,14 +347,9 @@ pub fn parse_timestamp(s: &str, tz: bool) -> Option<i64> {
     micros += i64::from((hour * 60 + min) * 60 + sec) * 1_000_000 + frac;
     let rest = rest.trim_ascii_start();
     if rest.is_empty() {
-        return Some(micros);
+        return Some((micros, None));
     }
-    let offset = parse_offset(rest)?;
-    Some(if tz {
-        micros - offset * 1_000_000
-    } else {
-        micros
-    })
+    Some((micros, Some(parse_offset(rest)?)))
 }
 
 /// `Some(true)` for `infinity`, `Some(false)` for `-infinity`.
@@ -603,6 +647,18 @@ mod tests {
             Some(9 * H)
         );
         assert_eq!(parse_timestamp("-infinity", true), Some(i64::MIN));
+        // Without an offset, timestamptz text is local time in the zone given.
+        let ny = chrono_tz::Tz::America__New_York;
+        let at = |s| parse_timestamptz(s, Some(ny));
+        assert_eq!(at("2000-01-01 00:00:00"), Some(5 * H));
+        assert_eq!(at("2000-07-01 00:00:00"), at("2000-07-01 04:00:00Z"));
+        // Skipped (02:30 on 2024-03-10): the offset before; repeated (01:30 on 2024-11-03):
+        // the offset after, as the server reads them.
+        assert_eq!(at("2024-03-10 02:30:00"), at("2024-03-10 07:30:00Z"));
+        assert_eq!(at("2024-11-03 01:30:00"), at("2024-11-03 06:30:00Z"));
+        assert_eq!(at("2000-01-01 09:00:00+09:00"), Some(0));
+        assert_eq!(at("infinity"), Some(i64::MAX));
+        assert_eq!(parse_timestamptz("2000-01-01", None), Some(0));
         for bad in [
             "2000-01-01 25:00:00",
             "2000-01-01 24:00:01",

@@ -25,6 +25,12 @@ pub enum PostgresError {
         source: tokio_postgres::Error,
     },
     #[error(
+        "the session TimeZone `{zone}` of `{server}` is not an IANA time zone holo-host knows: \
+         pass --timezone NAME (such as Asia/Shanghai) to say how to read timestamps without an \
+         offset"
+    )]
+    TimeZone { zone: String, server: String },
+    #[error(
         "table `{table}` does not exist on `{server}`: create it first, or pass --create-table"
     )]
     TableNotFound { table: String, server: String },
@@ -118,7 +124,8 @@ impl PostgresError {
             | PostgresError::SavePosition { source, .. }
             | PostgresError::Commit { source, .. }
             | PostgresError::LoadPosition { source, .. } => db::is_retriable(source),
-            PostgresError::TableNotFound { .. }
+            PostgresError::TimeZone { .. }
+            | PostgresError::TableNotFound { .. }
             | PostgresError::Bind { .. }
             | PostgresError::NoPrimaryKey { .. }
             | PostgresError::KeyNotInOutput { .. }

@@ -63,6 +63,11 @@ impl PostgresSink {
             o.writers,
             if o.writers == 1 { "" } else { "s" }
         )?;
+        let zone = self.zone.map_or("UTC", |z| z.name());
+        writeln!(
+            out,
+            "times:    timestamptz text without an offset is read in {zone}"
+        )?;
         Ok(())
     }
 

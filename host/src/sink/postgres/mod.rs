@@ -78,6 +78,8 @@ pub struct PostgresSink {
     dialect: Dialect,
     /// Statements autocommit: the Hologres dialect, or several writers.
     autocommit: bool,
+    /// The zone `timestamptz` text without an offset is read in; `None` for UTC.
+    zone: Option<chrono_tz::Tz>,
     table: TableInfo,
     /// The table is missing and `--create-table` will create it before the first write.
     create_pending: bool,
@@ -138,6 +140,11 @@ impl PostgresSink {
         dialect::setup(&client, hologres_version.is_some())
             .await
             .map_err(query_err("set up the session"))?;
+        let zone = match options.timezone {
+            Some(zone) => zone,
+            None => session_zone(&client, &server).await?,
+        };
+        let zone = (zone != chrono_tz::Tz::UTC).then_some(zone);
         let dialect = match (options.dialect, &hologres_version) {
             (DialectChoice::Postgres, _) => Dialect::Postgres,
             (DialectChoice::Hologres, _) | (DialectChoice::Auto, Some(_)) => Dialect::Hologres,
@@ -190,6 +197,7 @@ impl PostgresSink {
             hologres_version,
             dialect,
             autocommit,
+            zone,
             table,
             create_pending,
             output: Vec::new(),
@@ -382,4 +390,34 @@ impl PostgresSink {
             Duration::from_millis(self.options.retry_delay_ms),
         )
     }
+}
+
+/// The session's TimeZone, which the server reads timestamps without an offset in (on
+/// Hologres, Asia/Shanghai unless set otherwise).
+async fn session_zone(
+    client: &tokio_postgres::Client,
+    server: &str,
+) -> Result<chrono_tz::Tz, PostgresError> {
+    let rows =
+        (client.simple_query("SHOW TimeZone").await).map_err(|source| PostgresError::Query {
+            server: server.to_owned(),
+            what: "read the session's TimeZone",
+            source,
+        })?;
+    let name = rows
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .unwrap_or_else(|| "UTC".to_owned());
+    zone_named(&name).ok_or(PostgresError::TimeZone {
+        zone: name,
+        server: server.to_owned(),
+    })
+}
+
+/// An IANA zone by name (`UTC`, `Asia/Shanghai`, `PRC`).
+pub fn zone_named(name: &str) -> Option<chrono_tz::Tz> {
+    name.parse().ok()
 }

@@ -138,6 +138,9 @@ pub struct WriteOptions {
     pub tries: u32,
     /// Wait before the second try, in milliseconds; doubles each time.
     pub retry_delay_ms: u64,
+    /// The zone `timestamptz` text without an offset is read in; the session's TimeZone
+    /// when `None`.
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 pub fn default_writers() -> usize {
@@ -167,6 +170,7 @@ impl Default for WriteOptions {
             max_new_partitions: default_max_new_partitions(),
             tries: default_tries(),
             retry_delay_ms: default_retry_delay_ms(),
+            timezone: None,
         }
     }
 }

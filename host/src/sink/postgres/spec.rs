@@ -29,9 +29,12 @@ impl PostgresSink {
     /// How `output`, whose columns encode as `codecs`, is written to the table.
     pub(super) fn write_spec(
         &self,
-        codecs: Vec<ColumnCodec>,
+        mut codecs: Vec<ColumnCodec>,
         output: &[Column],
     ) -> Result<WriteSpec, PostgresError> {
+        for c in codecs.iter_mut().filter(|c| c.ty == PgType::Timestamptz) {
+            c.zone = self.zone;
+        }
         let table = &self.table;
         let mode = self.options.mode;
         let key = self.key_columns(output)?;

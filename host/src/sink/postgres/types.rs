@@ -184,6 +184,9 @@ pub struct ColumnCodec {
     pub max_chars: Option<usize>,
     /// `numeric(precision, scale)`.
     pub numeric: Option<Typmod>,
+    /// For `timestamptz`: the zone text without an offset is read in (the session's
+    /// TimeZone, as the server's own input does); `None` for UTC.
+    pub zone: Option<chrono_tz::Tz>,
 }
 
 impl ColumnCodec {
@@ -203,6 +206,7 @@ impl ColumnCodec {
             not_null,
             max_chars,
             numeric,
+            zone: None,
         }
     }
 }
