@@ -826,3 +826,82 @@ async fn a_restart_between_push_and_commit_is_retried_on_a_new_connection() {
     assert!(err.is_retriable(), "{}", chain(&err));
     assert_eq!(sink.staged_rows(), 1, "the rows stay staged");
 }
+
+/// What Hologres reports as `XX000` during a failover (`ERPC_ERROR_CONNECTION_CLOSED`) is
+/// retried on a new session, as holo-client retries it; the batch lands once.
+#[tokio::test]
+async fn hologres_transient_errors_are_retried() {
+    let (client, mut sink) = setup(
+        "sink_hg_transient",
+        "CREATE TABLE {s}.t (id int8 PRIMARY KEY, v text);
+         CREATE SEQUENCE {s}.failures;
+         CREATE FUNCTION {s}.flaky() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF nextval('sink_hg_transient.failures') <= 2 THEN
+             RAISE EXCEPTION USING ERRCODE = 'XX000',
+               MESSAGE = 'ERPC_ERROR_CONNECTION_CLOSED: the fake Hologres dropped the RPC';
+           END IF;
+           RETURN NULL;
+         END $$;
+         CREATE TRIGGER flaky BEFORE INSERT ON {s}.t
+           FOR EACH STATEMENT EXECUTE FUNCTION {s}.flaky();",
+        "t",
+    )
+    .await;
+    sink.bind(&[typed("id", ColumnType::Int), text("v")])
+        .unwrap();
+    for id in 1..=3 {
+        push(&mut sink, &[ValueRef::Int(id), ValueRef::Text("x")]).unwrap();
+    }
+    assert_eq!(commit(&mut sink, "hg-transient", json!(1)).await, 3);
+    let tries: i64 = client
+        .query_one("SELECT last_value FROM sink_hg_transient.failures", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tries, 3, "two refusals, then the try that landed");
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM sink_hg_transient.t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 3);
+}
+
+/// A constraint violation Hologres reports as `XX000` rejects only the rows at fault: the
+/// batch is split to find them, as for SQLSTATE class 23.
+#[tokio::test]
+async fn hologres_data_errors_reject_only_their_rows() {
+    let (_client, mut sink) = setup(
+        "sink_hg_data",
+        "CREATE TABLE {s}.t (id int8 PRIMARY KEY, v text);
+         CREATE FUNCTION {s}.strict() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.v = 'bad' THEN
+             RAISE EXCEPTION USING ERRCODE = 'XX000',
+               MESSAGE = 'null value in column \"v\" violates not-null constraint';
+           END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER strict BEFORE INSERT ON {s}.t
+           FOR EACH ROW EXECUTE FUNCTION {s}.strict();",
+        "t",
+    )
+    .await;
+    sink.bind(&[typed("id", ColumnType::Int), text("v")])
+        .unwrap();
+    for (id, v) in [(1, "ok"), (2, "bad"), (3, "ok"), (4, "bad"), (5, "ok")] {
+        push(&mut sink, &[ValueRef::Int(id), ValueRef::Text(v)]).unwrap();
+    }
+    let (written, rejected) = sink
+        .commit(&crate::support::job("hg-data"), &json!(1))
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(written, 3);
+    let inputs: Vec<u32> = rejected.iter().map(|r| r.input).collect();
+    assert_eq!(inputs, [1, 3]);
+    assert!(
+        rejected[0].reason.contains("violates not-null constraint"),
+        "{rejected:?}"
+    );
+}

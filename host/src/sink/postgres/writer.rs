@@ -145,10 +145,25 @@ fn spread_fields(mut fields: &[u8], arrays: &mut [RawArray], nulls: &mut [bool])
 /// Whether the server refused the statement for the data it carried: the rows at fault
 /// can be found by splitting it.
 pub fn is_data_error(e: &tokio_postgres::Error) -> bool {
-    e.code().is_some_and(|c| {
-        let c = c.code();
-        c.starts_with("22") || c.starts_with("23") || c == "21000"
-    })
+    e.as_db_error()
+        .is_some_and(|db| is_data_refusal(db.code().code(), db.message()))
+}
+
+/// Data errors as holo-client classifies them (`HoloClientException.fromSqlException`:
+/// CONSTRAINT_VIOLATION, DATA_VALUE_ERROR, DATA_TYPE_ERROR): classes 22 and 23, 21000,
+/// 42804, 42846 and 42602, a partition constraint whatever the code; and the violations
+/// Hologres reports as `XX000`, by message (its error-analysis guide buckets not-null,
+/// partition and duplicate-key violations that way).
+pub fn is_data_refusal(code: &str, message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    code.starts_with("22")
+        || code.starts_with("23")
+        || ["21000", "42804", "42846", "42602"].contains(&code)
+        || message.contains("violates partition constraint")
+        || (code == "XX000"
+            && (message.contains("violates not-null constraint")
+                || message.contains("duplicate key value violates")
+                || message.contains("no partition of relation")))
 }
 
 /// The server's reason, for the dead-letter output.
