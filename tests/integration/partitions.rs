@@ -355,6 +355,23 @@ async fn integer_and_date_keys_and_a_creation_race() {
         got["by_day_2024-01-31"],
         (1, "FOR VALUES IN ('2024-01-31')".to_owned())
     );
+    // A delete for a value no child holds deletes nothing and creates no child, even with
+    // --create-partitions (holo-client skips it the same way).
+    let buf = {
+        let mut b = Vec::new();
+        ValueRef::Text("2031-12-31").encode(&mut b);
+        ValueRef::Text("1").encode(&mut b);
+        b
+    };
+    sink.push_delete(0, holo_batch::row_at(&buf, 0, 2).unwrap())
+        .unwrap();
+    let (written, rejected) = sink
+        .commit(&crate::support::job("load"), &json!("del-missing"))
+        .await
+        .unwrap();
+    assert_eq!((written, rejected), (0, vec![]));
+    let after = children(&client, &by_day).await;
+    assert_eq!(after, got, "no child was created for a delete");
 
     // Integers: `007` is 7. Meanwhile another session creates the child for 9 under a
     // name of its own: creating ours fails as overlapping, and the sink uses theirs.

@@ -356,7 +356,7 @@ impl PostgresSink {
                     input,
                     reason: reason.clone(),
                 }),
-                Route::Child(_) => None,
+                Route::Child(_) | Route::Missing => None,
             })
             .collect()
     }
@@ -364,6 +364,11 @@ impl PostgresSink {
     /// Where each staged partition value goes, creating children when allowed.
     async fn resolve_partitions(&mut self) -> Result<Vec<Route>, PostgresError> {
         let values = self.staged.parts.clone();
+        // Deletes alone never create a partition.
+        let mut for_rows = vec![false; values.len()];
+        for r in self.staged.rows.iter().filter(|r| r.live) {
+            for_rows[r.part as usize] = true;
+        }
         let backoff = self.backoff();
         let connector = Connector {
             pg: &self.pg,
@@ -376,7 +381,8 @@ impl PostgresSink {
         let mut attempts = backoff.attempts(&what);
         loop {
             let result = match connector.ensure(slot).await {
-                Ok(w) => (partitions.resolve(&w.client, &values).await).map_err(Failed::Partitions),
+                Ok(w) => (partitions.resolve(&w.client, &values, &for_rows).await)
+                    .map_err(Failed::Partitions),
                 Err(e) => Err(Failed::from(e)),
             };
             match result {
@@ -406,7 +412,7 @@ impl PostgresSink {
             }
             match &routes[part as usize] {
                 Route::Child(c) => Some(c.as_str()),
-                Route::Reject(_) => None,
+                Route::Reject(_) | Route::Missing => None,
             }
         };
         let mut add = |w: usize, table: &str, item: u32, delete: bool| {

@@ -151,6 +151,9 @@ pub enum Route {
     Child(String),
     /// No child takes the value: why, for the dead-letter output.
     Reject(String),
+    /// No child holds the value, and only deletes name it: they delete nothing, and no
+    /// child is created for them (as holo-client skips them).
+    Missing,
 }
 
 /// The children of a LIST-partitioned table, by value.
@@ -274,20 +277,29 @@ impl Partitions {
             .map(String::as_str)
     }
 
-    /// The child for each value, creating missing ones when allowed. A failure to reach the
-    /// server is an `Err`; a value no child can take is a [`Route::Reject`].
+    /// The child for each value, creating missing ones when allowed for the values rows
+    /// carry (`for_rows`); a value only deletes name is [`Route::Missing`] without a child.
+    /// A failure to reach the server is an `Err`; a value no child can take is a
+    /// [`Route::Reject`].
     pub async fn resolve(
         &mut self,
         client: &Client,
         values: &[PartValue],
+        for_rows: &[bool],
     ) -> Result<Vec<Route>, tokio_postgres::Error> {
         if values.iter().any(|v| !self.children.contains_key(v)) {
             // Another writer may have created it since we last looked.
             self.reload(client).await?;
         }
         let mut routes = Vec::with_capacity(values.len());
-        for v in values {
-            routes.push(self.route(client, v).await?);
+        for (v, &rows) in values.iter().zip(for_rows) {
+            routes.push(match (self.children.get(v), &self.default_child) {
+                (Some(child), _) => Route::Child(child.clone()),
+                // Rows of the value, if any, are in the default child.
+                (None, Some(default)) if !rows => Route::Child(default.clone()),
+                (None, None) if !rows => Route::Missing,
+                _ => self.route(client, v).await?,
+            });
         }
         Ok(routes)
     }
