@@ -905,3 +905,45 @@ async fn hologres_data_errors_reject_only_their_rows() {
         "{rejected:?}"
     );
 }
+
+/// Positions are compare-and-set against the one each writer read: a writer whose job
+/// another moved meanwhile (a shard taken over, the same input loaded twice) commits
+/// nothing, and says why.
+#[tokio::test]
+async fn a_fenced_off_writer_cannot_move_the_position() {
+    use holo_host::position::PositionStore;
+    let (client, mut a) = setup("sink_fence", "CREATE TABLE {s}.t (id int8, v text)", "t").await;
+    let mut b = connect("sink_fence.t").await;
+    let key = crate::support::job("fenced");
+    for sink in [&a, &b] {
+        sink.positions().clear(&key).await.unwrap();
+        assert_eq!(sink.positions().load(&key).await.unwrap(), None);
+    }
+    for sink in [&mut a, &mut b] {
+        sink.bind(&[typed("id", ColumnType::Int), text("v")])
+            .unwrap();
+        push(sink, &[ValueRef::Int(1), ValueRef::Text("x")]).unwrap();
+    }
+    // b commits first; a, which read the same (empty) position, is fenced off.
+    b.commit(&key, &json!({"offset": 10})).await.unwrap();
+    let err = a.commit(&key, &json!({"offset": 10})).await.unwrap_err();
+    assert!(
+        matches!(err, PostgresError::Fenced { .. }),
+        "{}",
+        chain(&err)
+    );
+    assert!(!err.is_retriable());
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM sink_fence.t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1, "the fenced writer's rows were rolled back");
+    // b goes on from the position it saved.
+    push(&mut b, &[ValueRef::Int(2), ValueRef::Text("y")]).unwrap();
+    b.commit(&key, &json!({"offset": 20})).await.unwrap();
+    assert_eq!(
+        b.positions().load(&key).await.unwrap(),
+        Some(json!({"offset": 20}))
+    );
+}

@@ -32,6 +32,8 @@ enum Failed {
     Commit(tokio_postgres::Error),
     Partitions(tokio_postgres::Error),
     Connect(PostgresError),
+    /// The saved position is not the one this writer read: another writer moved it.
+    Fenced,
 }
 
 impl Failed {
@@ -43,6 +45,7 @@ impl Failed {
             | Failed::Commit(source)
             | Failed::Partitions(source) => db::is_retriable(source),
             Failed::Connect(e) => e.is_retriable(),
+            Failed::Fenced => false,
         }
     }
 
@@ -90,6 +93,7 @@ impl Failed {
                 source,
             },
             Failed::Connect(e) => e,
+            Failed::Fenced => PostgresError::Fenced { job },
         }
     }
 }
@@ -109,6 +113,7 @@ impl fmt::Display for Failed {
             | Failed::Commit(source)
             | Failed::Partitions(source) => write!(f, "{source}"),
             Failed::Connect(e) => write!(f, "{e}"),
+            Failed::Fenced => f.write_str("the saved position was moved by another writer"),
         }
     }
 }
@@ -160,6 +165,9 @@ struct Work<'a> {
     steps: &'a [Step],
     job: &'a str,
     position: &'a str,
+    /// The position this writer read or saved last (`Some(None)`: none was saved), which
+    /// the save must move from; `None` when it never read one (no check).
+    expected: Option<&'a Option<String>>,
 }
 
 impl Work<'_> {
@@ -183,7 +191,7 @@ impl Work<'_> {
                 .map_err(Failed::step(step))?;
             total.add(out);
         }
-        self.save_position(w, total.written).await?;
+        self.save_position(w, total.written, false).await?;
         *sent_commit = Some(total.clone());
         w.client
             .batch_execute("COMMIT")
@@ -275,16 +283,40 @@ impl Work<'_> {
         }
     }
 
-    async fn save_position(&self, w: &mut Writer, written: u64) -> Result<(), Failed> {
-        let save = w
-            .statement(positions::UPSERT)
+    /// Saves the position with the rows written; `retry` after a try whose reply may have
+    /// been lost (then finding the position already saved is success).
+    async fn save_position(&self, w: &mut Writer, written: u64, retry: bool) -> Result<(), Failed> {
+        let written = written as i64;
+        let Some(expected) = self.expected else {
+            let save = (w.statement(positions::UPSERT).await).map_err(Failed::SavePosition)?;
+            (w.client
+                .execute(&save, &[&self.job, &self.position, &written])
+                .await)
+                .map_err(Failed::SavePosition)?;
+            return Ok(());
+        };
+        let save = (w.statement(positions::UPSERT_FROM).await).map_err(Failed::SavePosition)?;
+        let changed = (w.client)
+            .execute(&save, &[&self.job, &self.position, &written, expected])
             .await
             .map_err(Failed::SavePosition)?;
-        w.client
-            .execute(&save, &[&self.job, &self.position, &(written as i64)])
-            .await
-            .map_err(Failed::SavePosition)?;
+        // No row changed: another writer moved it, unless this very save landed on an
+        // earlier try whose reply was lost.
+        if changed == 0 && !(retry && self.saved_is_ours(w).await?) {
+            return Err(Failed::Fenced);
+        }
         Ok(())
+    }
+
+    async fn saved_is_ours(&self, w: &mut Writer) -> Result<bool, Failed> {
+        let row = (w.client)
+            .query_opt(
+                "SELECT position = $2::text::jsonb FROM holo_host.progress WHERE job = $1",
+                &[&self.job, &self.position],
+            )
+            .await
+            .map_err(Failed::LoadPosition)?;
+        Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
     }
 
     /// Whether the saved position is this batch's: a COMMIT whose reply was lost landed.
@@ -336,6 +368,8 @@ impl PostgresSink {
         rejected.extend(outcome.rejected);
         rejected.sort_by_key(|r| r.input);
         self.staged.clear();
+        (self.known.lock().unwrap_or_else(|e| e.into_inner()))
+            .insert(key.as_str().to_owned(), Some(position));
         debug!(table = %self.table.name, job = %key, rows = outcome.written, rejected = rejected.len(), "committed");
         Ok((outcome.written, rejected))
     }
@@ -487,12 +521,14 @@ impl PostgresSink {
     ) -> Result<Outcome, PostgresError> {
         let backoff = self.backoff();
         let shapes = self.shapes();
+        let expected = self.expected(key);
         let work = Work {
             staged: &self.staged,
             shapes: &shapes,
             steps,
             job: key.as_str(),
             position,
+            expected: expected.as_ref(),
         };
         let connector = Connector {
             pg: &self.pg,
@@ -531,6 +567,7 @@ impl PostgresSink {
     ) -> Result<Outcome, PostgresError> {
         let backoff = self.backoff();
         let shapes = self.shapes();
+        let expected = self.expected(key);
         let connector = Connector {
             pg: &self.pg,
             server: &self.server,
@@ -545,6 +582,7 @@ impl PostgresSink {
                 steps,
                 job: key.as_str(),
                 position,
+                expected: expected.as_ref(),
             })
             .collect();
         let writers = (self.writers.iter_mut().zip(&works))
@@ -557,8 +595,9 @@ impl PostgresSink {
         let slot = &mut self.writers[0];
         let mut attempts = backoff.attempts(&what);
         loop {
+            let retry = attempts.failed() > 0;
             let result = match connector.ensure(slot).await {
-                Ok(w) => works[0].save_position(w, total.written).await,
+                Ok(w) => works[0].save_position(w, total.written, retry).await,
                 Err(e) => Err(Failed::from(e)),
             };
             match result {
@@ -570,6 +609,12 @@ impl PostgresSink {
                 }
             }
         }
+    }
+
+    /// The position `key` is known to have (see [`super::positions::Known`]).
+    fn expected(&self, key: &JobKey) -> Option<Option<String>> {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.get(key.as_str()).cloned()
     }
 
     /// The array parameter types of the bound output.

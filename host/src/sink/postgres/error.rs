@@ -95,6 +95,12 @@ pub enum PostgresError {
         job: String,
         source: tokio_postgres::Error,
     },
+    #[error(
+        "the saved position of job `{job}` was moved by another writer since this one read \
+         it: another holo-host is loading the same input into this table, or took this shard \
+         over; nothing more of it is committed here"
+    )]
+    Fenced { job: String },
     #[error("cannot commit rows of job `{job}` to table `{table}`")]
     Commit {
         job: String,
@@ -125,6 +131,7 @@ impl PostgresError {
             | PostgresError::Commit { source, .. }
             | PostgresError::LoadPosition { source, .. } => db::is_retriable(source),
             PostgresError::TimeZone { .. }
+            | PostgresError::Fenced { .. }
             | PostgresError::TableNotFound { .. }
             | PostgresError::Bind { .. }
             | PostgresError::NoPrimaryKey { .. }

@@ -80,6 +80,8 @@ pub struct PostgresSink {
     autocommit: bool,
     /// The zone `timestamptz` text without an offset is read in; `None` for UTC.
     zone: Option<chrono_tz::Tz>,
+    /// The positions this process read or saved: each save is compare-and-set against them.
+    known: positions::Known,
     table: TableInfo,
     /// The table is missing and `--create-table` will create it before the first write.
     create_pending: bool,
@@ -198,6 +200,7 @@ impl PostgresSink {
             dialect,
             autocommit,
             zone,
+            known: Default::default(),
             table,
             create_pending,
             output: Vec::new(),
@@ -281,6 +284,7 @@ impl PostgresSink {
             self.server.clone(),
             self.name.clone(),
             self.backoff(),
+            self.known.clone(),
         )
     }
 

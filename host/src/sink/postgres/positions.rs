@@ -31,7 +31,23 @@ pub const UPSERT: &str = "INSERT INTO holo_host.progress (job, position, rows_wr
         rows_written = holo_host.progress.rows_written + excluded.rows_written, \
         updated_at = now()";
 
+/// [`UPSERT`] that moves the position only from the one this writer read (`$4`, JSON text,
+/// NULL for none): a writer fenced off by another (which took its shard over, or loads the
+/// same input) changes no row.
+pub const UPSERT_FROM: &str = "INSERT INTO holo_host.progress (job, position, rows_written) \
+    VALUES ($1, $2::text::jsonb, $3) \
+    ON CONFLICT (job) DO UPDATE SET position = excluded.position, \
+        rows_written = holo_host.progress.rows_written + excluded.rows_written, \
+        updated_at = now() \
+    WHERE holo_host.progress.position = $4::text::jsonb";
+
 const SELECT: &str = "SELECT position::text FROM holo_host.progress WHERE job = $1";
+
+/// The position each job had when this process last read or saved it (JSON text; `None`:
+/// none saved), shared by the store that reads positions and the sink that saves them, so
+/// that a save is compare-and-set against it.
+pub type Known =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>;
 
 /// Moves a position saved under the key of an older release to the current key (`$1`
 /// current, `$2` old), unless the current one exists.
@@ -92,6 +108,7 @@ pub struct PostgresPositions {
     backoff: Backoff,
     /// Opened on first use, and again after a failure.
     client: Mutex<Option<Client>>,
+    known: Known,
 }
 
 /// A failed call of the store: the session, or the statement.
@@ -113,14 +130,26 @@ impl StoreError {
 }
 
 impl PostgresPositions {
-    pub fn new(pg: ConnectConfig, server: String, table: TableName, backoff: Backoff) -> Self {
+    pub fn new(
+        pg: ConnectConfig,
+        server: String,
+        table: TableName,
+        backoff: Backoff,
+        known: Known,
+    ) -> Self {
         PostgresPositions {
             pg,
             server,
             table,
             backoff,
             client: Mutex::new(None),
+            known,
         }
+    }
+
+    fn remember(&self, key: &JobKey, position: Option<String>) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.insert(key.as_str().to_owned(), position);
     }
 
     /// The store's session, connecting first if it has none.
@@ -197,6 +226,7 @@ impl PositionStore for PostgresPositions {
                 store: STORE,
                 source: BoxError::from(e),
             })?;
+            self.remember(key, text.clone());
             text.map(|t| {
                 serde_json::from_str(&t).map_err(|source| PositionError::Bad {
                     job: key.to_string(),
@@ -210,6 +240,7 @@ impl PositionStore for PostgresPositions {
 
     fn clear<'a>(&'a self, key: &'a JobKey) -> StoreFuture<'a, ()> {
         Box::pin(async move {
+            self.remember(key, None);
             self.clear_keys(key)
                 .await
                 .map_err(|e| PositionError::Clear {
