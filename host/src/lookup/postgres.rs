@@ -398,7 +398,7 @@ fn finish(
 }
 
 /// The table's shape and the statements that read it.
-struct Plan {
+struct Queries {
     columns: Vec<String>,
     key: usize,
     /// `SELECT cols FROM t`.
@@ -439,7 +439,7 @@ impl Worker {
     ) {
         let started = async {
             let client = self.connect().await?;
-            let plan = self.plan(&client).await?;
+            let plan = self.queries(&client).await?;
             let count_sql = format!(
                 "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) AS t",
                 self.table.quoted(),
@@ -516,7 +516,7 @@ impl Worker {
     }
 
     /// Reads the table's columns from the catalog and checks the spec against them.
-    async fn plan(&self, client: &Client) -> Result<Plan, LookupError> {
+    async fn queries(&self, client: &Client) -> Result<Queries, LookupError> {
         let rows = client
             .query(
                 "SELECT a.attname, tn.nspname, t.typname \
@@ -588,7 +588,7 @@ impl Worker {
             .map(|c| format!("t.{}::text", quote_ident(c)))
             .collect::<Vec<_>>()
             .join(", ");
-        Ok(Plan {
+        Ok(Queries {
             key,
             all: format!("SELECT {select} FROM {table} AS t"),
             many: format!(
@@ -605,7 +605,7 @@ impl Worker {
     async fn read_all(
         &self,
         client: &Client,
-        plan: &Plan,
+        plan: &Queries,
     ) -> Result<HashMap<String, Row>, LookupError> {
         let rows = client
             .query(&plan.all, &[])
@@ -634,7 +634,7 @@ impl Worker {
         Ok(map)
     }
 
-    async fn prepare(&self, client: Client, plan: &Plan) -> Result<Session, LookupError> {
+    async fn prepare(&self, client: Client, plan: &Queries) -> Result<Session, LookupError> {
         let many = client
             .prepare(&plan.many)
             .await
@@ -650,7 +650,7 @@ impl Worker {
     async fn fetch(
         &self,
         session: &mut Session,
-        plan: &Plan,
+        plan: &Queries,
         keys: &[String],
     ) -> Result<Vec<(String, Row)>, LookupError> {
         // The database's retry policy, kept short: a transform waits on the answer.
@@ -675,7 +675,7 @@ impl Worker {
     async fn fetch_on(
         &self,
         session: &Session,
-        plan: &Plan,
+        plan: &Queries,
         keys: &[String],
     ) -> Result<Vec<(String, Row)>, tokio_postgres::Error> {
         let width = plan.columns.len();
@@ -714,7 +714,7 @@ impl Worker {
     async fn refresh_whole(
         &self,
         mut client: Client,
-        plan: &Plan,
+        plan: &Queries,
         shared: &RwLock<Arc<HashMap<String, Row>>>,
         every: Duration,
         mut requests: mpsc::UnboundedReceiver<Request>,
