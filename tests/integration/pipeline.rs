@@ -345,3 +345,33 @@ fn connection_error_names_the_target_not_the_password() {
         assert!(stderr.contains(part), "missing {part}: {stderr}");
     }
 }
+
+/// A row the server refuses is kept in the dead-letter output before the commit that moves
+/// the position past it: when that output cannot be written (a full disk), nothing of the
+/// batch commits and the run stops, so a rerun finds the row again.
+#[tokio::test]
+async fn refused_rows_are_kept_before_their_batch_commits() {
+    let dir = scratch();
+    let csv = write(dir.path(), "checked.csv", "id,v\n1,ok\n2,bad\n3,ok\n");
+    let t = table("dlq_before_commit", "(id int8, v text CHECK (v <> 'bad'))").await;
+    let dsn = TestPg::shared().dsn();
+    let source = format!("csv:{csv}");
+    let base = ["--source", &source, "--sink", &dsn, "--table", &t];
+    let mut full = base.to_vec();
+    full.extend(["--dead-letter", "/dev/full"]);
+    let out = run(&full);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("dead-letter"), "{stderr}");
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 0);
+    // The position did not move: the same run with a writable output loads the batch.
+    let rejected = dir.path().join("rejected.jsonl");
+    let mut ok = base.to_vec();
+    let rejected_arg = rejected.to_str().unwrap().to_owned();
+    ok.extend(["--dead-letter", &rejected_arg]);
+    assert_success(&run(&ok));
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 2);
+    let letters = dead_letters(&rejected);
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0]["line"], 3);
+}

@@ -15,9 +15,10 @@ use super::progress::Progress;
 use super::reload::CheckRequest;
 use super::{PipelineError, Summary};
 use crate::dead_letter::DeadLetters;
+use crate::errors::BoxError;
 use crate::position::Positions;
 use crate::record::{Batch, DeadLetter, PipelineStage, Schema};
-use crate::sink::Sink;
+use crate::sink::{Rejected, Sink};
 use crate::source::{Ack, Stopper};
 use crate::transform::stage::Processed;
 
@@ -162,11 +163,16 @@ async fn write_batch(
     // Rejected records are durable before the batch that skips them commits.
     dead_letters.flush()?;
     let key = positions.key(&batch.stream);
-    let (written, refused) = sink.commit(&key, &batch.position).await?;
-    for r in refused {
-        dead_letters.push(&letter(r.input, PipelineStage::Sink, r.reason))?;
-    }
-    dead_letters.flush()?;
+    // Refused rows are durable before the commit that skips them; a repeated try hands
+    // them over again, so each is written once.
+    let mut kept = std::collections::HashSet::new();
+    let mut keep = |refused: &[Rejected]| -> Result<(), BoxError> {
+        for r in refused.iter().filter(|r| kept.insert(r.input)) {
+            dead_letters.push(&letter(r.input, PipelineStage::Sink, r.reason.clone()))?;
+        }
+        Ok(dead_letters.flush()?)
+    };
+    let written = sink.commit(&key, &batch.position, &mut keep).await?;
     summary.read += batch.records_read;
     summary.written += written;
     summary.batches += 1;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use crate::position::{JobKey, Positions};
 use crate::record::{Column, Position};
 
+pub use postgres::commit::OnRefused;
 pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions, default_tries};
 pub use postgres::options::{default_retry_delay_ms, default_writers};
 pub use postgres::{
@@ -126,16 +127,18 @@ impl Sink {
         }
     }
 
-    /// Writes the staged rows and records `position` under `key`; returns the rows written
-    /// and the rows refused at commit (for the dead-letter output).
+    /// Writes the staged rows and records `position` under `key`; returns the rows written.
+    /// Rows the destination refuses go to `on_refused` before the commit that moves the
+    /// position past them (it may see the same rows again if a try is repeated).
     pub async fn commit(
         &mut self,
         key: &JobKey,
         position: &Position,
-    ) -> Result<(u64, Vec<Rejected>), SinkError> {
+        on_refused: &mut OnRefused<'_>,
+    ) -> Result<u64, SinkError> {
         match self {
-            Sink::Postgres(s) => Ok(s.commit(key, position).await?),
-            Sink::Stdout(s) => Ok((s.commit().map_err(SinkError::Stdout)?, Vec::new())),
+            Sink::Postgres(s) => Ok(s.commit_with(key, position, on_refused).await?),
+            Sink::Stdout(s) => s.commit().map_err(SinkError::Stdout),
         }
     }
 }

@@ -13,6 +13,7 @@ use super::staging::Staged;
 use super::writer::{self, OnDataError, Outcome, Shapes, Step, StepKind, Writer};
 use super::{PostgresSink, dialect, sql};
 use crate::db::{self, ConnectConfig};
+use crate::errors::BoxError;
 use crate::position::JobKey;
 use crate::record::Position;
 use crate::retry::Backoff;
@@ -34,6 +35,8 @@ enum Failed {
     Connect(PostgresError),
     /// The saved position is not the one this writer read: another writer moved it.
     Fenced,
+    /// The refused rows could not be kept (the dead-letter output failed).
+    Keep(String),
 }
 
 impl Failed {
@@ -45,7 +48,7 @@ impl Failed {
             | Failed::Commit(source)
             | Failed::Partitions(source) => db::is_retriable(source),
             Failed::Connect(e) => e.is_retriable(),
-            Failed::Fenced => false,
+            Failed::Fenced | Failed::Keep(_) => false,
         }
     }
 
@@ -94,6 +97,7 @@ impl Failed {
             },
             Failed::Connect(e) => e,
             Failed::Fenced => PostgresError::Fenced { job },
+            Failed::Keep(reason) => PostgresError::KeepRefused { job, reason },
         }
     }
 }
@@ -114,6 +118,7 @@ impl fmt::Display for Failed {
             | Failed::Partitions(source) => write!(f, "{source}"),
             Failed::Connect(e) => write!(f, "{e}"),
             Failed::Fenced => f.write_str("the saved position was moved by another writer"),
+            Failed::Keep(reason) => f.write_str(reason),
         }
     }
 }
@@ -158,6 +163,24 @@ fn reconnect(slot: &mut Option<Writer>, e: &Failed) -> bool {
     e.retriable()
 }
 
+/// Receives the rows the destination refused, before the commit that skips them.
+pub type OnRefused<'a> = dyn FnMut(&[Rejected]) -> Result<(), BoxError> + Send + 'a;
+
+/// Where a batch's refused rows go: those no partition takes, and those the server refused.
+struct Keep<'a> {
+    unrouted: &'a [Rejected],
+    on_refused: &'a mut OnRefused<'a>,
+}
+
+impl Keep<'_> {
+    /// Hands every refused row, in input order, to the callback.
+    fn refused(&mut self, by_server: &[Rejected]) -> Result<(), Failed> {
+        let mut all: Vec<Rejected> = self.unrouted.iter().chain(by_server).cloned().collect();
+        all.sort_by_key(|r| r.input);
+        (self.on_refused)(&all).map_err(|e| Failed::Keep(crate::errors::chain(&*e)))
+    }
+}
+
 /// The read-only parts of a batch's write, shared by its tries.
 struct Work<'a> {
     staged: &'a Staged,
@@ -178,6 +201,7 @@ impl Work<'_> {
         w: &mut Writer,
         on_data_error: OnDataError,
         sent_commit: &mut Option<Outcome>,
+        keep: &mut Keep<'_>,
     ) -> Result<Outcome, Failed> {
         w.client
             .batch_execute("BEGIN")
@@ -191,6 +215,7 @@ impl Work<'_> {
                 .map_err(Failed::step(step))?;
             total.add(out);
         }
+        keep.refused(&total.rejected)?;
         self.save_position(w, total.written, false).await?;
         *sent_commit = Some(total.clone());
         w.client
@@ -254,6 +279,7 @@ impl Work<'_> {
         key: &JobKey,
         table: &str,
         sent_commit: &mut Option<Outcome>,
+        keep: &mut Keep<'_>,
     ) -> Result<Outcome, Failed> {
         if sent_commit.is_some() {
             if self.landed(w, key).await? {
@@ -264,7 +290,7 @@ impl Work<'_> {
         }
         let mut on_data_error = OnDataError::Fail;
         loop {
-            let e = match self.transaction(w, on_data_error, sent_commit).await {
+            let e = match self.transaction(w, on_data_error, sent_commit, keep).await {
                 Ok(out) => return Ok(out),
                 Err(e) => e,
             };
@@ -341,19 +367,38 @@ impl PostgresSink {
         key: &JobKey,
         position: &Position,
     ) -> Result<(u64, Vec<Rejected>), PostgresError> {
+        let mut kept = Vec::new();
+        let mut collect = |refused: &[Rejected]| -> Result<(), BoxError> {
+            kept = refused.to_vec();
+            Ok(())
+        };
+        let written = self.commit_with(key, position, &mut collect).await?;
+        Ok((written, kept))
+    }
+
+    /// [`Self::commit`] that hands the refused rows to `on_refused` before the commit that
+    /// moves the position past them (so a crash in between loses none), instead of
+    /// returning them. It may be called again for the same rows when a try is repeated.
+    pub async fn commit_with(
+        &mut self,
+        key: &JobKey,
+        position: &Position,
+        on_refused: &mut OnRefused<'_>,
+    ) -> Result<u64, PostgresError> {
         self.create_pending_table().await?;
         let partitioned = self.partitions.is_some()
-            && self
-                .spec
-                .as_ref()
-                .is_some_and(|s| s.row.partition.is_some())
+            && (self.spec.as_ref()).is_some_and(|s| s.row.partition.is_some())
             && !self.staged.parts.is_empty();
         let routes = if partitioned {
             self.resolve_partitions().await?
         } else {
             Vec::new()
         };
-        let mut rejected = self.unrouted(&routes);
+        let unrouted = self.unrouted(&routes);
+        let mut keep = Keep {
+            unrouted: &unrouted,
+            on_refused,
+        };
         let steps = if self.staged.is_empty() {
             vec![Vec::new(); self.writers.len()]
         } else {
@@ -361,17 +406,17 @@ impl PostgresSink {
         };
         let position = position.to_string();
         let outcome = if self.autocommit {
-            self.write_autocommit(key, &position, &steps).await?
+            self.write_autocommit(key, &position, &steps, &mut keep)
+                .await?
         } else {
-            self.write_transaction(key, &position, &steps[0]).await?
+            (self.write_transaction(key, &position, &steps[0], &mut keep)).await?
         };
-        rejected.extend(outcome.rejected);
-        rejected.sort_by_key(|r| r.input);
         self.staged.clear();
         (self.known.lock().unwrap_or_else(|e| e.into_inner()))
             .insert(key.as_str().to_owned(), Some(position));
-        debug!(table = %self.table.name, job = %key, rows = outcome.written, rejected = rejected.len(), "committed");
-        Ok((outcome.written, rejected))
+        debug!(table = %self.table.name, job = %key, rows = outcome.written,
+               rejected = unrouted.len() + outcome.rejected.len(), "committed");
+        Ok(outcome.written)
     }
 
     /// The staged rows and deletes whose partition value no child takes.
@@ -518,6 +563,7 @@ impl PostgresSink {
         key: &JobKey,
         position: &str,
         steps: &[Step],
+        keep: &mut Keep<'_>,
     ) -> Result<Outcome, PostgresError> {
         let backoff = self.backoff();
         let shapes = self.shapes();
@@ -544,7 +590,7 @@ impl PostgresSink {
         let mut attempts = backoff.attempts(&what);
         loop {
             let result = match connector.ensure(slot).await {
-                Ok(w) => work.transaction_once(w, key, table, &mut sent_commit).await,
+                Ok(w) => (work.transaction_once(w, key, table, &mut sent_commit, keep)).await,
                 Err(e) => Err(Failed::from(e)),
             };
             match result {
@@ -564,6 +610,7 @@ impl PostgresSink {
         key: &JobKey,
         position: &str,
         steps: &[Vec<Step>],
+        keep: &mut Keep<'_>,
     ) -> Result<Outcome, PostgresError> {
         let backoff = self.backoff();
         let shapes = self.shapes();
@@ -591,6 +638,7 @@ impl PostgresSink {
         for result in futures_util::future::join_all(writers).await {
             total.add(result.map_err(|e| e.into_error(key.as_str(), table))?);
         }
+        (keep.refused(&total.rejected)).map_err(|e| e.into_error(key.as_str(), table))?;
         let what = format!("saving the position of job `{key}`");
         let slot = &mut self.writers[0];
         let mut attempts = backoff.attempts(&what);

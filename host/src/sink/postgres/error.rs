@@ -101,6 +101,10 @@ pub enum PostgresError {
          over; nothing more of it is committed here"
     )]
     Fenced { job: String },
+    #[error(
+        "cannot keep the rows refused in a batch of job `{job}` before committing it: {reason}"
+    )]
+    KeepRefused { job: String, reason: String },
     #[error("cannot commit rows of job `{job}` to table `{table}`")]
     Commit {
         job: String,
@@ -132,6 +136,7 @@ impl PostgresError {
             | PostgresError::LoadPosition { source, .. } => db::is_retriable(source),
             PostgresError::TimeZone { .. }
             | PostgresError::Fenced { .. }
+            | PostgresError::KeepRefused { .. }
             | PostgresError::TableNotFound { .. }
             | PostgresError::Bind { .. }
             | PostgresError::NoPrimaryKey { .. }
