@@ -14,6 +14,11 @@ use super::connect::{ConnectConfig, RootCerts, SslMode, Tls};
 /// without a bound, an unreachable host hangs until the kernel gives up minutes later.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Idle time before TCP keepalive probes start, when the DSN does not say
+/// (`keepalives_idle`): the kernel's two hours would let a dead path (a failed-over
+/// Hologres frontend, a dropped NAT entry) hang a write for that long.
+pub const DEFAULT_KEEPALIVES_IDLE: Duration = Duration::from_secs(30);
+
 /// Parses a DSN as libpq would, TLS settings included (tokio-postgres knows only
 /// `sslmode=disable|prefer|require`); adds `env_password` (`PGPASSWORD`) when the DSN has
 /// no password and a connect timeout when it has none. Returns the settings and the
@@ -32,6 +37,9 @@ pub fn parse_dsn(
     }
     if pg.get_connect_timeout().is_none() {
         pg.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+    }
+    if !split.rest.contains("keepalives_idle") {
+        pg.keepalives(true).keepalives_idle(DEFAULT_KEEPALIVES_IDLE);
     }
     let requested = match split.verify {
         Some(mode) => mode,
@@ -290,6 +298,7 @@ mod tests {
         assert_eq!(pg.get_password(), Some(&b"p?ss"[..]));
         assert_eq!(pg.get_application_name(), Some("x"));
         assert_eq!(pg.get_connect_timeout(), Some(&Duration::from_secs(3)));
+        assert_eq!(pg.get_keepalives_idle(), DEFAULT_KEEPALIVES_IDLE);
 
         let (pg, _) = parse_dsn(
             r"host=h password='it\'s sslmode=disable' sslmode=verify-ca user=u sslrootcert=/c.pem",
