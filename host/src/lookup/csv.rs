@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use csv::ByteRecord;
 
-use super::{LookupError, Row};
+use super::error::{LookupError, Row};
 use crate::source::csv::reader::{RecordReader, header_names};
 
 /// Where a `csv:` table comes from.

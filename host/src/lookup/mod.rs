@@ -5,139 +5,30 @@
 //! run before a record is read. A database table is read whole when it is small, and
 //! otherwise fetched by key and cached ([`postgres`]).
 //!
-//! - [`csv`]: tables from files;
+//! - [`csv`]: tables from files; [`error`]: rows, modes and errors they share;
 //! - [`postgres`]: tables from PostgreSQL/Hologres.
 
 pub mod csv;
+pub mod error;
 pub mod postgres;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::DbError;
 use crate::errors::chain;
 use crate::record::Column;
-use crate::source::csv::HeaderError;
 
 pub use self::csv::CsvLookup;
+pub use self::error::{LookupError, LookupMode, Row};
 pub use self::postgres::{CacheStats, PgLookup};
 
 /// The options a `csv:` lookup accepts after `?`.
 const CSV_OPTIONS: &str = "columns, key";
 /// The options a `postgres:` lookup accepts after `?`.
 const PG_OPTIONS: &str = "key, columns, preload, cache, refresh, dsn (last)";
-
-/// One row of a lookup table, values in column order (`None`: NULL).
-pub type Row = Arc<[Option<String>]>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum LookupError {
-    #[error(
-        "lookup `{spec}` is not NAME=csv:PATH or NAME=postgres:TABLE (optionally followed by ?option=value, joined with &)"
-    )]
-    Syntax { spec: String },
-    #[error("lookup name `{name}` may hold only letters, digits, `_`, `-` and `.`")]
-    Name { name: String },
-    #[error("lookup `{name}`: unknown scheme `{scheme}:`; use csv:PATH or postgres:TABLE")]
-    UnknownScheme { name: String, scheme: String },
-    #[error(
-        "lookup `{name}`: give a table after `{scheme}:`, and the database as dsn=... (the last option)"
-    )]
-    DsnAsTable { name: String, scheme: String },
-    #[error("lookup `{name}`: unknown option `{option}` (options: {options})")]
-    UnknownOption {
-        name: String,
-        option: String,
-        options: &'static str,
-    },
-    #[error("lookup `{name}`: option `{option}` {problem}")]
-    BadOption {
-        name: String,
-        option: String,
-        problem: String,
-    },
-    #[error("cannot open lookup file `{}` of table `{name}`", path.display())]
-    Open {
-        name: String,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot read lookup file `{}`", path.display())]
-    Read { path: PathBuf, source: ::csv::Error },
-    #[error(
-        "lookup file `{}` is empty: give it a header row naming the columns, or name them with ?columns=a,b", path.display()
-    )]
-    NoHeader { path: PathBuf },
-    #[error("invalid header row in lookup file `{}`", path.display())]
-    Header { path: PathBuf, source: HeaderError },
-    #[error(
-        "lookup file `{}` line {line} has {found} fields but {expected} columns are named ({columns}): fix the line", path.display()
-    )]
-    FieldCount {
-        path: PathBuf,
-        line: u64,
-        expected: usize,
-        found: usize,
-        columns: String,
-    },
-    #[error(
-        "lookup file `{}` line {line}: column `{column}` is not valid UTF-8 (at byte {at} of the field): save the file as UTF-8", path.display()
-    )]
-    Utf8 {
-        path: PathBuf,
-        line: u64,
-        column: String,
-        at: usize,
-    },
-    #[error("lookup `{name}`: key column `{key}` is not one of its columns ({columns})")]
-    UnknownKey {
-        name: String,
-        key: String,
-        columns: String,
-    },
-    #[error("lookup table `{name}` is given twice: give each table its own name")]
-    DuplicateName { name: String },
-    #[error(
-        "lookup `{name}` names no database: add dsn=... (as its last option) or write to a PostgreSQL sink, whose database it then reads"
-    )]
-    NoDsn { name: String },
-    #[error("cannot open lookup `{name}`")]
-    Database { name: String, source: Box<DbError> },
-    #[error(
-        "lookup `{name}`: table `{table}` does not exist on `{target}`: create it or fix the name"
-    )]
-    TableNotFound {
-        name: String,
-        table: String,
-        target: String,
-    },
-    #[error("lookup `{name}`: table `{table}` has no column `{column}` (columns: {columns})")]
-    NoColumn {
-        name: String,
-        table: String,
-        column: String,
-        columns: String,
-    },
-    #[error("lookup `{name}`: cannot {what} of table `{table}` on `{target}`")]
-    Query {
-        name: String,
-        table: String,
-        target: String,
-        what: &'static str,
-        source: tokio_postgres::Error,
-    },
-    #[error("lookup `{name}`: its database thread stopped; see the log for why")]
-    Stopped { name: String },
-    #[error("lookup `{name}`: cannot start its database thread")]
-    Thread {
-        name: String,
-        source: std::io::Error,
-    },
-}
 
 /// Where a lookup table comes from: `NAME=csv:PATH[?columns=a,b][&key=COLUMN]` or
 /// `NAME=postgres:[SCHEMA.]TABLE[?key=COLUMN][&columns=a,b][&preload=N][&cache=N]
@@ -353,16 +244,20 @@ impl fmt::Debug for LookupTable {
     }
 }
 
-/// How a table answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LookupMode {
-    /// Every row is in memory (a CSV file, or a small database table).
-    Whole,
-    /// Rows are fetched from the database by key and cached.
-    ByKey,
-}
-
 impl LookupTable {
+    /// A database table, as [`postgres`] opened it.
+    fn opened(name: &str, opened: postgres::Opened) -> LookupTable {
+        LookupTable {
+            name: name.into(),
+            columns: opened.columns.into_iter().map(Column::text).collect(),
+            key: opened.key,
+            rows: match opened.rows {
+                postgres::OpenedRows::Whole(rows) => Rows::Memory(rows),
+                postgres::OpenedRows::Live(rows) => Rows::Postgres(rows),
+            },
+        }
+    }
+
     /// Loads a table; a database table reads the DSN of its spec. Blocks: call it outside
     /// an async runtime, or from `spawn_blocking`.
     pub fn load(spec: &LookupSpec) -> Result<Self, LookupError> {
@@ -373,7 +268,8 @@ impl LookupTable {
     pub fn load_with(spec: &LookupSpec, default_dsn: Option<&str>) -> Result<Self, LookupError> {
         match &spec.source {
             LookupSource::Csv(c) => Self::load_csv(&spec.name, c),
-            LookupSource::Postgres(p) => postgres::open_blocking(&spec.name, p, default_dsn),
+            LookupSource::Postgres(p) => postgres::open_blocking(&spec.name, p, default_dsn)
+                .map(|o| Self::opened(&spec.name, o)),
         }
     }
 
@@ -387,7 +283,8 @@ impl LookupTable {
                     .await
                     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
             }
-            LookupSource::Postgres(p) => postgres::open(&spec.name, p, default_dsn).await,
+            LookupSource::Postgres(p) => (postgres::open(&spec.name, p, default_dsn).await)
+                .map(|o| Self::opened(&spec.name, o)),
         }
     }
 
@@ -533,6 +430,7 @@ fn check_names<'a>(names: impl Iterator<Item = &'a str>) -> Result<(), LookupErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::csv::HeaderError;
     use std::path::Path;
 
     /// The seed's `tests/data/books.csv`: id and title, no header.

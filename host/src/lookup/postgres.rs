@@ -27,9 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
-use super::{LookupError, LookupMode, LookupTable, Row, Rows};
+use super::error::{LookupError, LookupMode, Row};
 use crate::db::{ConnectConfig, TableName, connect, is_retriable, parse_dsn, quote_ident};
-use crate::record::Column;
 
 /// Tables of at most this many rows are read whole, unless `preload=` says otherwise.
 pub const DEFAULT_PRELOAD: u64 = 100_000;
@@ -294,7 +293,7 @@ pub(super) async fn open(
     name: &str,
     spec: &PgLookup,
     default_dsn: Option<&str>,
-) -> Result<LookupTable, LookupError> {
+) -> Result<Opened, LookupError> {
     let (ready, tx) = start(name, spec, default_dsn)?;
     let ready = ready
         .await
@@ -307,7 +306,7 @@ pub(super) fn open_blocking(
     name: &str,
     spec: &PgLookup,
     default_dsn: Option<&str>,
-) -> Result<LookupTable, LookupError> {
+) -> Result<Opened, LookupError> {
     let (ready, tx) = start(name, spec, default_dsn)?;
     let ready = ready
         .blocking_recv()
@@ -372,14 +371,14 @@ fn finish(
     spec: &PgLookup,
     ready: Ready,
     worker: mpsc::UnboundedSender<Request>,
-) -> LookupTable {
+) -> Opened {
     let rows = match ready.rows {
-        ReadyRows::Whole(rows) => Rows::Memory(rows),
-        ReadyRows::Refreshing(rows) => Rows::Postgres(PgRows::Refreshing {
+        ReadyRows::Whole(rows) => OpenedRows::Whole(rows),
+        ReadyRows::Refreshing(rows) => OpenedRows::Live(PgRows::Refreshing {
             rows,
             _worker: worker,
         }),
-        ReadyRows::ByKey => Rows::Postgres(PgRows::ByKey(ByKey {
+        ReadyRows::ByKey => OpenedRows::Live(PgRows::ByKey(ByKey {
             name: name.into(),
             worker,
             cache: NonZeroUsize::new(spec.cache).map(|n| Mutex::new(LruCache::new(n))),
@@ -389,12 +388,24 @@ fn finish(
             queries: AtomicU64::new(0),
         })),
     };
-    LookupTable {
-        name: name.into(),
-        columns: ready.columns.into_iter().map(Column::text).collect(),
+    Opened {
+        columns: ready.columns,
         key: ready.key,
         rows,
     }
+}
+
+/// A table opened: its columns, its key column and its rows.
+pub(super) struct Opened {
+    pub columns: Vec<String>,
+    pub key: usize,
+    pub rows: OpenedRows,
+}
+
+/// The rows of an opened table: read whole once, or kept live (refreshed, or by key).
+pub(super) enum OpenedRows {
+    Whole(HashMap<String, Row>),
+    Live(PgRows),
 }
 
 /// The table's shape and the statements that read it.
@@ -729,7 +740,7 @@ impl Worker {
                 match self.connect().await {
                     Ok(c) => client = c,
                     Err(e) => {
-                        tracing::warn!(table = %self.name, error = %super::chain(&e), "cannot reconnect to refresh lookup table, keeping its rows");
+                        tracing::warn!(table = %self.name, error = %crate::errors::chain(&e), "cannot reconnect to refresh lookup table, keeping its rows");
                         continue;
                     }
                 }
@@ -740,7 +751,7 @@ impl Worker {
                     *shared.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rows);
                 }
                 Err(e) => {
-                    tracing::warn!(table = %self.name, error = %super::chain(&e), "cannot refresh lookup table, keeping its rows");
+                    tracing::warn!(table = %self.name, error = %crate::errors::chain(&e), "cannot refresh lookup table, keeping its rows");
                 }
             }
         }
