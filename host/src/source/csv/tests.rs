@@ -1,3 +1,5 @@
+//! Unit tests of the CSV source: reading, resuming, and the errors that name file and line.
+
 use std::path::Path;
 
 use serde_json::json;
