@@ -28,6 +28,8 @@ cleanup() {
     [ -n "$SLS_PID" ] && kill "$SLS_PID" 2>/dev/null
     pkill -f "holo-soak-member" 2>/dev/null || true
     stop_throwaway_postgres "$WORK"
+    # The members' and the server's logs outlive the run, for a look after a failure.
+    mkdir -p "$TARGET_DIR/soak" && cp "$WORK"/*.log "$TARGET_DIR/soak/" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT

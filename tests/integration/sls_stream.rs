@@ -232,3 +232,21 @@ async fn a_member_that_loses_its_heartbeats_hands_over_its_shards() {
     assert_exactly(&t, 5000).await;
     server.shutdown().await;
 }
+
+/// A stream started while the service answers 503 to listing shards and to the consumer
+/// group waits for it, as a running one does, instead of failing at start.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_started_during_an_outage_waits_for_it() {
+    let (server, client) = server("late", 2).await;
+    put_ids(&client, "late", 1..=500).await;
+    for op in [Op::ListShards, Op::ConsumerGroup] {
+        let busy = FaultRule::error(op, "ServerBusy").lasting(Duration::from_secs(8));
+        client.add_fault(&busy).await.unwrap();
+    }
+    let t = table("sls_late", IDS).await;
+    let child = spawn(member(&server, "late", &t, "3s"));
+    let log = child.finish(90).await;
+    assert!(log.contains("opening the stream failed"), "{log}");
+    assert_exactly(&t, 500).await;
+    server.shutdown().await;
+}

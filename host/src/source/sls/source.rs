@@ -58,68 +58,27 @@ impl SlsSource {
         positions: Positions,
     ) -> Result<SlsSource, SlsSourceError> {
         let client = SlsClient::for_source(&config)?;
-        let shards = client.list_shards(&config.logstore).await?;
-        info!(
-            source = %config.describe(),
-            shards = shards.len(),
-            group = config.consumer_group.as_deref().unwrap_or("-"),
-            consumer = %config.consumer,
-            "connected to Log Service"
-        );
-        if let Some(group) = &config.consumer_group {
-            let found = client
-                .ensure_consumer_group(&config.logstore, group, config.group_timeout, true)
-                .await?;
-            if let Some(g) = found.filter(|g| g.timeout != config.group_timeout || !g.order) {
-                info!(group = %group, timeout = g.timeout, order = g.order,
-                      new_timeout = config.group_timeout,
-                      "the consumer group had another timeout or order: updated it");
-            }
-        }
-        // The first logs of each shard tell which tags and content keys exist.
-        let mut keys: Vec<String> = Vec::new();
-        let mut seen = BTreeSet::new();
-        let mut tags = BTreeSet::from(["__receive_time__".to_owned()]);
-        let mut time_ns = false;
-        for shard in &shards {
-            let cursor = client
-                .get_cursor(&config.logstore, shard.id, CursorFrom::Begin)
-                .await?;
-            let pull = client
-                .pull_logs(&config.logstore, shard.id, &cursor, 10, None)
-                .await?;
-            for group in &pull.groups {
-                tags.extend(group.tags.iter().map(|(k, _)| k.clone()));
-                for log in &group.logs {
-                    time_ns |= log.time_ns.is_some();
-                    for (k, _) in &log.contents {
-                        if seen.insert(k.clone()) {
-                            keys.push(k.clone());
-                        }
-                    }
+        let failures = Arc::new(AtomicU64::new(0));
+        // A stream that starts while the service throttles or fails waits for it, as one
+        // that is running does.
+        let mut transient = Transient::new(config.describe().into(), failures.clone());
+        let (shards, layout) = loop {
+            match connect(&client, &config).await {
+                Ok(found) => break found,
+                Err(SlsSourceError::Client(e)) if e.is_retriable() => {
+                    let pause = transient.failed("opening the stream", &e);
+                    tokio::time::sleep(pause).await;
                 }
+                Err(e) => return Err(e),
             }
-        }
-        let content = match &config.columns {
-            Some(c) => c.clone(),
-            None if keys.is_empty() => {
-                return Err(SlsSourceError::NoColumns {
-                    project: config.project.clone(),
-                    logstore: config.logstore.clone(),
-                });
-            }
-            None => keys,
         };
-        let layout = Arc::new(Layout::new(content, tags, time_ns, |c| {
-            config.wants_meta(c)
-        }));
         Ok(SlsSource {
             client,
             shard_ids: shards.iter().map(|s| s.id).collect(),
             config: Arc::new(config),
-            layout,
+            layout: Arc::new(layout),
             positions,
-            failures: Arc::new(AtomicU64::new(0)),
+            failures,
         })
     }
 
@@ -669,6 +628,68 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             }
         }
     }
+}
+
+/// Lists the shards, makes sure of the consumer group, and learns the columns (given, or
+/// from the first logs of each shard).
+async fn connect(
+    client: &SlsClient,
+    config: &SlsSourceConfig,
+) -> Result<(Vec<Shard>, Layout), SlsSourceError> {
+    let shards = client.list_shards(&config.logstore).await?;
+    info!(
+        source = %config.describe(),
+        shards = shards.len(),
+        group = config.consumer_group.as_deref().unwrap_or("-"),
+        consumer = %config.consumer,
+        "connected to Log Service"
+    );
+    if let Some(group) = &config.consumer_group {
+        let found = client
+            .ensure_consumer_group(&config.logstore, group, config.group_timeout, true)
+            .await?;
+        if let Some(g) = found.filter(|g| g.timeout != config.group_timeout || !g.order) {
+            info!(group = %group, timeout = g.timeout, order = g.order,
+                      new_timeout = config.group_timeout,
+                      "the consumer group had another timeout or order: updated it");
+        }
+    }
+    // The first logs of each shard tell which tags and content keys exist.
+    let mut keys: Vec<String> = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut tags = BTreeSet::from(["__receive_time__".to_owned()]);
+    let mut time_ns = false;
+    for shard in &shards {
+        let cursor = client
+            .get_cursor(&config.logstore, shard.id, CursorFrom::Begin)
+            .await?;
+        let pull = client
+            .pull_logs(&config.logstore, shard.id, &cursor, 10, None)
+            .await?;
+        for group in &pull.groups {
+            tags.extend(group.tags.iter().map(|(k, _)| k.clone()));
+            for log in &group.logs {
+                time_ns |= log.time_ns.is_some();
+                for (k, _) in &log.contents {
+                    if seen.insert(k.clone()) {
+                        keys.push(k.clone());
+                    }
+                }
+            }
+        }
+    }
+    let content = match &config.columns {
+        Some(c) => c.clone(),
+        None if keys.is_empty() => {
+            return Err(SlsSourceError::NoColumns {
+                project: config.project.clone(),
+                logstore: config.logstore.clone(),
+            });
+        }
+        None => keys,
+    };
+    let layout = Layout::new(content, tags, time_ns, |c| config.wants_meta(c));
+    Ok((shards, layout))
 }
 
 /// The next heartbeat's assignment; never, without a group.
