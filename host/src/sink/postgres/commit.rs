@@ -132,7 +132,20 @@ pub(super) struct Connector<'a> {
     pub hologres: bool,
 }
 
-impl Connector<'_> {
+impl<'a> Connector<'a> {
+    /// Sessions to `server` (Hologres when `hologres_version` is known).
+    pub fn new(
+        pg: &'a ConnectConfig,
+        server: &'a str,
+        hologres_version: &Option<String>,
+    ) -> Connector<'a> {
+        Connector {
+            pg,
+            server,
+            hologres: hologres_version.is_some(),
+        }
+    }
+
     pub async fn open(&self) -> Result<Writer, PostgresError> {
         let client = db::connect(self.pg, self.server).await?;
         dialect::setup(&client, self.hologres)
@@ -449,11 +462,7 @@ impl PostgresSink {
             for_rows[r.part as usize] = true;
         }
         let backoff = self.backoff();
-        let connector = Connector {
-            pg: &self.pg,
-            server: &self.server,
-            hologres: self.hologres_version.is_some(),
-        };
+        let connector = Connector::new(&self.pg, &self.server, &self.hologres_version);
         let partitions = self.partitions.as_mut().expect("partitioned");
         let slot = &mut self.writers[0];
         let what = format!("partition lookup for table `{}`", self.table.name);
@@ -576,11 +585,7 @@ impl PostgresSink {
             position,
             expected: expected.as_ref(),
         };
-        let connector = Connector {
-            pg: &self.pg,
-            server: &self.server,
-            hologres: self.hologres_version.is_some(),
-        };
+        let connector = Connector::new(&self.pg, &self.server, &self.hologres_version);
         let table = &self.table.name;
         let slot = &mut self.writers[0];
         // The outcome of a try whose COMMIT was sent: if its reply is lost, the saved
@@ -615,11 +620,7 @@ impl PostgresSink {
         let backoff = self.backoff();
         let shapes = self.shapes();
         let expected = self.expected(key);
-        let connector = Connector {
-            pg: &self.pg,
-            server: &self.server,
-            hologres: self.hologres_version.is_some(),
-        };
+        let connector = Connector::new(&self.pg, &self.server, &self.hologres_version);
         let table = &self.table.name;
         let what = format!("write to table `{table}`");
         let works: Vec<Work<'_>> = (steps.iter())

@@ -128,11 +128,7 @@ impl PostgresSink {
 
     /// A connected writer 0, reconnecting if its connection was lost.
     async fn first_writer(&mut self) -> Result<&mut Writer, PostgresError> {
-        let connector = Connector {
-            pg: &self.pg,
-            server: &self.server,
-            hologres: self.hologres_version.is_some(),
-        };
+        let connector = Connector::new(&self.pg, &self.server, &self.hologres_version);
         connector.ensure(&mut self.writers[0]).await
     }
 

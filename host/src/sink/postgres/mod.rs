@@ -181,11 +181,7 @@ impl PostgresSink {
         }
         let mut writers = vec![Some(Writer::new(client))];
         if !read_only {
-            let connector = commit::Connector {
-                pg: &pg,
-                server: &server,
-                hologres: hologres_version.is_some(),
-            };
+            let connector = commit::Connector::new(&pg, &server, &hologres_version);
             for _ in 1..options.writers.max(1) {
                 writers.push(Some(connector.open().await?));
             }
