@@ -47,7 +47,7 @@ pub async fn plan(config: PipelineConfig) -> Result<String, PlanError> {
         let csv = csv.clone();
         let transform = config.transform.clone();
         tokio::task::spawn_blocking(move || -> Result<_, PlanError> {
-            let input = CsvSource::open(&csv, None)?.schema();
+            let input = CsvSource::open(&csv, &Default::default())?.schema();
             let transform = match transform {
                 Some(tc) => {
                     let t = Transform::load(tc, lookups)?;

@@ -262,6 +262,111 @@ async fn from_scratch_reads_the_input_again() {
     assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 200);
 }
 
+/// `csv:exports/*.csv` run daily: each file keeps its own position, so files already
+/// loaded are skipped wherever they sort, new ones are loaded, and an export replaced
+/// under the same name (same size, other rows) is loaded as the new file it is.
+#[tokio::test]
+async fn a_daily_glob_loads_what_is_new_exactly_once() {
+    let dir = scratch();
+    let exports = dir.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let day = |name: &str, seed: u64| {
+        write(&exports, name, holo_seed::orders_csv(50, seed));
+    };
+    day("2024-01-02.csv", 2);
+    let t = table("daily_glob_orders", PLAIN_ORDERS).await;
+    let source = format!("csv:{}/*.csv", exports.display());
+    let dsn = TestPg::shared().dsn();
+    let args = ["--source", &source, "--sink", &dsn, "--table", &t];
+    let counting = format!("SELECT count(*) FROM {t}");
+    let count = || query_i64(&counting);
+    assert_success(&run(&args));
+    assert_eq!(count().await, 50);
+
+    // An older day shows up late (it sorts first) and a new day arrives.
+    day("2024-01-01.csv", 1);
+    day("2024-01-03.csv", 3);
+    let stderr = assert_success(&run(&args));
+    assert!(stderr.contains("wrote 100"), "{stderr}");
+    assert_eq!(count().await, 150);
+    let stderr = assert_success(&run(&args));
+    assert!(stderr.contains("wrote 0"), "{stderr}");
+
+    // The same name and size, other orders: loaded again, as a new file.
+    let before = std::fs::metadata(exports.join("2024-01-03.csv")).unwrap().len();
+    let original = holo_seed::orders_csv(50, 3);
+    let mut lines: Vec<&str> = original.lines().collect();
+    lines[1..].reverse();
+    let replaced = lines.join("\n") + "\n";
+    assert_eq!(replaced.len() as u64, before);
+    write(&exports, "2024-01-03.csv", replaced);
+    let stderr = assert_success(&run(&args));
+    assert!(stderr.contains("wrote 50"), "{stderr}");
+    assert_eq!(count().await, 200);
+}
+
+/// A position belongs to the table it was written into: after `DROP TABLE` and `CREATE
+/// TABLE` of the target the load starts over instead of skipping every row.
+#[tokio::test]
+async fn a_recreated_table_is_loaded_from_the_start() {
+    let dir = scratch();
+    let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(80, 4));
+    let t = table("recreated_orders", PLAIN_ORDERS).await;
+    let source = format!("csv:{orders}");
+    let dsn = TestPg::shared().dsn();
+    let args = ["--source", &source, "--sink", &dsn, "--table", &t];
+    assert_success(&run(&args));
+    let client = TestPg::shared().client().await;
+    client
+        .batch_execute(&format!("DROP TABLE {t}; CREATE TABLE {t} {PLAIN_ORDERS}"))
+        .await
+        .unwrap();
+    let stderr = assert_success(&run(&args));
+    assert!(stderr.contains("wrote 80"), "{stderr}");
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 80);
+    let stderr = assert_success(&run(&args));
+    assert!(stderr.contains("wrote 0"), "{stderr}");
+}
+
+/// Before the per-file ledger one position covered all inputs together: a run finds it
+/// and stops with an error that says what to do, rather than loading files again.
+#[tokio::test]
+async fn a_position_shared_by_several_inputs_is_refused_clearly() {
+    let dir = scratch();
+    let a = write(dir.path(), "a.csv", holo_seed::orders_csv(10, 5));
+    let b = write(dir.path(), "b.csv", holo_seed::orders_csv(10, 6));
+    let t = table("shared_position_orders", PLAIN_ORDERS).await;
+    let ca = std::fs::canonicalize(&a).unwrap();
+    let cb = std::fs::canonicalize(&b).unwrap();
+    let job = format!(
+        r#"csv:{},{} -> "public"."shared_position_orders""#,
+        ca.display(),
+        cb.display()
+    );
+    let client = TestPg::shared().client().await;
+    client
+        .execute(
+            "INSERT INTO holo_host.progress (job, position, rows_written) \
+             VALUES ($1, '{\"file\": \"x\", \"index\": 1, \"offset\": 9, \"line\": 2}', 11)",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    let (sa, sb) = (format!("csv:{a}"), format!("csv:{b}"));
+    let dsn = TestPg::shared().dsn();
+    let args = ["--source", &sa, "--source", &sb, "--sink", &dsn, "--table", &t];
+    let stderr = assert_failure(&run(&args));
+    assert!(
+        stderr.contains("covers these 2 inputs together") && stderr.contains("--from-scratch"),
+        "{stderr}"
+    );
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 0);
+    let mut again = args.to_vec();
+    again.push("--from-scratch");
+    assert_success(&run(&again));
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 20);
+}
+
 /// A position saved by an earlier release, under the key made from display text
 /// (``csv:… -> table `public.t` ``), is found and resumed, and goes by the new key after.
 #[tokio::test]

@@ -661,13 +661,27 @@ async fn rows_and_position_commit_together() {
     assert_eq!(commit(&mut sink, job, json!({"offset": 300})).await, 0);
     let row = client
         .query_one(
-            "SELECT position::text, rows_written FROM holo_host.progress WHERE job = $1",
+            "SELECT (position->'source')::text, rows_written, \
+                    (position->>'table_oid')::oid = 'sink_commit.t'::regclass::oid \
+             FROM holo_host.progress WHERE job = $1",
             &[&key.as_str()],
         )
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), r#"{"offset": 300}"#);
     assert_eq!(row.get::<_, i64>(1), 5, "rows_written adds up over commits");
+    assert!(row.get::<_, bool>(2), "the position names the table's OID");
+    assert_eq!(
+        sink.load_position(&key).await.unwrap(),
+        Some(json!({"offset": 300}))
+    );
+
+    // The table recreated under the same name: the position no longer applies.
+    client
+        .batch_execute("DROP TABLE sink_commit.t; CREATE TABLE sink_commit.t (id int8, name text)")
+        .await
+        .unwrap();
+    assert_eq!(sink.load_position(&key).await.unwrap(), None);
 
     sink.clear_position(&key).await.unwrap();
     assert_eq!(sink.load_position(&key).await.unwrap(), None);

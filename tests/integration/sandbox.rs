@@ -267,7 +267,7 @@ async fn max_error_rate_stops_the_run() {
     assert!(stderr.contains("in.csv:502"), "{stderr}");
     // The first batch (all dead-lettered) was committed, so a rerun resumes at line 502.
     let saved = query_i64(
-        "SELECT (position->>'line')::int8 FROM holo_host.progress WHERE job LIKE '%sandbox_error_rate%'",
+        "SELECT (position->'source'->>'line')::int8 FROM holo_host.progress WHERE job LIKE '%sandbox_error_rate%'",
     )
     .await;
     assert_eq!(saved, 502);

@@ -417,7 +417,7 @@ impl PostgresSink {
         } else {
             self.steps(&routes)
         };
-        let position = position.to_string();
+        let position = positions::envelope(self.table.oid, position).to_string();
         let outcome = if self.autocommit {
             self.write_autocommit(key, &position, &steps, &mut keep)
                 .await?

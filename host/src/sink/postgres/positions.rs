@@ -1,7 +1,8 @@
 //! The `holo_host.progress` table: each job's source position, committed with the rows it
 //! covers (see `commit`), so a load resumed after a crash writes every row exactly once;
 //! and [`PostgresPositions`], the [`PositionStore`] that reads it back on a session of its
-//! own (shards are taken while the sink writes).
+//! own (shards are taken while the sink writes). A saved position names the table it was
+//! written into by OID (see [`envelope`]): a recreated table starts over.
 
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
@@ -42,6 +43,35 @@ pub const UPSERT_FROM: &str = "INSERT INTO holo_host.progress (job, position, ro
     WHERE holo_host.progress.position = $4::text::jsonb";
 
 const SELECT: &str = "SELECT position::text FROM holo_host.progress WHERE job = $1";
+
+/// The table's OID now (NULL when it does not exist); `$1` is the quoted name.
+const TABLE_OID: &str = "SELECT pg_catalog.to_regclass($1)::oid";
+
+/// A source position as saved: with the OID of the table it was written into, so a
+/// position outlives neither a `DROP TABLE` nor a table recreated under the same name.
+pub fn envelope(table_oid: u32, source: &Position) -> Position {
+    serde_json::json!({ "table_oid": table_oid, "source": source })
+}
+
+/// The source position inside a saved one, if it still applies to the table whose OID is
+/// `table_oid` (`None`: the table is missing). Positions saved before envelopes apply as
+/// they are.
+fn unwrap_envelope(saved: Position, table_oid: Option<u32>) -> Result<Position, Option<u32>> {
+    match saved {
+        Position::Object(mut map)
+            if map.len() == 2 && map.contains_key("source") && map.contains_key("table_oid") =>
+        {
+            let was = map.get("table_oid").and_then(|v| v.as_u64());
+            match was {
+                Some(oid) if Some(oid) == table_oid.map(u64::from) => {
+                    Ok(map.remove("source").expect("checked above"))
+                }
+                _ => Err(was.and_then(|o| u32::try_from(o).ok())),
+            }
+        }
+        other => Ok(other),
+    }
+}
 
 /// The position each job had when this process last read or saved it (JSON text; `None`:
 /// none saved), shared by the store that reads positions and the sink that saves them, so
@@ -160,13 +190,27 @@ impl PostgresPositions {
         Ok(slot.as_ref().expect("connected above"))
     }
 
+    /// The saved position as text, and the table's OID now.
     async fn try_load(
         &self,
         slot: &mut Option<Client>,
         key: &JobKey,
         legacy: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<(Option<String>, Option<u32>), StoreError> {
         let c = self.session(slot).await?;
+        let oid: Option<u32> = c
+            .query_one(TABLE_OID, &[&self.table.quoted()])
+            .await?
+            .get(0);
+        Ok((self.try_load_text(c, key, legacy).await?, oid))
+    }
+
+    async fn try_load_text(
+        &self,
+        c: &Client,
+        key: &JobKey,
+        legacy: &str,
+    ) -> Result<Option<String>, StoreError> {
         if let Some(text) = load(c, key).await? {
             return Ok(Some(text));
         }
@@ -178,13 +222,13 @@ impl PostgresPositions {
         Ok(adopted)
     }
 
-    async fn load_text(&self, key: &JobKey) -> Result<Option<String>, StoreError> {
+    async fn load_text(&self, key: &JobKey) -> Result<(Option<String>, Option<u32>), StoreError> {
         let legacy = legacy_key(key, &self.table);
         let mut slot = self.client.lock().await;
         let mut attempts = self.backoff.attempts("reading a saved position");
         loop {
             match self.try_load(&mut slot, key, &legacy).await {
-                Ok(text) => return Ok(text),
+                Ok(found) => return Ok(found),
                 Err(e) => {
                     *slot = None;
                     let again = e.is_retriable();
@@ -221,20 +265,30 @@ impl PostgresPositions {
 impl PositionStore for PostgresPositions {
     fn load<'a>(&'a self, key: &'a JobKey) -> StoreFuture<'a, Option<Position>> {
         Box::pin(async move {
-            let text = self.load_text(key).await.map_err(|e| PositionError::Load {
+            let (text, oid) = self.load_text(key).await.map_err(|e| PositionError::Load {
                 job: key.to_string(),
                 store: STORE,
                 source: BoxError::from(e),
             })?;
+            // Remembered as saved, so the next save is compare-and-set against it even
+            // when it no longer applies.
             self.remember(key, text.clone());
-            text.map(|t| {
-                serde_json::from_str(&t).map_err(|source| PositionError::Bad {
-                    job: key.to_string(),
-                    store: STORE,
-                    source,
-                })
-            })
-            .transpose()
+            let Some(text) = text else { return Ok(None) };
+            let saved = serde_json::from_str(&text).map_err(|source| PositionError::Bad {
+                job: key.to_string(),
+                store: STORE,
+                source,
+            })?;
+            match unwrap_envelope(saved, oid) {
+                Ok(position) => Ok(Some(position)),
+                Err(was) => {
+                    let was = was.map_or("unknown".into(), |o| o.to_string());
+                    let now = oid.map_or("missing".into(), |o| o.to_string());
+                    info!(job = %key, table = %self.table, was_oid = %was, now_oid = %now,
+                          "the table was dropped or recreated since this position was saved: starting over");
+                    Ok(None)
+                }
+            }
         })
     }
 
@@ -249,5 +303,33 @@ impl PositionStore for PostgresPositions {
                     source: BoxError::from(e),
                 })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_position_applies_to_the_table_it_was_saved_for() {
+        let source = json!({"file": "/d/a.csv", "offset": 10, "line": 2});
+        let saved = envelope(16384, &source);
+        assert_eq!(saved, json!({"table_oid": 16384, "source": source}));
+        assert_eq!(
+            unwrap_envelope(saved.clone(), Some(16384)),
+            Ok(source.clone())
+        );
+        // Recreated (another OID) or dropped (none): the position does not apply.
+        assert_eq!(
+            unwrap_envelope(saved.clone(), Some(16999)),
+            Err(Some(16384))
+        );
+        assert_eq!(unwrap_envelope(saved, None), Err(Some(16384)));
+        // Saved before envelopes: applies as it is.
+        assert_eq!(unwrap_envelope(source.clone(), Some(1)), Ok(source));
+        let shard = json!({"cursor": "MTY4", "source": "x"});
+        assert_eq!(unwrap_envelope(shard.clone(), None), Ok(shard));
     }
 }

@@ -6,6 +6,7 @@
 //! the first record it had not committed.
 
 mod config;
+mod fingerprint;
 pub(crate) mod reader;
 
 use std::collections::HashMap;
@@ -81,25 +82,22 @@ pub enum CsvError {
     )]
     ResumeStdin,
     #[error(
-        "the saved position `{position}` is not a CSV position: start over with --from-scratch"
+        "the saved position of CSV file `{path}`, `{position}`, is not a CSV position: start over with --from-scratch"
     )]
-    BadPosition { position: String },
+    BadPosition { path: String, position: String },
     #[error(
-        "the saved position is in input {index}, `{saved}`, but input {index} is now {found}: the list of inputs changed since the last run; give the same inputs to resume, or start over with --from-scratch"
+        "a position saved by an older holo-host covers these {count} inputs together ({saved}); this release keeps one per file and cannot tell which files it covers: finish the load with the older release, or start over with --from-scratch"
     )]
-    InputsChanged {
-        index: usize,
-        saved: String,
-        found: String,
-    },
-    #[error(
-        "CSV file `{path}` has {len} bytes, fewer than the saved position (byte {offset}): it changed since the last run; start over with --from-scratch"
-    )]
-    Shorter { path: String, len: u64, offset: u64 },
+    SharedPosition { count: usize, saved: String },
     #[error(
         "the saved position (byte {offset}) lies inside the header of CSV file `{path}`: start over with --from-scratch"
     )]
     PositionInHeader { path: String, offset: u64 },
+    #[error("cannot read CSV file `{path}` to check it against its saved position")]
+    Fingerprint {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot seek CSV file `{path}` to byte {offset}")]
     Seek {
         path: String,
@@ -119,6 +117,13 @@ struct InputFile {
     len: u64,
 }
 
+impl InputFile {
+    /// The job stream of this file: each file keeps its own position.
+    fn stream(&self) -> String {
+        format!("csv:{}", self.canonical)
+    }
+}
+
 #[derive(Debug)]
 enum Inputs {
     Stdin,
@@ -133,31 +138,60 @@ impl Inputs {
         }
     }
 
-    fn job_key(&self) -> String {
+    /// The job stream of each input, in order.
+    fn streams(&self) -> Vec<String> {
         match self {
-            Inputs::Stdin => format!("csv:{STDIN}"),
-            Inputs::Files(files) => {
-                let paths: Vec<&str> = files.iter().map(|f| f.canonical.as_str()).collect();
-                format!("csv:{}", paths.join(","))
-            }
+            Inputs::Stdin => vec![format!("csv:{STDIN}")],
+            Inputs::Files(files) => files.iter().map(InputFile::stream).collect(),
         }
     }
+
+    /// The stream releases before the per-file ledger saved one position under, for all
+    /// the inputs together; `None` where it is the same as today's (a single input).
+    fn shared_stream(&self) -> Option<String> {
+        match self {
+            Inputs::Files(files) if files.len() > 1 => {
+                let paths: Vec<&str> = files.iter().map(|f| f.canonical.as_str()).collect();
+                Some(format!("csv:{}", paths.join(",")))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The saved positions of a load's inputs, by job stream (`csv:/abs/path`).
+pub type Ledger = HashMap<String, Position>;
+
+/// Where reading an input starts, decided from its saved position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileStart {
+    /// No position, or one taken from another file: the whole file.
+    Beginning,
+    /// After the record ending at byte `offset`, line `line`.
+    At { offset: u64, line: u64 },
+    /// Loaded to its end: skipped.
+    Done,
 }
 
 /// The file being read.
 #[derive(Debug)]
 struct Current {
-    index: usize,
     given: Arc<str>,
     canonical: String,
+    /// This input's job stream, shared by its batches.
+    stream: Arc<str>,
+    /// A second handle for the checksums; `None` for stdin.
+    file: Option<std::fs::File>,
+    /// Bytes and checksum of the file's start (see [`fingerprint`]).
+    head: Option<(u64, String)>,
     reader: RecordReader,
 }
 
 /// Reads CSV inputs in order, as batches of text rows.
 pub struct CsvSource {
     inputs: Inputs,
-    /// [`CsvSource::job_key`], shared by every batch.
-    stream: Arc<str>,
+    /// Where each input starts.
+    starts: Vec<FileStart>,
     schema: Schema,
     /// The header every input must have, and the input it was first read from.
     header: Vec<String>,
@@ -167,7 +201,7 @@ pub struct CsvSource {
     current: Option<Current>,
     /// The input to open once `current` is done.
     next: usize,
-    /// Bytes of the inputs done before `current`.
+    /// Bytes of the inputs done before `current`, and of the inputs skipped as loaded.
     bytes_before: u64,
     seq: u64,
     record: ByteRecord,
@@ -185,48 +219,31 @@ impl fmt::Debug for CsvSource {
 }
 
 impl CsvSource {
-    /// Lists the inputs, checks every file's header, and opens the first input (or the
-    /// one `resume` names, at its offset).
-    pub fn open(config: &CsvSourceConfig, resume: Option<&Position>) -> Result<Self, CsvError> {
+    /// Lists the inputs, decides from `ledger` where each starts (a file whose fingerprint
+    /// no longer matches its position is read as new), checks the header of every file
+    /// left to read, and opens the first of them.
+    pub fn open(config: &CsvSourceConfig, ledger: &Ledger) -> Result<Self, CsvError> {
         let inputs = expand(&config.inputs)?;
-        let (start, offset) = match resume {
-            None => (0, None),
-            Some(position) => {
-                let Inputs::Files(files) = &inputs else {
-                    return Err(CsvError::ResumeStdin);
-                };
-                let saved = SavedPosition::parse(position)?;
-                let Some(file) = files.get(saved.index) else {
-                    return Err(CsvError::InputsChanged {
-                        index: saved.index,
-                        saved: saved.file,
-                        found: format!("missing (there are {} inputs)", files.len()),
-                    });
-                };
-                if file.canonical != saved.file {
-                    return Err(CsvError::InputsChanged {
-                        index: saved.index,
-                        saved: saved.file,
-                        found: format!("`{}`", file.canonical),
-                    });
-                }
-                if file.len < saved.offset {
-                    return Err(CsvError::Shorter {
-                        path: file.given.to_string(),
-                        len: file.len,
-                        offset: saved.offset,
-                    });
-                }
-                (saved.index, Some((saved.offset, saved.line)))
-            }
+        let starts = match &inputs {
+            Inputs::Stdin if ledger.is_empty() => vec![FileStart::Beginning],
+            Inputs::Stdin => return Err(CsvError::ResumeStdin),
+            Inputs::Files(files) => (files.iter())
+                .map(|f| match ledger.get(&f.stream()) {
+                    None => Ok(FileStart::Beginning),
+                    Some(saved) => file_start(f, saved),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
         };
-
-        let (mut first, header) = open_input(&inputs, start)?;
+        // The header of the first input names the columns even when it is skipped.
+        let (first, header) = open_input(&inputs, 0)?;
         let header_from = first.given.clone();
-        // Every later file is checked now rather than when its turn comes, so a stray
-        // file stops the load before anything is written.
+        // Every file left to read is checked now rather than when its turn comes, so a
+        // stray file stops the load before anything is written.
         if let Inputs::Files(files) = &inputs {
-            for file in &files[start + 1..] {
+            for (file, _) in (files.iter().zip(&starts))
+                .skip(1)
+                .filter(|(_, s)| **s != FileStart::Done)
+            {
                 let mut reader = file_reader(file)?;
                 check_header(
                     &file.given,
@@ -236,43 +253,69 @@ impl CsvSource {
                 )?;
             }
         }
-        if let Some((offset, line)) = offset {
-            let header_end = first.reader.offset();
-            if offset < header_end {
-                return Err(CsvError::PositionInHeader {
-                    path: first.given.to_string(),
-                    offset,
-                });
-            }
-            first
-                .reader
-                .seek(offset, line)
-                .map_err(|source| CsvError::Seek {
-                    path: first.given.to_string(),
-                    offset,
-                    source,
-                })?;
-            tracing::debug!(file = %first.given, offset, line, "resuming CSV input");
-        }
         let bytes_before = match &inputs {
             Inputs::Stdin => 0,
-            Inputs::Files(files) => files[..start].iter().map(|f| f.len).sum(),
+            Inputs::Files(files) => (files.iter().zip(&starts))
+                .filter(|(_, s)| **s == FileStart::Done)
+                .map(|(f, _)| f.len)
+                .sum(),
         };
         let schema: Schema = header.iter().map(Column::text).collect();
-        Ok(CsvSource {
-            stream: inputs.job_key().into(),
+        let mut source = CsvSource {
             inputs,
+            starts,
             schema,
             header,
             header_from,
             batch_rows: config.batch_rows.max(1),
             batch_bytes: config.batch_bytes,
-            current: Some(first),
-            next: start + 1,
+            current: None,
+            next: 0,
             bytes_before,
             seq: 0,
             record: ByteRecord::new(),
-        })
+        };
+        source.open_next(Some(first))?;
+        Ok(source)
+    }
+
+    /// Makes the next input not yet loaded `current`, positioned where it starts
+    /// (`opened`: input `next`, already open with its header read).
+    fn open_next(&mut self, mut opened: Option<Current>) -> Result<(), CsvError> {
+        while self.next < self.inputs.count() {
+            let index = self.next;
+            self.next += 1;
+            let start = self.starts[index];
+            if start == FileStart::Done {
+                opened = None;
+                continue;
+            }
+            let mut current = match opened.take() {
+                Some(c) => c,
+                None => {
+                    let (c, header) = open_input(&self.inputs, index)?;
+                    check_header(&c.given, &header, &self.header, &self.header_from)?;
+                    c
+                }
+            };
+            if let FileStart::At { offset, line } = start {
+                if offset < current.reader.offset() {
+                    return Err(CsvError::PositionInHeader {
+                        path: current.given.to_string(),
+                        offset,
+                    });
+                }
+                (current.reader.seek(offset, line)).map_err(|source| CsvError::Seek {
+                    path: current.given.to_string(),
+                    offset,
+                    source,
+                })?;
+                tracing::debug!(file = %current.given, offset, line, "resuming CSV input");
+            }
+            self.current = Some(current);
+            return Ok(());
+        }
+        Ok(())
     }
 
     /// The columns, named by the first file's header; all text.
@@ -280,16 +323,10 @@ impl CsvSource {
         self.schema.clone()
     }
 
-    /// This input's identity for the progress table: `csv:` and the canonical paths,
-    /// comma-separated (`csv:-` for stdin).
-    pub fn job_key(&self) -> String {
-        self.inputs.job_key()
-    }
-
-    /// The [`CsvSource::job_key`] of these inputs, without opening them: a source
-    /// opened only to learn its key would swallow the start of stdin.
-    pub fn job_key_of(config: &CsvSourceConfig) -> Result<String, CsvError> {
-        Ok(expand(&config.inputs)?.job_key())
+    /// The job stream of each input (`csv:` and its canonical path; `csv:-` for stdin):
+    /// each keeps its own position, so files already loaded are skipped wherever they sort.
+    pub fn streams_of(config: &CsvSourceConfig) -> Result<Vec<String>, CsvError> {
+        Ok(expand(&config.inputs)?.streams())
     }
 
     /// The size of all inputs, for a progress bar; `None` for stdin.
@@ -300,7 +337,7 @@ impl CsvSource {
         }
     }
 
-    /// Bytes of input read so far, counting the files skipped on resume.
+    /// Bytes of input read so far, counting the files and parts skipped on resume.
     pub fn bytes_done(&self) -> u64 {
         self.bytes_before + self.current.as_ref().map_or(0, |c| c.reader.offset())
     }
@@ -309,13 +346,10 @@ impl CsvSource {
     pub fn next_batch(&mut self) -> Result<Option<Batch>, CsvError> {
         loop {
             if self.current.is_none() {
-                if self.next >= self.inputs.count() {
+                self.open_next(None)?;
+                if self.current.is_none() {
                     return Ok(None);
                 }
-                let (current, header) = open_input(&self.inputs, self.next)?;
-                check_header(&current.given, &header, &self.header, &self.header_from)?;
-                self.current = Some(current);
-                self.next += 1;
             }
             let (batch, at_end) = self.read_batch()?;
             if at_end {
@@ -401,15 +435,25 @@ impl CsvSource {
         if records == 0 {
             return Ok((None, at_end));
         }
-        let position = json!({
+        let offset = current.reader.offset();
+        let mut position = json!({
             "file": current.canonical,
-            "index": current.index,
-            "offset": current.reader.offset(),
+            "offset": offset,
             "line": current.reader.line(),
         });
+        if let (Some(file), Some((head_bytes, head))) = (&current.file, &current.head) {
+            let before =
+                fingerprint::before(file, offset).map_err(|source| CsvError::Fingerprint {
+                    path: current.given.to_string(),
+                    source,
+                })?;
+            position["head_bytes"] = json!(head_bytes);
+            position["head_sha256"] = json!(head);
+            position["before_sha256"] = json!(before);
+        }
         let batch = Batch {
             seq: self.seq,
-            stream: self.stream.clone(),
+            stream: current.stream.clone(),
             data,
             row_offsets,
             origins,
@@ -433,31 +477,90 @@ fn encode_row(writer: &mut BatchWriter<'_>, record: &ByteRecord) -> Result<(), (
     Ok(())
 }
 
-/// A position as [`CsvSource`] writes it.
+/// A position as [`CsvSource`] writes it. Releases before the per-file ledger wrote no
+/// checksums (and an `index`, now unused): such a position is trusted as it is.
 struct SavedPosition {
-    file: String,
-    index: usize,
     offset: u64,
     line: u64,
+    /// Bytes the head checksum covers, and the checksums.
+    head: Option<(u64, String)>,
+    before: Option<String>,
 }
 
 impl SavedPosition {
-    fn parse(position: &Position) -> Result<Self, CsvError> {
+    fn parse(path: &str, position: &Position) -> Result<Self, CsvError> {
         let bad = || CsvError::BadPosition {
+            path: path.to_owned(),
             position: position.to_string(),
         };
         let number = |key: &str| position.get(key).and_then(|v| v.as_u64()).ok_or_else(bad);
-        Ok(SavedPosition {
-            file: position
-                .get("file")
+        let text = |key: &str| {
+            position
+                .get(key)
                 .and_then(|v| v.as_str())
-                .ok_or_else(bad)?
-                .to_owned(),
-            index: usize::try_from(number("index")?).map_err(|_| bad())?,
+                .map(str::to_owned)
+        };
+        position
+            .get("file")
+            .and_then(|v| v.as_str())
+            .ok_or_else(bad)?;
+        let head = match (position.get("head_bytes"), text("head_sha256")) {
+            (None, None) => None,
+            (Some(n), Some(sum)) => Some((n.as_u64().ok_or_else(bad)?, sum)),
+            _ => return Err(bad()),
+        };
+        Ok(SavedPosition {
             offset: number("offset")?,
             line: number("line")?,
+            head,
+            before: text("before_sha256"),
         })
     }
+}
+
+/// Where `file` starts given its saved position: after it when the file is the one the
+/// position was taken from (its first bytes and the bytes before the position unchanged:
+/// grown files resume), from its beginning when it is another file under the same name.
+fn file_start(file: &InputFile, saved: &Position) -> Result<FileStart, CsvError> {
+    let saved = SavedPosition::parse(&file.given, saved)?;
+    let unreadable = |source| CsvError::Fingerprint {
+        path: file.given.to_string(),
+        source,
+    };
+    let new_file = |why: String| {
+        tracing::info!(file = %file.given, "{why}: reading it from its start as a new file");
+        Ok(FileStart::Beginning)
+    };
+    if file.len < saved.offset {
+        return new_file(format!(
+            "the file has {} bytes, fewer than its saved position (byte {})",
+            file.len, saved.offset
+        ));
+    }
+    if let Some((head_bytes, head)) = &saved.head {
+        let handle = std::fs::File::open(&file.path).map_err(unreadable)?;
+        if file.len < *head_bytes
+            || fingerprint::checksum(&handle, 0, *head_bytes).map_err(unreadable)? != *head
+        {
+            return new_file("the file's first bytes changed since its position was saved".into());
+        }
+        if let Some(before) = &saved.before
+            && fingerprint::before(&handle, saved.offset).map_err(unreadable)? != *before
+        {
+            return new_file(format!(
+                "the bytes before the saved position (byte {}) changed",
+                saved.offset
+            ));
+        }
+    }
+    Ok(if saved.offset == file.len {
+        FileStart::Done
+    } else {
+        FileStart::At {
+            offset: saved.offset,
+            line: saved.line,
+        }
+    })
 }
 
 /// The files the inputs name, in order: globs expanded and sorted.
@@ -551,25 +654,39 @@ fn file_reader(file: &InputFile) -> Result<RecordReader, CsvError> {
 
 /// Opens input `index` and reads its header row.
 fn open_input(inputs: &Inputs, index: usize) -> Result<(Current, Vec<String>), CsvError> {
-    let (given, canonical, mut reader): (Arc<str>, String, RecordReader) = match inputs {
-        Inputs::Stdin => (STDIN.into(), STDIN.to_owned(), RecordReader::stdin()),
+    let current = match inputs {
+        Inputs::Stdin => Current {
+            given: STDIN.into(),
+            canonical: STDIN.to_owned(),
+            stream: format!("csv:{STDIN}").into(),
+            file: None,
+            head: None,
+            reader: RecordReader::stdin(),
+        },
         Inputs::Files(files) => {
             let file = &files[index];
             tracing::debug!(file = %file.given, bytes = file.len, "opening CSV input");
-            (
-                file.given.clone(),
-                file.canonical.clone(),
-                file_reader(file)?,
-            )
+            let unreadable = |source| CsvError::Fingerprint {
+                path: file.given.to_string(),
+                source,
+            };
+            let handle = std::fs::File::open(&file.path).map_err(|source| CsvError::Open {
+                path: file.given.to_string(),
+                source,
+            })?;
+            let head = fingerprint::head(&handle, file.len).map_err(unreadable)?;
+            Current {
+                given: file.given.clone(),
+                canonical: file.canonical.clone(),
+                stream: file.stream().into(),
+                file: Some(handle),
+                head: Some(head),
+                reader: file_reader(file)?,
+            }
         }
     };
-    let header = read_header(&mut reader, &given)?;
-    let current = Current {
-        index,
-        given,
-        canonical,
-        reader,
-    };
+    let mut current = current;
+    let header = read_header(&mut current.reader, &current.given)?;
     Ok((current, header))
 }
 
@@ -607,27 +724,41 @@ fn check_header(
     })
 }
 
-/// Opens the CSV inputs at the position saved for them (the job is these inputs into this
-/// destination) and reads them on a thread.
+/// Opens the CSV inputs at the positions saved for them (each file into this
+/// destination is a job of its own) and reads them on a thread.
 pub async fn start(
     config: &CsvSourceConfig,
     positions: Positions,
     start: Start,
 ) -> Result<RunningSource, SourceError> {
-    let stream = CsvSource::job_key_of(config)?;
+    let inputs = expand(&config.inputs)?;
+    let shared = inputs.shared_stream();
     if start == Start::FromScratch {
-        positions.clear(&stream).await?;
+        for stream in inputs.streams().iter().chain(&shared) {
+            positions.clear(stream).await?;
+        }
     }
-    let resume = positions.load(&stream).await?;
-    if let Some(p) = &resume {
-        tracing::info!(job = %positions.key(&stream), position = %p, "resuming from the saved position");
+    if let Some(stream) = &shared
+        && let Some(saved) = positions.load(stream).await?
+    {
+        return Err(CsvError::SharedPosition {
+            count: inputs.count(),
+            saved: saved.to_string(),
+        }
+        .into());
     }
-    let resumed = resume.is_some();
+    let mut ledger = Ledger::new();
+    for stream in inputs.streams() {
+        if let Some(p) = positions.load(&stream).await? {
+            tracing::info!(job = %positions.key(&stream), position = %p, "resuming from the saved position");
+            ledger.insert(stream, p);
+        }
+    }
+    let resumed = !ledger.is_empty();
     let source_config = config.clone();
-    let mut source =
-        tokio::task::spawn_blocking(move || CsvSource::open(&source_config, resume.as_ref()))
-            .await
-            .map_err(|_| SourceError::Lost)??;
+    let mut source = tokio::task::spawn_blocking(move || CsvSource::open(&source_config, &ledger))
+        .await
+        .map_err(|_| SourceError::Lost)??;
     let schema = source.schema();
     let total_bytes = source.total_bytes();
     let bytes_done = Arc::new(AtomicU64::new(source.bytes_done()));

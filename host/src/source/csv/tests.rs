@@ -66,7 +66,7 @@ fn reads_bom_crlf_quotes_and_japanese() {
                    3,,\r\n\
                    4,幸せになる勇気,end";
     let path = write(dir.path(), "books.csv", content.as_bytes());
-    let mut source = CsvSource::open(&config(&[&path], 100), None).unwrap();
+    let mut source = CsvSource::open(&config(&[&path], 100), &Ledger::new()).unwrap();
     let schema = source.schema();
     assert_eq!(
         schema
@@ -112,7 +112,7 @@ fn rejects_wrong_field_counts_and_invalid_utf8_without_stopping() {
     let mut content = b"id,name,qty\n1,a,1\n2,b\n3,c,3,extra\n".to_vec();
     content.extend_from_slice(b"4,\"caf\xc3\xa9 \xff\",4\n5,\"multi\nline\",5\n6,f,6\n");
     let path = write(dir.path(), "orders.csv", &content);
-    let mut source = CsvSource::open(&config(&[&path], 100), None).unwrap();
+    let mut source = CsvSource::open(&config(&[&path], 100), &Ledger::new()).unwrap();
     let schema = source.schema();
     let batches = drain(&mut source);
     assert_eq!(batches.len(), 1);
@@ -165,7 +165,7 @@ fn glob_reads_matching_files_in_order_one_file_per_batch() {
     write(dir.path(), "notes.txt", b"not csv");
     std::fs::create_dir(dir.path().join("sub.csv")).unwrap();
     let pattern = format!("{}/*.csv", dir.path().display());
-    let mut source = CsvSource::open(&config(&[&pattern], 100), None).unwrap();
+    let mut source = CsvSource::open(&config(&[&pattern], 100), &Ledger::new()).unwrap();
     let schema = source.schema();
     let batches = drain(&mut source);
     assert_eq!(batches.len(), 2, "a batch never spans two files");
@@ -183,19 +183,27 @@ fn glob_reads_matching_files_in_order_one_file_per_batch() {
     );
     let ca = std::fs::canonicalize(&a).unwrap();
     let cb = std::fs::canonicalize(&b).unwrap();
+    // Each file is a job of its own.
+    let streams = vec![
+        format!("csv:{}", ca.display()),
+        format!("csv:{}", cb.display()),
+    ];
     assert_eq!(
-        source.job_key(),
-        format!("csv:{},{}", ca.display(), cb.display())
+        CsvSource::streams_of(&config(&[&pattern], 1)).unwrap(),
+        streams
     );
     assert_eq!(
-        CsvSource::job_key_of(&config(&[&pattern], 1)).unwrap(),
-        source.job_key()
+        batches
+            .iter()
+            .map(|b| b.stream.to_string())
+            .collect::<Vec<_>>(),
+        streams
     );
     assert_eq!(source.total_bytes(), Some(9 + 14));
     assert_eq!(source.bytes_done(), 9 + 14);
     assert_eq!(batches[0].position["file"], json!(ca.to_string_lossy()));
-    assert_eq!(batches[0].position["index"], json!(0));
-    assert_eq!(batches[1].position["index"], json!(1));
+    assert_eq!(batches[0].position["head_bytes"], json!(9));
+    assert_eq!(batches[1].position["head_bytes"], json!(14));
 }
 
 #[test]
@@ -203,26 +211,26 @@ fn input_list_errors_name_the_input() {
     let dir = tempfile::tempdir().unwrap();
     let a = write(dir.path(), "a.csv", b"x\n1\n");
     let pattern = format!("{}/*.tsv", dir.path().display());
-    let err = CsvSource::open(&config(&[&pattern], 10), None).unwrap_err();
+    let err = CsvSource::open(&config(&[&pattern], 10), &Ledger::new()).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("no file matches `{pattern}`: check the pattern and the current directory")
     );
 
     let missing = format!("{}/missing.csv", dir.path().display());
-    let err = CsvSource::open(&config(&[&missing], 10), None).unwrap_err();
+    let err = CsvSource::open(&config(&[&missing], 10), &Ledger::new()).unwrap_err();
     assert!(matches!(&err, CsvError::Open { path, .. } if *path == missing));
 
-    let err = CsvSource::open(&config(&[&a, "-"], 10), None).unwrap_err();
+    let err = CsvSource::open(&config(&[&a, "-"], 10), &Ledger::new()).unwrap_err();
     assert!(matches!(err, CsvError::StdinNotAlone));
-    let err = CsvSource::open(&config(&[], 10), None).unwrap_err();
+    let err = CsvSource::open(&config(&[], 10), &Ledger::new()).unwrap_err();
     assert!(matches!(err, CsvError::NoInputs));
 
-    let err = CsvSource::open(&config(&[&a, &a], 10), None).unwrap_err();
+    let err = CsvSource::open(&config(&[&a, &a], 10), &Ledger::new()).unwrap_err();
     assert!(matches!(err, CsvError::Duplicate { .. }), "{err}");
 
     let empty = write(dir.path(), "empty.csv", b"");
-    let err = CsvSource::open(&config(&[&empty], 10), None).unwrap_err();
+    let err = CsvSource::open(&config(&[&empty], 10), &Ledger::new()).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("CSV file `{empty}` is empty: every file needs a header row naming its columns")
@@ -234,7 +242,7 @@ fn header_problems_name_file_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let a = write(dir.path(), "a.csv", b"id,name\n1,x\n");
     let b = write(dir.path(), "b.csv", b"id,title\n2,y\n");
-    let err = CsvSource::open(&config(&[&a, &b], 10), None).unwrap_err();
+    let err = CsvSource::open(&config(&[&a, &b], 10), &Ledger::new()).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -243,7 +251,7 @@ fn header_problems_name_file_and_column() {
     );
 
     let dup = write(dir.path(), "dup.csv", b"id,name,id\n");
-    let err = CsvSource::open(&config(&[&dup], 10), None).unwrap_err();
+    let err = CsvSource::open(&config(&[&dup], 10), &Ledger::new()).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("invalid header row in CSV file `{dup}`")
@@ -255,7 +263,7 @@ fn header_problems_name_file_and_column() {
     );
 
     let blank = write(dir.path(), "blank.csv", b"id,,x\n");
-    let err = CsvSource::open(&config(&[&blank], 10), None).unwrap_err();
+    let err = CsvSource::open(&config(&[&blank], 10), &Ledger::new()).unwrap_err();
     assert!(matches!(
         &err,
         CsvError::Header { path, source: HeaderError::Empty { column: 2 } } if *path == blank
@@ -271,7 +279,7 @@ fn batches_respect_row_and_byte_limits() {
     }
     let path = write(dir.path(), "n.csv", content.as_bytes());
 
-    let mut source = CsvSource::open(&config(&[&path], 3), None).unwrap();
+    let mut source = CsvSource::open(&config(&[&path], 3), &Ledger::new()).unwrap();
     let sizes: Vec<usize> = drain(&mut source).iter().map(|b| b.rows()).collect();
     assert_eq!(sizes, vec![3, 3, 3, 1]);
 
@@ -281,7 +289,7 @@ fn batches_respect_row_and_byte_limits() {
         batch_bytes: 50,
         ..config(&[&path], 100)
     };
-    let mut source = CsvSource::open(&cfg, None).unwrap();
+    let mut source = CsvSource::open(&cfg, &Ledger::new()).unwrap();
     let schema = source.schema();
     let batches = drain(&mut source);
     assert_eq!(
@@ -316,7 +324,7 @@ fn resumes_exactly_at_every_batch_boundary() {
 
     for batch_rows in [1, 2, 3] {
         let cfg = config(&inputs, batch_rows);
-        let mut source = CsvSource::open(&cfg, None).unwrap();
+        let mut source = CsvSource::open(&cfg, &Ledger::new()).unwrap();
         let schema = source.schema();
         let batches = drain(&mut source);
         let all = rows(&schema, &batches);
@@ -331,8 +339,8 @@ fn resumes_exactly_at_every_batch_boundary() {
             .collect();
         assert_eq!(rejected, vec![7]);
 
-        for (k, b) in batches.iter().enumerate() {
-            let mut resumed = CsvSource::open(&cfg, Some(&b.position)).unwrap();
+        for k in 0..batches.len() {
+            let mut resumed = CsvSource::open(&cfg, &ledger(&batches[..=k])).unwrap();
             assert_eq!(resumed.schema(), schema);
             let rest = drain(&mut resumed);
             let want = rows(&schema, &batches[k + 1..]);
@@ -340,7 +348,7 @@ fn resumes_exactly_at_every_batch_boundary() {
                 rows(&schema, &rest),
                 want,
                 "batch_rows {batch_rows}, after batch {k} ({})",
-                b.position
+                batches[k].position
             );
             let rest_rejected: Vec<u64> = rest
                 .iter()
@@ -352,61 +360,132 @@ fn resumes_exactly_at_every_batch_boundary() {
                 .collect();
             assert_eq!(rest_rejected, want_rejected);
         }
-        // The last position says the load is complete.
-        let last = &batches.last().unwrap().position;
-        let mut done = CsvSource::open(&cfg, Some(last)).unwrap();
+        // The last positions say the load is complete.
+        let mut done = CsvSource::open(&cfg, &ledger(&batches)).unwrap();
         assert!(done.next_batch().unwrap().is_none());
         assert_eq!(done.bytes_done(), done.total_bytes().unwrap());
     }
 }
 
+/// The last position of each file in `batches`, as the progress table would hold them.
+fn ledger(batches: &[Batch]) -> Ledger {
+    batches
+        .iter()
+        .map(|b| (b.stream.to_string(), b.position.clone()))
+        .collect()
+}
+
 #[test]
-fn resume_refuses_a_changed_input() {
+fn a_ledger_skips_loaded_files_wherever_they_sort_and_reads_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = write(dir.path(), "2024-01-02.csv", b"x\n3\n4\n");
+    let pattern = format!("{}/*.csv", dir.path().display());
+    let cfg = config(&[&pattern], 100);
+    let first = drain(&mut CsvSource::open(&cfg, &Ledger::new()).unwrap());
+    assert_eq!(first.len(), 1);
+
+    // Yesterday's export appears, sorting before the one already loaded, and tomorrow's.
+    let a = write(dir.path(), "2024-01-01.csv", b"x\n1\n2\n");
+    let c = write(dir.path(), "2024-01-03.csv", b"x\n5\n");
+    let mut source = CsvSource::open(&cfg, &ledger(&first)).unwrap();
+    let schema = source.schema();
+    let second = drain(&mut source);
+    let got: Vec<(String, u64)> = rows(&schema, &second)
+        .into_iter()
+        .map(|(f, l, _)| (f, l))
+        .collect();
+    assert_eq!(got, vec![(a.clone(), 2), (a.clone(), 3), (c.clone(), 2)]);
+    assert_eq!(source.bytes_done(), source.total_bytes().unwrap());
+
+    // Everything loaded: nothing more to read.
+    let all = ledger(&[first, second].concat());
+    assert!(drain(&mut CsvSource::open(&cfg, &all).unwrap()).is_empty());
+
+    // A file that grew resumes after what was loaded.
+    std::fs::write(&b, b"x\n3\n4\n6\n").unwrap();
+    let mut source = CsvSource::open(&cfg, &all).unwrap();
+    let grown = drain(&mut source);
+    assert_eq!(rows(&schema, &grown), vec![(b.clone(), 4, strings(&["6"]))]);
+}
+
+#[test]
+fn a_file_replaced_under_the_same_name_is_read_as_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "daily.csv", b"id,v\n1,a\n2,b\n");
+    let cfg = config(&[&path], 100);
+    let first = drain(&mut CsvSource::open(&cfg, &Ledger::new()).unwrap());
+    let saved = ledger(&first);
+    assert!(drain(&mut CsvSource::open(&cfg, &saved).unwrap()).is_empty());
+
+    // Same name, same size, other rows: a new file, read from its start.
+    std::fs::write(&path, b"id,v\n3,c\n4,d\n").unwrap();
+    let mut source = CsvSource::open(&cfg, &saved).unwrap();
+    let schema = source.schema();
+    let again = drain(&mut source);
+    assert_eq!(
+        rows(&schema, &again),
+        vec![
+            (path.clone(), 2, strings(&["3", "c"])),
+            (path.clone(), 3, strings(&["4", "d"])),
+        ]
+    );
+    // Same first bytes, changed before the position (the span checksum sees it).
+    std::fs::write(&path, b"id,v\n1,a\n2,X\n").unwrap();
+    assert_eq!(drain(&mut CsvSource::open(&cfg, &saved).unwrap()).len(), 1);
+    // Shorter than the position: new as well.
+    std::fs::write(&path, b"id,v\n").unwrap();
+    assert!(drain(&mut CsvSource::open(&cfg, &saved).unwrap()).is_empty());
+
+    // A position from a release without checksums is trusted.
+    std::fs::write(&path, b"id,v\n1,a\n2,b\n7,z\n").unwrap();
+    let mut old = first[0].position.clone();
+    for k in ["head_bytes", "head_sha256", "before_sha256"] {
+        old.as_object_mut().unwrap().remove(k);
+    }
+    old["index"] = json!(0);
+    let stream = first[0].stream.to_string();
+    let legacy: Ledger = [(stream, old)].into_iter().collect();
+    let rest = drain(&mut CsvSource::open(&cfg, &legacy).unwrap());
+    assert_eq!(
+        rows(&schema, &rest),
+        vec![(path.clone(), 4, strings(&["7", "z"]))]
+    );
+}
+
+#[test]
+fn bad_positions_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let a = write(dir.path(), "a.csv", b"x\n1\n2\n3\n");
-    let b = write(dir.path(), "b.csv", b"x\n4\n");
-    let cfg = config(&[&a, &b], 1);
-    let mut source = CsvSource::open(&cfg, None).unwrap();
-    let first = source.next_batch().unwrap().unwrap().position;
-
-    // Another file list.
-    let err = CsvSource::open(&config(&[&b, &a], 1), Some(&first)).unwrap_err();
-    assert!(matches!(err, CsvError::InputsChanged { index: 0, .. }));
-    assert!(err.to_string().contains("--from-scratch"), "{err}");
-    let mut beyond = first.clone();
-    beyond["index"] = json!(5);
-    let err = CsvSource::open(&cfg, Some(&beyond)).unwrap_err();
-    assert!(
-        matches!(err, CsvError::InputsChanged { index: 5, .. }),
-        "{err}"
-    );
+    let cfg = config(&[&a], 1);
+    let mut source = CsvSource::open(&cfg, &Ledger::new()).unwrap();
+    let first = source.next_batch().unwrap().unwrap();
+    let stream = first.stream.to_string();
+    let with = |p: serde_json::Value| -> Ledger { [(stream.clone(), p)].into_iter().collect() };
 
     // Not a position at all.
-    let err = CsvSource::open(&cfg, Some(&json!({"file": a}))).unwrap_err();
+    let err = CsvSource::open(&cfg, &with(json!({"file": a}))).unwrap_err();
     assert!(matches!(err, CsvError::BadPosition { .. }), "{err}");
+    assert!(err.to_string().contains(&a), "{err}");
 
-    // A position inside the header.
-    let mut early = first.clone();
+    // A position inside the header (checksums of the first bytes still match).
+    let mut early = first.position.clone();
     early["offset"] = json!(1);
-    let err = CsvSource::open(&cfg, Some(&early)).unwrap_err();
+    early.as_object_mut().unwrap().remove("before_sha256");
+    let err = CsvSource::open(&cfg, &with(early)).unwrap_err();
     assert!(matches!(err, CsvError::PositionInHeader { .. }), "{err}");
 
-    // The file got shorter.
-    std::fs::write(&a, b"x\n").unwrap();
-    let err = CsvSource::open(&cfg, Some(&first)).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "CSV file `{a}` has 2 bytes, fewer than the saved position (byte 4): it changed since the last run; start over with --from-scratch"
-        )
-    );
-
     // Stdin cannot resume.
-    let err = CsvSource::open(&config(&["-"], 1), Some(&first)).unwrap_err();
+    let stdin: Ledger = [("csv:-".to_string(), first.position.clone())]
+        .into_iter()
+        .collect();
+    let err = CsvSource::open(&config(&["-"], 1), &stdin).unwrap_err();
     assert!(matches!(err, CsvError::ResumeStdin));
 }
 
 #[test]
 fn stdin_job_key_needs_no_reading() {
-    assert_eq!(CsvSource::job_key_of(&config(&["-"], 1)).unwrap(), "csv:-");
+    assert_eq!(
+        CsvSource::streams_of(&config(&["-"], 1)).unwrap(),
+        vec!["csv:-".to_string()]
+    );
 }
