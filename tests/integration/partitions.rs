@@ -451,7 +451,10 @@ async fn plan_shows_the_sql_for_a_partitioned_target() {
          FOR VALUES IN ('<value>');",
         "DELETE FROM \"part_plan\".\"ratings_<value>\" WHERE (\"id\", \"user_id\") IN (SELECT * \
          FROM unnest($1::int8[], $2::text[]));",
-        "ON CONFLICT (\"id\", \"user_id\") DO UPDATE SET \"rating\" = excluded.\"rating\", \
+        "-- the rows of the batch (to each child): INSERT with unnest array parameters (Fixed Plan)",
+        "SELECT unnest($1::int8[]), unnest($2::text[]), unnest($3::int2[]), unnest($4::text[]) ",
+        "ON CONFLICT (\"id\", \"user_id\") DO UPDATE SET \"id\" = excluded.\"id\", \
+         \"user_id\" = excluded.\"user_id\", \"rating\" = excluded.\"rating\", \
          \"name\" = excluded.\"name\", \"note\" = DEFAULT;",
         "INSERT INTO holo_host.progress",
     ] {

@@ -293,7 +293,9 @@ async fn a_daily_glob_loads_what_is_new_exactly_once() {
     assert!(stderr.contains("wrote 0"), "{stderr}");
 
     // The same name and size, other orders: loaded again, as a new file.
-    let before = std::fs::metadata(exports.join("2024-01-03.csv")).unwrap().len();
+    let before = std::fs::metadata(exports.join("2024-01-03.csv"))
+        .unwrap()
+        .len();
     let original = holo_seed::orders_csv(50, 3);
     let mut lines: Vec<&str> = original.lines().collect();
     lines[1..].reverse();
@@ -354,7 +356,9 @@ async fn a_position_shared_by_several_inputs_is_refused_clearly() {
         .unwrap();
     let (sa, sb) = (format!("csv:{a}"), format!("csv:{b}"));
     let dsn = TestPg::shared().dsn();
-    let args = ["--source", &sa, "--source", &sb, "--sink", &dsn, "--table", &t];
+    let args = [
+        "--source", &sa, "--source", &sb, "--sink", &dsn, "--table", &t,
+    ];
     let stderr = assert_failure(&run(&args));
     assert!(
         stderr.contains("covers these 2 inputs together") && stderr.contains("--from-scratch"),

@@ -4,7 +4,8 @@
 use holo_batch::ValueRef;
 use holo_host::record::{Column, ColumnType};
 use holo_host::sink::postgres::{
-    PostgresError, PostgresSink, PostgresSinkConfig, Problem, RowError,
+    DialectChoice, PostgresError, PostgresSink, PostgresSinkConfig, Problem, RowError, WriteMode,
+    WriteOptions,
 };
 use serde_json::json;
 use tokio_postgres::error::SqlState;
@@ -880,6 +881,66 @@ async fn hologres_transient_errors_are_retried() {
         .unwrap()
         .get(0);
     assert_eq!(rows, 3);
+}
+
+/// A statement stuck on the server (here a trigger sleeping past `statement_timeout`)
+/// fails with 57014 and is tried again, instead of hanging the load.
+#[tokio::test]
+async fn a_statement_past_its_timeout_is_retried() {
+    let (client, _) = setup(
+        "sink_stmt_timeout",
+        "CREATE TABLE {s}.t (id int8 PRIMARY KEY, v text);
+         CREATE SEQUENCE {s}.calls;
+         CREATE FUNCTION {s}.stuck() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF nextval('sink_stmt_timeout.calls') = 1 THEN
+             PERFORM pg_sleep(30);
+           END IF;
+           RETURN NULL;
+         END $$;
+         CREATE TRIGGER stuck BEFORE INSERT ON {s}.t
+           FOR EACH STATEMENT EXECUTE FUNCTION {s}.stuck();",
+        "t",
+    )
+    .await;
+    let mut cfg = config(TestPg::shared(), "sink_stmt_timeout.t");
+    cfg.write.statement_timeout_ms = 500;
+    cfg.write.mode = WriteMode::InsertOrUpdate;
+    cfg.write.retry_delay_ms = 50;
+    let mut sink = PostgresSink::connect(&cfg).await.unwrap();
+    sink.bind(&[typed("id", ColumnType::Int), text("v")])
+        .unwrap();
+    push(&mut sink, &[ValueRef::Int(1), ValueRef::Text("x")]).unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(commit(&mut sink, "stmt-timeout", json!(1)).await, 1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let calls: i64 = client
+        .query_one("SELECT last_value FROM sink_stmt_timeout.calls", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(calls, 2, "the stuck try, then the one that landed");
+}
+
+/// `--dialect postgres` against a server that is Hologres would write in transactions
+/// Hologres refuses: it is an error that says so, before anything is written.
+#[tokio::test]
+async fn the_postgres_dialect_is_refused_on_hologres() {
+    let dsn = TestPg::shared().fake_hologres("2.1.0").await;
+    let cfg = PostgresSinkConfig {
+        dsn,
+        table: "t".into(),
+        write: WriteOptions {
+            dialect: DialectChoice::Postgres,
+            ..WriteOptions::default()
+        },
+    };
+    let err = PostgresSink::connect(&cfg).await.unwrap_err();
+    let shown = chain(&err);
+    assert!(
+        shown.contains("is Hologres (Hologres 2.1.0") && shown.contains("--dialect"),
+        "{shown}"
+    );
 }
 
 /// A constraint violation Hologres reports as `XX000` rejects only the rows at fault: the

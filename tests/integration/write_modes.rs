@@ -10,7 +10,7 @@ use holo_batch::ValueRef;
 use holo_host::record::{Column, ColumnType};
 use holo_host::sink::Rejected;
 use holo_host::sink::postgres::{
-    DialectChoice, PostgresSink, PostgresSinkConfig, WriteMode, WriteOptions,
+    DialectChoice, Method, PostgresSink, PostgresSinkConfig, WriteMode, WriteOptions,
 };
 use serde_json::json;
 
@@ -22,26 +22,54 @@ use crate::support::{Args, assert_success, dead_letters, scratch, write};
 struct Path {
     dialect: DialectChoice,
     writers: usize,
+    /// A database dressed as this Hologres version (see [`TestPg::fake_hologres`]).
+    hologres: Option<&'static str>,
 }
 
-const PATHS: [Path; 3] = [
+const fn path(dialect: DialectChoice, writers: usize, hologres: Option<&'static str>) -> Path {
     Path {
-        dialect: DialectChoice::Postgres,
-        writers: 1,
-    },
-    Path {
-        dialect: DialectChoice::Hologres,
-        writers: 1,
-    },
-    Path {
-        dialect: DialectChoice::Postgres,
-        writers: 3,
-    },
+        dialect,
+        writers,
+        hologres,
+    }
+}
+
+/// PostgreSQL (one transaction per batch), the Hologres dialect forced on it, several
+/// writers; and Hologres by version: multi-row VALUES before 1.1.38, unnest, and Fixed
+/// Copy from 1.3.25 (which PostgreSQL refuses, so the sink falls back to unnest).
+const PATHS: [Path; 6] = [
+    path(DialectChoice::Postgres, 1, None),
+    path(DialectChoice::Hologres, 1, None),
+    path(DialectChoice::Postgres, 3, None),
+    path(DialectChoice::Auto, 1, Some("1.1.10")),
+    path(DialectChoice::Auto, 2, Some("1.3.10")),
+    path(DialectChoice::Auto, 1, Some("2.1.0")),
 ];
 
-fn config(pg: &TestPg, table: &str, mode: WriteMode, path: Path) -> PostgresSinkConfig {
+impl Path {
+    fn autocommit(&self) -> bool {
+        self.dialect == DialectChoice::Hologres || self.hologres.is_some() || self.writers > 1
+    }
+
+    /// The DSN of the server this path writes to, and a session on it.
+    async fn server(&self, pg: &TestPg) -> (String, tokio_postgres::Client) {
+        let dsn = match self.hologres {
+            Some(version) => pg.fake_hologres(version).await,
+            None => pg.dsn(),
+        };
+        let (client, connection) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        (dsn, client)
+    }
+}
+
+fn config(dsn: &str, table: &str, mode: WriteMode, path: Path) -> PostgresSinkConfig {
     PostgresSinkConfig {
-        dsn: pg.dsn(),
+        dsn: dsn.into(),
         table: table.into(),
         write: WriteOptions {
             mode,
@@ -54,8 +82,8 @@ fn config(pg: &TestPg, table: &str, mode: WriteMode, path: Path) -> PostgresSink
 }
 
 /// A sink into `table` in `mode`, writing by `path`.
-async fn connect(pg: &TestPg, table: &str, mode: WriteMode, path: Path) -> PostgresSink {
-    PostgresSink::connect(&config(pg, table, mode, path))
+async fn connect(dsn: &str, table: &str, mode: WriteMode, path: Path) -> PostgresSink {
+    PostgresSink::connect(&config(dsn, table, mode, path))
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)))
 }
@@ -144,13 +172,17 @@ const BATCH: [Op; 9] = [
 async fn every_write_mode_on_every_path() {
     let pg = TestPg::shared();
     let schema = pg.fresh_schema("write_modes").await;
-    let client = pg.client().await;
     let output = [
         Column::new("id", ColumnType::Int),
         Column::text("name"),
         Column::new("qty", ColumnType::Int),
     ];
     for (p, path) in PATHS.iter().enumerate() {
+        let (dsn, client) = path.server(pg).await;
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await
+            .unwrap();
         for mode in WriteMode::ALL {
             let table = format!("{schema}.t_{p}_{}", mode.name().replace('-', "_"));
             client
@@ -162,12 +194,24 @@ async fn every_write_mode_on_every_path() {
                 ))
                 .await
                 .unwrap();
-            let mut sink = connect(pg, &table, mode, *path).await;
+            let mut sink = connect(&dsn, &table, mode, *path).await;
             sink.bind(&output).unwrap();
-            let (written, rejected) = apply(&mut sink, "modes", &BATCH).await;
-            let got = rows(&client, &table).await;
-            let autocommit = path.dialect == DialectChoice::Hologres || path.writers > 1;
             let ctx = format!("{mode} on {path:?}");
+            // `note` has a default: replace resets it with `= DEFAULT`, which only INSERT says.
+            let copy_can = mode != WriteMode::InsertOrReplace;
+            let (chosen, used) = match path.hologres {
+                Some("1.1.10") => (Method::Values, Method::Values),
+                Some("2.1.0") if copy_can => (Method::FixedCopy, Method::Unnest),
+                _ if !path.autocommit() && mode == WriteMode::Insert => {
+                    (Method::Copy, Method::Copy)
+                }
+                _ => (Method::Unnest, Method::Unnest),
+            };
+            assert_eq!(sink.method(), Some(chosen), "{ctx}");
+            let (written, rejected) = apply(&mut sink, "modes", &BATCH).await;
+            assert_eq!(sink.method(), Some(used), "{ctx}");
+            let got = rows(&client, &table).await;
+            let autocommit = path.autocommit();
             let expected = match mode {
                 WriteMode::Insert if !autocommit => {
                     // Duplicates are the server's to refuse: rows 0 (key 1) and 2 (key 4
@@ -225,7 +269,7 @@ async fn upsert_modes_need_a_primary_key_in_the_table_and_the_output() {
     )
     .await;
     let (nokey, keyed, path) = ("write_keys.nokey", "write_keys.keyed", PATHS[0]);
-    let mut sink = connect(pg, nokey, WriteMode::InsertOrUpdate, path).await;
+    let mut sink = connect(&pg.dsn(), nokey, WriteMode::InsertOrUpdate, path).await;
     let err = sink
         .bind(&[Column::new("id", ColumnType::Int), Column::text("name")])
         .unwrap_err();
@@ -234,7 +278,7 @@ async fn upsert_modes_need_a_primary_key_in_the_table_and_the_output() {
         "table `write_keys.nokey` has no primary key, which --mode insert-or-update needs: add \
          one, or use --mode insert"
     );
-    let mut sink = connect(pg, keyed, WriteMode::InsertOrReplace, path).await;
+    let mut sink = connect(&pg.dsn(), keyed, WriteMode::InsertOrReplace, path).await;
     let err = sink
         .bind(&[Column::new("id", ColumnType::Int), Column::text("name")])
         .unwrap_err();
@@ -244,7 +288,7 @@ async fn upsert_modes_need_a_primary_key_in_the_table_and_the_output() {
         "{err}"
     );
     // Plain appends need no key; a delete then has nothing to find the row by.
-    let mut sink = connect(pg, nokey, WriteMode::Insert, path).await;
+    let mut sink = connect(&pg.dsn(), nokey, WriteMode::Insert, path).await;
     sink.bind(&[Column::new("id", ColumnType::Int), Column::text("name")])
         .unwrap();
     let buf = encode(&[ValueRef::Int(1), ValueRef::Null]);
@@ -260,8 +304,12 @@ async fn upsert_modes_need_a_primary_key_in_the_table_and_the_output() {
 async fn a_data_error_rejects_only_the_row_at_fault() {
     let pg = TestPg::shared();
     let schema = pg.fresh_schema("write_split").await;
-    let client = pg.client().await;
     for (p, path) in PATHS.iter().enumerate() {
+        let (dsn, client) = path.server(pg).await;
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await
+            .unwrap();
         for mode in [WriteMode::Insert, WriteMode::InsertOrUpdate] {
             let table = format!("{schema}.t_{p}_{}", mode.name().replace('-', "_"));
             client
@@ -271,7 +319,7 @@ async fn a_data_error_rejects_only_the_row_at_fault() {
                 ))
                 .await
                 .unwrap();
-            let mut sink = connect(pg, &table, mode, *path).await;
+            let mut sink = connect(&dsn, &table, mode, *path).await;
             sink.bind(&[
                 Column::new("id", ColumnType::Int),
                 Column::text("name"),
@@ -491,4 +539,110 @@ async fn a_transform_can_delete_rows_by_key() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(left, [1, 2, 6, 7, 8, 9, 10]);
+}
+
+/// On a database dressed as each Hologres version, a key of two columns: deletes go as
+/// holo-client's `OR` of key matches, insert-or-replace writes the left-out column as NULL
+/// (`extra = excluded.extra`), and `holo-host plan` names the method and its statements.
+#[tokio::test]
+async fn each_hologres_version_gets_its_statements() {
+    let pg = TestPg::shared();
+    for (version, method, rows_sql) in [
+        (
+            "1.1.10",
+            Method::Values,
+            "VALUES ($1::int8, $2::text, $3::text, $4::int4)",
+        ),
+        (
+            "1.3.10",
+            Method::Unnest,
+            "SELECT unnest($1::int8[]), unnest($2::text[])",
+        ),
+        (
+            "3.0.1",
+            Method::FixedCopy,
+            "WITH (stream_mode true, format binary, on_conflict update)",
+        ),
+    ] {
+        let dsn = pg.fake_hologres(version).await;
+        let (client, connection) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(
+                "CREATE TABLE k2 (id int8, k2 text, name text, extra int4, PRIMARY KEY (id, k2)); \
+                 INSERT INTO k2 VALUES (1, 'a', 'old', 5), (2, 'b', 'old', 6), (3, 'c', 'old', 7)",
+            )
+            .await
+            .unwrap();
+        let ctx = format!("Hologres {version}");
+        let cfg = PostgresSinkConfig {
+            dsn: dsn.clone(),
+            table: "k2".into(),
+            write: WriteOptions {
+                mode: WriteMode::InsertOrReplace,
+                retry_delay_ms: 50,
+                ..WriteOptions::default()
+            },
+        };
+        let mut sink = PostgresSink::connect(&cfg).await.unwrap();
+        assert!(
+            sink.hologres_version()
+                .unwrap()
+                .starts_with(&format!("Hologres {version}"))
+        );
+        sink.bind(&[
+            Column::new("id", ColumnType::Int),
+            Column::text("k2"),
+            Column::text("name"),
+        ])
+        .unwrap();
+        assert_eq!(sink.method(), Some(method), "{ctx}");
+        let plan = sink.explain();
+        for want in [
+            method.name(),
+            rows_sql,
+            r#"DELETE FROM "public"."k2" WHERE ("id" = $1::int8 AND "k2" = $2::text) OR ("id" = $3::int8 AND "k2" = $4::text)"#,
+            r#""extra" : written as NULL (insert-or-replace clears it)"#,
+        ] {
+            assert!(plan.contains(want), "{ctx}: missing {want:?} in\n{plan}");
+        }
+        let row = |id: i64, k2: &'static str, name: &'static str| {
+            encode(&[ValueRef::Int(id), ValueRef::Text(k2), ValueRef::Text(name)])
+        };
+        let mut i = 0;
+        for (id, k2, name) in [(1, "a", "new"), (4, "d", "n4")] {
+            sink.push_row(i, holo_batch::row_at(&row(id, k2, name), 0, 3).unwrap())
+                .unwrap();
+            i += 1;
+        }
+        for (id, k2) in [(2, "b"), (3, "zz")] {
+            sink.push_delete(i, holo_batch::row_at(&row(id, k2, ""), 0, 3).unwrap())
+                .unwrap();
+            i += 1;
+        }
+        let written = sink
+            .commit(&crate::support::job("versions"), &json!({"n": 1}))
+            .await
+            .unwrap_or_else(|e| panic!("{ctx}: {}", chain(&e)));
+        assert_eq!(written, (2, vec![]), "{ctx}");
+        let got: Vec<(i64, String, String, Option<i32>)> = client
+            .query("SELECT id, k2, name, extra FROM k2 ORDER BY id", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+        let want = |id, k2: &str, name: &str, extra| (id, k2.to_owned(), name.to_owned(), extra);
+        assert_eq!(
+            got,
+            [
+                want(1, "a", "new", None),
+                want(3, "c", "old", Some(7)),
+                want(4, "d", "n4", None),
+            ],
+            "{ctx}"
+        );
+    }
 }

@@ -4,9 +4,9 @@
 use clap::Args;
 
 use crate::sink::{
-    CreateTable, DialectChoice, PostgresSinkConfig, SinkConfig, TABLE_PROPERTIES, WriteMode,
-    WriteOptions, default_max_new_partitions, default_retry_delay_ms, default_tries,
-    default_writers, zone_named,
+    CreateTable, DialectChoice, PostgresSinkConfig, SinkConfig, TABLE_PROPERTIES, WriteMethod,
+    WriteMode, WriteOptions, default_max_new_partitions, default_retry_delay_ms,
+    default_statement_timeout_ms, default_tries, default_writers, zone_named,
 };
 
 #[derive(Debug, Args)]
@@ -44,6 +44,20 @@ pub struct SinkArgs {
     #[arg(long, value_name = "auto|postgres|hologres", default_value = "auto",
           value_parser = parse_dialect, hide = true)]
     pub dialect: DialectChoice,
+
+    /// How rows are sent: `auto` picks as holo-client and the Flink connector do (binary
+    /// COPY for plain appends on PostgreSQL; on Hologres, Fixed Copy from 1.3.25, INSERT
+    /// with unnest arrays from 1.1.38, multi-row VALUES before); `copy` or `insert` force
+    /// one.
+    #[arg(long, value_name = "auto|copy|insert", default_value = "auto",
+          value_parser = parse_method, requires = "sink")]
+    pub write_method: WriteMethod,
+
+    /// Longest one statement may run on the server, in seconds (`statement_timeout`); a
+    /// statement past it fails and is retried. 0 for no limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = default_statement_timeout_ms() / 1000,
+          requires = "sink")]
+    pub statement_timeout: u64,
 
     /// Create the table from the transform's output columns if it does not exist (text,
     /// int8, float8, boolean, jsonb), before the first rows are written.
@@ -107,6 +121,10 @@ fn parse_mode(s: &str) -> Result<WriteMode, String> {
     s.parse()
 }
 
+fn parse_method(s: &str) -> Result<WriteMethod, String> {
+    s.parse()
+}
+
 fn parse_dialect(s: &str) -> Result<DialectChoice, String> {
     s.parse()
 }
@@ -149,6 +167,8 @@ impl SinkArgs {
             mode: self.mode,
             writers: self.writers,
             dialect: self.dialect,
+            method: self.write_method,
+            statement_timeout_ms: self.statement_timeout.saturating_mul(1000),
             create_table: self.create_table.then_some(CreateTable {
                 primary_key: self.primary_key,
                 properties: self.table_properties,

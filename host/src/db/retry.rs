@@ -49,7 +49,7 @@ const TRANSIENT_MESSAGES: [&str; 21] = [
 
 /// Whether a server error with SQLSTATE `code` and `message` passes with another try on a
 /// new session: classes 08 (connection), 53 (resources), 57P0x (shutdown), 40001
-/// (serialization), 40P01 (deadlock), HG000 and 42703 (Hologres metadata behind a DDL, as
+/// (serialization), 40P01 (deadlock), 57014 for a statement timeout, HG000 and 42703 (Hologres metadata behind a DDL, as
 /// holo-client retries them), and Hologres' transient messages whatever the code.
 pub fn is_transient(code: &str, message: &str) -> bool {
     let message = message.to_ascii_lowercase();
@@ -57,6 +57,7 @@ pub fn is_transient(code: &str, message: &str) -> bool {
         || code.starts_with("53")
         || code.starts_with("57P0")
         || ["40001", "40P01", "HG000", "42703"].contains(&code)
+        || (code == "57014" && message.contains("statement timeout"))
         || TRANSIENT_MESSAGES.iter().any(|m| message.contains(m))
 }
 

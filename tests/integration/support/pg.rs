@@ -117,6 +117,45 @@ impl TestPg {
         client
     }
 
+    /// A new database on this server that looks like Hologres where holo-host looks:
+    /// `hg_version()` answering `Hologres VERSION (…)` in the form holo-client parses, and
+    /// the TimeZone Hologres sessions default to (Asia/Shanghai). Returns its DSN.
+    pub async fn fake_hologres(&self, version: &str) -> String {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let db = format!(
+            "fake_hologres_{}_{}_{n}",
+            version.replace('.', "_"),
+            std::process::id()
+        );
+        let client = self.client().await;
+        // One statement at a time: several would make one implicit transaction.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {db}"),
+            format!("CREATE DATABASE {db}"),
+            format!("ALTER DATABASE {db} SET TimeZone = 'Asia/Shanghai'"),
+        ] {
+            client
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("cannot create database {db}: {}", chain(&e)));
+        }
+        let dsn = with_database(&self.dsn, &db);
+        let (fake, connection) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {db}: {}", chain(&e)));
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        fake.batch_execute(&format!(
+            "CREATE FUNCTION public.hg_version() RETURNS text LANGUAGE sql AS \
+             $$ SELECT 'Hologres {version} (tag: release-{version} build: Release,Skylake,clang)' $$"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create hg_version() in {db}: {}", chain(&e)));
+        dsn
+    }
+
     /// A private server for a test that restarts it; `None`, saying so, when the tests were
     /// given a server by `HOLO_TEST_PG_DSN`, which they must not restart.
     pub fn restartable() -> Option<TestPg> {
@@ -449,4 +488,17 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("cannot find a free TCP port on 127.0.0.1")
         .port()
+}
+
+/// `dsn` (a libpq URL) naming database `db` instead of its own.
+pub fn with_database(dsn: &str, db: &str) -> String {
+    let (url, query) = match dsn.split_once('?') {
+        Some((u, q)) => (u, format!("?{q}")),
+        None => (dsn, String::new()),
+    };
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let host_end = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |i| after_scheme + i);
+    format!("{}/{db}{query}", &url[..host_end])
 }

@@ -4,14 +4,15 @@
 
 use std::fmt;
 
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::error::PostgresError;
+use super::method::{HoloVersion, Method, WriteMethod};
 use super::partition::Route;
 use super::positions;
 use super::staging::Staged;
 use super::writer::{self, OnDataError, Outcome, Shapes, Step, StepKind, Writer};
-use super::{PostgresSink, dialect, sql};
+use super::{PostgresSink, dialect};
 use crate::db::{self, ConnectConfig};
 use crate::errors::BoxError;
 use crate::position::JobKey;
@@ -130,6 +131,8 @@ pub(super) struct Connector<'a> {
     pub server: &'a str,
     /// The server is Hologres (its session settings apply).
     pub hologres: bool,
+    /// `statement_timeout` of each session, in milliseconds (0: none).
+    pub statement_timeout_ms: u64,
 }
 
 impl<'a> Connector<'a> {
@@ -138,17 +141,19 @@ impl<'a> Connector<'a> {
         pg: &'a ConnectConfig,
         server: &'a str,
         hologres_version: &Option<String>,
+        statement_timeout_ms: u64,
     ) -> Connector<'a> {
         Connector {
             pg,
             server,
             hologres: hologres_version.is_some(),
+            statement_timeout_ms,
         }
     }
 
     pub async fn open(&self) -> Result<Writer, PostgresError> {
         let client = db::connect(self.pg, self.server).await?;
-        dialect::setup(&client, self.hologres)
+        dialect::setup(&client, self.hologres, self.statement_timeout_ms)
             .await
             .map_err(|source| PostgresError::Query {
                 server: self.server.to_owned(),
@@ -412,17 +417,26 @@ impl PostgresSink {
             unrouted: &unrouted,
             on_refused,
         };
-        let steps = if self.staged.is_empty() {
-            vec![Vec::new(); self.writers.len()]
-        } else {
-            self.steps(&routes)
-        };
         let position = positions::envelope(self.table.oid, position).to_string();
-        let outcome = if self.autocommit {
-            self.write_autocommit(key, &position, &steps, &mut keep)
-                .await?
-        } else {
-            (self.write_transaction(key, &position, &steps[0], &mut keep)).await?
+        let outcome = loop {
+            let steps = if self.staged.is_empty() {
+                vec![Vec::new(); self.writers.len()]
+            } else {
+                self.steps(&routes)
+            };
+            let result = if self.autocommit {
+                self.write_autocommit(key, &position, &steps, &mut keep)
+                    .await
+            } else {
+                (self.write_transaction(key, &position, &steps[0], &mut keep)).await
+            };
+            match result {
+                // Refused before any row was taken: the same batch goes again by INSERT.
+                Err(PostgresError::Copy { source, .. }) if self.fixed_copy_refused(&source) => {
+                    self.copy_refused(&source);
+                }
+                other => break other?,
+            }
         };
         self.staged.clear();
         (self.known.lock().unwrap_or_else(|e| e.into_inner()))
@@ -430,6 +444,40 @@ impl PostgresSink {
         debug!(table = %self.table.name, job = %key, rows = outcome.written,
                rejected = unrouted.len() + outcome.rejected.len(), "committed");
         Ok(outcome.written)
+    }
+
+    /// Whether the server refused Fixed Copy itself (its options unknown or turned off),
+    /// when the method was chosen, not asked for: then INSERT takes over.
+    fn fixed_copy_refused(&self, e: &tokio_postgres::Error) -> bool {
+        let chosen = self.options.method == WriteMethod::Auto
+            && self
+                .spec
+                .as_ref()
+                .is_some_and(|s| s.method == Method::FixedCopy);
+        chosen
+            && e.as_db_error().is_some_and(|db| {
+                let code = db.code().code();
+                let message = db.message().to_ascii_lowercase();
+                ["42601", "0A000", "22023"].contains(&code)
+                    && ["stream_mode", "on_conflict"]
+                        .iter()
+                        .any(|o| message.contains(o))
+            })
+    }
+
+    /// Switches the run from Fixed Copy to the INSERT its version allows.
+    fn copy_refused(&mut self, e: &tokio_postgres::Error) {
+        let spec = self.spec.as_mut().expect("a bound output");
+        spec.method = match self
+            .hologres_version
+            .as_deref()
+            .and_then(HoloVersion::parse)
+        {
+            Some(v) if v < HoloVersion::UNNEST => Method::Values,
+            _ => Method::Unnest,
+        };
+        warn!(table = %self.table.name, error = %e, method = spec.method.name(),
+              "the server refused Fixed Copy: writing with INSERT instead");
     }
 
     /// The staged rows and deletes whose partition value no child takes.
@@ -462,7 +510,12 @@ impl PostgresSink {
             for_rows[r.part as usize] = true;
         }
         let backoff = self.backoff();
-        let connector = Connector::new(&self.pg, &self.server, &self.hologres_version);
+        let connector = Connector::new(
+            &self.pg,
+            &self.server,
+            &self.hologres_version,
+            self.options.statement_timeout_ms,
+        );
         let partitions = self.partitions.as_mut().expect("partitioned");
         let slot = &mut self.writers[0];
         let what = format!("partition lookup for table `{}`", self.table.name);
@@ -538,20 +591,13 @@ impl PostgresSink {
                     if !deletes.is_empty() {
                         steps.push(Step {
                             kind: StepKind::Delete,
-                            sql: sql::delete_sql(&table, &spec.key),
+                            sql: spec.delete_sql(&table, self.dialect),
                             table: table.clone(),
                             items: deletes,
                         });
                     }
                     if !rows.is_empty() {
-                        let (kind, sql) = if spec.copy {
-                            (StepKind::Copy, sql::copy_sql(&table, &spec.columns))
-                        } else {
-                            (
-                                StepKind::Insert,
-                                sql::insert_sql(&table, &spec.columns, &spec.conflict),
-                            )
-                        };
+                        let (kind, sql) = spec.rows_sql(&table);
                         steps.push(Step {
                             kind,
                             sql,
@@ -585,7 +631,12 @@ impl PostgresSink {
             position,
             expected: expected.as_ref(),
         };
-        let connector = Connector::new(&self.pg, &self.server, &self.hologres_version);
+        let connector = Connector::new(
+            &self.pg,
+            &self.server,
+            &self.hologres_version,
+            self.options.statement_timeout_ms,
+        );
         let table = &self.table.name;
         let slot = &mut self.writers[0];
         // The outcome of a try whose COMMIT was sent: if its reply is lost, the saved
@@ -620,7 +671,12 @@ impl PostgresSink {
         let backoff = self.backoff();
         let shapes = self.shapes();
         let expected = self.expected(key);
-        let connector = Connector::new(&self.pg, &self.server, &self.hologres_version);
+        let connector = Connector::new(
+            &self.pg,
+            &self.server,
+            &self.hologres_version,
+            self.options.statement_timeout_ms,
+        );
         let table = &self.table.name;
         let what = format!("write to table `{table}`");
         let works: Vec<Work<'_>> = (steps.iter())

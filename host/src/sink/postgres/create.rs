@@ -128,7 +128,12 @@ impl PostgresSink {
 
     /// A connected writer 0, reconnecting if its connection was lost.
     async fn first_writer(&mut self) -> Result<&mut Writer, PostgresError> {
-        let connector = Connector::new(&self.pg, &self.server, &self.hologres_version);
+        let connector = Connector::new(
+            &self.pg,
+            &self.server,
+            &self.hologres_version,
+            self.options.statement_timeout_ms,
+        );
         connector.ensure(&mut self.writers[0]).await
     }
 

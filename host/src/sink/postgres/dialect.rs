@@ -25,7 +25,8 @@ impl Dialect {
 
 /// Session settings of holo-client for Fixed Plan writes (multi-row inserts, updates and
 /// deletes served without the optimizer).
-pub const HOLOGRES_SETTINGS: [&str; 5] = [
+pub const HOLOGRES_SETTINGS: [&str; 6] = [
+    "SET hg_experimental_enable_fixed_dispatcher = on",
     "SET hg_experimental_enable_fixed_dispatcher_for_multi_values = on",
     "SET hg_experimental_enable_fixed_dispatcher_for_update = on",
     "SET hg_experimental_enable_fixed_dispatcher_for_delete = on",
@@ -50,11 +51,21 @@ pub async fn detect(client: &Client) -> Result<Option<String>, tokio_postgres::E
     Ok(Some(version))
 }
 
-/// Prepares a new session: ISO dates (partition bounds are read back as text), and on
-/// Hologres the Fixed Plan settings. A setting an older Hologres does not know is
+/// Prepares a new session: ISO dates (partition bounds are read back as text), the
+/// statement timeout (a statement stuck on the server fails and is retried instead of
+/// hanging the load), and on Hologres the Fixed Plan settings (holo-client's
+/// `ConnectionHolder.buildConnection`). A setting an older Hologres does not know is
 /// skipped with a warning.
-pub async fn setup(client: &Client, hologres: bool) -> Result<(), tokio_postgres::Error> {
-    client.batch_execute("SET DateStyle = 'ISO, YMD'").await?;
+pub async fn setup(
+    client: &Client,
+    hologres: bool,
+    statement_timeout_ms: u64,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!(
+            "SET DateStyle = 'ISO, YMD'; SET statement_timeout = {statement_timeout_ms}"
+        ))
+        .await?;
     if hologres {
         for s in HOLOGRES_SETTINGS {
             if let Err(e) = client.batch_execute(s).await {

@@ -53,6 +53,13 @@ pub enum PostgresError {
          --mode insert"
     )]
     NoPrimaryKey { table: String, mode: WriteMode },
+    #[error("cannot write table `{table}` with the method asked for: {reason}")]
+    WriteMethod { table: String, reason: String },
+    #[error(
+        "--dialect postgres was given, but `{server}` is Hologres ({version}), which refuses \
+         PostgreSQL's write transactions: leave --dialect at auto"
+    )]
+    DialectMismatch { server: String, version: String },
     #[error(
         "column `{column}` of the primary key of table `{table}` is not in the transform \
          output, which --mode {mode} needs to find existing rows: output it"
@@ -140,6 +147,8 @@ impl PostgresError {
             | PostgresError::TableNotFound { .. }
             | PostgresError::Bind { .. }
             | PostgresError::NoPrimaryKey { .. }
+            | PostgresError::WriteMethod { .. }
+            | PostgresError::DialectMismatch { .. }
             | PostgresError::KeyNotInOutput { .. }
             | PostgresError::Partitioning { .. }
             | PostgresError::CreateSpec { .. }

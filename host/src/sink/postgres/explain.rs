@@ -8,6 +8,7 @@ use super::catalog::PartitionKey;
 use super::positions;
 use super::spec::WriteSpec;
 use super::sql::{self, Conflict};
+use super::writer::StepSql;
 use crate::db::quote_ident;
 
 impl PostgresSink {
@@ -151,6 +152,9 @@ impl PostgresSink {
                 Conflict::Update { reset, .. } if reset.contains(name) => {
                     "default on insert, reset to its default on conflict"
                 }
+                _ if spec.columns.iter().any(|(c, _)| c == name) => {
+                    "written as NULL (insert-or-replace clears it)"
+                }
                 _ => "filled by the server (default or NULL)",
             };
             writeln!(
@@ -203,23 +207,35 @@ impl PostgresSink {
         let to = if partitioned { " (to each child)" } else { "" };
         if !spec.key.is_empty() {
             writeln!(out, "-- deletes, by key, before the rows of the batch{to}")?;
-            writeln!(out, "{};", sql::delete_sql(&table, &spec.key))?;
+            write_step_sql(out, &spec.delete_sql(&table, self.dialect), true, &table)?;
         }
-        writeln!(out, "-- the rows of the batch{to}")?;
-        if spec.copy {
-            writeln!(out, "{};", sql::copy_sql(&table, &spec.columns))?;
-        } else {
-            writeln!(
-                out,
-                "{};",
-                sql::insert_sql(&table, &spec.columns, &spec.conflict)
-            )?;
-        }
+        writeln!(out, "-- the rows of the batch{to}: {}", spec.method.name())?;
+        write_step_sql(out, &spec.rows_sql(&table).1, false, &table)?;
         writeln!(out, "-- the source position, after the rows")?;
         writeln!(out, "{};", positions::UPSERT)?;
         if !self.autocommit {
             writeln!(out, "COMMIT;")?;
         }
         Ok(())
+    }
+}
+
+/// A step's statement; for statements built per row count, the one for two rows, and how
+/// many rows each carries at most.
+fn write_step_sql(out: &mut String, step: &StepSql, delete: bool, table: &str) -> fmt::Result {
+    match step {
+        StepSql::One(text) => writeln!(out, "{text};"),
+        StepSql::PerRows { columns, conflict } => {
+            let text = if delete {
+                sql::delete_each_sql(table, columns, 2)
+            } else {
+                sql::values_sql(table, columns, conflict, 2)
+            };
+            writeln!(
+                out,
+                "{text}; -- as many rows per statement as fit, up to {}",
+                sql::max_rows_per_statement(columns.len())
+            )
+        }
     }
 }

@@ -3,13 +3,14 @@
 //! writes every row exactly once.
 //!
 //! On PostgreSQL a batch is one transaction: its deletes, its rows (binary COPY for plain
-//! appends, one `INSERT … SELECT * FROM unnest(…) ON CONFLICT …` for keyed modes) and the
+//! appends, one `INSERT … SELECT unnest(…) ON CONFLICT …` for keyed modes) and the
 //! position. On Hologres, or with several writer connections, statements autocommit:
-//! keyed writes are idempotent, and the position is written after the rows.
+//! keyed writes are idempotent, and the position is written after the rows. On Hologres
+//! the statements and the method follow holo-client, by version ([`method`]).
 //!
 //! A row goes through, in order:
 //! - [`config`] and [`options`]: where and how to write; [`dialect`]: PostgreSQL or
-//!   Hologres, and each session's settings;
+//!   Hologres, and each session's settings; [`method`]: COPY or INSERT, by version;
 //! - [`catalog`]: the table's columns, and the check that binds output columns to them;
 //!   [`spec`]: the bound output and the statements it is written with;
 //!   [`create`]: the table `--create-table` makes;
@@ -29,6 +30,7 @@ pub mod dialect;
 pub mod encode;
 pub mod error;
 pub mod explain;
+pub mod method;
 pub mod numeric;
 pub mod options;
 pub mod partition;
@@ -49,6 +51,7 @@ pub use catalog::{BindProblem, TableColumn, TableInfo};
 pub use config::PostgresSinkConfig;
 pub use dialect::Dialect;
 pub use error::{PostgresError, RowError};
+pub use method::{Method, WriteMethod};
 pub use options::{CreateTable, DialectChoice, WriteMode, WriteOptions};
 pub use positions::PostgresPositions;
 pub use types::{PgType, Problem};
@@ -139,16 +142,26 @@ impl PostgresSink {
         let hologres_version = dialect::detect(&client)
             .await
             .map_err(query_err("detect Hologres"))?;
-        dialect::setup(&client, hologres_version.is_some())
-            .await
-            .map_err(query_err("set up the session"))?;
+        dialect::setup(
+            &client,
+            hologres_version.is_some(),
+            options.statement_timeout_ms,
+        )
+        .await
+        .map_err(query_err("set up the session"))?;
         let zone = match options.timezone {
             Some(zone) => zone,
             None => session_zone(&client, &server).await?,
         };
         let zone = (zone != chrono_tz::Tz::UTC).then_some(zone);
         let dialect = match (options.dialect, &hologres_version) {
-            (DialectChoice::Postgres, _) => Dialect::Postgres,
+            (DialectChoice::Postgres, Some(version)) => {
+                return Err(PostgresError::DialectMismatch {
+                    server,
+                    version: version.clone(),
+                });
+            }
+            (DialectChoice::Postgres, None) => Dialect::Postgres,
             (DialectChoice::Hologres, _) | (DialectChoice::Auto, Some(_)) => Dialect::Hologres,
             (DialectChoice::Auto, None) => Dialect::Postgres,
         };
@@ -181,7 +194,12 @@ impl PostgresSink {
         }
         let mut writers = vec![Some(Writer::new(client))];
         if !read_only {
-            let connector = commit::Connector::new(&pg, &server, &hologres_version);
+            let connector = commit::Connector::new(
+                &pg,
+                &server,
+                &hologres_version,
+                options.statement_timeout_ms,
+            );
             for _ in 1..options.writers.max(1) {
                 writers.push(Some(connector.open().await?));
             }
@@ -286,6 +304,11 @@ impl PostgresSink {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// How rows are sent, once bound (it may change once: see [`method`]).
+    pub fn method(&self) -> Option<Method> {
+        self.spec.as_ref().map(|s| s.method)
     }
 
     /// `hg_version()` of a Hologres server.

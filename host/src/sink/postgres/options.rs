@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub use super::method::WriteMethod;
+
 /// What a row does to a row of the same primary key already in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WriteMode {
@@ -127,6 +129,11 @@ pub struct WriteOptions {
     /// Connections writing in parallel; rows are routed by a hash of their key.
     pub writers: usize,
     pub dialect: DialectChoice,
+    /// COPY or INSERT; `Auto` chooses by server and version.
+    pub method: WriteMethod,
+    /// Longest a statement may run on the server (`statement_timeout`), in milliseconds;
+    /// 0 for no limit. A write past it fails and is retried like a lost connection.
+    pub statement_timeout_ms: u64,
     /// Create the table from the transform's output columns if it is missing.
     pub create_table: Option<CreateTable>,
     /// Create missing child partitions of a `PARTITION BY LIST` table.
@@ -147,6 +154,11 @@ pub fn default_writers() -> usize {
     1
 }
 
+/// Ten minutes: far above any one batch's statement, well below "hung forever".
+pub fn default_statement_timeout_ms() -> u64 {
+    600_000
+}
+
 pub fn default_max_new_partitions() -> usize {
     64
 }
@@ -165,6 +177,8 @@ impl Default for WriteOptions {
             mode: WriteMode::default(),
             writers: default_writers(),
             dialect: DialectChoice::default(),
+            method: WriteMethod::default(),
+            statement_timeout_ms: default_statement_timeout_ms(),
             create_table: None,
             create_partitions: false,
             max_new_partitions: default_max_new_partitions(),

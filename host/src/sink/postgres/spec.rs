@@ -1,15 +1,17 @@
 //! The transform output bound to the table, and how it is written: which columns are the
-//! key, which picks the partition, the conflict clause of the write mode, COPY or INSERT.
+//! key, which picks the partition, the conflict clause of the write mode, and the method
+//! (see [`super::method`]).
 
 use super::catalog::PartitionKey;
 use super::error::PostgresError;
+use super::method::{self, HoloVersion, Method, Needs};
 use super::options::WriteMode;
 use super::partition;
 use super::sql::Conflict;
 use super::staging::{Merge, RowSpec};
 use super::types::{ColumnCodec, PgType};
-use super::writer::Shapes;
-use super::{Dialect, PostgresSink};
+use super::writer::{Shapes, StepKind, StepSql};
+use super::{Dialect, PostgresSink, sql};
 use crate::record::Column;
 
 /// The output bound to the table, and how it is written.
@@ -19,10 +21,51 @@ pub(super) struct WriteSpec {
     pub columns: Vec<(String, PgType)>,
     pub key: Vec<(String, PgType)>,
     pub conflict: Conflict,
-    pub copy: bool,
+    pub method: Method,
     pub shapes: Shapes,
     /// Table columns the output leaves to the server.
     pub left_out: Vec<String>,
+}
+
+impl WriteSpec {
+    /// The statement that deletes by key from `table` (quoted): `= ANY` of an array for a
+    /// key of one column; for several, holo-client's `OR` of key matches on Hologres, and
+    /// one statement of array parameters on PostgreSQL.
+    pub fn delete_sql(&self, table: &str, dialect: Dialect) -> StepSql {
+        match (&self.key[..], dialect) {
+            ([one], _) => StepSql::One(sql::delete_any_sql(table, one)),
+            (key, Dialect::Hologres) => StepSql::PerRows {
+                columns: key.to_vec(),
+                conflict: Conflict::Fail,
+            },
+            (key, Dialect::Postgres) => StepSql::One(sql::delete_in_sql(table, key)),
+        }
+    }
+
+    /// What writes the rows into `table` (quoted), by the method.
+    pub fn rows_sql(&self, table: &str) -> (StepKind, StepSql) {
+        match self.method {
+            Method::Copy => (
+                StepKind::Copy,
+                StepSql::One(sql::copy_sql(table, &self.columns)),
+            ),
+            Method::FixedCopy => (
+                StepKind::Copy,
+                StepSql::One(sql::fixed_copy_sql(table, &self.columns, &self.conflict)),
+            ),
+            Method::Unnest => (
+                StepKind::Insert,
+                StepSql::One(sql::insert_sql(table, &self.columns, &self.conflict)),
+            ),
+            Method::Values => (
+                StepKind::Insert,
+                StepSql::PerRows {
+                    columns: self.columns.clone(),
+                    conflict: self.conflict.clone(),
+                },
+            ),
+        }
+    }
 }
 
 impl PostgresSink {
@@ -44,18 +87,31 @@ impl PostgresSink {
             WriteMode::InsertOrIgnore => Merge::KeepFirst,
             WriteMode::InsertOrReplace | WriteMode::InsertOrUpdate => Merge::KeepLast,
         };
-        let columns: Vec<(String, PgType)> =
+        let mut columns: Vec<(String, PgType)> =
             codecs.iter().map(|t| (t.name.clone(), t.ty)).collect();
         let key_cols: Vec<(String, PgType)> = key.iter().map(|&i| columns[i].clone()).collect();
         let left_out: Vec<String> = (table.columns.iter())
             .filter(|c| !output.iter().any(|o| o.name == c.name))
             .map(|c| c.name.clone())
             .collect();
-        let conflict = self.conflict(&columns, &key_cols, &left_out);
-        let copy = conflict == Conflict::Fail && self.dialect == Dialect::Postgres;
+        let (null_fill, reset) = self.cleared(&left_out, &key_cols);
+        columns.extend(null_fill.iter().cloned());
+        let conflict = self.conflict(&columns, &key_cols, reset);
+        let version = (self.hologres_version.as_deref()).and_then(HoloVersion::parse);
+        let needs = Needs {
+            keyed: conflict != Conflict::Fail,
+            defaults: matches!(&conflict, Conflict::Update { reset, .. } if !reset.is_empty()),
+        };
+        let method = method::choose(self.options.method, self.dialect, version, needs).map_err(
+            |reason| PostgresError::WriteMethod {
+                table: table.name.clone(),
+                reason,
+            },
+        )?;
         let shapes = Shapes {
             columns: columns.iter().map(|(_, t)| *t).collect(),
             key: key_cols.iter().map(|(_, t)| *t).collect(),
+            null_fill: null_fill.len(),
         };
         Ok(WriteSpec {
             row: RowSpec {
@@ -68,7 +124,7 @@ impl PostgresSink {
             columns,
             key: key_cols,
             conflict,
-            copy,
+            method,
             shapes,
             left_out,
         })
@@ -138,20 +194,46 @@ impl PostgresSink {
         Ok(Some((i, ty)))
     }
 
-    /// The conflict clause of the write mode.
+    /// What insert-or-replace does with the columns the output leaves out, as holo-client
+    /// (`UpsertStatementBuilder.prepareRecord` fills them in the client): written as NULL
+    /// (the Fixed Plan shape, `c = excluded.c`), or, for a column with a default (or of a
+    /// type the sink cannot send), reset to it with `c = DEFAULT`. Other modes clear nothing.
+    fn cleared(
+        &self,
+        left_out: &[String],
+        key: &[(String, PgType)],
+    ) -> (Vec<(String, PgType)>, Vec<String>) {
+        let mut null_fill = Vec::new();
+        let mut reset = Vec::new();
+        if self.options.mode != WriteMode::InsertOrReplace {
+            return (null_fill, reset);
+        }
+        for c in &self.table.columns {
+            if !left_out.contains(&c.name)
+                || c.generated
+                || c.identity
+                || key.iter().any(|(k, _)| *k == c.name)
+            {
+                continue;
+            }
+            match c.pg_type() {
+                Some(ty) if !c.has_default => null_fill.push((c.name.clone(), ty)),
+                _ => reset.push(c.name.clone()),
+            }
+        }
+        (null_fill, reset)
+    }
+
+    /// The conflict clause of the write mode: every written column is set from the new
+    /// row, the key included (as holo-client's builders write it).
     fn conflict(
         &self,
         columns: &[(String, PgType)],
         key: &[(String, PgType)],
-        left_out: &[String],
+        reset: Vec<String>,
     ) -> Conflict {
         let key: Vec<String> = key.iter().map(|(n, _)| n.clone()).collect();
-        let set = || -> Vec<String> {
-            (columns.iter())
-                .map(|(n, _)| n.clone())
-                .filter(|n| !key.contains(n))
-                .collect()
-        };
+        let set = || -> Vec<String> { columns.iter().map(|(n, _)| n.clone()).collect() };
         match self.options.mode {
             WriteMode::Insert if self.autocommit && !key.is_empty() => Conflict::Nothing { key },
             WriteMode::Insert => Conflict::Fail,
@@ -161,22 +243,11 @@ impl PostgresSink {
                 key,
                 reset: vec![],
             },
-            WriteMode::InsertOrReplace => {
-                let reset = (self.table.columns.iter())
-                    .filter(|c| {
-                        left_out.contains(&c.name)
-                            && !c.generated
-                            && !c.identity
-                            && !key.contains(&c.name)
-                    })
-                    .map(|c| c.name.clone())
-                    .collect();
-                Conflict::Update {
-                    set: set(),
-                    key,
-                    reset,
-                }
-            }
+            WriteMode::InsertOrReplace => Conflict::Update {
+                set: set(),
+                key,
+                reset,
+            },
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The SQL the sink sends, generated from the bound columns: the keyed write (`INSERT …
-//! SELECT * FROM unnest($1::type[], …) ON CONFLICT …`), the delete by key, COPY, and the
-//! DDL of `--create-table` and `--create-partitions`. Pure text: no I/O here.
+//! The SQL the sink sends, generated from the bound columns: the writes in the shapes of
+//! holo-client's builders (`INSERT … SELECT unnest($1::type[]), … ON CONFLICT …`, multi-row
+//! `VALUES`, Fixed Copy), deletes by key, binary COPY, and the DDL of `--create-table` and
+//! `--create-partitions`. Pure text: no I/O here.
 
 use std::fmt::Write as _;
 
@@ -23,9 +24,10 @@ pub enum Conflict {
     /// `ON CONFLICT (key) DO UPDATE SET c = excluded.c …, d = DEFAULT …`.
     Update {
         key: Vec<String>,
-        /// Columns taken from the new row.
+        /// Columns taken from the new row: every written column, the key included, as
+        /// holo-client writes them.
         set: Vec<String>,
-        /// Columns reset to their default (NULL without one).
+        /// Columns reset to their default (left out of the row, and having one).
         reset: Vec<String>,
     },
 }
@@ -42,68 +44,136 @@ fn ident_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     out
 }
 
-/// `unnest($1::int8[], $2::text[])`: one binary array parameter per column.
-fn unnest_params(types: impl IntoIterator<Item = PgType>) -> String {
-    let mut out = String::from("unnest(");
-    for (i, t) in types.into_iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        write!(out, "${}::{}[]", i + 1, t.name()).expect("writing to a String cannot fail");
-    }
-    out.push(')');
-    out
+fn names(columns: &[(String, PgType)]) -> String {
+    ident_list(columns.iter().map(|(n, _)| n.as_str()))
 }
 
-/// One statement for a whole batch: every column travels as one array parameter.
-pub fn insert_sql(table: &str, columns: &[(String, PgType)], conflict: &Conflict) -> String {
-    let names = ident_list(columns.iter().map(|(n, _)| n.as_str()));
-    let mut sql = format!(
-        "INSERT INTO {table} ({names}) SELECT * FROM {} AS d({names})",
-        unnest_params(columns.iter().map(|(_, t)| *t))
-    );
+/// ` ON CONFLICT …` of `conflict`, or nothing.
+fn conflict_clause(conflict: &Conflict) -> String {
     match conflict {
-        Conflict::Fail => {}
-        Conflict::Nothing { key } => {
-            write!(
-                sql,
-                " ON CONFLICT ({}) DO NOTHING",
-                ident_list(key.iter().map(String::as_str))
-            )
-            .expect("writing to a String cannot fail");
-        }
+        Conflict::Fail => String::new(),
+        Conflict::Nothing { key } => format!(
+            " ON CONFLICT ({}) DO NOTHING",
+            ident_list(key.iter().map(String::as_str))
+        ),
         Conflict::Update { key, set, reset } => {
             let key = ident_list(key.iter().map(String::as_str));
             if set.is_empty() && reset.is_empty() {
-                write!(sql, " ON CONFLICT ({key}) DO NOTHING")
-            } else {
-                let assignments: Vec<String> = set
-                    .iter()
-                    .map(|c| format!("{q} = excluded.{q}", q = quote_ident(c)))
-                    .chain(
-                        reset
-                            .iter()
-                            .map(|c| format!("{} = DEFAULT", quote_ident(c))),
-                    )
-                    .collect();
-                write!(
-                    sql,
-                    " ON CONFLICT ({key}) DO UPDATE SET {}",
-                    assignments.join(", ")
-                )
+                return format!(" ON CONFLICT ({key}) DO NOTHING");
             }
-            .expect("writing to a String cannot fail");
+            let assignments: Vec<String> = (set.iter())
+                .map(|c| format!("{q} = excluded.{q}", q = quote_ident(c)))
+                .chain(
+                    reset
+                        .iter()
+                        .map(|c| format!("{} = DEFAULT", quote_ident(c))),
+                )
+                .collect();
+            format!(
+                " ON CONFLICT ({key}) DO UPDATE SET {}",
+                assignments.join(", ")
+            )
         }
+    }
+}
+
+/// One statement for a whole batch, every column one array parameter, in the Fixed Plan
+/// shape of holo-client's `UnnestUpsertStatementBuilder`: `INSERT INTO t (a, b) SELECT
+/// unnest($1::int8[]), unnest($2::text[]) ON CONFLICT …`.
+pub fn insert_sql(table: &str, columns: &[(String, PgType)], conflict: &Conflict) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}) SELECT ", names(columns));
+    for (i, (_, t)) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        write!(sql, "unnest(${}::{}[])", i + 1, t.name()).expect("writing to a String cannot fail");
+    }
+    sql.push_str(&conflict_clause(conflict));
+    sql
+}
+
+/// `rows` rows of scalar parameters, as holo-client's `UpsertStatementBuilder` writes
+/// before Hologres 1.1.38: `INSERT INTO t (a, b) VALUES ($1::int8, $2::text), (…) …`.
+pub fn values_sql(
+    table: &str,
+    columns: &[(String, PgType)],
+    conflict: &Conflict,
+    rows: usize,
+) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", names(columns));
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for (i, (_, t)) in columns.iter().enumerate() {
+            n += 1;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            write!(sql, "${n}::{}", t.name()).expect("writing to a String cannot fail");
+        }
+        sql.push(')');
+    }
+    sql.push_str(&conflict_clause(conflict));
+    sql
+}
+
+/// Rows per statement of [`values_sql`] and [`delete_each_sql`]: the largest power of two
+/// that keeps the parameters within 32767 (holo-client's `maxLevel`).
+pub fn max_rows_per_statement(params_per_row: usize) -> usize {
+    let fit = (i16::MAX as usize / params_per_row.max(1)).max(1);
+    1 << fit.ilog2()
+}
+
+/// Deletes by a one-column key, the Fixed Plan shape: `DELETE FROM t WHERE "k" =
+/// ANY($1::int8[])`.
+pub fn delete_any_sql(table: &str, key: &(String, PgType)) -> String {
+    format!(
+        "DELETE FROM {table} WHERE {} = ANY($1::{}[])",
+        quote_ident(&key.0),
+        key.1.name()
+    )
+}
+
+/// Deletes by a key of several columns on Hologres, as holo-client's
+/// `UpsertStatementBuilder.buildDeleteSqlTemplate`: every key column with `=`, rows joined
+/// by `OR`: `DELETE FROM t WHERE ("a" = $1::int8 AND "b" = $2::text) OR (…)`.
+pub fn delete_each_sql(table: &str, key: &[(String, PgType)], rows: usize) -> String {
+    let mut sql = format!("DELETE FROM {table} WHERE ");
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(" OR ");
+        }
+        sql.push('(');
+        for (i, (name, t)) in key.iter().enumerate() {
+            n += 1;
+            if i > 0 {
+                sql.push_str(" AND ");
+            }
+            write!(sql, "{} = ${n}::{}", quote_ident(name), t.name())
+                .expect("writing to a String cannot fail");
+        }
+        sql.push(')');
     }
     sql
 }
 
-/// Deletes the rows whose key is in the array parameters.
-pub fn delete_sql(table: &str, key: &[(String, PgType)]) -> String {
+/// Deletes by a key of several columns on PostgreSQL, one statement for the batch: the
+/// key columns as array parameters.
+pub fn delete_in_sql(table: &str, key: &[(String, PgType)]) -> String {
+    let mut arrays = String::new();
+    for (i, (_, t)) in key.iter().enumerate() {
+        if i > 0 {
+            arrays.push_str(", ");
+        }
+        write!(arrays, "${}::{}[]", i + 1, t.name()).expect("writing to a String cannot fail");
+    }
     format!(
-        "DELETE FROM {table} WHERE ({}) IN (SELECT * FROM {})",
-        ident_list(key.iter().map(|(n, _)| n.as_str())),
-        unnest_params(key.iter().map(|(_, t)| *t))
+        "DELETE FROM {table} WHERE ({}) IN (SELECT * FROM unnest({arrays}))",
+        names(key)
     )
 }
 
@@ -111,7 +181,22 @@ pub fn delete_sql(table: &str, key: &[(String, PgType)]) -> String {
 pub fn copy_sql(table: &str, columns: &[(String, PgType)]) -> String {
     format!(
         "COPY {table} ({}) FROM STDIN (FORMAT binary)",
-        ident_list(columns.iter().map(|(n, _)| n.as_str()))
+        names(columns)
+    )
+}
+
+/// Hologres Fixed Copy, as holo-client's `CopyUtil.buildCopyInSql` writes it in stream
+/// mode: `COPY t (a, b) FROM STDIN WITH (stream_mode true, format binary, on_conflict
+/// update)`; without a key, no `on_conflict`.
+pub fn fixed_copy_sql(table: &str, columns: &[(String, PgType)], conflict: &Conflict) -> String {
+    let on_conflict = match conflict {
+        Conflict::Fail => "",
+        Conflict::Nothing { .. } => ", on_conflict ignore",
+        Conflict::Update { .. } => ", on_conflict update",
+    };
+    format!(
+        "COPY {table} ({}) FROM STDIN WITH (stream_mode true, format binary{on_conflict})",
+        names(columns)
     )
 }
 
@@ -284,46 +369,132 @@ mod tests {
         list.iter().map(|s| s.to_string()).collect()
     }
 
-    #[test]
-    fn keyed_writes() {
-        let c = cols(&[
+    /// holo-client's text and ours, compared without what does not change the statement:
+    /// case, identifier quotes, spaces, and the placeholders (`?` there, `$n::type` here).
+    fn same_as_holo_client(ours: &str, theirs: &str) {
+        let normal = |s: &str| -> String {
+            let mut out = String::new();
+            let mut chars = s.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '$' => {
+                        // `$1::int8[]` → `?::int8[]`, `$1::int8` → `?`.
+                        while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+                            chars.next();
+                        }
+                        out.push('?');
+                    }
+                    '"' | ' ' => {}
+                    c => out.extend(c.to_lowercase()),
+                }
+            }
+            out
+        };
+        let ours_normal = normal(ours);
+        // holo-client's VALUES and deletes bind plain `?`: our scalar casts are extra there.
+        let mut plain = ours_normal.clone();
+        for t in ["int8", "text", "int4"] {
+            plain = plain
+                .replace(&format!("::{t}[]"), &format!("\u{1}{t}"))
+                .replace(&format!("::{t}"), "")
+                .replace(&format!("\u{1}{t}"), &format!("::{t}[]"));
+        }
+        let theirs = normal(theirs);
+        assert!(
+            theirs == ours_normal || theirs == plain,
+            "ours:   {ours}\ntheirs: {theirs}"
+        );
+    }
+
+    /// The table of the holo-client examples: `(id int8 PRIMARY KEY, name text, n int4)`.
+    fn example() -> Vec<(String, PgType)> {
+        cols(&[
             ("id", PgType::Int8),
             ("name", PgType::Text),
             ("n", PgType::Int4),
-        ]);
-        let t = r#""s"."t""#;
-        assert_eq!(
-            insert_sql(t, &c, &Conflict::Fail),
-            r#"INSERT INTO "s"."t" ("id", "name", "n") SELECT * FROM unnest($1::int8[], $2::text[], $3::int4[]) AS d("id", "name", "n")"#
-        );
-        assert!(
-            insert_sql(
-                t,
-                &c,
-                &Conflict::Nothing {
-                    key: names(&["id"])
-                }
-            )
-            .ends_with(r#"AS d("id", "name", "n") ON CONFLICT ("id") DO NOTHING"#)
-        );
+        ])
+    }
+
+    /// Pinned against the statements holo-client builds for the same table, traced from
+    /// `holo-client/src/main/java/com/alibaba/hologres/client/impl/UnnestUpsertStatementBuilder.java`
+    /// (`buildInsertSql`), `UpsertStatementBuilder.java` (`buildInsertSql`,
+    /// `buildDeleteSqlTemplate`) and `copy/CopyUtil.java` (`buildCopyInSql`) in
+    /// aliyun/alibabacloud-hologres-connectors.
+    #[test]
+    fn writes_in_holo_clients_shapes() {
+        let c = example();
+        let t = r#""public"."t""#;
         let update = Conflict::Update {
             key: names(&["id"]),
-            set: names(&["name", "n"]),
+            set: names(&["id", "name", "n"]),
             reset: vec![],
         };
-        assert!(insert_sql(t, &c, &update).ends_with(
-            r#"ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "n" = excluded."n""#
-        ));
+        let ignore = Conflict::Nothing {
+            key: names(&["id"]),
+        };
+        assert_eq!(
+            insert_sql(t, &c, &update),
+            r#"INSERT INTO "public"."t" ("id", "name", "n") SELECT unnest($1::int8[]), unnest($2::text[]), unnest($3::int4[]) ON CONFLICT ("id") DO UPDATE SET "id" = excluded."id", "name" = excluded."name", "n" = excluded."n""#
+        );
+        same_as_holo_client(
+            &insert_sql(t, &c, &update),
+            r#"insert into "public"."t"(id,name,n) select unnest(?::int8[]),unnest(?::text[]),unnest(?::int4[]) on conflict (id) do update set id=excluded.id,name=excluded.name,n=excluded.n"#,
+        );
+        same_as_holo_client(
+            &insert_sql(t, &c, &ignore),
+            r#"insert into "public"."t"(id,name,n) select unnest(?::int8[]),unnest(?::text[]),unnest(?::int4[]) on conflict (id) do nothing"#,
+        );
+        same_as_holo_client(
+            &insert_sql(t, &c, &Conflict::Fail),
+            r#"insert into "public"."t"(id,name,n) select unnest(?::int8[]),unnest(?::text[]),unnest(?::int4[])"#,
+        );
+        assert_eq!(
+            values_sql(t, &c, &update, 2),
+            r#"INSERT INTO "public"."t" ("id", "name", "n") VALUES ($1::int8, $2::text, $3::int4), ($4::int8, $5::text, $6::int4) ON CONFLICT ("id") DO UPDATE SET "id" = excluded."id", "name" = excluded."name", "n" = excluded."n""#
+        );
+        same_as_holo_client(
+            &values_sql(t, &c, &update, 2),
+            r#"insert into "public"."t"(id,name,n) values (?,?,?), (?,?,?) on conflict (id) do update set id=excluded.id,name=excluded.name,n=excluded.n"#,
+        );
+        // Deletes: holo-client ORs one `(k=?)` per row; one key column here is `= ANY`.
+        let k2 = cols(&[("k1", PgType::Int8), ("k2", PgType::Text)]);
+        same_as_holo_client(
+            &delete_each_sql(t, &k2, 2),
+            r#"delete from "public"."t" where (k1=? and k2=?) OR (k1=? and k2=?)"#,
+        );
+        assert_eq!(
+            delete_any_sql(t, &c[0]),
+            r#"DELETE FROM "public"."t" WHERE "id" = ANY($1::int8[])"#
+        );
+        assert_eq!(
+            delete_in_sql(t, &k2),
+            r#"DELETE FROM "public"."t" WHERE ("k1", "k2") IN (SELECT * FROM unnest($1::int8[], $2::text[]))"#
+        );
+        same_as_holo_client(
+            &fixed_copy_sql(t, &c, &update),
+            r#"copy "public"."t"(id,name,n) from stdin with(stream_mode true, format binary, on_conflict update)"#,
+        );
+        same_as_holo_client(
+            &fixed_copy_sql(t, &c, &ignore),
+            r#"copy "public"."t"(id,name,n) from stdin with(stream_mode true, format binary, on_conflict ignore)"#,
+        );
+        same_as_holo_client(
+            &fixed_copy_sql(t, &c, &Conflict::Fail),
+            r#"copy "public"."t"(id,name,n) from stdin with(stream_mode true, format binary)"#,
+        );
+        assert_eq!(
+            copy_sql(t, &c[..2]),
+            r#"COPY "public"."t" ("id", "name") FROM STDIN (FORMAT binary)"#
+        );
+        // Columns reset to their default leave the Fixed Plan, but still say so.
         let replace = Conflict::Update {
             key: names(&["id"]),
-            set: names(&["name"]),
+            set: names(&["id", "name"]),
             reset: names(&["note"]),
         };
-        assert!(
-            insert_sql(t, &c, &replace)
-                .ends_with(r#"DO UPDATE SET "name" = excluded."name", "note" = DEFAULT"#)
-        );
-        // Only key columns: nothing to update.
+        assert!(insert_sql(t, &c[..2], &replace).ends_with(
+            r#"DO UPDATE SET "id" = excluded."id", "name" = excluded."name", "note" = DEFAULT"#
+        ));
         let keys_only = Conflict::Update {
             key: names(&["id"]),
             set: vec![],
@@ -333,16 +504,13 @@ mod tests {
     }
 
     #[test]
-    fn deletes_and_copy() {
-        let k = cols(&[("id", PgType::Int8), ("day", PgType::Date)]);
-        assert_eq!(
-            delete_sql(r#""s"."t""#, &k),
-            r#"DELETE FROM "s"."t" WHERE ("id", "day") IN (SELECT * FROM unnest($1::int8[], $2::date[]))"#
-        );
-        assert_eq!(
-            copy_sql(r#""s"."t""#, &k),
-            r#"COPY "s"."t" ("id", "day") FROM STDIN (FORMAT binary)"#
-        );
+    fn rows_per_statement_as_holo_client_counts() {
+        // `maxLevel = 32 - numberOfLeadingZeros(Short.MAX_VALUE / n) - 1`: 2^level rows.
+        assert_eq!(max_rows_per_statement(1), 16384);
+        assert_eq!(max_rows_per_statement(2), 8192);
+        assert_eq!(max_rows_per_statement(3), 8192);
+        assert_eq!(max_rows_per_statement(6), 4096);
+        assert_eq!(max_rows_per_statement(40_000), 1);
     }
 
     #[test]

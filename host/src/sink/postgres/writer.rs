@@ -1,7 +1,7 @@
-//! One writer connection and what it sends: deletes by key, keyed writes with array
-//! parameters, binary COPY. A statement the server refuses for its data (SQLSTATE class
-//! 22, 23, or 21000) is split in halves until the rows at fault are alone; those are
-//! rejected with the server's message and the others written.
+//! One writer connection and what it sends: deletes by key, writes with array parameters
+//! or multi-row `VALUES`, binary COPY and Fixed Copy. A statement the server refuses for
+//! its data ([`is_data_refusal`]) is split in halves until the rows at fault are alone;
+//! those are rejected with the server's message and the others written.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -11,6 +11,7 @@ use futures_util::SinkExt;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::{Client, Statement};
 
+use super::sql::{self, Conflict};
 use super::staging::Staged;
 use super::types::PgType;
 use crate::sink::Rejected;
@@ -27,10 +28,24 @@ const COPY_CHUNK: usize = 1 << 20;
 pub enum StepKind {
     /// Deletes by key ([`Staged::deletes`] indexes).
     Delete,
-    /// A keyed or plain `INSERT … SELECT * FROM unnest(…)` ([`Staged::rows`] indexes).
+    /// A keyed or plain `INSERT` ([`Staged::rows`] indexes).
     Insert,
-    /// Binary COPY ([`Staged::rows`] indexes).
+    /// Binary COPY, or Hologres Fixed Copy ([`Staged::rows`] indexes).
     Copy,
+}
+
+/// The SQL of a step.
+#[derive(Debug, Clone)]
+pub enum StepSql {
+    /// One statement for all the step's rows: column arrays as parameters, or COPY.
+    One(String),
+    /// Statements of scalar parameters, a power of two rows each (see
+    /// [`sql::max_rows_per_statement`]): multi-row `VALUES` for inserts, key matches joined
+    /// by `OR` for deletes; their text is built for each row count.
+    PerRows {
+        columns: Vec<(String, PgType)>,
+        conflict: Conflict,
+    },
 }
 
 /// One statement's worth of work for one table.
@@ -38,19 +53,21 @@ pub enum StepKind {
 pub struct Step {
     pub kind: StepKind,
     /// The SQL, for the table this step writes.
-    pub sql: String,
+    pub sql: StepSql,
     /// The quoted table, for errors.
     pub table: String,
     /// Indexes of the rows or deletes, in staging order.
     pub items: Vec<u32>,
 }
 
-/// Column types of the array parameters: output columns for inserts, key columns for
-/// deletes.
+/// Column types of the parameters: written columns for inserts, key columns for deletes.
 #[derive(Debug, Clone, Default)]
 pub struct Shapes {
     pub columns: Vec<PgType>,
     pub key: Vec<PgType>,
+    /// The last this many of `columns` are not in the staged rows: written as NULL
+    /// (insert-or-replace clears the columns the output leaves out, as holo-client does).
+    pub null_fill: usize,
 }
 
 /// What a step did.
@@ -206,7 +223,8 @@ impl Writer {
         Ok(s)
     }
 
-    /// Sends `items` of a step as one statement; returns the rows written.
+    /// Sends `items` of a step (one statement, or one per chunk of rows); returns the rows
+    /// written.
     async fn send(
         &mut self,
         staged: &Staged,
@@ -214,7 +232,15 @@ impl Writer {
         step: &Step,
         items: &[u32],
     ) -> Result<u64, tokio_postgres::Error> {
-        let statement = self.statement(&step.sql).await?;
+        let sql = match &step.sql {
+            StepSql::One(sql) => sql,
+            StepSql::PerRows { columns, conflict } => {
+                return self
+                    .send_per_rows(staged, shapes, step, items, columns, conflict)
+                    .await;
+            }
+        };
+        let statement = self.statement(sql).await?;
         match step.kind {
             StepKind::Delete => {
                 let params = key_arrays(staged, &shapes.key, items);
@@ -224,14 +250,14 @@ impl Writer {
                 Ok(0)
             }
             StepKind::Insert => {
-                let params = row_arrays(staged, &shapes.columns, items);
+                let params = row_arrays(staged, shapes, items);
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
                 self.client.execute(&statement, &refs).await?;
                 Ok(items.len() as u64)
             }
             StepKind::Copy => {
-                let data = copy_data(staged, items);
+                let data = copy_data(staged, items, shapes.null_fill);
                 let sink = self.client.copy_in::<_, Bytes>(&statement).await?;
                 futures_util::pin_mut!(sink);
                 sink.feed(Bytes::from_static(COPY_HEADER)).await?;
@@ -245,6 +271,49 @@ impl Writer {
                 sink.finish().await
             }
         }
+    }
+
+    /// [`Writer::send`] of a [`StepSql::PerRows`] step: chunks of a power of two rows,
+    /// the largest that fits first, so few statement texts are prepared.
+    async fn send_per_rows(
+        &mut self,
+        staged: &Staged,
+        shapes: &Shapes,
+        step: &Step,
+        items: &[u32],
+        columns: &[(String, PgType)],
+        conflict: &Conflict,
+    ) -> Result<u64, tokio_postgres::Error> {
+        let max = sql::max_rows_per_statement(columns.len());
+        let mut rest = items;
+        while !rest.is_empty() {
+            let n = max.min(1 << rest.len().ilog2());
+            let (chunk, after) = rest.split_at(n);
+            rest = after;
+            let text = match step.kind {
+                StepKind::Delete => sql::delete_each_sql(&step.table, columns, n),
+                _ => sql::values_sql(&step.table, columns, conflict, n),
+            };
+            let statement = self.statement(&text).await?;
+            let mut params: Vec<RawField<'_>> = Vec::with_capacity(n * columns.len());
+            for &i in chunk {
+                let fields = match step.kind {
+                    StepKind::Delete => &staged.keys[staged.deletes[i as usize].key.clone()],
+                    _ => staged.row_fields(&staged.rows[i as usize]),
+                };
+                push_fields(fields, &mut params);
+                if step.kind != StepKind::Delete {
+                    params.extend((0..shapes.null_fill).map(|_| RawField(None)));
+                }
+            }
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            self.client.execute(&statement, &refs).await?;
+        }
+        Ok(match step.kind {
+            StepKind::Delete => 0,
+            _ => items.len() as u64,
+        })
     }
 
     /// Runs a step; a data error is met as `on_data_error` says.
@@ -308,8 +377,52 @@ impl Writer {
     }
 }
 
-/// The output columns of `items` as one array parameter each.
-fn row_arrays(staged: &Staged, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
+/// One field in the binary format, already encoded; `None` is NULL.
+#[derive(Debug)]
+struct RawField<'a>(Option<&'a [u8]>);
+
+impl ToSql for RawField<'_> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        match self.0 {
+            Some(bytes) => {
+                out.extend_from_slice(bytes);
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn to_sql_checked(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        self.to_sql(ty, out)
+    }
+}
+
+/// Splits concatenated fields (`i32` length, then bytes; -1 for null) into parameters.
+fn push_fields<'a>(mut fields: &'a [u8], out: &mut Vec<RawField<'a>>) {
+    while !fields.is_empty() {
+        let len = i32::from_be_bytes(fields[..4].try_into().expect("4 bytes"));
+        let end = 4 + len.max(0) as usize;
+        out.push(RawField((len >= 0).then(|| &fields[4..end])));
+        fields = &fields[end..];
+    }
+}
+
+/// The columns of `items` as one array parameter each; the NULL-filled ones all NULL.
+fn row_arrays(staged: &Staged, shapes: &Shapes, items: &[u32]) -> Vec<RawArray> {
+    let types = &shapes.columns;
+    let staged_columns = types.len() - shapes.null_fill;
     let per_row = items
         .first()
         .map_or(0, |&i| staged.rows[i as usize].data.len());
@@ -321,12 +434,18 @@ fn row_arrays(staged: &Staged, types: &[PgType], items: &[u32]) -> Vec<RawArray>
     for &i in items {
         spread_fields(
             staged.row_fields(&staged.rows[i as usize]),
-            &mut arrays,
-            &mut nulls,
+            &mut arrays[..staged_columns],
+            &mut nulls[..staged_columns],
         );
+        for a in &mut arrays[staged_columns..] {
+            a.push_field(&(-1i32).to_be_bytes());
+        }
     }
-    for (a, null) in arrays.iter_mut().zip(nulls) {
-        a.finish(items.len(), null);
+    for (i, (a, null)) in arrays.iter_mut().zip(nulls).enumerate() {
+        a.finish(
+            items.len(),
+            null || (i >= staged_columns && !items.is_empty()),
+        );
     }
     arrays
 }
@@ -345,14 +464,26 @@ fn key_arrays(staged: &Staged, types: &[PgType], items: &[u32]) -> Vec<RawArray>
     arrays
 }
 
-/// The COPY rows of `items`; the staged bytes themselves when they are all of them.
-fn copy_data(staged: &Staged, items: &[u32]) -> Bytes {
-    if staged.is_contiguous() && items.len() == staged.rows.len() {
+/// The COPY rows of `items`, with `null_fill` NULL fields added to each; the staged bytes
+/// themselves when they are all of them as they are.
+fn copy_data(staged: &Staged, items: &[u32], null_fill: usize) -> Bytes {
+    if null_fill == 0 && staged.is_contiguous() && items.len() == staged.rows.len() {
         return Bytes::copy_from_slice(&staged.data);
     }
     let mut out = BytesMut::new();
     for &i in items {
-        out.extend_from_slice(&staged.data[staged.rows[i as usize].data.clone()]);
+        let row = &staged.data[staged.rows[i as usize].data.clone()];
+        if null_fill == 0 {
+            out.extend_from_slice(row);
+            continue;
+        }
+        // A row is its field count (i16), then the fields.
+        let count = i16::from_be_bytes([row[0], row[1]]);
+        out.put_i16(count + null_fill as i16);
+        out.extend_from_slice(&row[2..]);
+        for _ in 0..null_fill {
+            out.put_i32(-1);
+        }
     }
     out.freeze()
 }
