@@ -364,7 +364,7 @@ mod tests {
     fn col(name: &str, oid: u32, not_null: bool) -> TableColumn {
         TableColumn {
             name: name.into(),
-            type_name: PgType::from_oid(oid).map_or("text[]".into(), |t| t.name().into()),
+            type_name: PgType::from_oid(oid).map_or("point".into(), |t| t.name().into()),
             oid,
             typmod: -1,
             not_null,
@@ -407,7 +407,7 @@ mod tests {
         let t = table(vec![
             col("id", 20, true),
             col("name", 25, false),
-            col("tags", 1009, false),
+            col("tags", 600, false),
             col("at", 1082, false),
             generated,
             with_default,
@@ -430,7 +430,7 @@ mod tests {
             "column `sls_topic` of the transform output has no match in table \
              `public.book_demo` (table columns: id, name, tags, at, total, created)"
         );
-        assert!(lines[2].starts_with("column `tags` of table `public.book_demo` has type text[]"));
+        assert!(lines[2].starts_with("column `tags` of table `public.book_demo` has type point"));
         assert!(lines[3].contains("is boolean, which cannot be written to column `at` (date)"));
         assert!(lines[4].contains("`total` of table `public.book_demo` is generated"));
         assert!(lines[5].contains("`id` of table `public.book_demo` is NOT NULL"));

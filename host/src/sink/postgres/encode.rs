@@ -11,8 +11,8 @@ use chrono::Datelike;
 use holo_batch::ValueRef;
 use postgres_protocol::types;
 
-use super::numeric;
 use super::types::{ColumnCodec, NAME_MAX_BYTES, PgType, Problem, Scratch};
+use super::{arrays, numeric};
 
 /// `NaiveDate::num_days_from_ce` of 2000-01-01, PostgreSQL's epoch.
 const DAYS_CE_TO_PG_EPOCH: i32 = 730_120;
@@ -132,11 +132,17 @@ fn encode_text(
     use PgType::*;
     match t.ty {
         Text | Varchar | Bpchar | Name => {
+            // PostgreSQL cannot store NUL in text: it is dropped, as holo-client does by
+            // default (`removeU0000InTextColumnValue`).
             if s.contains('\0') {
-                return Err(Problem::Nul);
+                scratch.text.clear();
+                scratch.text.extend(s.chars().filter(|&c| c != '\0'));
+                check_text_len(t, &scratch.text)?;
+                buf.put_slice(scratch.text.as_bytes());
+            } else {
+                check_text_len(t, s)?;
+                buf.put_slice(s.as_bytes());
             }
-            check_text_len(t, s)?;
-            buf.put_slice(s.as_bytes());
         }
         Int2 => {
             let i = parse_int(s)?;
@@ -185,6 +191,89 @@ fn encode_text(
             buf.put_slice(s.as_bytes());
         }
         Uuid => types::uuid_to_sql(parse_uuid(s).ok_or(Problem::NotUuid)?, buf),
+        Bytea => parse_bytea(s, buf)?,
+        Time => {
+            let (micros, _) = parse_time(s, &mut scratch.text).ok_or(Problem::NotTime)?;
+            types::time_to_sql(micros, buf)
+        }
+        Timetz => {
+            let (micros, offset) = parse_time(s, &mut scratch.text).ok_or(Problem::NotTimetz)?;
+            // Without an offset, the zone's offset today, as the server's input reads it.
+            let offset = offset.unwrap_or_else(|| t.zone.map_or(0, zone_offset_now));
+            buf.put_i64(micros);
+            // The wire form counts seconds west of UTC.
+            buf.put_i32(-(offset as i32));
+        }
+        Int4Array | Int8Array | Float4Array | Float8Array | BoolArray | TextArray => {
+            arrays::encode_text(buf, t, s, scratch)?
+        }
+    }
+    Ok(())
+}
+
+/// `HH:MM[:SS[.ffffff]]` and an optional offset, as microseconds since midnight and
+/// seconds east of UTC; `24:00:00` is the end of the day, as in PostgreSQL.
+pub fn parse_time(s: &str, scratch: &mut String) -> Option<(i64, Option<i64>)> {
+    // The clock part of a timestamp on PostgreSQL's epoch day is the time itself.
+    scratch.clear();
+    scratch.push_str("2000-01-01 ");
+    scratch.push_str(s.trim_matches(|c: char| c.is_ascii_whitespace()));
+    let (micros, offset) = timestamp_parts(scratch)?;
+    (0..=USECS_PER_DAY)
+        .contains(&micros)
+        .then_some((micros, offset))
+}
+
+/// `zone`'s UTC offset now, in seconds east.
+fn zone_offset_now(zone: chrono_tz::Tz) -> i64 {
+    use chrono::{Offset, TimeZone};
+    let now = chrono::Utc::now().naive_utc();
+    i64::from(zone.offset_from_utc_datetime(&now).fix().local_minus_utc())
+}
+
+/// bytea input as PostgreSQL's `byteain` reads it: `\x` and hex digit pairs (spaces
+/// between pairs allowed), or the escape form (`\\` a backslash, `\ooo` an octal byte,
+/// any other byte as it is).
+pub fn parse_bytea(s: &str, buf: &mut BytesMut) -> Result<(), Problem> {
+    let b = s.as_bytes();
+    if let Some(hex) = b.strip_prefix(b"\\x") {
+        let mut digits = hex.iter().filter(|c| !c.is_ascii_whitespace());
+        while let Some(&hi) = digits.next() {
+            let lo = *digits
+                .next()
+                .ok_or(Problem::NotBytea("odd number of hex digits"))?;
+            let v = |c: u8| {
+                (c as char)
+                    .to_digit(16)
+                    .ok_or(Problem::NotBytea("not a hex digit"))
+            };
+            buf.put_u8((v(hi)? << 4 | v(lo)?) as u8);
+        }
+        return Ok(());
+    }
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if b.get(i + 1) == Some(&b'\\') => {
+                buf.put_u8(b'\\');
+                i += 2;
+            }
+            b'\\' => {
+                let octal = b.get(i + 1..i + 4).filter(|d| {
+                    (b'0'..=b'3').contains(&d[0])
+                        && d[1..].iter().all(|c| (b'0'..=b'7').contains(c))
+                });
+                let d = octal.ok_or(Problem::NotBytea(
+                    "a backslash not followed by \\ or 3 octal digits",
+                ))?;
+                buf.put_u8((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            c => {
+                buf.put_u8(c);
+                i += 1;
+            }
+        }
     }
     Ok(())
 }
@@ -731,7 +820,8 @@ mod tests {
             field_in(&v5, ValueRef::Int(123456)),
             Err(Problem::TooLong(5))
         );
-        assert_eq!(text(PgType::Text, "a\0b"), Err(Problem::Nul));
+        // NUL is dropped, as holo-client drops it.
+        assert_eq!(text(PgType::Text, "a\0b\0"), Ok(Some(b"ab".to_vec())));
         assert_eq!(
             text(PgType::Name, &"x".repeat(64)),
             Err(Problem::NameTooLong)

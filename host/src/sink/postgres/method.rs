@@ -104,6 +104,9 @@ pub struct Needs {
     /// Some left-out columns are reset to their default on conflict: only an `INSERT` can
     /// say `= DEFAULT`.
     pub defaults: bool,
+    /// Some columns are arrays, which `unnest` would flatten: holo-client writes them with
+    /// `VALUES` (`StatementBuilderUtil.isTypeSupportForUnnest`).
+    pub arrays: bool,
 }
 
 /// Picks the method; an error says why a forced one cannot be used.
@@ -114,6 +117,7 @@ pub fn choose(
     needs: Needs,
 ) -> Result<Method, String> {
     let insert = match (dialect, version) {
+        _ if needs.arrays => Method::Values,
         (Dialect::Hologres, Some(v)) if v < HoloVersion::UNNEST => Method::Values,
         _ => Method::Unnest,
     };
@@ -168,10 +172,11 @@ mod tests {
         let keyed = Needs {
             keyed: true,
             defaults: false,
+            arrays: false,
         };
         let plain = Needs {
             keyed: false,
-            defaults: false,
+            ..keyed
         };
         let v = |a, b, c| Some(HoloVersion(a, b, c));
         assert_eq!(choose(Auto, Postgres, None, plain), Ok(Method::Copy));
@@ -219,9 +224,23 @@ mod tests {
         assert_eq!(choose(Auto, Hologres, None, keyed), Ok(Method::Unnest));
         // Defaults to reset keep the INSERT.
         let defaults = Needs {
-            keyed: true,
             defaults: true,
+            ..keyed
         };
+        // Arrays go by VALUES wherever unnest would be used.
+        let arrays = Needs {
+            arrays: true,
+            ..keyed
+        };
+        assert_eq!(choose(Auto, Postgres, None, arrays), Ok(Method::Values));
+        assert_eq!(
+            choose(Auto, Hologres, v(1, 3, 0), arrays),
+            Ok(Method::Values)
+        );
+        assert_eq!(
+            choose(Auto, Hologres, v(3, 0, 0), arrays),
+            Ok(Method::FixedCopy)
+        );
         assert_eq!(
             choose(Auto, Hologres, v(3, 0, 0), defaults),
             Ok(Method::Unnest)

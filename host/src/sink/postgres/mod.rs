@@ -14,14 +14,15 @@
 //! - [`catalog`]: the table's columns, and the check that binds output columns to them;
 //!   [`spec`]: the bound output and the statements it is written with;
 //!   [`create`]: the table `--create-table` makes;
-//! - [`types`], [`encode`] and [`numeric`]: values to the binary wire format, one row
-//!   error at a time; [`staging`]: the staged rows of a batch, same-key rows merged;
+//! - [`types`], [`encode`], [`numeric`] and [`arrays`]: values to the binary wire format,
+//!   one row error at a time; [`staging`]: the staged rows of a batch, same-key rows merged;
 //! - [`partition`]: routing rows to the children of a LIST-partitioned table;
 //! - [`commit`]: the transaction and autocommit paths, retried through [`crate::db`];
 //!   [`writer`]: one connection sending [`sql`] statements;
 //! - [`positions`]: the `holo_host.progress` table that makes a resumed load exactly once;
 //! - [`explain`]: the same, as text for `holo-host plan`; [`error`]: what can go wrong.
 
+pub mod arrays;
 pub mod catalog;
 pub mod commit;
 pub mod config;

@@ -32,13 +32,14 @@ impl WriteSpec {
     /// key of one column; for several, holo-client's `OR` of key matches on Hologres, and
     /// one statement of array parameters on PostgreSQL.
     pub fn delete_sql(&self, table: &str, dialect: Dialect) -> StepSql {
+        let arrays = self.key.iter().any(|(_, t)| t.element().is_some());
         match (&self.key[..], dialect) {
-            ([one], _) => StepSql::One(sql::delete_any_sql(table, one)),
-            (key, Dialect::Hologres) => StepSql::PerRows {
+            ([one], _) if !arrays => StepSql::One(sql::delete_any_sql(table, one)),
+            (key, Dialect::Postgres) if !arrays => StepSql::One(sql::delete_in_sql(table, key)),
+            (key, _) => StepSql::PerRows {
                 columns: key.to_vec(),
                 conflict: Conflict::Fail,
             },
-            (key, Dialect::Postgres) => StepSql::One(sql::delete_in_sql(table, key)),
         }
     }
 
@@ -75,7 +76,9 @@ impl PostgresSink {
         mut codecs: Vec<ColumnCodec>,
         output: &[Column],
     ) -> Result<WriteSpec, PostgresError> {
-        for c in codecs.iter_mut().filter(|c| c.ty == PgType::Timestamptz) {
+        for c in
+            (codecs.iter_mut()).filter(|c| matches!(c.ty, PgType::Timestamptz | PgType::Timetz))
+        {
             c.zone = self.zone;
         }
         let table = &self.table;
@@ -101,6 +104,7 @@ impl PostgresSink {
         let needs = Needs {
             keyed: conflict != Conflict::Fail,
             defaults: matches!(&conflict, Conflict::Update { reset, .. } if !reset.is_empty()),
+            arrays: columns.iter().any(|(_, t)| t.element().is_some()),
         };
         let method = method::choose(self.options.method, self.dialect, version, needs).map_err(
             |reason| PostgresError::WriteMethod {

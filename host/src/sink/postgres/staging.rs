@@ -167,7 +167,7 @@ impl Staged {
         let key_start = self.keys.len();
         for &k in &plan.key {
             let f = self.fields[k].clone();
-            self.keys.extend_from_slice(&self.data[f]);
+            push_key_field(&mut self.keys, targets[k].ty, &self.data[f]);
         }
         let key = key_start..self.keys.len();
         let index = self.rows.len() as u32;
@@ -227,7 +227,7 @@ impl Staged {
                 self.keys.truncate(mark);
                 return Err(RowError::value(t, v, problem));
             }
-            self.keys.extend_from_slice(&buf);
+            push_key_field(&mut self.keys, t.ty, &buf);
         }
         let part = match plan.partition {
             Some((pi, ty)) => match partition::canonical(ty, values[pi]) {
@@ -283,6 +283,55 @@ impl Staged {
         &self.data[row.data.start + 2..row.data.end]
     }
 }
+
+/// Appends a key field (`i32` length, then bytes) in a form equal for equal values, so
+/// keys merge and route as the server compares them: `numeric` with the least display
+/// scale and no trailing zero digits (`1.0` = `1.00`), `char(n)` without trailing spaces.
+/// The form is still the value's wire form: deletes send it as it is.
+fn push_key_field(keys: &mut Vec<u8>, ty: PgType, field: &[u8]) {
+    let len = i32::from_be_bytes(field[..4].try_into().expect("a length"));
+    let body = &field[4..];
+    match ty {
+        _ if len < 0 => keys.extend_from_slice(field),
+        PgType::Bpchar => {
+            let end = body.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+            keys.extend_from_slice(&(end as i32).to_be_bytes());
+            keys.extend_from_slice(&body[..end]);
+        }
+        // ndigits, weight, sign, display scale, then base-10000 digits.
+        PgType::Numeric if body.len() >= 8 => {
+            let word = |i: usize| u16::from_be_bytes([body[i], body[i + 1]]);
+            let (mut ndigits, mut weight, mut sign) = (word(0) as usize, word(2), word(4));
+            while ndigits > 0 && word(8 + 2 * (ndigits - 1)) == 0 {
+                ndigits -= 1;
+            }
+            // Zero has one form whatever its sign or weight (NaN keeps its own).
+            if ndigits == 0 && sign != NUMERIC_NAN {
+                (weight, sign) = (0, 0);
+            }
+            // The least display scale that shows every digit: the server truncates a
+            // value to the scale it is sent with, and deletes send this form.
+            let frac_groups = (ndigits as i32 - (weight as i16 as i32 + 1)).max(0) as u16;
+            let mut dscale = 4 * frac_groups;
+            if frac_groups > 0 {
+                let mut last = word(8 + 2 * (ndigits - 1));
+                while last % 10 == 0 {
+                    last /= 10;
+                    dscale -= 1;
+                }
+            }
+            keys.extend_from_slice(&((8 + 2 * ndigits) as i32).to_be_bytes());
+            for w in [ndigits as u16, weight, sign, dscale] {
+                keys.extend_from_slice(&w.to_be_bytes());
+            }
+            keys.extend_from_slice(&body[8..8 + 2 * ndigits]);
+        }
+        _ => keys.extend_from_slice(field),
+    }
+}
+
+/// The sign word of a numeric NaN.
+const NUMERIC_NAN: u16 = 0xC000;
 
 #[cfg(test)]
 mod tests {
@@ -346,6 +395,40 @@ mod tests {
             .map(|d| i64::from_be_bytes(s.keys[d.key.start + 4..d.key.end].try_into().unwrap()))
             .collect();
         (rows, deletes)
+    }
+
+    /// Equal keys written differently (`1.0` and `1.00`, `char(4)` with and without
+    /// trailing spaces) merge as the server would find them equal.
+    #[test]
+    fn keys_merge_by_value_not_by_spelling() {
+        for (ty, a, b, other) in [
+            (PgType::Numeric, "1.0", "1.00", "1.01"),
+            (PgType::Numeric, "0", "-0.000", "0.5"),
+            (PgType::Numeric, "1e4", "10000.0", "10001"),
+            (PgType::Bpchar, "ab", "ab  ", "abc"),
+        ] {
+            let p = RowSpec {
+                targets: vec![
+                    ColumnCodec::new("k".into(), ty, -1, true),
+                    ColumnCodec::new("v".into(), PgType::Text, -1, false),
+                ],
+                ..plan(Merge::KeepLast)
+            };
+            let mut s = Staged::default();
+            let mut scratch = Scratch::default();
+            for (i, k) in [a, b, other].iter().enumerate() {
+                let buf = encoded(&[ValueRef::Text(k), ValueRef::Text("x")]);
+                let row = holo_batch::row_at(&buf, 0, 2).unwrap();
+                s.push_row(&p, i as u32, row, &mut scratch).unwrap();
+            }
+            assert_eq!(s.live_rows(), 2, "{ty}: {a} and {b} are one key");
+            let k0 = &s.keys[s.rows[0].key.clone()];
+            assert_eq!(k0, &s.keys[s.rows[1].key.clone()], "{ty}");
+            assert_eq!(
+                s.writer_of(&s.rows[0].key, 0, 4),
+                s.writer_of(&s.rows[1].key, 1, 4)
+            );
+        }
     }
 
     #[test]

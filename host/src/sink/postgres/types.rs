@@ -25,11 +25,21 @@ pub enum PgType {
     Json,
     Jsonb,
     Uuid,
+    Bytea,
+    Time,
+    Timetz,
+    /// One-dimensional arrays: the array types holo-client writes.
+    Int4Array,
+    Int8Array,
+    Float4Array,
+    Float8Array,
+    BoolArray,
+    TextArray,
 }
 
 impl PgType {
     /// Every supported type, for error messages.
-    pub const ALL: [PgType; 17] = [
+    pub const ALL: [PgType; 26] = [
         PgType::Text,
         PgType::Varchar,
         PgType::Bpchar,
@@ -47,6 +57,15 @@ impl PgType {
         PgType::Json,
         PgType::Jsonb,
         PgType::Uuid,
+        PgType::Bytea,
+        PgType::Time,
+        PgType::Timetz,
+        PgType::Int4Array,
+        PgType::Int8Array,
+        PgType::Float4Array,
+        PgType::Float8Array,
+        PgType::BoolArray,
+        PgType::TextArray,
     ];
 
     /// The type of a built-in type OID (`pg_type.oid`), if the sink supports it.
@@ -69,6 +88,15 @@ impl PgType {
             114 => PgType::Json,
             3802 => PgType::Jsonb,
             2950 => PgType::Uuid,
+            17 => PgType::Bytea,
+            1083 => PgType::Time,
+            1266 => PgType::Timetz,
+            1007 => PgType::Int4Array,
+            1016 => PgType::Int8Array,
+            1021 => PgType::Float4Array,
+            1022 => PgType::Float8Array,
+            1000 => PgType::BoolArray,
+            1009 => PgType::TextArray,
             _ => return None,
         })
     }
@@ -93,6 +121,15 @@ impl PgType {
             PgType::Json => 114,
             PgType::Jsonb => 3802,
             PgType::Uuid => 2950,
+            PgType::Bytea => 17,
+            PgType::Time => 1083,
+            PgType::Timetz => 1266,
+            PgType::Int4Array => 1007,
+            PgType::Int8Array => 1016,
+            PgType::Float4Array => 1021,
+            PgType::Float8Array => 1022,
+            PgType::BoolArray => 1000,
+            PgType::TextArray => 1009,
         }
     }
 
@@ -116,7 +153,29 @@ impl PgType {
             PgType::Json => "json",
             PgType::Jsonb => "jsonb",
             PgType::Uuid => "uuid",
+            PgType::Bytea => "bytea",
+            PgType::Time => "time",
+            PgType::Timetz => "timetz",
+            PgType::Int4Array => "int4[]",
+            PgType::Int8Array => "int8[]",
+            PgType::Float4Array => "float4[]",
+            PgType::Float8Array => "float8[]",
+            PgType::BoolArray => "bool[]",
+            PgType::TextArray => "text[]",
         }
+    }
+
+    /// The element type of an array type.
+    pub fn element(self) -> Option<PgType> {
+        Some(match self {
+            PgType::Int4Array => PgType::Int4,
+            PgType::Int8Array => PgType::Int8,
+            PgType::Float4Array => PgType::Float4,
+            PgType::Float8Array => PgType::Float8,
+            PgType::BoolArray => PgType::Bool,
+            PgType::TextArray => PgType::Text,
+            _ => return None,
+        })
     }
 
     /// Types whose wire form is the text itself: any value goes in as its text form.
@@ -137,7 +196,7 @@ impl PgType {
                 ColumnType::Int => matches!(self, Int2 | Int4 | Int8 | Float4 | Float8 | Numeric),
                 ColumnType::Float => matches!(self, Float4 | Float8 | Numeric),
                 ColumnType::Boolean => self == Bool,
-                ColumnType::Json => matches!(self, Json | Jsonb),
+                ColumnType::Json => matches!(self, Json | Jsonb) || self.element().is_some(),
             }
     }
 }
@@ -233,11 +292,15 @@ pub enum Problem {
     NotTimestamp,
     NotTimestamptz,
     NotUuid,
+    NotTime,
+    NotTimetz,
+    /// Not bytea's hex (`\x…`) or escape input; why.
+    NotBytea(&'static str),
+    /// Not a one-dimensional array of the element type; why.
+    NotArray(String),
     InvalidJson(String),
     /// `\u0000` in a jsonb value.
     JsonbNul,
-    /// A NUL character in text.
-    Nul,
     TooLong(usize),
     NameTooLong,
     TooBig,
@@ -267,9 +330,14 @@ impl Problem {
                 f.write_str("is not a timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff][Z|+HH:MM])")
             }
             Problem::NotUuid => f.write_str("is not a UUID"),
+            Problem::NotTime => f.write_str("is not a time of day (expected HH:MM[:SS[.ffffff]])"),
+            Problem::NotTimetz => {
+                f.write_str("is not a time of day (expected HH:MM[:SS[.ffffff]][Z|+HH[:MM]])")
+            }
+            Problem::NotBytea(why) => write!(f, "is not bytea input ({why})"),
+            Problem::NotArray(why) => write!(f, "is not a one-dimensional {ty} ({why})"),
             Problem::InvalidJson(e) => write!(f, "is not valid JSON ({e})"),
             Problem::JsonbNul => f.write_str("holds \\u0000, which jsonb cannot store"),
-            Problem::Nul => f.write_str("holds a NUL character, which PostgreSQL cannot store"),
             Problem::TooLong(n) => write!(f, "is longer than {n} characters"),
             Problem::NameTooLong => write!(f, "is longer than {NAME_MAX_BYTES} bytes"),
             Problem::TooBig => f.write_str("is larger than the 1 GB PostgreSQL allows"),
