@@ -124,29 +124,6 @@ impl RawArray {
     }
 }
 
-impl ToSql for RawArray {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
-        out.extend_from_slice(&self.0);
-        Ok(IsNull::No)
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    fn to_sql_checked(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
-        self.to_sql(ty, out)
-    }
-}
-
 /// Splits concatenated fields (`i32` length, then bytes; -1 for null) into `arrays`,
 /// one field per array in turn.
 fn spread_fields(mut fields: &[u8], arrays: &mut [RawArray], nulls: &mut [bool]) {
@@ -242,19 +219,20 @@ impl Writer {
         };
         let statement = self.statement(sql).await?;
         match step.kind {
-            StepKind::Delete => {
-                let params = key_arrays(staged, &shapes.key, items);
+            StepKind::Delete | StepKind::Insert => {
+                let arrays = match step.kind {
+                    StepKind::Delete => key_arrays(staged, &shapes.key, items),
+                    _ => row_arrays(staged, shapes, items),
+                };
+                let params: Vec<RawField<'_>> =
+                    arrays.iter().map(|a| RawField(Some(&a.0))).collect();
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
                 self.client.execute(&statement, &refs).await?;
-                Ok(0)
-            }
-            StepKind::Insert => {
-                let params = row_arrays(staged, shapes, items);
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                self.client.execute(&statement, &refs).await?;
-                Ok(items.len() as u64)
+                Ok(match step.kind {
+                    StepKind::Delete => 0,
+                    _ => items.len() as u64,
+                })
             }
             StepKind::Copy => {
                 let data = copy_data(staged, items, shapes.null_fill);
