@@ -19,9 +19,11 @@
 //! - [`dead_letter`]: where rejected records go, with the reason;
 //! - [`config`]: a run's validated settings, built by [`cli`] from the command line;
 //! - [`plan`]: what a run would write, and how, without writing;
+//! - [`author`]: tools for transform authors (`test`, `inspect`, `new`), no database needed;
 //! - [`record`]: schemas, batches, positions and rejected records shared by every stage;
 //! - [`errors`]: error text shared by the stages.
 
+pub mod author;
 pub mod cli;
 pub mod config;
 pub mod db;

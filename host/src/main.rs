@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use holo_host::cli::{Cli, Command};
+use holo_host::author;
+use holo_host::cli::{Cli, Command, InspectArgs, TestArgs};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -35,12 +36,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let (args, plan) = match cli.command {
         Command::Run(args) => (args, false),
         Command::Plan(args) => (args, true),
+        Command::Test(args) => return test(args),
+        Command::Inspect(args) => return inspect(args),
+        Command::New(args) => {
+            let root = author::new::generate(&args.dir, &args.name, args.lang)?;
+            eprintln!(
+                "created {}: build it with {}/build.sh, then `holo-host test {}/{}.wasm --input {}/sample.csv`",
+                root.display(),
+                root.display(),
+                root.display(),
+                args.name,
+                root.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let config = args.build()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime()?;
     if plan {
         print!("{}", runtime.block_on(holo_host::plan::plan(config))?);
         return Ok(ExitCode::SUCCESS);
@@ -53,6 +65,89 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// `holo-host test`: prints the outcomes, or with --expect their differences.
+fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
+    use holo_host::author::test;
+    let config = test::TestConfig {
+        transform: args.transform.config(),
+        input: args.input,
+        lookups: args.transform.lookups,
+        expect: args.expect,
+    };
+    let expected = config
+        .expect
+        .as_deref()
+        .map(test::read_expected)
+        .transpose()?;
+    let outcomes = runtime()?.block_on(test::run(&config))?;
+    let summary = format!(
+        "{} emitted, {} rejected, {} deleted",
+        outcomes.emitted, outcomes.rejected, outcomes.deleted
+    );
+    if let Some(expected) = expected {
+        let diffs = test::differences(&expected, &outcomes.entries);
+        if diffs.is_empty() {
+            eprintln!("holo-host test: as expected ({summary})");
+            return Ok(ExitCode::SUCCESS);
+        }
+        for d in &diffs {
+            println!("{d}");
+        }
+        eprintln!(
+            "holo-host test: {} difference{} from {} ({summary})",
+            diffs.len(),
+            if diffs.len() == 1 { "" } else { "s" },
+            config
+                .expect
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let as_table = match args.format.as_deref() {
+        Some("table") => true,
+        Some("json") => false,
+        Some(other) => anyhow::bail!("--format `{other}`: use table or json"),
+        None => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+    };
+    print!(
+        "{}",
+        if as_table {
+            test::table(&outcomes)
+        } else {
+            test::json_lines(&outcomes)
+        }
+    );
+    eprintln!("holo-host test: {summary}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `holo-host inspect`.
+fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    use holo_host::author::inspect;
+    let config = inspect::InspectConfig {
+        transform: args.transform.config(),
+        input: args.input_columns,
+    };
+    let lookups = runtime()?.block_on(holo_host::lookup::Lookups::load(
+        &args.transform.lookups,
+        None,
+    ))?;
+    print!(
+        "{}",
+        inspect::inspect(&config, std::sync::Arc::new(lookups))?
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Completes on SIGINT or SIGTERM.

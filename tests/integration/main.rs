@@ -3,6 +3,7 @@
 
 mod support;
 
+mod authoring;
 mod db_lookup;
 mod partitions;
 mod pipeline;

@@ -1,9 +1,12 @@
 //! The command line: raw arguments (clap) first, then validated into a [`PipelineConfig`].
 //!
-//! - [`sink`]: the destination's arguments (`--sink`, `--table`, …).
+//! - [`sink`]: the destination's arguments (`--sink`, `--table`, …);
+//! - [`author`]: the arguments of `test`, `inspect` and `new`.
 
+mod author;
 mod sink;
 
+pub use author::{InspectArgs, NewArgs, TestArgs};
 pub use sink::SinkArgs;
 
 use std::path::PathBuf;
@@ -35,6 +38,14 @@ pub enum Command {
     /// Print what `run` with the same arguments would do (column mapping, write mode, the
     /// SQL it would send) without writing anything.
     Plan(RunArgs),
+    /// Run a transform on a CSV file, with no database: what it emits, rejects and deletes,
+    /// or with --expect how that differs from what was expected.
+    Test(TestArgs),
+    /// What a transform component is: the WIT version it was built for, its imports, size,
+    /// hash, whether it is compiled in the cache, and its output columns.
+    Inspect(InspectArgs),
+    /// Create a transform project that builds and passes `holo-host test` as generated.
+    New(NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -131,7 +142,7 @@ pub struct RunArgs {
     pub no_progress: bool,
 }
 
-fn parse_setting(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_setting(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("`{s}` is not KEY=VALUE")),
@@ -139,7 +150,7 @@ fn parse_setting(s: &str) -> Result<(String, String), String> {
 }
 
 /// `10s`, `1.5s`, `250ms`, `2m`, or a number of seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => t.split_at(i),
@@ -262,7 +273,9 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<PipelineConfig, String> {
         let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
-        let (Command::Run(run) | Command::Plan(run)) = cli.command;
+        let (Command::Run(run) | Command::Plan(run)) = cli.command else {
+            return Err("not a run".into());
+        };
         run.build().map_err(|e| e.to_string())
     }
 

@@ -98,6 +98,16 @@ pub enum TransformError {
         path: PathBuf,
         source: wasmtime::Error,
     },
+    #[error(
+        "`{}` was built for holo:transform@{found}, but this holo-host runs \
+         holo:transform@{expected}: rebuild it against the WIT of this release (wit/)",
+        path.display()
+    )]
+    Version {
+        path: PathBuf,
+        found: String,
+        expected: &'static str,
+    },
     #[error("transform `{name}` cannot be instantiated")]
     Instantiate {
         name: String,
@@ -128,12 +138,20 @@ pub enum TransformError {
     },
 }
 
+/// The WIT package this host implements, and its version.
+pub const WIT_PACKAGE: &str = "holo:transform";
+pub const WIT_VERSION: &str = "0.1.0";
+
 /// A compiled, pre-instantiated transform component.
 pub struct Transform {
     engine: Engine,
     pre: bindings::TransformPre<HostState>,
     name: Arc<str>,
     hash: Arc<str>,
+    /// The component's imports (`holo:transform/host@0.1.0`, `wasi:io/streams@0.2.6`, …).
+    imports: Vec<String>,
+    /// The compiled code came from the on-disk cache.
+    cached: bool,
     config: TransformConfig,
     lookups: Arc<Lookups>,
 }
@@ -239,6 +257,16 @@ impl Transform {
             ms = started.elapsed().as_millis() as u64,
             "transform loaded"
         );
+        let imports: Vec<String> = (component.component_type().imports(&engine))
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        if let Some(found) = wit_version(&imports).filter(|v| *v != WIT_VERSION) {
+            return Err(TransformError::Version {
+                path: path.clone(),
+                found: found.to_owned(),
+                expected: WIT_VERSION,
+            });
+        }
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(compile_err)?;
         bindings::Transform::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
@@ -252,6 +280,8 @@ impl Transform {
             pre,
             name,
             hash,
+            imports,
+            cached,
             config,
             lookups,
         })
@@ -321,6 +351,16 @@ impl Transform {
         };
         let output: Schema = output.iter().map(from_wit).collect();
         Ok((instance, output))
+    }
+
+    /// The component's imports, as named in the component.
+    pub fn imports(&self) -> &[String] {
+        &self.imports
+    }
+
+    /// Whether the compiled code came from the on-disk cache.
+    pub fn was_cached(&self) -> bool {
+        self.cached
     }
 
     /// The settings this transform runs with.
@@ -416,6 +456,54 @@ impl Instance {
             None => format!("{e:#}"),
         }
     }
+}
+
+/// What a component file is, read without running it (`holo-host inspect`).
+#[derive(Debug, Clone)]
+pub struct ComponentFacts {
+    pub size: u64,
+    /// `sha256:<hex>` of the file.
+    pub hash: String,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    /// The compiled code was in the cache before this call.
+    pub cached: bool,
+}
+
+/// Compiles (or loads from the cache) the component at `path` and lists its imports and
+/// exports.
+pub fn component_facts(
+    path: &Path,
+    cache_dir: Option<&Path>,
+) -> Result<ComponentFacts, TransformError> {
+    let bytes = std::fs::read(path).map_err(|source| TransformError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let hash = content_hash(&bytes);
+    let compile_err = |source| TransformError::Compile {
+        path: path.to_owned(),
+        source,
+    };
+    let engine = engine().map_err(compile_err)?;
+    let (component, cached) =
+        cache::load(&engine, cache_dir, &hash[7..], &bytes).map_err(compile_err)?;
+    let ty = component.component_type();
+    Ok(ComponentFacts {
+        size: bytes.len() as u64,
+        hash,
+        imports: ty.imports(&engine).map(|(n, _)| n.to_owned()).collect(),
+        exports: ty.exports(&engine).map(|(n, _)| n.to_owned()).collect(),
+        cached,
+    })
+}
+
+/// The version of `holo:transform` that `imports` name (`holo:transform/host@0.1.0`).
+pub fn wit_version(imports: &[String]) -> Option<&str> {
+    imports.iter().find_map(|name| {
+        let rest = name.strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
+        Some(rest.split_once('@').map_or("", |(_, v)| v))
+    })
 }
 
 /// `sha256:<hex>` of `bytes`.

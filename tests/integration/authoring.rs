@@ -1,0 +1,189 @@
+//! The authoring commands through the binary: `test` (outcomes, `--expect`), `inspect`,
+//! and `new`, whose project builds and passes its own test as generated.
+
+use std::process::Command;
+
+use crate::support::{guest, holo_host, scratch, target_dir, write};
+
+const ORDERS: &str = "order_id,user_id,book_id,book_name,order_cnt,order_amt\n\
+    a1,1,3,海辺のカフカ,1,700\n\
+    a2,1,3,x,1\n\
+    a3,2,4,y,2,not-a-number\n";
+
+/// `holo-host test` with the alias transform: an emit, a record the source rejects, one the
+/// transform rejects; as JSON lines when stdout is not a terminal.
+#[test]
+fn test_prints_each_outcome_and_checks_expectations() {
+    let dir = scratch();
+    let input = write(dir.path(), "orders.csv", ORDERS);
+    let alias = guest("alias");
+    let base = |extra: &[&str]| {
+        let mut cmd = holo_host();
+        cmd.arg("test")
+            .arg(&alias)
+            .args(["--input", &input])
+            .args([
+                "--set",
+                "rename=book_name:title",
+                "--set",
+                "cast=order_amt:int",
+            ])
+            .args(["--set", "select=order_id,title,order_amt"])
+            .args(extra);
+        cmd.output().unwrap()
+    };
+    let out = base(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"line": 2, "emit": {"order_id": "a1", "title": "海辺のカフカ", "order_amt": 700}})
+    );
+    assert_eq!(lines[1]["line"], 3);
+    assert_eq!(lines[1]["stage"], "source");
+    assert_eq!(lines[2]["line"], 4);
+    assert_eq!(lines[2]["stage"], "transform");
+    assert!(
+        lines[2]["reject"]
+            .as_str()
+            .unwrap()
+            .contains("not-a-number"),
+        "{}",
+        lines[2]
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 emitted, 2 rejected, 0 deleted"),
+        "{stderr}"
+    );
+
+    // What it printed is what --expect takes.
+    let expected: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let same = write(dir.path(), "expected.jsonl", &expected);
+    assert!(base(&["--expect", &same]).status.success());
+    // One value changed: exit 1, and the difference names the outcome.
+    let changed = write(dir.path(), "changed.jsonl", expected.replace("700", "701"));
+    let out = base(&["--expect", &changed]);
+    assert_eq!(out.status.code(), Some(1));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.starts_with("outcome 1: expected {"), "{shown}");
+    assert!(shown.contains("701") && shown.contains("700"), "{shown}");
+    // Fewer outcomes expected than seen: the extra ones are named.
+    let first = write(dir.path(), "first.jsonl", expected.lines().next().unwrap());
+    let shown = String::from_utf8(base(&["--expect", &first]).stdout).unwrap();
+    assert!(
+        shown.contains("outcome 2: unexpected") && shown.contains("outcome 3: unexpected"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn inspect_names_version_imports_and_output() {
+    let out = holo_host()
+        .arg("inspect")
+        .arg(guest("alias"))
+        .args(["--input-columns", "a:text,b:int", "--set", "rename=a:x"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "built for: holo:transform@0.1.0 (the version this holo-host runs)",
+        "holo:transform/types@0.1.0  (the holo-host WIT)",
+        "exports:   configure, output-schema, process",
+        "hash:      sha256:",
+        "input:     a text, b int",
+        "output:    x text, b int",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert!(!text.contains("NOT PROVIDED"), "{text}");
+}
+
+/// `holo-host new` writes a project that builds (offline, with the crates the workspace
+/// already has) and passes `holo-host test --expect` as generated; built against another
+/// version of the WIT, the component is refused with both versions named.
+#[test]
+fn a_new_project_builds_and_passes_its_test() {
+    let dir = scratch();
+    let out = holo_host()
+        .args(["new", "my_tx", "--lang", "rust", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = dir.path().join("my_tx");
+    let build = || {
+        let out = Command::new(root.join("build.sh"))
+            .env("CARGO_NET_OFFLINE", "true")
+            .env("CARGO_TARGET_DIR", target_dir().join("new-project"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "build.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    build();
+    let test = || {
+        holo_host()
+            .arg("test")
+            .arg(root.join("my_tx.wasm"))
+            .arg("--input")
+            .arg(root.join("sample.csv"))
+            .arg("--expect")
+            .arg(root.join("expected.jsonl"))
+            .output()
+            .unwrap()
+    };
+    let out = test();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("as expected (2 emitted, 1 rejected, 0 deleted)"),
+        "{stderr}"
+    );
+
+    let wit = root.join("wit/transform.wit");
+    let text = std::fs::read_to_string(&wit).unwrap();
+    std::fs::write(
+        &wit,
+        text.replace("holo:transform@0.1.0", "holo:transform@0.2.0"),
+    )
+    .unwrap();
+    build();
+    let out = test();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "was built for holo:transform@0.2.0, but this holo-host runs holo:transform@0.1.0"
+        ),
+        "{stderr}"
+    );
+
+    let out = holo_host()
+        .args(["new", "x", "--lang", "python"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no python SDK yet"));
+}
