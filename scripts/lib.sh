@@ -44,6 +44,39 @@ build_guests() {
     cargo build --quiet --profile guest --target wasm32-wasip2 "${args[@]}"
     GUEST_DIR="$TARGET_DIR/wasm32-wasip2/guest"
     export HOLO_GUEST_DIR="$GUEST_DIR"
+    build_python_guests
+}
+
+# componentize-py in a virtual environment under target/, installed from PyPI where missing.
+PY_VENV="$TARGET_DIR/py-componentize"
+COMPONENTIZE_PY_VERSION=0.25.1
+ensure_componentize_py() {
+    if ! "$PY_VENV/bin/componentize-py" --version 2>/dev/null | grep -q "$COMPONENTIZE_PY_VERSION"; then
+        say "installing componentize-py $COMPONENTIZE_PY_VERSION into $PY_VENV"
+        python3 -m venv "$PY_VENV"
+        "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check \
+            "componentize-py==$COMPONENTIZE_PY_VERSION"
+    fi
+    export HOLO_PY_VENV="$PY_VENV"
+}
+
+# The Python ports of the examples (guest-transforms/python/NAME/app.py) as NAME-py.wasm,
+# rebuilt when a source is newer than the component.
+build_python_guests() {
+    ensure_componentize_py
+    local wit app out
+    wit=$(mktemp -d)
+    cp "$ROOT/wit/transform.wit" "$wit/"
+    for app in "$ROOT"/guest-transforms/python/*/app.py; do
+        out="$GUEST_DIR/$(basename "$(dirname "$app")")-py.wasm"
+        if [ -f "$out" ] && [ -z "$(find "$app" "$ROOT/guest-transforms/sdk-python" "$ROOT/wit/transform.wit" -newer "$out" \( -name '*.py' -o -name '*.wit' \))" ]; then
+            continue
+        fi
+        say "building $(basename "$out") (componentize-py)"
+        "$PY_VENV/bin/componentize-py" -d "$wit" -w transform componentize \
+            -p "$ROOT/guest-transforms/sdk-python" -p "$(dirname "$app")" app -o "$out" >/dev/null
+    done
+    rm -rf "$wit"
 }
 
 # A throwaway PostgreSQL in DIR/pg on a free loopback port (as the `postgres` user when run

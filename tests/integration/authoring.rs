@@ -1,6 +1,7 @@
 //! The authoring commands through the binary: `test` (outcomes, `--expect`), `inspect`,
 //! and `new`, whose project builds and passes its own test as generated.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::{guest, holo_host, scratch, target_dir, write};
@@ -181,9 +182,94 @@ fn a_new_project_builds_and_passes_its_test() {
     );
 
     let out = holo_host()
-        .args(["new", "x", "--lang", "python"])
+        .args(["new", "x", "--lang", "js", "--dir"])
+        .arg(dir.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no python SDK yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no JavaScript SDK yet"));
+    assert!(!dir.path().join("x").exists());
+}
+
+/// Generates `name` in `lang` under `dir`, builds it with its own `build.sh`, and returns
+/// the component.
+fn new_project(dir: &Path, name: &str, lang: &str) -> PathBuf {
+    let out = holo_host()
+        .args(["new", name, "--lang", lang, "--dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = dir.join(name);
+    let out = Command::new(root.join("build.sh"))
+        .env("CARGO_NET_OFFLINE", "true")
+        .env("CARGO_TARGET_DIR", target_dir().join("new-project"))
+        // One virtual environment with componentize-py for every run of the tests.
+        .env("HOLO_PY_VENV", target_dir().join("py-componentize"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{lang} build.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    root.join(format!("{name}.wasm"))
+}
+
+/// The outcomes of `holo-host test`, as JSON lines, and its stderr.
+fn outcomes(wasm: &Path, input: &Path, expect: Option<&Path>) -> (bool, String, String) {
+    let mut cmd = holo_host();
+    cmd.arg("test").arg(wasm).arg("--input").arg(input);
+    if let Some(e) = expect {
+        cmd.arg("--expect").arg(e);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The Python project (the Python SDK, built with componentize-py, which its `build.sh`
+/// installs) passes its own test as generated, within the default memory cap, and gives
+/// the same outcomes as the Rust project on the same input: Unicode, empty and blank
+/// fields, a multi-line field, a record the source rejects.
+#[test]
+fn python_and_rust_projects_agree() {
+    let dir = scratch();
+    let py = new_project(dir.path(), "py_tx", "python");
+    let project = dir.path().join("py_tx");
+    let (ok, _, stderr) = outcomes(
+        &py,
+        &project.join("sample.csv"),
+        Some(&project.join("expected.jsonl")),
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("as expected (2 emitted, 1 rejected, 0 deleted)"),
+        "{stderr}"
+    );
+
+    let rust = new_project(dir.path(), "rs_tx", "rust");
+    let input = write(
+        dir.path(),
+        "edge.csv",
+        "id,title,note\n1,  Kafka  ,  \n ,blank id,x\n3,ノルウェイの森, 嫌われる勇気 \n\
+         4,\"two\nlines \",\"\"\n5,short\n,,\n",
+    );
+    let input = Path::new(&input);
+    let (ok_rs, rs, err_rs) = outcomes(&rust, input, None);
+    let (ok_py, py, err_py) = outcomes(&py, input, None);
+    assert!(ok_rs && ok_py, "{err_rs}\n{err_py}");
+    assert_eq!(rs.lines().count(), 6, "{rs}");
+    assert_eq!(py, rs, "the Python and Rust transforms differ");
+    assert!(
+        rs.contains(r#""title":"ノルウェイの森""#) && rs.contains(r#""note":"嫌われる勇気""#),
+        "{rs}"
+    );
 }

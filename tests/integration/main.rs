@@ -7,6 +7,7 @@ mod authoring;
 mod db_lookup;
 mod partitions;
 mod pipeline;
+mod ports;
 mod postgres_sink;
 mod reload;
 mod sandbox;

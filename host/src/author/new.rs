@@ -1,7 +1,8 @@
-//! `holo-host new NAME --lang rust`: a transform project that builds and passes
+//! `holo-host new NAME --lang rust|python`: a transform project that builds and passes
 //! `holo-host test` as generated: the transform, `build.sh` (which writes `NAME.wasm`
-//! into the project), `sample.csv`, `expected.jsonl`, a README, and the Rust SDK and WIT
-//! of this release, vendored so the project builds on its own.
+//! into the project), `sample.csv`, `expected.jsonl`, a README, and the SDK and WIT of
+//! this release, vendored so the project builds on its own. Both languages generate the
+//! same transform, with the same outcomes on the same sample.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     Rust,
+    Python,
 }
 
 impl std::str::FromStr for Lang {
@@ -17,10 +19,12 @@ impl std::str::FromStr for Lang {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
             "rust" | "rs" => Ok(Lang::Rust),
-            "python" | "py" | "js" | "javascript" => Err(format!(
-                "`{s}`: this release has no {s} SDK yet, so it cannot generate a {s} project; use rust"
+            "python" | "py" => Ok(Lang::Python),
+            "js" | "javascript" => Err(format!(
+                "`{s}`: this release has no JavaScript SDK yet, so it cannot generate a \
+                 JavaScript project; use rust or python"
             )),
-            _ => Err(format!("unknown language `{s}`: use rust")),
+            _ => Err(format!("unknown language `{s}`: use rust or python")),
         }
     }
 }
@@ -99,6 +103,10 @@ const VENDORED: &[(&str, &str)] = &[
         include_str!("../../../guest-transforms/sdk/src/wasm.rs"),
     ),
 ];
+
+/// The Python SDK of this release.
+const PYTHON_SDK: &str =
+    include_str!("../../../guest-transforms/sdk-python/holo_transform/__init__.py");
 
 const BATCH_TOML: &str = r#"[package]
 name = "holo-batch"
@@ -214,9 +222,55 @@ holds the Rust SDK of the holo-host release that generated the project.
 `{"line": N, "reject": "why", "stage": "transform"}` or `{"line": N, "delete": {…}}`.
 "#;
 
+const APP_PY: &str = r#""""{name}: trims the spaces around every text value, and rejects a record whose
+required column (the setting `required`, by default the first column) is empty.
+Edit `process` to make it yours; `holo-host test {name}.wasm --input sample.csv` shows
+what it does."""
+
+from holo_transform import Column, Config, Emit, Reject, export, find_column
+
+
+class Trim:
+    def __init__(self, config: Config):
+        config.check_keys(["required"])
+        self.required = config.get("required")
+        self.index = 0
+        self.name = ""
+
+    def output_schema(self, columns: list[Column]) -> list[Column]:
+        if self.required is not None:
+            self.index = find_column(columns, self.required)
+        elif not columns:
+            raise ValueError("the input has no columns")
+        self.name = columns[self.index].name
+        return columns
+
+    def process(self, row: list, emit: Emit) -> None:
+        key = row[self.index]
+        if key is None or (isinstance(key, str) and not key.strip()):
+            raise Reject(f"column `{self.name}` is empty")
+        emit.row([v.strip() if isinstance(v, str) else v for v in row])
+
+
+WitWorld = export(Trim)
+"#;
+
+const BUILD_PY_SH: &str = r#"#!/usr/bin/env bash
+# Builds {name}.wasm next to this script with componentize-py, installed into a virtual
+# environment ($HOLO_PY_VENV, else .venv) where it is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${HOLO_PY_VENV:-.venv}
+if [ ! -x "$VENV/bin/componentize-py" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check 'componentize-py==0.25.1'
+fi
+"$VENV/bin/componentize-py" -d wit -w transform componentize -p vendor -p . app -o {name}.wasm
+echo "built $(pwd)/{name}.wasm"
+"#;
+
 /// Writes the project into `dir/name`; returns its path.
 pub fn generate(dir: &Path, name: &str, lang: Lang) -> Result<PathBuf, NewError> {
-    let Lang::Rust = lang;
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
@@ -234,17 +288,55 @@ pub fn generate(dir: &Path, name: &str, lang: Lang) -> Result<PathBuf, NewError>
          [profile.release]\nopt-level = \"s\"\nlto = true\ncodegen-units = 1\n"
     );
     let mut files: Vec<(String, String)> = vec![
-        ("Cargo.toml".into(), cargo_toml),
-        ("src/lib.rs".into(), LIB_RS.replace("{name}", name)),
         ("sample.csv".into(), SAMPLE_CSV.into()),
         ("expected.jsonl".into(), EXPECTED.into()),
-        ("build.sh".into(), BUILD_SH.replace("{name}", name)),
-        ("README.md".into(), README.replace("{name}", name)),
-        (".gitignore".into(), "target/\n*.wasm\n".into()),
-        ("vendor/batch/Cargo.toml".into(), BATCH_TOML.into()),
-        ("vendor/sdk/Cargo.toml".into(), SDK_TOML.into()),
+        ("wit/transform.wit".into(), VENDORED[0].1.into()),
     ];
-    files.extend(VENDORED.iter().map(|(p, c)| (p.to_string(), c.to_string())));
+    match lang {
+        Lang::Rust => {
+            files.extend([
+                ("Cargo.toml".into(), cargo_toml),
+                ("src/lib.rs".into(), LIB_RS.replace("{name}", name)),
+                ("build.sh".into(), BUILD_SH.replace("{name}", name)),
+                ("README.md".into(), README.replace("{name}", name)),
+                (".gitignore".into(), "target/\n*.wasm\n".into()),
+                ("vendor/batch/Cargo.toml".into(), BATCH_TOML.into()),
+                ("vendor/sdk/Cargo.toml".into(), SDK_TOML.into()),
+            ]);
+            files.extend(
+                VENDORED[1..]
+                    .iter()
+                    .map(|(p, c)| (p.to_string(), c.to_string())),
+            );
+        }
+        Lang::Python => files.extend([
+            ("app.py".into(), APP_PY.replace("{name}", name)),
+            ("build.sh".into(), BUILD_PY_SH.replace("{name}", name)),
+            (
+                "README.md".into(),
+                README
+                    .replace("--lang rust", "--lang python")
+                    .replace(
+                        "`src/lib.rs` is the transform: `new`",
+                        "`app.py` is the transform: `__init__`",
+                    )
+                    .replace(
+                        "(or deletes, `out.delete()`), and an `Err` sends",
+                        "(`emit.row`, or deletes with `emit.delete`), and an exception sends",
+                    )
+                    .replace(
+                        "`vendor/`\nholds the Rust SDK",
+                        "`vendor/`\nholds the Python SDK",
+                    )
+                    .replace("{name}", name),
+            ),
+            (".gitignore".into(), ".venv/\n*.wasm\n__pycache__/\n".into()),
+            (
+                "vendor/holo_transform/__init__.py".into(),
+                PYTHON_SDK.into(),
+            ),
+        ]),
+    }
     for (rel, content) in files {
         let path = root.join(&rel);
         let write_err = |source| NewError::Write {
@@ -295,10 +387,23 @@ mod tests {
             Err(NewError::BadName { .. })
         ));
         assert!(
-            "python"
-                .parse::<Lang>()
+            "js".parse::<Lang>()
                 .unwrap_err()
-                .contains("no python SDK")
+                .contains("no JavaScript SDK")
         );
+        let py = generate(dir.path(), "py_tx", Lang::Python).unwrap();
+        for f in [
+            "app.py",
+            "build.sh",
+            "sample.csv",
+            "expected.jsonl",
+            "README.md",
+            "wit/transform.wit",
+            "vendor/holo_transform/__init__.py",
+        ] {
+            assert!(py.join(f).is_file(), "{f}");
+        }
+        let readme = std::fs::read_to_string(py.join("README.md")).unwrap();
+        assert!(readme.contains("--lang python") && readme.contains("`app.py` is the transform"));
     }
 }

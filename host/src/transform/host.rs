@@ -87,7 +87,9 @@ impl Limits {
         Limits {
             inner: StoreLimitsBuilder::new()
                 .memory_size(memory)
-                .instances(4)
+                // Components built from interpreters (componentize-py: libc, libpython, …)
+                // hold a dozen core instances; Rust components hold one or two.
+                .instances(32)
                 .build(),
             denied: None,
         }
