@@ -45,6 +45,44 @@ build_guests() {
     GUEST_DIR="$TARGET_DIR/wasm32-wasip2/guest"
     export HOLO_GUEST_DIR="$GUEST_DIR"
     build_python_guests
+    build_js_guests
+}
+
+# componentize-js (npm, from the lock file in guest-transforms/sdk-js/toolchain) under
+# target/js-toolchain, installed where missing or when the lock file changed.
+JS_TOOLCHAIN="$TARGET_DIR/js-toolchain"
+ensure_componentize_js() {
+    local src="$ROOT/guest-transforms/sdk-js/toolchain"
+    if [ ! -d "$JS_TOOLCHAIN/node_modules/@bytecodealliance/componentize-js" ] \
+        || ! cmp -s "$src/package-lock.json" "$JS_TOOLCHAIN/package-lock.json"; then
+        say "installing componentize-js into $JS_TOOLCHAIN (npm ci)"
+        mkdir -p "$JS_TOOLCHAIN"
+        cp "$src/package.json" "$src/package-lock.json" "$JS_TOOLCHAIN/"
+        (cd "$JS_TOOLCHAIN" && npm ci --no-audit --no-fund --silent)
+    fi
+    cp "$src/build.mjs" "$JS_TOOLCHAIN/"
+    export HOLO_JS_TOOLCHAIN="$JS_TOOLCHAIN"
+}
+
+# The JavaScript ports of the examples (guest-transforms/js/NAME/app.js, with the SDK
+# beside it) as NAME-js.wasm, rebuilt when a source is newer than the component.
+build_js_guests() {
+    ensure_componentize_js
+    local wit app out work
+    wit=$(mktemp -d)
+    cp "$ROOT/wit/transform.wit" "$wit/"
+    for app in "$ROOT"/guest-transforms/js/*/app.js; do
+        out="$GUEST_DIR/$(basename "$(dirname "$app")")-js.wasm"
+        if [ -f "$out" ] && [ -z "$(find "$app" "$ROOT/guest-transforms/sdk-js/holo_transform.js" "$ROOT/wit/transform.wit" -newer "$out")" ]; then
+            continue
+        fi
+        say "building $(basename "$out") (componentize-js)"
+        work=$(mktemp -d)
+        cp "$app" "$ROOT/guest-transforms/sdk-js/holo_transform.js" "$work/"
+        node "$JS_TOOLCHAIN/build.mjs" "$work/app.js" "$wit" "$out"
+        rm -rf "$work"
+    done
+    rm -rf "$wit"
 }
 
 # componentize-py in a virtual environment under target/, installed from PyPI where missing.

@@ -182,12 +182,12 @@ fn a_new_project_builds_and_passes_its_test() {
     );
 
     let out = holo_host()
-        .args(["new", "x", "--lang", "js", "--dir"])
+        .args(["new", "x", "--lang", "cobol", "--dir"])
         .arg(dir.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no JavaScript SDK yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use rust, python or js"));
     assert!(!dir.path().join("x").exists());
 }
 
@@ -208,8 +208,9 @@ fn new_project(dir: &Path, name: &str, lang: &str) -> PathBuf {
     let out = Command::new(root.join("build.sh"))
         .env("CARGO_NET_OFFLINE", "true")
         .env("CARGO_TARGET_DIR", target_dir().join("new-project"))
-        // One virtual environment with componentize-py for every run of the tests.
+        // The toolchains scripts/test.sh installs, shared by every run of the tests.
         .env("HOLO_PY_VENV", target_dir().join("py-componentize"))
+        .env("HOLO_JS_TOOLCHAIN", target_dir().join("js-toolchain"))
         .output()
         .unwrap();
     assert!(
@@ -235,12 +236,13 @@ fn outcomes(wasm: &Path, input: &Path, expect: Option<&Path>) -> (bool, String, 
     )
 }
 
-/// The Python project (the Python SDK, built with componentize-py, which its `build.sh`
-/// installs) passes its own test as generated, within the default memory cap, and gives
-/// the same outcomes as the Rust project on the same input: Unicode, empty and blank
-/// fields, a multi-line field, a record the source rejects.
+/// The Python and JavaScript projects (their SDKs, built with componentize-py and
+/// componentize-js, which their `build.sh` install where missing) pass their own test as
+/// generated, within the default memory cap, and give the same outcomes as the Rust
+/// project on the same input: Unicode, empty and blank fields, a multi-line field, a
+/// record the source rejects.
 #[test]
-fn python_and_rust_projects_agree() {
+fn projects_in_every_language_agree() {
     let dir = scratch();
     let py = new_project(dir.path(), "py_tx", "python");
     let project = dir.path().join("py_tx");
@@ -268,6 +270,17 @@ fn python_and_rust_projects_agree() {
     assert!(ok_rs && ok_py, "{err_rs}\n{err_py}");
     assert_eq!(rs.lines().count(), 6, "{rs}");
     assert_eq!(py, rs, "the Python and Rust transforms differ");
+    let js = new_project(dir.path(), "js_tx", "js");
+    let project = dir.path().join("js_tx");
+    let (ok, _, stderr) = outcomes(
+        &js,
+        &project.join("sample.csv"),
+        Some(&project.join("expected.jsonl")),
+    );
+    assert!(ok, "{stderr}");
+    let (ok_js, js_out, err_js) = outcomes(&js, input, None);
+    assert!(ok_js, "{err_js}");
+    assert_eq!(js_out, rs, "the JavaScript and Rust transforms differ");
     assert!(
         rs.contains(r#""title":"ノルウェイの森""#) && rs.contains(r#""note":"嫌われる勇気""#),
         "{rs}"

@@ -1,4 +1,4 @@
-//! `holo-host new NAME --lang rust|python`: a transform project that builds and passes
+//! `holo-host new NAME --lang rust|python|js`: a transform project that builds and passes
 //! `holo-host test` as generated: the transform, `build.sh` (which writes `NAME.wasm`
 //! into the project), `sample.csv`, `expected.jsonl`, a README, and the SDK and WIT of
 //! this release, vendored so the project builds on its own. Both languages generate the
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 pub enum Lang {
     Rust,
     Python,
+    JavaScript,
 }
 
 impl std::str::FromStr for Lang {
@@ -20,11 +21,8 @@ impl std::str::FromStr for Lang {
         match s.to_ascii_lowercase().as_str() {
             "rust" | "rs" => Ok(Lang::Rust),
             "python" | "py" => Ok(Lang::Python),
-            "js" | "javascript" => Err(format!(
-                "`{s}`: this release has no JavaScript SDK yet, so it cannot generate a \
-                 JavaScript project; use rust or python"
-            )),
-            _ => Err(format!("unknown language `{s}`: use rust or python")),
+            "js" | "javascript" => Ok(Lang::JavaScript),
+            _ => Err(format!("unknown language `{s}`: use rust, python or js")),
         }
     }
 }
@@ -269,6 +267,59 @@ fi
 echo "built $(pwd)/{name}.wasm"
 "#;
 
+const APP_JS: &str = r#"// {name}: trims the spaces around every text value, and rejects a record whose
+// required column (the setting `required`, by default the first column) is empty.
+// Edit `process` to make it yours; `holo-host test {name}.wasm --input sample.csv` shows
+// what it does. Values: null, booleans, BigInt (int), numbers (float), strings.
+import { Reject, exportTransform, findColumn, rustTrim } from './vendor/holo_transform.js';
+
+class Trim {
+  constructor(config) {
+    config.checkKeys(['required']);
+    this.required = config.get('required');
+    this.index = 0;
+    this.name = '';
+  }
+
+  outputSchema(columns) {
+    if (this.required !== undefined) this.index = findColumn(columns, this.required);
+    else if (columns.length === 0) throw new Error('the input has no columns');
+    this.name = columns[this.index].name;
+    return columns;
+  }
+
+  process(row, emit) {
+    const key = row[this.index];
+    if (key === null || (typeof key === 'string' && rustTrim(key) === '')) {
+      throw new Reject(`column \`${this.name}\` is empty`);
+    }
+    emit.row(row.map((v) => (typeof v === 'string' ? rustTrim(v) : v)));
+  }
+}
+
+export const { configure, outputSchema, process } = exportTransform(Trim);
+"#;
+
+const BUILD_JS_SH: &str = r#"#!/usr/bin/env bash
+# Builds {name}.wasm next to this script with componentize-js: the toolchain in
+# $HOLO_JS_TOOLCHAIN (a folder with build.mjs and its node_modules), else installed here
+# with `npm ci` from package-lock.json.
+set -euo pipefail
+cd "$(dirname "$0")"
+TOOLCHAIN=${HOLO_JS_TOOLCHAIN:-.}
+if [ ! -d "$TOOLCHAIN/node_modules/@bytecodealliance/componentize-js" ]; then
+    (cd "$TOOLCHAIN" && npm ci --no-audit --no-fund --silent)
+fi
+node "$TOOLCHAIN/build.mjs" app.js wit {name}.wasm
+echo "built $(pwd)/{name}.wasm"
+"#;
+
+/// The JavaScript SDK and the toolchain that builds with it.
+const JS_SDK: &str = include_str!("../../../guest-transforms/sdk-js/holo_transform.js");
+const JS_PACKAGE: &str = include_str!("../../../guest-transforms/sdk-js/toolchain/package.json");
+const JS_LOCK: &str = include_str!("../../../guest-transforms/sdk-js/toolchain/package-lock.json");
+const JS_BUILD: &str = include_str!("../../../guest-transforms/sdk-js/toolchain/build.mjs");
+
 /// Writes the project into `dir/name`; returns its path.
 pub fn generate(dir: &Path, name: &str, lang: Lang) -> Result<PathBuf, NewError> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -336,6 +387,34 @@ pub fn generate(dir: &Path, name: &str, lang: Lang) -> Result<PathBuf, NewError>
                 PYTHON_SDK.into(),
             ),
         ]),
+        Lang::JavaScript => files.extend([
+            ("app.js".into(), APP_JS.replace("{name}", name)),
+            ("build.sh".into(), BUILD_JS_SH.replace("{name}", name)),
+            (
+                "README.md".into(),
+                README
+                    .replace("--lang rust", "--lang js")
+                    .replace(
+                        "`src/lib.rs` is the transform: `new`",
+                        "`app.js` is the transform: `constructor`",
+                    )
+                    .replace("`output_schema`", "`outputSchema`")
+                    .replace(
+                        "(or deletes, `out.delete()`), and an `Err` sends",
+                        "(`emit.row`, or deletes with `emit.delete`), and a thrown error sends",
+                    )
+                    .replace(
+                        "`vendor/`\nholds the Rust SDK",
+                        "`vendor/`\nholds the JavaScript SDK",
+                    )
+                    .replace("{name}", name),
+            ),
+            (".gitignore".into(), "node_modules/\n*.wasm\n".into()),
+            ("vendor/holo_transform.js".into(), JS_SDK.into()),
+            ("package.json".into(), JS_PACKAGE.into()),
+            ("package-lock.json".into(), JS_LOCK.into()),
+            ("build.mjs".into(), JS_BUILD.into()),
+        ]),
     }
     for (rel, content) in files {
         let path = root.join(&rel);
@@ -387,10 +466,21 @@ mod tests {
             Err(NewError::BadName { .. })
         ));
         assert!(
-            "js".parse::<Lang>()
+            "cobol"
+                .parse::<Lang>()
                 .unwrap_err()
-                .contains("no JavaScript SDK")
+                .contains("rust, python or js")
         );
+        let js = generate(dir.path(), "js_tx", Lang::JavaScript).unwrap();
+        for f in [
+            "app.js",
+            "build.sh",
+            "build.mjs",
+            "package-lock.json",
+            "vendor/holo_transform.js",
+        ] {
+            assert!(js.join(f).is_file(), "{f}");
+        }
         let py = generate(dir.path(), "py_tx", Lang::Python).unwrap();
         for f in [
             "app.py",

@@ -77,6 +77,7 @@ fn run_blocking(config: &TestConfig, lookups: Arc<Lookups>) -> Result<Outcomes, 
         inputs: vec![config.input.to_string_lossy().into_owned()],
         batch_rows: CsvSourceConfig::default_batch_rows(),
         batch_bytes: CsvSourceConfig::default_batch_bytes(),
+        partition: None,
     };
     let mut source = CsvSource::open(&csv, &Ledger::new())?;
     let input = source.schema();

@@ -93,7 +93,7 @@ pub struct NewArgs {
     pub name: String,
 
     /// The language of the transform.
-    #[arg(long, value_name = "rust", default_value = "rust")]
+    #[arg(long, value_name = "rust|python|js", default_value = "rust")]
     pub lang: Lang,
 
     /// Where to create the project folder.
