@@ -51,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
+    let summary_json = args.summary_json.clone();
     let config = args.build()?;
     let runtime = runtime()?;
     if plan {
@@ -59,6 +60,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let summary = runtime.block_on(holo_host::pipeline::run(config, shutdown_signal()))?;
     eprintln!("holo-host: {summary}");
+    if let Some(path) = summary_json {
+        let json = serde_json::to_string_pretty(&summary).expect("a summary serializes");
+        std::fs::write(&path, json + "\n")
+            .with_context(|| format!("cannot write the summary to `{}`", path.display()))?;
+    }
     // A stream runs until stopped: that is success; a load stopped early is not.
     Ok(if summary.interrupted && !summary.streaming {
         ExitCode::from(130)

@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ErrorRate, PipelineConfig, Reload, SourceConfig, Start};
 use crate::lookup::LookupSpec;
-use crate::source::csv::CsvSourceConfig;
+use crate::source::csv::{CsvSourceConfig, Partition};
 use crate::source::sls::SlsSourceConfig;
 use crate::transform::{TransformConfig, cache};
 
@@ -133,6 +133,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = ErrorRate::default_window())]
     pub error_window: u64,
 
+    /// Load only one share of the input files: `INDEX/COUNT` (or `COUNT`, the index then
+    /// coming from JOB_COMPLETION_INDEX, as in a Kubernetes Indexed Job). A file belongs to
+    /// the share its path's stable hash falls to; each share keeps its own positions, so N
+    /// processes load N disjoint shares exactly once and each resumes alone.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub partition: Option<String>,
+
+    /// Also write the run summary as JSON to this file (read, written, dead-lettered,
+    /// seconds, how the run ended, the transform's counts).
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
+
     /// Where compiled transforms are cached (default: `~/.cache/holo-host`).
     #[arg(long, value_name = "DIR", env = "HOLO_HOST_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -189,6 +201,13 @@ pub enum ArgsError {
     ErrorRate(f64),
     #[error("--error-window must be at least 1")]
     ErrorWindow,
+    #[error("{0}")]
+    Partition(String),
+    #[error(
+        "--partition splits CSV files; a Log Service stream scales through its consumer group: \
+         run more members with the same consumer_group instead"
+    )]
+    PartitionStream,
 }
 
 impl RunArgs {
@@ -223,6 +242,14 @@ impl RunArgs {
         if self.error_window == 0 {
             return Err(ArgsError::ErrorWindow);
         }
+        let partition = match &self.partition {
+            None => None,
+            Some(_) if stream.is_some() => return Err(ArgsError::PartitionStream),
+            Some(p) => Some(
+                Partition::parse(p, std::env::var("JOB_COMPLETION_INDEX").ok().as_deref())
+                    .map_err(ArgsError::Partition)?,
+            ),
+        };
         let sink = self.sink.build()?;
         let transform = self.transform.map(|path| TransformConfig {
             path,
@@ -238,6 +265,7 @@ impl RunArgs {
                     inputs,
                     batch_rows: self.batch_rows,
                     batch_bytes: self.batch_bytes,
+                    partition,
                 }),
             },
             transform,

@@ -3,8 +3,8 @@
 
 use crate::transform::stage::StageStats;
 
-/// What a run did.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What a run did (`--summary-json` writes it as JSON, with these names).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Summary {
     pub read: u64,
     pub written: u64,

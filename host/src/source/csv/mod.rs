@@ -20,7 +20,7 @@ use holo_batch::BatchWriter;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-pub use self::config::CsvSourceConfig;
+pub use self::config::{CsvSourceConfig, Partition};
 pub use self::reader::HeaderError;
 use self::reader::{RecordReader, header_names};
 use crate::position::{Positions, Start};
@@ -171,6 +171,8 @@ enum FileStart {
     At { offset: u64, line: u64 },
     /// Loaded to its end: skipped.
     Done,
+    /// In another process's share (`--partition`): skipped, not counted.
+    NotOurs,
 }
 
 /// The file being read.
@@ -229,11 +231,19 @@ impl CsvSource {
             Inputs::Stdin => return Err(CsvError::ResumeStdin),
             Inputs::Files(files) => (files.iter())
                 .map(|f| match ledger.get(&f.stream()) {
+                    _ if config.partition.is_some_and(|p| !p.takes(&f.given)) => {
+                        Ok(FileStart::NotOurs)
+                    }
                     None => Ok(FileStart::Beginning),
                     Some(saved) => file_start(f, saved),
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         };
+        if let Some(p) = config.partition {
+            let ours = starts.iter().filter(|s| **s != FileStart::NotOurs).count();
+            tracing::info!(partition = %format!("{}/{}", p.index, p.count), files = ours,
+                           of = inputs.count(), "loading this partition's share of the files");
+        }
         // The header of the first input names the columns even when it is skipped.
         let (first, header) = open_input(&inputs, 0)?;
         let header_from = first.given.clone();
@@ -242,7 +252,7 @@ impl CsvSource {
         if let Inputs::Files(files) = &inputs {
             for (file, _) in (files.iter().zip(&starts))
                 .skip(1)
-                .filter(|(_, s)| **s != FileStart::Done)
+                .filter(|(_, s)| !matches!(s, FileStart::Done | FileStart::NotOurs))
             {
                 let mut reader = file_reader(file)?;
                 check_header(
@@ -286,7 +296,7 @@ impl CsvSource {
             let index = self.next;
             self.next += 1;
             let start = self.starts[index];
-            if start == FileStart::Done {
+            if matches!(start, FileStart::Done | FileStart::NotOurs) {
                 opened = None;
                 continue;
             }
@@ -329,11 +339,16 @@ impl CsvSource {
         Ok(expand(&config.inputs)?.streams())
     }
 
-    /// The size of all inputs, for a progress bar; `None` for stdin.
+    /// The size of the inputs this process loads, for a progress bar; `None` for stdin.
     pub fn total_bytes(&self) -> Option<u64> {
         match &self.inputs {
             Inputs::Stdin => None,
-            Inputs::Files(files) => Some(files.iter().map(|f| f.len).sum()),
+            Inputs::Files(files) => Some(
+                (files.iter().zip(&self.starts))
+                    .filter(|(_, s)| **s != FileStart::NotOurs)
+                    .map(|(f, _)| f.len)
+                    .sum(),
+            ),
         }
     }
 

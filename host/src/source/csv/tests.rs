@@ -18,6 +18,7 @@ fn config(inputs: &[&str], batch_rows: usize) -> CsvSourceConfig {
         inputs: inputs.iter().map(|s| s.to_string()).collect(),
         batch_rows,
         batch_bytes: CsvSourceConfig::default_batch_bytes(),
+        partition: None,
     }
 }
 
