@@ -204,21 +204,7 @@ fn new_project(dir: &Path, name: &str, lang: &str) -> PathBuf {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let root = dir.join(name);
-    let out = Command::new(root.join("build.sh"))
-        .env("CARGO_NET_OFFLINE", "true")
-        .env("CARGO_TARGET_DIR", target_dir().join("new-project"))
-        // The toolchains scripts/test.sh installs, shared by every run of the tests.
-        .env("HOLO_PY_VENV", target_dir().join("py-componentize"))
-        .env("HOLO_JS_TOOLCHAIN", target_dir().join("js-toolchain"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{lang} build.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    root.join(format!("{name}.wasm"))
+    new_project_build(&dir.join(name), name)
 }
 
 /// The outcomes of `holo-host test`, as JSON lines, and its stderr.
@@ -285,4 +271,85 @@ fn projects_in_every_language_agree() {
         rs.contains(r#""title":"ノルウェイの森""#) && rs.contains(r#""note":"嫌われる勇気""#),
         "{rs}"
     );
+}
+
+/// Deletes and log lines from the Python and JavaScript SDKs: a record whose `op` is
+/// `delete` becomes a delete by key, and each record logs a line through the host.
+#[test]
+fn python_and_js_sdks_delete_and_log() {
+    let dir = scratch();
+    let apps = [
+        (
+            "py_ops",
+            "python",
+            "app.py",
+            "from holo_transform import export, log\n\n\
+             class Ops:\n\
+             \x20   def __init__(self, config):\n        pass\n\
+             \x20   def output_schema(self, columns):\n        return columns\n\
+             \x20   def process(self, row, emit):\n\
+             \x20       log('info', f'op {row[1]} for {row[0]}')\n\
+             \x20       (emit.delete if row[1] == 'delete' else emit.row)(row)\n\n\
+             WitWorld = export(Ops)\n",
+        ),
+        (
+            "js_ops",
+            "js",
+            "app.js",
+            "import { exportTransform, log } from './vendor/holo_transform.js';\n\
+             class Ops {\n\
+             \x20 constructor(config) {}\n\
+             \x20 outputSchema(columns) { return columns; }\n\
+             \x20 process(row, emit) {\n\
+             \x20   log('info', `op ${row[1]} for ${row[0]}`);\n\
+             \x20   (row[1] === 'delete' ? emit.delete(row) : emit.row(row));\n\
+             \x20 }\n\
+             }\n\
+             export const { configure, outputSchema, process } = exportTransform(Ops);\n",
+        ),
+    ];
+    let input = write(dir.path(), "ops.csv", "id,op\n1,upsert\n2,delete\n");
+    for (name, lang, file, source) in apps {
+        let out = holo_host()
+            .args(["new", name, "--lang", lang, "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        std::fs::write(dir.path().join(name).join(file), source).unwrap();
+        let wasm = new_project_build(&dir.path().join(name), name);
+        let out = holo_host()
+            .env("RUST_LOG", "info")
+            .arg("test")
+            .arg(&wasm)
+            .args(["--input", &input])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{lang}: {stderr}");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "{\"emit\":{\"id\":\"1\",\"op\":\"upsert\"},\"line\":2}\n\
+             {\"delete\":{\"id\":\"2\",\"op\":\"delete\"},\"line\":3}\n",
+            "{lang}"
+        );
+        assert!(stderr.contains("op delete for 2"), "{lang}: {stderr}");
+    }
+}
+
+/// Runs the `build.sh` of the project at `root`; returns its component.
+fn new_project_build(root: &Path, name: &str) -> PathBuf {
+    let out = Command::new(root.join("build.sh"))
+        .env("CARGO_NET_OFFLINE", "true")
+        .env("CARGO_TARGET_DIR", target_dir().join("new-project"))
+        .env("HOLO_PY_VENV", target_dir().join("py-componentize"))
+        .env("HOLO_JS_TOOLCHAIN", target_dir().join("js-toolchain"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "build.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    root.join(format!("{name}.wasm"))
 }
