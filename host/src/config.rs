@@ -30,6 +30,8 @@ pub struct PipelineConfig {
     pub reload: Reload,
     /// Stop when the transform fails too many records.
     pub max_error_rate: Option<ErrorRate>,
+    /// Serve `/metrics`, `/healthz` and `/readyz` here (`--metrics-addr`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Whether the transform is reloaded while the run goes on.

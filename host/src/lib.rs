@@ -17,6 +17,7 @@
 //!   [`retry`]: backoff with jitter for every remote system;
 //! - [`lookup`]: dimension tables that transforms query by key;
 //! - [`dead_letter`]: where rejected records go, with the reason;
+//! - [`metrics`]: what a run exposes for Prometheus, and its health and readiness;
 //! - [`config`]: a run's validated settings, built by [`cli`] from the command line;
 //! - [`plan`]: what a run would write, and how, without writing;
 //! - [`author`]: tools for transform authors (`test`, `inspect`, `new`), no database needed;
@@ -30,6 +31,7 @@ pub mod db;
 pub mod dead_letter;
 pub mod errors;
 pub mod lookup;
+pub mod metrics;
 pub mod pipeline;
 pub mod plan;
 pub mod position;

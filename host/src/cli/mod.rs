@@ -27,6 +27,10 @@ pub struct Cli {
     /// More log output (-v debug, -vv trace); `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Log lines as `text` for people, or `json` (one object per line) for log collectors.
+    #[arg(long, value_name = "text|json", default_value = "text", global = true,
+          value_parser = ["text", "json"])]
+    pub log_format: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -148,6 +152,11 @@ pub struct RunArgs {
     /// Where compiled transforms are cached (default: `~/.cache/holo-host`).
     #[arg(long, value_name = "DIR", env = "HOLO_HOST_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+
+    /// Serve Prometheus metrics on `/metrics`, and `/healthz` (alive) and `/readyz` (source
+    /// and sink connected, transform loaded), at this address (`0.0.0.0:9464`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 
     /// No progress bar, even on a terminal.
     #[arg(long)]
@@ -290,6 +299,7 @@ impl RunArgs {
                 limit: self.max_error_rate,
                 window: self.error_window,
             }),
+            metrics_addr: self.metrics_addr,
         })
     }
 }

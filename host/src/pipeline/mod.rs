@@ -35,6 +35,7 @@ pub use summary::Summary;
 use crate::config::{PipelineConfig, SinkConfig};
 use crate::dead_letter::{DeadLetterError, DeadLetters};
 use crate::lookup::{LookupError, Lookups};
+use crate::metrics::{self, Metrics, ServeError};
 use crate::record::Batch;
 use crate::sink::{Sink, SinkError};
 use crate::source::{self, SourceError};
@@ -80,6 +81,8 @@ pub enum PipelineError {
     },
     #[error("the {0} stage stopped unexpectedly")]
     StageLost(&'static str),
+    #[error(transparent)]
+    Metrics(#[from] ServeError),
 }
 
 /// Runs the pipeline until the input is exhausted or `shutdown` completes; on shutdown
@@ -89,8 +92,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<Summary, PipelineError> {
     let started = Instant::now();
+    let metrics = Arc::new(Metrics::default());
+    if let Some(addr) = config.metrics_addr {
+        metrics::serve(addr, metrics.clone()).await?;
+    }
     let lookups = Arc::new(load_lookups(&config).await?);
     let transform = load_transform(&config, &lookups).await?;
+    let transform_version =
+        (transform.as_ref()).map(|t| (t.name().to_owned(), t.hash().to_owned()));
     let transform_label = transform.as_ref().map(|t| {
         let limits = t.config().describe_limits();
         format!("`{}` {} ({limits})", t.name(), t.hash())
@@ -112,6 +121,11 @@ pub async fn run(
     )?;
     // A table to create (`--create-table`) is created now, before any data flows.
     sink.prepare().await?;
+    if let Some(t) = &transform_version {
+        metrics.set_version(&t.0, &t.1);
+    }
+    // Source and sink connected, transform loaded and checked against the destination.
+    metrics.set_ready(true);
     let hangup = watcher.as_ref().map(reload::forward_sighup);
     let mut out = Outputs {
         sink,
@@ -125,9 +139,11 @@ pub async fn run(
             ..Summary::default()
         },
         positions,
+        metrics: metrics.clone(),
     };
     let progress = Progress::new(config.progress, source.total_bytes);
-    let (mut processed, transform_thread) = spawn_transform(stage, source.batches);
+    let (mut processed, transform_thread) =
+        spawn_transform(stage, source.batches, out.metrics.clone());
     let control = SourceControl {
         acks: source.acks.as_ref(),
         stop: &source.stop,
@@ -191,21 +207,43 @@ async fn load_transform(
 
 /// Transformed batches, in order; a failure of either stage travels behind the batches
 /// that came before it.
-type ProcessedRx = mpsc::Receiver<Result<(Batch, Processed), PipelineError>>;
+type ProcessedRx = mpsc::Receiver<Result<Transformed, PipelineError>>;
+
+/// A batch, its transform's output, and when the transform stage took it.
+pub type Transformed = (Batch, Processed, Instant);
 
 /// The transform thread: one instance, one batch at a time, one version per batch.
 fn spawn_transform(
     mut stage: TransformStage,
     mut batches: mpsc::Receiver<Result<Batch, SourceError>>,
+    metrics: Arc<Metrics>,
 ) -> (ProcessedRx, std::thread::JoinHandle<StageStats>) {
     let (tx, rx) = mpsc::channel(source::CHANNEL_DEPTH);
     let thread = std::thread::Builder::new()
         .name("holo-transform".into())
         .spawn(move || {
+            let mut seen = StageStats::default();
             while let Some(item) = batches.blocking_recv() {
                 let result = item.map_err(PipelineError::from).and_then(|batch| {
+                    let taken = Instant::now();
                     let processed = stage.process(&batch)?;
-                    Ok((batch, processed))
+                    metrics
+                        .transform_seconds
+                        .observe(taken.elapsed().as_secs_f64());
+                    let stats = stage.stats();
+                    // A new version took over: it is the one in use now.
+                    if stats.reloads > seen.reloads
+                        && let (Some(name), Some(hash)) = (
+                            processed.version.name.as_deref(),
+                            processed.version.hash.as_deref(),
+                        )
+                    {
+                        metrics.set_version(name, hash);
+                    }
+                    metrics.reloads.inc_by(stats.reloads - seen.reloads);
+                    metrics.rollbacks.inc_by(stats.rollbacks - seen.rollbacks);
+                    seen = stats;
+                    Ok((batch, processed, taken))
                 });
                 let failed = result.is_err();
                 if tx.blocking_send(result).is_err() || failed {

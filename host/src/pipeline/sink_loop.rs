@@ -13,9 +13,10 @@ use tokio::sync::mpsc;
 use super::error_rate::ErrorWindow;
 use super::progress::Progress;
 use super::reload::CheckRequest;
-use super::{PipelineError, Summary};
+use super::{PipelineError, Summary, Transformed};
 use crate::dead_letter::DeadLetters;
 use crate::errors::BoxError;
+use crate::metrics::Metrics;
 use crate::position::Positions;
 use crate::record::{Batch, DeadLetter, PipelineStage, Schema};
 use crate::sink::{Rejected, Sink};
@@ -32,6 +33,7 @@ pub struct Outputs {
     pub dead_letters: DeadLetters,
     pub error_rate: Option<ErrorWindow>,
     pub summary: Summary,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The source's side of the loop: told of commits, asked to stop.
@@ -45,7 +47,7 @@ pub struct SourceControl<'a> {
 /// the batches already read are still written.
 pub async fn run(
     out: &mut Outputs,
-    processed: &mut mpsc::Receiver<Result<(Batch, Processed), PipelineError>>,
+    processed: &mut mpsc::Receiver<Result<Transformed, PipelineError>>,
     checks: &mut mpsc::Receiver<CheckRequest>,
     source: SourceControl<'_>,
     input_schema: &Schema,
@@ -70,7 +72,7 @@ pub async fn run(
             }
         };
         let Some(item) = item else { return Ok(()) };
-        let (batch, processed) = item?;
+        let (batch, processed, taken) = item?;
         if batch.lease.as_ref().is_some_and(|l| !l.is_held()) {
             // The source lost the stream: whoever holds it now reads these records again
             // from the saved position.
@@ -86,6 +88,9 @@ pub async fn run(
             out.bound = output.clone();
         }
         write_batch(out, &batch, &processed, input_schema).await?;
+        out.metrics
+            .batch_latency
+            .observe(taken.elapsed().as_secs_f64());
         if let Some(acks) = source.acks {
             // The source may be gone already; its positions are committed anyway.
             let _ = acks.send(Ack {
@@ -111,6 +116,7 @@ async fn write_batch(
         dead_letters,
         error_rate,
         summary,
+        metrics: out_metrics,
         ..
     } = out;
     let version = &processed.version;
@@ -173,6 +179,20 @@ async fn write_batch(
         Ok(dead_letters.flush()?)
     };
     let written = sink.commit(&key, &batch.position, &mut keep).await?;
+    let metrics = &out_metrics;
+    metrics.records_read.inc_by(batch.records_read);
+    metrics.records_written.inc_by(written);
+    metrics.batches.inc();
+    metrics.dead_lettered("source", batch.rejected.len() as u64);
+    for (stage, name) in [
+        (PipelineStage::Transform, "transform"),
+        (PipelineStage::Sink, "sink"),
+    ] {
+        let n = rejects.iter().filter(|r| r.stage == stage).count() as u64;
+        metrics.dead_lettered(name, n);
+    }
+    // Rows the server refused, kept before the commit.
+    metrics.dead_lettered("sink", kept.len() as u64);
     summary.read += batch.records_read;
     summary.written += written;
     summary.batches += 1;

@@ -1,0 +1,254 @@
+//! What a run exposes for Prometheus (`--metrics-addr`): records read, written and
+//! dead-lettered (by stage), batches and their latency from read to commit, transform time
+//! per batch, the transform's version (hash), reloads and canary rollbacks; and `/healthz`
+//! (the process answers) and `/readyz` (source and sink connected, transform loaded).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabel {
+    /// `source`, `transform` or `sink`.
+    pub stage: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabel {
+    pub transform: String,
+    /// `sha256:…` of the component.
+    pub hash: String,
+}
+
+/// The run's metrics; cheap to update from any thread.
+pub struct Metrics {
+    registry: Registry,
+    pub records_read: Counter,
+    pub records_written: Counter,
+    pub dead_lettered: Family<StageLabel, Counter>,
+    pub batches: Counter,
+    /// Seconds from the moment the transform stage took a batch to its commit.
+    pub batch_latency: Histogram,
+    /// Seconds the transform spent on one batch.
+    pub transform_seconds: Histogram,
+    /// 1 for the transform version that processes batches now.
+    pub transform_version: Family<VersionLabel, Gauge>,
+    pub reloads: Counter,
+    pub rollbacks: Counter,
+    ready: AtomicBool,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("holo_host");
+        let m = Metrics {
+            records_read: Counter::default(),
+            records_written: Counter::default(),
+            dead_lettered: Family::default(),
+            batches: Counter::default(),
+            // 1 ms to about 65 s.
+            batch_latency: Histogram::new(exponential_buckets(0.001, 2.0, 17)),
+            transform_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 17)),
+            transform_version: Family::default(),
+            reloads: Counter::default(),
+            rollbacks: Counter::default(),
+            ready: AtomicBool::new(false),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "records_read",
+            "Records read from the source",
+            m.records_read.clone(),
+        );
+        registry.register(
+            "records_written",
+            "Rows written to the sink",
+            m.records_written.clone(),
+        );
+        registry.register(
+            "records_dead_lettered",
+            "Records kept in the dead-letter output, by the stage that refused them",
+            m.dead_lettered.clone(),
+        );
+        registry.register(
+            "batches",
+            "Batches committed with their position",
+            m.batches.clone(),
+        );
+        registry.register(
+            "batch_latency_seconds",
+            "Seconds from the transform stage taking a batch to its commit",
+            m.batch_latency.clone(),
+        );
+        registry.register(
+            "transform_batch_seconds",
+            "Seconds the transform spent on one batch",
+            m.transform_seconds.clone(),
+        );
+        registry.register(
+            "transform_version",
+            "1 for the transform version (component hash) that processes batches now",
+            m.transform_version.clone(),
+        );
+        registry.register(
+            "transform_reloads",
+            "New transform versions that took over",
+            m.reloads.clone(),
+        );
+        registry.register(
+            "transform_rollbacks",
+            "Canaries rolled back",
+            m.rollbacks.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// Source and sink connected, transform loaded: `/readyz` answers 200.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// Marks `hash` of `name` as the version in use (and no other).
+    pub fn set_version(&self, name: &str, hash: &str) {
+        self.transform_version.clear();
+        self.transform_version
+            .get_or_create(&VersionLabel {
+                transform: name.to_owned(),
+                hash: hash.to_owned(),
+            })
+            .set(1);
+    }
+
+    pub fn dead_lettered(&self, stage: &str, n: u64) {
+        if n > 0 {
+            self.dead_lettered
+                .get_or_create(&StageLabel {
+                    stage: stage.to_owned(),
+                })
+                .inc_by(n);
+        }
+    }
+
+    /// The metrics in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Why the metrics endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serve metrics on {addr}")]
+pub struct ServeError {
+    addr: SocketAddr,
+    source: std::io::Error,
+}
+
+/// Binds `addr` and serves `/metrics`, `/healthz` and `/readyz` until the process ends;
+/// returns the bound address (port 0 picks a free one).
+pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr, ServeError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServeError { addr, source })?;
+    tracing::info!(addr = %bound, "serving /metrics, /healthz and /readyz");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let metrics = metrics.clone();
+            let service = service_fn(move |req| {
+                let metrics = metrics.clone();
+                async move { Ok::<_, Infallible>(answer(&metrics, &req)) }
+            });
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(bound)
+}
+
+fn answer<B>(metrics: &Metrics, req: &Request<B>) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match req.uri().path() {
+        "/metrics" => (
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            metrics.render(),
+        ),
+        "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
+        "/readyz" if metrics.is_ready() => (StatusCode::OK, "text/plain", "ready\n".to_owned()),
+        "/readyz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "not ready: source, sink or transform still starting\n".to_owned(),
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /metrics\n".to_owned(),
+        ),
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .expect("a valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_in_the_prometheus_text_format() {
+        let m = Metrics::default();
+        m.records_read.inc_by(7);
+        m.dead_lettered("transform", 2);
+        m.batch_latency.observe(0.02);
+        m.set_version("enrich", "sha256:ab");
+        let text = m.render();
+        for want in [
+            "# TYPE holo_host_records_read counter",
+            "holo_host_records_read_total 7",
+            "holo_host_records_dead_lettered_total{stage=\"transform\"} 2",
+            "holo_host_batch_latency_seconds_count 1",
+            "holo_host_transform_version{transform=\"enrich\",hash=\"sha256:ab\"} 1",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+    }
+}
