@@ -5,6 +5,8 @@ mod support;
 
 mod authoring;
 mod db_lookup;
+mod deploy;
+mod observability;
 mod partitions;
 mod pipeline;
 mod ports;
