@@ -10,7 +10,22 @@ use holo_host::cli::{Cli, Command, InspectArgs, TestArgs};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A pipeline file stands for flags: it is expanded before the command line is parsed,
+    // and the secrets it names go to the environment (nothing else runs yet).
+    let argv = match holo_host::cli::config_file::expand_argv(std::env::args().collect()) {
+        Ok((argv, env)) => {
+            for (name, value) in env {
+                // SAFETY: no other thread exists yet.
+                unsafe { std::env::set_var(name, value) };
+            }
+            argv
+        }
+        Err(e) => {
+            eprintln!("error: {}", holo_host::errors::chain(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(argv);
     let default_level = match cli.verbose {
         0 => "info",
         1 => "debug",

@@ -4,8 +4,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Args, assert_failure, assert_success, books_csv, dead_letters, guest, pg::TestPg, query_i64,
-    run, s4_enrich, scratch, table, write,
+    Args, assert_failure, assert_success, books_csv, dead_letters, guest, holo_host, pg::TestPg,
+    query_i64, run, s4_enrich, scratch, table, write,
 };
 
 const BOOK_ORDER: &str = "(order_id text NOT NULL, user_id int8 NOT NULL, book_id int8 NOT NULL,
@@ -361,6 +361,42 @@ async fn partitions_share_a_glob_exactly_once() {
     // A share without its index, and none on a stream, are clear errors.
     let stderr = assert_failure(&run(&["--source", &source, "--partition", "3"]));
     assert!(stderr.contains("JOB_COMPLETION_INDEX"), "{stderr}");
+}
+
+/// `run --config pipeline.toml`: the file stands for the flags (the DSN from `${ENV}`);
+/// a flag after it still applies; a misspelt key stops the run naming the key and line.
+#[tokio::test]
+async fn a_pipeline_file_runs_the_same_load() {
+    let dir = scratch();
+    let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(120, 8));
+    let t = table("config_file_orders", BOOK_ORDER).await;
+    let file = format!(
+        "[source]\ncsv = \"{orders}\"\nbatch-rows = 50\n\n\
+         [transform]\npath = \"{}\"\n\n\
+         [sink]\ndsn = \"${{HOLO_TEST_SINK}}\"\ntable = \"{t}\"\nmode = \"insert-or-update\"\n",
+        guest("passthrough").display()
+    );
+    let pipeline = write(dir.path(), "pipeline.toml", &file);
+    let out = holo_host()
+        .env("HOLO_TEST_SINK", TestPg::shared().dsn())
+        .args(["run", "--config", &pipeline, "--no-progress"])
+        .output()
+        .unwrap();
+    let stderr = assert_success(&out);
+    assert!(stderr.contains("read 120 rows, wrote 120"), "{stderr}");
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 120);
+
+    let bad = write(dir.path(), "bad.toml", file.replace("mode =", "mdoe ="));
+    let out = holo_host()
+        .env("HOLO_TEST_SINK", TestPg::shared().dsn())
+        .args(["run", "--config", &bad])
+        .output()
+        .unwrap();
+    let stderr = assert_failure(&out);
+    assert!(
+        stderr.contains("bad.toml` line 11: unknown key `mdoe` in [sink]"),
+        "{stderr}"
+    );
 }
 
 /// A position belongs to the table it was written into: after `DROP TABLE` and `CREATE

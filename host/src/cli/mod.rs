@@ -1,9 +1,11 @@
 //! The command line: raw arguments (clap) first, then validated into a [`PipelineConfig`].
 //!
 //! - [`sink`]: the destination's arguments (`--sink`, `--table`, …);
-//! - [`author`]: the arguments of `test`, `inspect` and `new`.
+//! - [`author`]: the arguments of `test`, `inspect` and `new`;
+//! - [`config_file`]: `--config pipeline.toml`, a pipeline file turned into these flags.
 
 mod author;
+pub mod config_file;
 mod sink;
 
 pub use author::{InspectArgs, NewArgs, TestArgs};
@@ -54,6 +56,12 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Read the pipeline from a TOML file (sections [source], [transform], [lookups],
+    /// [sink], [run] with keys named like these flags, `${ENV}` for secrets; the Flink
+    /// connectors' option names are taken too). Other flags on the command line follow it.
+    #[arg(long, value_name = "pipeline.toml")]
+    pub config: Option<PathBuf>,
+
     /// Where records come from: `csv:PATH` (a file, a glob such as `csv:data/*.csv`, or
     /// `csv:-` for stdin; repeat for several files), or one Log Service logstore,
     /// `sls://PROJECT/LOGSTORE?endpoint=URL[&consumer_group=G][&start=begin|end|SECS]
