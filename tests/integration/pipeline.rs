@@ -399,6 +399,36 @@ async fn a_pipeline_file_runs_the_same_load() {
     );
 }
 
+/// Compressed exports (`.csv.gz`, `.csv.zst`) load like plain ones, exactly once.
+#[tokio::test]
+async fn compressed_exports_load_once() {
+    use std::io::Write as _;
+    let dir = scratch();
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(holo_seed::orders_csv(70, 21).as_bytes())
+            .unwrap();
+        e.finish().unwrap()
+    };
+    write(dir.path(), "day1.csv.gz", gz);
+    let zst = zstd::encode_all(holo_seed::orders_csv(30, 22).as_bytes(), 3).unwrap();
+    write(dir.path(), "day2.csv.zst", zst);
+    let t = table("compressed_orders", PLAIN_ORDERS).await;
+    let (gz, zst) = (
+        format!("csv:{}/day1.csv.gz", dir.path().display()),
+        format!("csv:{}/day2.csv.zst", dir.path().display()),
+    );
+    let dsn = TestPg::shared().dsn();
+    let args = [
+        "--source", &gz, "--source", &zst, "--sink", &dsn, "--table", &t,
+    ];
+    assert_success(&run(&args));
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 100);
+    let stderr = assert_success(&run(&args));
+    assert!(stderr.contains("wrote 0"), "{stderr}");
+    assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 100);
+}
+
 /// A position belongs to the table it was written into: after `DROP TABLE` and `CREATE
 /// TABLE` of the target the load starts over instead of skipping every row.
 #[tokio::test]

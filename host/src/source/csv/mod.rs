@@ -456,14 +456,16 @@ impl CsvSource {
             "offset": offset,
             "line": current.reader.line(),
         });
-        if let (Some(file), Some((head_bytes, head))) = (&current.file, &current.head) {
+        if let Some((head_bytes, head)) = &current.head {
+            position["head_bytes"] = json!(head_bytes);
+            position["head_sha256"] = json!(head);
+        }
+        if let Some(file) = &current.file {
             let before =
                 fingerprint::before(file, offset).map_err(|source| CsvError::Fingerprint {
                     path: current.given.to_string(),
                     source,
                 })?;
-            position["head_bytes"] = json!(head_bytes);
-            position["head_sha256"] = json!(head);
             position["before_sha256"] = json!(before);
         }
         let batch = Batch {
@@ -546,7 +548,8 @@ fn file_start(file: &InputFile, saved: &Position) -> Result<FileStart, CsvError>
         tracing::info!(file = %file.given, "{why}: reading it from its start as a new file");
         Ok(FileStart::Beginning)
     };
-    if file.len < saved.offset {
+    let compressed = reader::Codec::of(&file.path).is_some();
+    if file.len < saved.offset && !compressed {
         return new_file(format!(
             "the file has {} bytes, fewer than its saved position (byte {})",
             file.len, saved.offset
@@ -568,7 +571,9 @@ fn file_start(file: &InputFile, saved: &Position) -> Result<FileStart, CsvError>
             ));
         }
     }
-    Ok(if saved.offset == file.len {
+    // A compressed file's decompressed length is unknown without reading it: resuming at
+    // the offset finds its end.
+    Ok(if saved.offset == file.len && !compressed {
         FileStart::Done
     } else {
         FileStart::At {
@@ -690,11 +695,14 @@ fn open_input(inputs: &Inputs, index: usize) -> Result<(Current, Vec<String>), C
                 source,
             })?;
             let head = fingerprint::head(&handle, file.len).map_err(unreadable)?;
+            // Offsets in a compressed file count decompressed bytes: the bytes before one
+            // cannot be read back from the file as it is.
+            let compressed = reader::Codec::of(&file.path).is_some();
             Current {
                 given: file.given.clone(),
                 canonical: file.canonical.clone(),
                 stream: file.stream().into(),
-                file: Some(handle),
+                file: (!compressed).then_some(handle),
                 head: Some(head),
                 reader: file_reader(file)?,
             }

@@ -4,7 +4,8 @@
 //! which lies before any blank lines and, in a CRLF file, before the `\n` of the previous
 //! line end: it is one or more lines early. The reader here keeps the bytes it has read
 //! since the current record began, so it can skip those line ends itself and count
-//! the lines exactly, and quote a malformed record as it was written.
+//! the lines exactly, and quote a malformed record as it was written. Files named `.gz` or
+//! `.zst` are read decompressed, their offsets counting decompressed bytes.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -54,10 +55,83 @@ pub(crate) fn header_names(record: &ByteRecord) -> Result<Vec<String>, HeaderErr
     Ok(names)
 }
 
-/// A file or stdin.
+/// How a file is compressed, by its name: `.gz` (gzip) or `.zst` (zstd).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Codec {
+    Gzip,
+    Zstd,
+}
+
+impl Codec {
+    pub(crate) fn of(path: &Path) -> Option<Codec> {
+        match path.extension()?.to_str()? {
+            "gz" | "gzip" => Some(Codec::Gzip),
+            "zst" | "zstd" => Some(Codec::Zstd),
+            _ => None,
+        }
+    }
+}
+
+/// A compressed file, read as its decompressed bytes. It cannot seek: going to an offset
+/// decompresses up to it (from the start when the offset is behind).
+struct Decompressed {
+    path: std::path::PathBuf,
+    codec: Codec,
+    reader: Box<dyn Read + Send>,
+    /// Decompressed bytes read so far.
+    pos: u64,
+}
+
+impl std::fmt::Debug for Decompressed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decompressed")
+            .field("path", &self.path)
+            .field("codec", &self.codec)
+            .field("pos", &self.pos)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Decompressed {
+    fn open(path: &Path, codec: Codec) -> io::Result<Self> {
+        let file = io::BufReader::new(File::open(path)?);
+        let reader: Box<dyn Read + Send> = match codec {
+            // Concatenated members, as `cat a.gz b.gz` and pigz write them.
+            Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
+            Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(file)?),
+        };
+        Ok(Decompressed {
+            path: path.to_owned(),
+            codec,
+            reader,
+            pos: 0,
+        })
+    }
+
+    fn seek_to(&mut self, at: u64) -> io::Result<u64> {
+        if at < self.pos {
+            *self = Decompressed::open(&self.path, self.codec)?;
+        }
+        let skipped = io::copy(&mut (&mut self.reader).take(at - self.pos), &mut io::sink())?;
+        self.pos += skipped;
+        if self.pos != at {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the decompressed input ends at byte {}, before byte {at}",
+                    self.pos
+                ),
+            ));
+        }
+        Ok(at)
+    }
+}
+
+/// A file, a compressed file, or stdin.
 #[derive(Debug)]
 enum Input {
     File(File),
+    Compressed(Decompressed),
     Stdin(io::Stdin),
 }
 
@@ -74,6 +148,11 @@ impl Read for Tee {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = match &mut self.input {
             Input::File(f) => f.read(buf)?,
+            Input::Compressed(d) => {
+                let n = d.reader.read(buf)?;
+                d.pos += n as u64;
+                n
+            }
             Input::Stdin(s) => s.read(buf)?,
         };
         self.kept.extend_from_slice(&buf[..n]);
@@ -85,6 +164,15 @@ impl Seek for Tee {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         let at = match &mut self.input {
             Input::File(f) => f.seek(pos)?,
+            Input::Compressed(d) => match pos {
+                SeekFrom::Start(at) => d.seek_to(at)?,
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "a compressed input seeks to absolute offsets only",
+                    ));
+                }
+            },
             Input::Stdin(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::Unsupported,
@@ -123,8 +211,12 @@ pub(crate) struct RecordReader {
 }
 
 impl RecordReader {
+    /// Opens `path`, decompressing it when its name says it is compressed ([`Codec`]).
     pub(crate) fn open(path: &Path) -> io::Result<Self> {
-        Ok(Self::new(Input::File(File::open(path)?)))
+        Ok(Self::new(match Codec::of(path) {
+            Some(codec) => Input::Compressed(Decompressed::open(path, codec)?),
+            None => Input::File(File::open(path)?),
+        }))
     }
 
     pub(crate) fn stdin() -> Self {

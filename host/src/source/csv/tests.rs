@@ -490,3 +490,70 @@ fn stdin_job_key_needs_no_reading() {
         vec!["csv:-".to_string()]
     );
 }
+
+/// `.csv.gz` (several gzip members, as `cat a.gz b.gz` makes) and `.csv.zst` read as the
+/// plain file does, and resume at every batch boundary: offsets count decompressed bytes.
+#[test]
+fn compressed_files_read_and_resume_like_plain_ones() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let text = "id,name\n1,海辺のカフカ\n2,\"multi\nline\"\n3,x\n4,y,extra\n5,z\n";
+    let plain = write(dir.path(), "plain.csv", text.as_bytes());
+    let gz = {
+        // Two members, split inside a multi-byte character.
+        let (a, b) = text.as_bytes().split_at(20);
+        let mut out = Vec::new();
+        for part in [a, b] {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(part).unwrap();
+            out.extend(e.finish().unwrap());
+        }
+        write(dir.path(), "orders.csv.gz", &out)
+    };
+    let zst = write(
+        dir.path(),
+        "orders.csv.zst",
+        &zstd::encode_all(text.as_bytes(), 3).unwrap(),
+    );
+    let want = {
+        let mut s = CsvSource::open(&config(&[&plain], 2), &Ledger::new()).unwrap();
+        let schema = s.schema();
+        let b = drain(&mut s);
+        rows(&schema, &b)
+            .into_iter()
+            .map(|(_, line, v)| (line, v))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(want.len(), 4);
+    for path in [&gz, &zst] {
+        let cfg = config(&[path], 2);
+        let mut source = CsvSource::open(&cfg, &Ledger::new()).unwrap();
+        let schema = source.schema();
+        let batches = drain(&mut source);
+        let got: Vec<_> = rows(&schema, &batches)
+            .into_iter()
+            .map(|(_, line, v)| (line, v))
+            .collect();
+        assert_eq!(got, want, "{path}");
+        let rejected: Vec<u64> = (batches.iter())
+            .flat_map(|b| b.rejected.iter().map(|d| d.origin.line))
+            .collect();
+        assert_eq!(rejected, [6], "{path}");
+        for k in 0..batches.len() {
+            let mut resumed = CsvSource::open(&cfg, &ledger(&batches[..=k])).unwrap();
+            let rest = drain(&mut resumed);
+            assert_eq!(
+                rows(&schema, &rest),
+                rows(&schema, &batches[k + 1..]),
+                "{path} after batch {k}"
+            );
+        }
+    }
+    // A corrupt compressed file is a read error naming the file.
+    let bad = write(dir.path(), "bad.csv.gz", b"\x1f\x8b\x08\x00garbage");
+    let err = match CsvSource::open(&config(&[&bad], 2), &Ledger::new()) {
+        Err(e) => e.to_string(),
+        Ok(mut s) => s.next_batch().unwrap_err().to_string(),
+    };
+    assert!(err.contains("bad.csv.gz"), "{err}");
+}
