@@ -1,12 +1,17 @@
 //! What a run exposes for Prometheus (`--metrics-addr`): records read, written and
 //! dead-lettered (by stage), batches and their latency from read to commit, transform time
-//! per batch, the transform's version (hash), reloads and canary rollbacks; and `/healthz`
-//! (the process answers) and `/readyz` (source and sink connected, transform loaded).
+//! per batch, retries by operation, Log Service shards held and each shard's lag, the
+//! transform's version (hash), reloads and canary rollbacks; and `/healthz` (the process
+//! answers) and `/readyz` (source and sink connected, transform loaded).
+//!
+//! One [`Metrics`] per process ([`global`]): a run is one process, and the retry loop and
+//! the Log Service shards update it from wherever they are.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -26,6 +31,18 @@ use tokio::net::TcpListener;
 pub struct StageLabel {
     /// `source`, `transform` or `sink`.
     pub stage: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabel {
+    /// What was retried, as the log line names it (`commit to table `public.t``).
+    pub operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ShardLabel {
+    /// `project/logstore/shard`.
+    pub shard: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,6 +67,14 @@ pub struct Metrics {
     pub transform_version: Family<VersionLabel, Gauge>,
     pub reloads: Counter,
     pub rollbacks: Counter,
+    /// Failed tries that were tried again, by operation.
+    pub retries: Family<OperationLabel, Counter>,
+    /// Log Service shards this member reads.
+    pub shards_held: Gauge,
+    /// Seconds between now and the newest log of a shard's last pull; 0 when caught up.
+    pub shard_lag: Family<ShardLabel, Gauge<f64, AtomicU64>>,
+    /// 1 when a shard's last pull found nothing new.
+    pub shard_caught_up: Family<ShardLabel, Gauge>,
     ready: AtomicBool,
 }
 
@@ -73,6 +98,10 @@ impl Default for Metrics {
             transform_version: Family::default(),
             reloads: Counter::default(),
             rollbacks: Counter::default(),
+            retries: Family::default(),
+            shards_held: Gauge::default(),
+            shard_lag: Family::default(),
+            shard_caught_up: Family::default(),
             ready: AtomicBool::new(false),
             registry: Registry::default(),
         };
@@ -121,6 +150,26 @@ impl Default for Metrics {
             "Canaries rolled back",
             m.rollbacks.clone(),
         );
+        registry.register(
+            "retries",
+            "Failed tries of an operation that were tried again",
+            m.retries.clone(),
+        );
+        registry.register(
+            "sls_shards_held",
+            "Log Service shards this member reads",
+            m.shards_held.clone(),
+        );
+        registry.register(
+            "sls_shard_lag_seconds",
+            "Seconds between now and the newest log of the shard's last pull (0: caught up)",
+            m.shard_lag.clone(),
+        );
+        registry.register(
+            "sls_shard_caught_up",
+            "1 when the shard's last pull found nothing new",
+            m.shard_caught_up.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
@@ -161,6 +210,43 @@ impl Metrics {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// The process's metrics, created on first use.
+pub fn global() -> &'static Arc<Metrics> {
+    static GLOBAL: OnceLock<Arc<Metrics>> = OnceLock::new();
+    GLOBAL.get_or_init(|| Arc::new(Metrics::default()))
+}
+
+impl Metrics {
+    pub fn retried(&self, operation: &str) {
+        self.retries
+            .get_or_create(&OperationLabel {
+                operation: operation.to_owned(),
+            })
+            .inc();
+    }
+
+    /// After a pull of `shard`: caught up, or how far behind its newest log (`newest`,
+    /// seconds since the epoch) is.
+    pub fn shard_pulled(&self, shard: &str, caught_up: bool, newest: Option<u32>) {
+        let label = ShardLabel {
+            shard: shard.to_owned(),
+        };
+        self.shard_caught_up
+            .get_or_create(&label)
+            .set(i64::from(caught_up));
+        let lag = match (caught_up, newest) {
+            (false, Some(t)) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                (now - f64::from(t)).max(0.0)
+            }
+            _ => 0.0,
+        };
+        self.shard_lag.get_or_create(&label).set(lag);
     }
 }
 
@@ -240,13 +326,28 @@ mod tests {
         m.dead_lettered("transform", 2);
         m.batch_latency.observe(0.02);
         m.set_version("enrich", "sha256:ab");
+        m.retried("commit to table `t`");
+        m.shards_held.set(2);
+        m.shard_pulled("p/l/3", false, Some(1));
+        m.shard_pulled("p/l/4", true, Some(1));
         let text = m.render();
+        // A log written at second 1 of 1970 is far behind.
+        let lag: f64 = (text.lines())
+            .find_map(|l| l.strip_prefix("holo_host_sls_shard_lag_seconds{shard=\"p/l/3\"} "))
+            .unwrap_or_else(|| panic!("no lag of p/l/3 in\n{text}"))
+            .parse()
+            .unwrap();
+        assert!(lag > 1.7e9, "{lag}");
         for want in [
             "# TYPE holo_host_records_read counter",
             "holo_host_records_read_total 7",
             "holo_host_records_dead_lettered_total{stage=\"transform\"} 2",
             "holo_host_batch_latency_seconds_count 1",
             "holo_host_transform_version{transform=\"enrich\",hash=\"sha256:ab\"} 1",
+            "holo_host_retries_total{operation=\"commit to table `t`\"} 1",
+            "holo_host_sls_shards_held 2",
+            "holo_host_sls_shard_caught_up{shard=\"p/l/4\"} 1",
+            "holo_host_sls_shard_lag_seconds{shard=\"p/l/4\"} 0.0",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }

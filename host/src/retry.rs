@@ -79,6 +79,7 @@ impl Attempts<'_> {
         if !retriable || !self.backoff.allows(self.failed) {
             return Err(error);
         }
+        crate::metrics::global().retried(self.what);
         let pause = self.backoff.pause(self.failed);
         let (attempt, pause_ms) = (self.failed + 1, pause.as_millis() as u64);
         if self.quiet {

@@ -9,8 +9,17 @@ use std::time::{Duration, Instant};
 use crate::support::pg::TestPg;
 use crate::support::{holo_host, table};
 
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// `GET path` on `port`: the status code and the body.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
+pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
@@ -50,11 +59,7 @@ fn wait_for(port: u16, path: &str, done: impl Fn(u16, &str) -> bool) -> String {
 #[tokio::test]
 async fn metrics_health_and_json_logs_of_a_running_load() {
     let t = table("observed_orders", "(order_id text, n int8)").await;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut child = holo_host()
         .env("RUST_LOG", "info")

@@ -98,10 +98,25 @@ async fn a_stream_idles_then_receives_more() {
     let (server, client) = server("idle", 2).await;
     put_ids(&client, "idle", 1..=3000).await;
     let t = table("sls_idle", IDS).await;
-    let mut child = spawn(member(&server, "idle", &t, "12s"));
+    let port = crate::observability::free_port();
+    let mut cmd = member(&server, "idle", &t, "12s");
+    cmd.args(["--metrics-addr", &format!("127.0.0.1:{port}")]);
+    let mut child = spawn(cmd);
     child.wait_rows(&t, 3000, 60).await;
     // Caught up for a while: every pull now answers end-of-cursor, most with empty bodies.
     tokio::time::sleep(Duration::from_secs(6)).await;
+    // The member holds both shards, each caught up with no lag.
+    let metrics = crate::observability::get(port, "/metrics")
+        .expect("metrics")
+        .1;
+    for want in [
+        "holo_host_sls_shards_held 2",
+        "holo_host_sls_shard_caught_up{shard=\"sls://holo-demo/idle/0\"} 1",
+        "holo_host_sls_shard_lag_seconds{shard=\"sls://holo-demo/idle/1\"} 0.0",
+        "holo_host_records_written_total 3000",
+    ] {
+        assert!(metrics.contains(want), "missing {want:?} in\n{metrics}");
+    }
     put_ids(&client, "idle", 3001..=6000).await;
     child.wait_rows(&t, 6000, 60).await;
     let log = child.finish(60).await;

@@ -92,7 +92,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<Summary, PipelineError> {
     let started = Instant::now();
-    let metrics = Arc::new(Metrics::default());
+    let metrics = metrics::global().clone();
     if let Some(addr) = config.metrics_addr {
         metrics::serve(addr, metrics.clone()).await?;
     }

@@ -111,6 +111,10 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             transient.succeeded();
             let caught_up = pull.next_cursor == self.cursor || pull.groups.is_empty();
             self.set_idle(caught_up);
+            let newest = (pull.groups.iter())
+                .flat_map(|g| g.logs.iter().map(|l| l.time))
+                .max();
+            crate::metrics::global().shard_pulled(&self.stream, caught_up, newest);
             if !self.take(&pull, &mut pending).await {
                 return;
             }

@@ -448,6 +448,9 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         if let Some(h) = &self.heartbeat {
             h.hold(self.shards.keys().copied());
         }
+        crate::metrics::global()
+            .shards_held
+            .set(self.shards.len() as i64);
         Ok(())
     }
 
@@ -482,6 +485,9 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         for id in done {
             self.flush_checkpoints().await;
             self.shards.remove(&id);
+            crate::metrics::global()
+                .shards_held
+                .set(self.shards.len() as i64);
             info!(shard = id, "shard released");
         }
     }
