@@ -248,6 +248,12 @@ fn texts<'a>(rows: &[[&'a str; 2]]) -> Vec<[Option<&'a str>; 2]> {
     rows.iter().map(|r| r.map(Some)).collect()
 }
 
+/// The job of the loads into `sink`'s table: one per table, so tests running side by side
+/// never move each other's positions (which are compare-and-set).
+fn load_job(sink: &PostgresSink) -> holo_host::position::JobKey {
+    holo_host::position::JobKey::new("load", &sink.destination())
+}
+
 /// Stages rows of text values (input index = position) and commits them.
 async fn load(sink: &mut PostgresSink, rows: &[[Option<&str>; 2]]) -> (u64, Vec<String>) {
     for (i, r) in rows.iter().enumerate() {
@@ -259,7 +265,7 @@ async fn load(sink: &mut PostgresSink, rows: &[[Option<&str>; 2]]) -> (u64, Vec<
             .unwrap_or_else(|e| panic!("row {i}: {e}"));
     }
     let (written, rejected) = sink
-        .commit(&crate::support::job("load"), &json!(rows.len()))
+        .commit(&load_job(sink), &json!(rows.len()))
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)));
     (written, rejected.into_iter().map(|r| r.reason).collect())
@@ -346,9 +352,7 @@ async fn integer_and_date_keys_and_a_creation_race() {
     };
     sink.push_delete(0, holo_batch::row_at(&buf, 0, 2).unwrap())
         .unwrap();
-    sink.commit(&crate::support::job("load"), &json!("del"))
-        .await
-        .unwrap();
+    sink.commit(&load_job(&sink), &json!("del")).await.unwrap();
     let got = children(&client, &by_day).await;
     assert_eq!(got["feb1"].0, 1, "{got:?}");
     assert_eq!(
@@ -366,7 +370,7 @@ async fn integer_and_date_keys_and_a_creation_race() {
     sink.push_delete(0, holo_batch::row_at(&buf, 0, 2).unwrap())
         .unwrap();
     let (written, rejected) = sink
-        .commit(&crate::support::job("load"), &json!("del-missing"))
+        .commit(&load_job(&sink), &json!("del-missing"))
         .await
         .unwrap();
     assert_eq!((written, rejected), (0, vec![]));
