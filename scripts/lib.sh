@@ -44,6 +44,11 @@ build_guests() {
     cargo build --quiet --profile guest --target wasm32-wasip2 "${args[@]}"
     GUEST_DIR="$TARGET_DIR/wasm32-wasip2/guest"
     export HOLO_GUEST_DIR="$GUEST_DIR"
+}
+
+# The Python and JavaScript ports of the examples, with their toolchains (the tests need
+# them; the demo does not).
+build_ported_guests() {
     build_python_guests
     build_js_guests
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: formatting, lints, the example transforms'
-# build, then every unit and integration test (which start their own PostgreSQL).
+# build (Rust, and the Python and JavaScript ports with their toolchains under target/),
+# then every unit and integration test (which start their own PostgreSQL).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -11,5 +12,6 @@ cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 build_guests
+build_ported_guests
 say "cargo test"
 cargo test --workspace -- --test-threads="${TEST_THREADS:-2}"
