@@ -26,7 +26,14 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse_from(argv);
+    // The authoring commands print their answer on stdout: their logs stay out of the
+    // way unless asked for.
+    let quiet = matches!(
+        cli.command,
+        Command::Test(_) | Command::Inspect(_) | Command::New(_)
+    );
     let default_level = match cli.verbose {
+        0 if quiet => "warn",
         0 => "info",
         1 => "debug",
         _ => "trace",
