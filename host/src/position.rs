@@ -91,6 +91,18 @@ pub trait PositionStore: Send + Sync {
     /// The position committed last for `key`, if any.
     fn load<'a>(&'a self, key: &'a JobKey) -> StoreFuture<'a, Option<Position>>;
 
+    /// The positions of `keys`, in their order: one round trip where the store can (a glob
+    /// of many files reads its whole ledger at once).
+    fn load_many<'a>(&'a self, keys: &'a [JobKey]) -> StoreFuture<'a, Vec<Option<Position>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                out.push(self.load(key).await?);
+            }
+            Ok(out)
+        })
+    }
+
     /// Forgets the position of `key`, so the next run starts from the beginning.
     fn clear<'a>(&'a self, key: &'a JobKey) -> StoreFuture<'a, ()>;
 }
@@ -153,6 +165,15 @@ impl Positions {
 
     pub async fn load(&self, stream: &str) -> Result<Option<Position>, PositionError> {
         self.store.load(&self.key(stream)).await
+    }
+
+    /// The positions of `streams`, in their order.
+    pub async fn load_many(
+        &self,
+        streams: &[String],
+    ) -> Result<Vec<Option<Position>>, PositionError> {
+        let keys: Vec<JobKey> = streams.iter().map(|s| self.key(s)).collect();
+        self.store.load_many(&keys).await
     }
 
     pub async fn clear(&self, stream: &str) -> Result<(), PositionError> {

@@ -4,6 +4,8 @@
 //! own (shards are taken while the sink writes). A saved position names the table it was
 //! written into by OID (see [`envelope`]): a recreated table starts over.
 
+use std::collections::HashMap;
+
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
@@ -43,6 +45,17 @@ pub const UPSERT_FROM: &str = "INSERT INTO holo_host.progress (job, position, ro
     WHERE holo_host.progress.position = $4::text::jsonb";
 
 const SELECT: &str = "SELECT position::text FROM holo_host.progress WHERE job = $1";
+
+/// The positions of the jobs in `$1` (a text array).
+const SELECT_MANY: &str =
+    "SELECT job, position::text FROM holo_host.progress WHERE job = ANY($1::text[])";
+
+/// [`ADOPT_LEGACY`] for many keys at once: `$1` current keys, `$2` the old ones, pairwise.
+const ADOPT_LEGACY_MANY: &str = "UPDATE holo_host.progress p SET job = m.new \
+    FROM unnest($1::text[], $2::text[]) AS m(new, old) \
+    WHERE p.job = m.old \
+      AND NOT EXISTS (SELECT 1 FROM holo_host.progress q WHERE q.job = m.new) \
+    RETURNING p.job, p.position::text";
 
 /// The table's OID now (NULL when it does not exist); `$1` is the quoted name.
 const TABLE_OID: &str = "SELECT pg_catalog.to_regclass($1)::oid";
@@ -262,6 +275,84 @@ impl PostgresPositions {
     }
 }
 
+impl PostgresPositions {
+    /// A position as read (`text`), remembered for compare-and-set and checked against the
+    /// table it was saved for (`oid`: the table's now).
+    fn finish(
+        &self,
+        key: &JobKey,
+        text: Option<String>,
+        oid: Option<u32>,
+    ) -> Result<Option<Position>, PositionError> {
+        // Remembered as saved, so the next save is compare-and-set against it even when it
+        // no longer applies.
+        self.remember(key, text.clone());
+        let Some(text) = text else { return Ok(None) };
+        let saved = serde_json::from_str(&text).map_err(|source| PositionError::Bad {
+            job: key.to_string(),
+            store: STORE,
+            source,
+        })?;
+        match unwrap_envelope(saved, oid) {
+            Ok(position) => Ok(Some(position)),
+            Err(was) => {
+                let was = was.map_or("unknown".into(), |o| o.to_string());
+                let now = oid.map_or("missing".into(), |o| o.to_string());
+                info!(job = %key, table = %self.table, was_oid = %was, now_oid = %now,
+                      "the table was dropped or recreated since this position was saved: starting over");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The saved positions of `keys` by job (legacy keys adopted), and the table's OID:
+    /// two statements whatever the number of keys.
+    async fn load_texts(
+        &self,
+        keys: &[JobKey],
+    ) -> Result<(HashMap<String, String>, Option<u32>), StoreError> {
+        let jobs: Vec<&str> = keys.iter().map(JobKey::as_str).collect();
+        let legacy: Vec<String> = keys.iter().map(|k| legacy_key(k, &self.table)).collect();
+        let mut slot = self.client.lock().await;
+        let mut attempts = self.backoff.attempts("reading saved positions");
+        loop {
+            let result: Result<_, StoreError> = async {
+                let c = self.session(&mut slot).await?;
+                let oid: Option<u32> = c
+                    .query_one(TABLE_OID, &[&self.table.quoted()])
+                    .await?
+                    .get(0);
+                let mut found: HashMap<String, String> = (c.query(SELECT_MANY, &[&jobs]).await?)
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
+                let missing: Vec<usize> = (0..keys.len())
+                    .filter(|&i| !found.contains_key(jobs[i]))
+                    .collect();
+                if !missing.is_empty() {
+                    let new: Vec<&str> = missing.iter().map(|&i| jobs[i]).collect();
+                    let old: Vec<&str> = missing.iter().map(|&i| legacy[i].as_str()).collect();
+                    for r in c.query(ADOPT_LEGACY_MANY, &[&new, &old]).await? {
+                        let job: String = r.get(0);
+                        info!(job = %job, "the saved position now goes by its new key");
+                        found.insert(job, r.get(1));
+                    }
+                }
+                Ok((found, oid))
+            }
+            .await;
+            match result {
+                Ok(found) => return Ok(found),
+                Err(e) => {
+                    *slot = None;
+                    let again = e.is_retriable();
+                    attempts.next(e, again).await?;
+                }
+            }
+        }
+    }
+}
+
 impl PositionStore for PostgresPositions {
     fn load<'a>(&'a self, key: &'a JobKey) -> StoreFuture<'a, Option<Position>> {
         Box::pin(async move {
@@ -270,25 +361,27 @@ impl PositionStore for PostgresPositions {
                 store: STORE,
                 source: BoxError::from(e),
             })?;
-            // Remembered as saved, so the next save is compare-and-set against it even
-            // when it no longer applies.
-            self.remember(key, text.clone());
-            let Some(text) = text else { return Ok(None) };
-            let saved = serde_json::from_str(&text).map_err(|source| PositionError::Bad {
-                job: key.to_string(),
-                store: STORE,
-                source,
-            })?;
-            match unwrap_envelope(saved, oid) {
-                Ok(position) => Ok(Some(position)),
-                Err(was) => {
-                    let was = was.map_or("unknown".into(), |o| o.to_string());
-                    let now = oid.map_or("missing".into(), |o| o.to_string());
-                    info!(job = %key, table = %self.table, was_oid = %was, now_oid = %now,
-                          "the table was dropped or recreated since this position was saved: starting over");
-                    Ok(None)
-                }
-            }
+            self.finish(key, text, oid)
+        })
+    }
+
+    fn load_many<'a>(&'a self, keys: &'a [JobKey]) -> StoreFuture<'a, Vec<Option<Position>>> {
+        Box::pin(async move {
+            let (mut found, oid) =
+                self.load_texts(keys)
+                    .await
+                    .map_err(|e| PositionError::Load {
+                        job: format!(
+                            "{} jobs, the first `{}`",
+                            keys.len(),
+                            keys.first().map_or("", JobKey::as_str)
+                        ),
+                        store: STORE,
+                        source: BoxError::from(e),
+                    })?;
+            keys.iter()
+                .map(|k| self.finish(k, found.remove(k.as_str()), oid))
+                .collect()
         })
     }
 

@@ -770,11 +770,12 @@ pub async fn start(
         }
         .into());
     }
+    let streams = inputs.streams();
     let mut ledger = Ledger::new();
-    for stream in inputs.streams() {
-        if let Some(p) = positions.load(&stream).await? {
-            tracing::info!(job = %positions.key(&stream), position = %p, "resuming from the saved position");
-            ledger.insert(stream, p);
+    for (stream, saved) in streams.iter().zip(positions.load_many(&streams).await?) {
+        if let Some(p) = saved {
+            tracing::info!(job = %positions.key(stream), position = %p, "resuming from the saved position");
+            ledger.insert(stream.clone(), p);
         }
     }
     let resumed = !ledger.is_empty();
