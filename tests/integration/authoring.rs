@@ -120,30 +120,8 @@ fn inspect_names_version_imports_and_output() {
 #[test]
 fn a_new_project_builds_and_passes_its_test() {
     let dir = scratch();
-    let out = holo_host()
-        .args(["new", "my_tx", "--lang", "rust", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let root = dir.path().join("my_tx");
-    let build = || {
-        let out = Command::new(root.join("build.sh"))
-            .env("CARGO_NET_OFFLINE", "true")
-            .env("CARGO_TARGET_DIR", target_dir().join("new-project"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "build.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    build();
+    new_project(dir.path(), "my_tx", "rust");
     let test = || {
         holo_host()
             .arg("test")
@@ -174,7 +152,7 @@ fn a_new_project_builds_and_passes_its_test() {
     let bindings = root.join("vendor/sdk/src/wasm.rs");
     let code = std::fs::read_to_string(&bindings).unwrap();
     std::fs::write(&bindings, code + "// built against holo:transform@0.2.0\n").unwrap();
-    build();
+    new_project_build(&root, "my_tx");
     let out = test();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());

@@ -144,31 +144,17 @@ def _unique(key: str, names) -> None:
         seen.add(n)
 
 
-def _renames(config: Config, key: str):
-    items = config.list(key)
-    if items is None:
-        return None
-    out = []
-    for item in items:
-        a, _, b = item.rpartition(":")
-        a, b = a.strip(), b.strip()
-        if not a or not b:
-            raise ConfigError(f"item `{item}` of setting `{key}` is not of the form `name:value`")
-        out.append((a, b))
-    return out
-
-
 class Alias:
     def __init__(self, config: Config):
         config.check_keys(SETTINGS)
-        self.rename = _renames(config, "rename")
+        self.rename = config.pairs("rename")
         if self.rename is not None:
             _unique("rename", [a for a, _ in self.rename])
         self.select = config.list("select")
         if self.select is not None:
             _unique("select", self.select)
         self.cast = []
-        for name, ty in _renames(config, "cast") or []:
+        for name, ty in config.pairs("cast") or []:
             if ty not in TYPES:
                 raise ConfigError(
                     f"setting `cast`: column `{name}`: unknown column type `{ty}` "

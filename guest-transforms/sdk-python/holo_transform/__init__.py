@@ -83,16 +83,22 @@ class Config:
 
     def columns(self, key: str) -> Optional[List[Tuple[str, Optional[str]]]]:
         """A comma list of ``name`` or ``name:new`` items (split at the last ``:``)."""
+        return self._pairs(key, required=False)
+
+    def pairs(self, key: str) -> Optional[List[Tuple[str, str]]]:
+        """A comma list of ``name:value`` items (split at the last ``:``)."""
+        return self._pairs(key, required=True)
+
+    def _pairs(self, key: str, required: bool):
         items = self.list(key)
         if items is None:
             return None
+        form = "name:value" if required else "name or name:value"
         out = []
         for item in items:
             pair = _split_pair(item)
-            if pair is None:
-                raise ConfigError(
-                    f"item `{item}` of setting `{key}` is not of the form `name or name:value`"
-                )
+            if pair is None or (required and pair[1] is None):
+                raise ConfigError(f"item `{item}` of setting `{key}` is not of the form `{form}`")
             out.append(pair)
         return out
 

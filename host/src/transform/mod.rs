@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, Trap};
 
 use crate::lookup::Lookups;
@@ -239,16 +239,13 @@ impl Transform {
         lookups: Arc<Lookups>,
     ) -> Result<Self, TransformError> {
         let path = &config.path;
-        let hash: Arc<str> = content_hash(bytes).into();
         let compile_err = |source| TransformError::Compile {
             path: path.clone(),
             source,
         };
-        let engine = engine().map_err(compile_err)?;
         let started = std::time::Instant::now();
-        let (component, cached) =
-            cache::load(&engine, config.cache_dir.as_deref(), &hash[7..], bytes)
-                .map_err(compile_err)?;
+        let (engine, component, facts) = compile(path, bytes, config.cache_dir.as_deref())?;
+        let (hash, cached): (Arc<str>, bool) = (facts.hash.into(), facts.cached);
         let name: Arc<str> = transform_name(path).into();
         tracing::info!(
             transform = %name,
@@ -257,9 +254,7 @@ impl Transform {
             ms = started.elapsed().as_millis() as u64,
             "transform loaded"
         );
-        let imports: Vec<String> = (component.component_type().imports(&engine))
-            .map(|(name, _)| name.to_owned())
-            .collect();
+        let imports = facts.imports;
         if let Some(found) = wit_version(&imports).filter(|v| *v != WIT_VERSION) {
             return Err(TransformError::Version {
                 path: path.clone(),
@@ -480,22 +475,32 @@ pub fn component_facts(
         path: path.to_owned(),
         source,
     })?;
-    let hash = content_hash(&bytes);
+    Ok(compile(path, &bytes, cache_dir)?.2)
+}
+
+/// Compiles `bytes` (or loads them compiled from `cache_dir`) on the process's engine.
+fn compile(
+    path: &Path,
+    bytes: &[u8],
+    cache_dir: Option<&Path>,
+) -> Result<(Engine, Component, ComponentFacts), TransformError> {
+    let hash = content_hash(bytes);
     let compile_err = |source| TransformError::Compile {
         path: path.to_owned(),
         source,
     };
     let engine = engine().map_err(compile_err)?;
     let (component, cached) =
-        cache::load(&engine, cache_dir, &hash[7..], &bytes).map_err(compile_err)?;
+        cache::load(&engine, cache_dir, &hash[7..], bytes).map_err(compile_err)?;
     let ty = component.component_type();
-    Ok(ComponentFacts {
+    let facts = ComponentFacts {
         size: bytes.len() as u64,
         hash,
         imports: ty.imports(&engine).map(|(n, _)| n.to_owned()).collect(),
         exports: ty.exports(&engine).map(|(n, _)| n.to_owned()).collect(),
         cached,
-    })
+    };
+    Ok((engine, component, facts))
 }
 
 /// The version of `holo:transform` that `imports` name (`holo:transform/host@0.1.0`).

@@ -50,7 +50,8 @@ const SELECT: &str = "SELECT position::text FROM holo_host.progress WHERE job = 
 const SELECT_MANY: &str =
     "SELECT job, position::text FROM holo_host.progress WHERE job = ANY($1::text[])";
 
-/// [`ADOPT_LEGACY`] for many keys at once: `$1` current keys, `$2` the old ones, pairwise.
+/// Moves positions saved under the keys of an older release to the current keys unless
+/// these exist: `$1` current keys, `$2` the old ones, pairwise.
 const ADOPT_LEGACY_MANY: &str = "UPDATE holo_host.progress p SET job = m.new \
     FROM unnest($1::text[], $2::text[]) AS m(new, old) \
     WHERE p.job = m.old \
@@ -91,12 +92,6 @@ fn unwrap_envelope(saved: Position, table_oid: Option<u32>) -> Result<Position, 
 /// that a save is compare-and-set against it.
 pub type Known =
     std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>;
-
-/// Moves a position saved under the key of an older release to the current key (`$1`
-/// current, `$2` old), unless the current one exists.
-const ADOPT_LEGACY: &str = "UPDATE holo_host.progress SET job = $1 WHERE job = $2 \
-    AND NOT EXISTS (SELECT 1 FROM holo_host.progress WHERE job = $1) \
-    RETURNING position::text";
 
 const DELETE: &str = "DELETE FROM holo_host.progress WHERE job = $1 OR job = $2";
 
@@ -201,54 +196,6 @@ impl PostgresPositions {
             *slot = Some(db::connect(&self.pg, &self.server).await?);
         }
         Ok(slot.as_ref().expect("connected above"))
-    }
-
-    /// The saved position as text, and the table's OID now.
-    async fn try_load(
-        &self,
-        slot: &mut Option<Client>,
-        key: &JobKey,
-        legacy: &str,
-    ) -> Result<(Option<String>, Option<u32>), StoreError> {
-        let c = self.session(slot).await?;
-        let oid: Option<u32> = c
-            .query_one(TABLE_OID, &[&self.table.quoted()])
-            .await?
-            .get(0);
-        Ok((self.try_load_text(c, key, legacy).await?, oid))
-    }
-
-    async fn try_load_text(
-        &self,
-        c: &Client,
-        key: &JobKey,
-        legacy: &str,
-    ) -> Result<Option<String>, StoreError> {
-        if let Some(text) = load(c, key).await? {
-            return Ok(Some(text));
-        }
-        let adopted = (c.query_opt(ADOPT_LEGACY, &[&key.as_str(), &legacy]).await?)
-            .map(|r| r.get::<_, String>(0));
-        if adopted.is_some() {
-            info!(job = %key, old = %legacy, "the saved position now goes by its new key");
-        }
-        Ok(adopted)
-    }
-
-    async fn load_text(&self, key: &JobKey) -> Result<(Option<String>, Option<u32>), StoreError> {
-        let legacy = legacy_key(key, &self.table);
-        let mut slot = self.client.lock().await;
-        let mut attempts = self.backoff.attempts("reading a saved position");
-        loop {
-            match self.try_load(&mut slot, key, &legacy).await {
-                Ok(found) => return Ok(found),
-                Err(e) => {
-                    *slot = None;
-                    let again = e.is_retriable();
-                    attempts.next(e, again).await?;
-                }
-            }
-        }
     }
 
     async fn clear_keys(&self, key: &JobKey) -> Result<(), StoreError> {
@@ -356,12 +303,16 @@ impl PostgresPositions {
 impl PositionStore for PostgresPositions {
     fn load<'a>(&'a self, key: &'a JobKey) -> StoreFuture<'a, Option<Position>> {
         Box::pin(async move {
-            let (text, oid) = self.load_text(key).await.map_err(|e| PositionError::Load {
-                job: key.to_string(),
-                store: STORE,
-                source: BoxError::from(e),
-            })?;
-            self.finish(key, text, oid)
+            let keys = std::slice::from_ref(key);
+            let (mut found, oid) =
+                self.load_texts(keys)
+                    .await
+                    .map_err(|e| PositionError::Load {
+                        job: key.to_string(),
+                        store: STORE,
+                        source: BoxError::from(e),
+                    })?;
+            self.finish(key, found.remove(key.as_str()), oid)
         })
     }
 

@@ -101,21 +101,9 @@ pub fn values_sql(
     rows: usize,
 ) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", names(columns));
-    let mut n = 0;
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for (i, (_, t)) in columns.iter().enumerate() {
-            n += 1;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            write!(sql, "${n}::{}", t.name()).expect("writing to a String cannot fail");
-        }
-        sql.push(')');
-    }
+    push_rows(&mut sql, columns, rows, (", ", ", "), |n, _, t| {
+        format!("${n}::{}", t.name())
+    });
     sql.push_str(&conflict_clause(conflict));
     sql
 }
@@ -142,23 +130,37 @@ pub fn delete_any_sql(table: &str, key: &(String, PgType)) -> String {
 /// by `OR`: `DELETE FROM t WHERE ("a" = $1::int8 AND "b" = $2::text) OR (…)`.
 pub fn delete_each_sql(table: &str, key: &[(String, PgType)], rows: usize) -> String {
     let mut sql = format!("DELETE FROM {table} WHERE ");
+    push_rows(&mut sql, key, rows, (" AND ", " OR "), |n, name, t| {
+        format!("{} = ${n}::{}", quote_ident(name), t.name())
+    });
+    sql
+}
+
+/// `rows` parenthesized groups of one item per column, numbering parameters from `$1`:
+/// `($1, $2), ($3, $4)` for VALUES, `(a = $1 AND b = $2) OR (…)` for deletes: `sep` joins the
+/// items of a row, `between` the rows.
+fn push_rows(
+    sql: &mut String,
+    columns: &[(String, PgType)],
+    rows: usize,
+    (sep, between): (&str, &str),
+    item: impl Fn(usize, &str, PgType) -> String,
+) {
     let mut n = 0;
     for r in 0..rows {
         if r > 0 {
-            sql.push_str(" OR ");
+            sql.push_str(between);
         }
         sql.push('(');
-        for (i, (name, t)) in key.iter().enumerate() {
+        for (i, (name, t)) in columns.iter().enumerate() {
             n += 1;
             if i > 0 {
-                sql.push_str(" AND ");
+                sql.push_str(sep);
             }
-            write!(sql, "{} = ${n}::{}", quote_ident(name), t.name())
-                .expect("writing to a String cannot fail");
+            sql.push_str(&item(n, name, *t));
         }
         sql.push(')');
     }
-    sql
 }
 
 /// Deletes by a key of several columns on PostgreSQL, one statement for the batch: the

@@ -60,6 +60,16 @@ pub struct Step {
     pub items: Vec<u32>,
 }
 
+impl Step {
+    /// The rows `n` items of this step write (deletes write none).
+    fn written(&self, n: usize) -> u64 {
+        match self.kind {
+            StepKind::Delete => 0,
+            _ => n as u64,
+        }
+    }
+}
+
 /// Column types of the parameters: written columns for inserts, key columns for deletes.
 #[derive(Debug, Clone, Default)]
 pub struct Shapes {
@@ -226,13 +236,8 @@ impl Writer {
                 };
                 let params: Vec<RawField<'_>> =
                     arrays.iter().map(|a| RawField(Some(&a.0))).collect();
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                self.client.execute(&statement, &refs).await?;
-                Ok(match step.kind {
-                    StepKind::Delete => 0,
-                    _ => items.len() as u64,
-                })
+                self.execute(&statement, &params).await?;
+                Ok(step.written(items.len()))
             }
             StepKind::Copy => {
                 let data = copy_data(staged, items, shapes.null_fill);
@@ -284,14 +289,19 @@ impl Writer {
                     params.extend((0..shapes.null_fill).map(|_| RawField(None)));
                 }
             }
-            let refs: Vec<&(dyn ToSql + Sync)> =
-                params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-            self.client.execute(&statement, &refs).await?;
+            self.execute(&statement, &params).await?;
         }
-        Ok(match step.kind {
-            StepKind::Delete => 0,
-            _ => items.len() as u64,
-        })
+        Ok(step.written(items.len()))
+    }
+
+    async fn execute(
+        &self,
+        statement: &Statement,
+        params: &[RawField<'_>],
+    ) -> Result<u64, tokio_postgres::Error> {
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        self.client.execute(statement, &refs).await
     }
 
     /// Runs a step; a data error is met as `on_data_error` says.
