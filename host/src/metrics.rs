@@ -34,9 +34,12 @@ pub struct StageLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OperationLabel {
+pub struct RetryLabel {
     /// What was retried, as the log line names it (`commit to table `public.t``).
     pub operation: String,
+    /// Why: a SQLSTATE (`40001`, `57014`), a Log Service error code (`ServerBusy`), or
+    /// `connection` for a failure below the protocol.
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -68,7 +71,7 @@ pub struct Metrics {
     pub reloads: Counter,
     pub rollbacks: Counter,
     /// Failed tries that were tried again, by operation.
-    pub retries: Family<OperationLabel, Counter>,
+    pub retries: Family<RetryLabel, Counter>,
     /// Log Service shards this member reads.
     pub shards_held: Gauge,
     /// Seconds between now and the newest log of a shard's last pull; 0 when caught up.
@@ -220,10 +223,11 @@ pub fn global() -> &'static Arc<Metrics> {
 }
 
 impl Metrics {
-    pub fn retried(&self, operation: &str) {
+    pub fn retried(&self, operation: &str, reason: &str) {
         self.retries
-            .get_or_create(&OperationLabel {
+            .get_or_create(&RetryLabel {
                 operation: operation.to_owned(),
+                reason: reason.to_owned(),
             })
             .inc();
     }
@@ -326,7 +330,7 @@ mod tests {
         m.dead_lettered("transform", 2);
         m.batch_latency.observe(0.02);
         m.set_version("enrich", "sha256:ab");
-        m.retried("commit to table `t`");
+        m.retried("commit to table `t`", "40001");
         m.shards_held.set(2);
         m.shard_pulled("p/l/3", false, Some(1));
         m.shard_pulled("p/l/4", true, Some(1));
@@ -344,7 +348,7 @@ mod tests {
             "holo_host_records_dead_lettered_total{stage=\"transform\"} 2",
             "holo_host_batch_latency_seconds_count 1",
             "holo_host_transform_version{transform=\"enrich\",hash=\"sha256:ab\"} 1",
-            "holo_host_retries_total{operation=\"commit to table `t`\"} 1",
+            "holo_host_retries_total{operation=\"commit to table `t`\",reason=\"40001\"} 1",
             "holo_host_sls_shards_held 2",
             "holo_host_sls_shard_caught_up{shard=\"p/l/4\"} 1",
             "holo_host_sls_shard_lag_seconds{shard=\"p/l/4\"} 0.0",

@@ -73,13 +73,19 @@ pub struct Attempts<'a> {
 }
 
 impl Attempts<'_> {
-    /// After a failed try: when the error is `retriable` and tries remain, logs it, waits
-    /// and returns `Ok`; otherwise returns the error.
-    pub async fn next<E: fmt::Display>(&mut self, error: E, retriable: bool) -> Result<(), E> {
+    /// After a failed try: when the error is `retriable` and tries remain, logs it, counts
+    /// it under `reason` (see [`crate::metrics::RetryLabel`]), waits and returns `Ok`;
+    /// otherwise returns the error.
+    pub async fn next<E: fmt::Display>(
+        &mut self,
+        error: E,
+        retriable: bool,
+        reason: &str,
+    ) -> Result<(), E> {
         if !retriable || !self.backoff.allows(self.failed) {
             return Err(error);
         }
-        crate::metrics::global().retried(self.what);
+        crate::metrics::global().retried(self.what, reason);
         let pause = self.backoff.pause(self.failed);
         let (attempt, pause_ms) = (self.failed + 1, pause.as_millis() as u64);
         if self.quiet {
@@ -133,7 +139,7 @@ mod tests {
             match r {
                 Ok(v) => return (Ok(v), tries),
                 Err(e) => {
-                    if let Err(e) = attempts.next(e, e != "denied").await {
+                    if let Err(e) = attempts.next(e, e != "denied", e).await {
                         return (Err(e), tries);
                     }
                 }

@@ -12,10 +12,10 @@ use crate::support::{
     Args, assert_failure, assert_success, books_csv, guest, id_logs, pg::TestPg, query_i64, table,
 };
 
-const PROJECT: &str = "holo-demo";
+pub const PROJECT: &str = "holo-demo";
 /// The access key the test servers take, and the streams sign with.
-const KEY_ID: &str = "LTAI-stream-test";
-const KEY_SECRET: &str = "stream-test-secret";
+pub const KEY_ID: &str = "LTAI-stream-test";
+pub const KEY_SECRET: &str = "stream-test-secret";
 
 /// A server of one logstore that wants signed requests, and a client that signs them.
 pub async fn server(logstore: &str, shards: u32) -> (RunningServer, Client) {

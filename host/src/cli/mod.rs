@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ErrorRate, PipelineConfig, Reload, SourceConfig, Start};
 use crate::lookup::LookupSpec;
-use crate::source::csv::{CsvSourceConfig, Partition};
+use crate::source::csv::{CsvSourceConfig, Partition, remote};
 use crate::source::sls::SlsSourceConfig;
 use crate::transform::{TransformConfig, cache};
 
@@ -204,8 +204,11 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Why the arguments do not make a pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum ArgsError {
-    #[error("--source `{0}` is not supported: use csv:PATH or sls://PROJECT/LOGSTORE?endpoint=URL")]
+    #[error(
+        "--source `{0}` is not supported: use csv:PATH, csv:oss://BUCKET/KEY?endpoint=URL or sls://PROJECT/LOGSTORE?endpoint=URL"
+    )]
     UnknownSource(String),
+    /// A Log Service or object URL that does not parse.
     #[error("--source: {0}")]
     Sls(String),
     #[error("--source sls://… reads one logstore and cannot be combined with other sources")]
@@ -243,6 +246,12 @@ impl RunArgs {
                 continue;
             }
             match spec.strip_prefix("csv:") {
+                // An object URL is checked now, so a bad option stops the run before it
+                // lists anything.
+                Some(url) if remote::is_remote(url) => {
+                    remote::ObjectUrl::parse(url).map_err(ArgsError::Sls)?;
+                    inputs.push(url.to_owned());
+                }
                 Some(path) if !path.is_empty() => inputs.push(path.to_owned()),
                 _ => return Err(ArgsError::UnknownSource(spec.clone())),
             }

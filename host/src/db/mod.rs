@@ -14,7 +14,7 @@ pub mod retry;
 pub use connect::{ConnectConfig, TlsError, connect};
 pub use dsn::{DEFAULT_CONNECT_TIMEOUT, parse_dsn};
 pub use names::{TableName, quote_ident};
-pub use retry::is_retriable;
+pub use retry::{is_retriable, reason};
 
 /// Why a session could not be opened, or its settings could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -61,6 +61,15 @@ pub fn is_transient(code: &str, message: &str) -> bool {
         || TRANSIENT_MESSAGES.iter().any(|m| message.contains(m))
 }
 
+/// Why `e` happened, for the retries metric: the SQLSTATE of a server error, else
+/// `connection`.
+pub fn reason(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.code().code().to_owned(),
+        None => "connection".to_owned(),
+    }
+}
+
 /// [`is_transient`] for a server error; any failure below the protocol (refused, reset,
 /// timed out, closed) is retriable too.
 pub fn is_retriable(e: &tokio_postgres::Error) -> bool {

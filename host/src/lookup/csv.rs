@@ -1,4 +1,5 @@
-//! Lookup tables from CSV files (`NAME=csv:PATH`), read whole at start.
+//! Lookup tables from CSV files (`NAME=csv:PATH`, or `csv:oss://BUCKET/KEY?endpoint=…` in
+//! object storage), read whole at start.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -6,11 +7,13 @@ use std::path::PathBuf;
 use csv::ByteRecord;
 
 use super::error::{LookupError, Row};
-use crate::source::csv::reader::{RecordReader, header_names};
+use crate::source::csv::reader::{Location, RecordReader, header_names};
+use crate::source::csv::remote;
 
 /// Where a `csv:` table comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvLookup {
+    /// A local path, or an object URL with its options (`oss://B/K?endpoint=…`).
     pub path: PathBuf,
     /// Column names for a file without a header row; `None`: the first row names them.
     pub columns: Option<Vec<String>>,
@@ -25,11 +28,19 @@ type Loaded = (Vec<String>, usize, HashMap<String, Row>);
 /// line is an error naming it, a repeated key keeps its first row.
 pub(super) fn load(name: &str, spec: &CsvLookup) -> Result<Loaded, LookupError> {
     let path = &spec.path;
-    let mut reader = RecordReader::open(path).map_err(|source| LookupError::Open {
-        name: name.to_owned(),
-        path: path.clone(),
-        source,
-    })?;
+    let opened = match path.to_str().filter(|p| remote::is_remote(p)) {
+        Some(url) => remote::open_object(url)
+            .map(|(bucket, object)| Location::Object(bucket, object))
+            .map_err(std::io::Error::other),
+        None => Ok(Location::File(path.clone())),
+    };
+    let mut reader = opened
+        .and_then(|l| RecordReader::open_at(&l))
+        .map_err(|source| LookupError::Open {
+            name: name.to_owned(),
+            path: path.clone(),
+            source,
+        })?;
     let read_error = |source| LookupError::Read {
         path: path.clone(),
         source,

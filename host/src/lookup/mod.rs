@@ -27,6 +27,8 @@ pub use self::postgres::{CacheStats, PgLookup};
 
 /// The options a `csv:` lookup accepts after `?`.
 const CSV_OPTIONS: &str = "columns, key";
+/// The options a `csv:` lookup in object storage accepts besides [`CSV_OPTIONS`].
+const OBJECT_OPTIONS: &str = "columns, key, endpoint, region, style, anonymous";
 /// The options a `postgres:` lookup accepts after `?`.
 const PG_OPTIONS: &str = "key, columns, preload, cache, refresh, dsn (last)";
 
@@ -165,6 +167,19 @@ fn settings(
             option: k.into(),
             problem: problem.into(),
         };
+        let remote = !is_pg && crate::source::csv::remote::is_remote(path);
+        if remote && matches!(k, "endpoint" | "region" | "style" | "anonymous") {
+            // The object's own options: kept on its URL for the client to read.
+            if seen.contains(&k) {
+                return Err(bad("is given twice"));
+            }
+            seen.push(k);
+            let mut url = csv.path.to_string_lossy().into_owned();
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&format!("{k}={v}"));
+            csv.path = PathBuf::from(url);
+            continue;
+        }
         let known = if is_pg {
             matches!(
                 k,
@@ -177,7 +192,11 @@ fn settings(
             return Err(LookupError::UnknownOption {
                 name: name.into(),
                 option: k.into(),
-                options: if is_pg { PG_OPTIONS } else { CSV_OPTIONS },
+                options: match (is_pg, remote) {
+                    (true, _) => PG_OPTIONS,
+                    (false, true) => OBJECT_OPTIONS,
+                    (false, false) => CSV_OPTIONS,
+                },
             });
         }
         if seen.contains(&k) {
@@ -462,6 +481,34 @@ mod tests {
                 key: key.map(str::to_owned),
             }),
         }
+    }
+
+    #[test]
+    fn an_object_lookup_keeps_its_object_options_on_the_url() {
+        let s = spec(
+            "books=csv:oss://dim/books.csv?columns=id,name&endpoint=https://oss-cn-hangzhou.aliyuncs.com&key=id",
+        );
+        let LookupSource::Csv(c) = s.source else {
+            panic!("a csv lookup")
+        };
+        assert_eq!(
+            c.path,
+            PathBuf::from("oss://dim/books.csv?endpoint=https://oss-cn-hangzhou.aliyuncs.com")
+        );
+        assert_eq!(c.columns, Some(vec!["id".into(), "name".into()]));
+        assert_eq!(c.key.as_deref(), Some("id"));
+        let e = "b=csv:s3://dim/b.csv?bogus=1"
+            .parse::<LookupSpec>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("endpoint, region, style, anonymous"), "{e}");
+        let e = "b=csv:s3://dim/b.csv?region=a&region=b"
+            .parse::<LookupSpec>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("given twice"), "{e}");
+        // Plain files do not take the object options.
+        assert!("b=csv:books.csv?endpoint=x".parse::<LookupSpec>().is_err());
     }
 
     fn pg(s: &str) -> PgLookup {

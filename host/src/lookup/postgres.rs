@@ -672,8 +672,8 @@ impl Worker {
             match self.fetch_on(session, plan, keys).await {
                 Ok(rows) => return Ok(rows),
                 Err(e) => {
-                    let again = is_retriable(&e);
-                    (attempts.next(e, again).await)
+                    let (again, reason) = (is_retriable(&e), crate::db::reason(&e));
+                    (attempts.next(e, again, &reason).await)
                         .map_err(self.query_error("fetch rows by key"))?;
                     // The session is broken: a new one for the next try.
                     let client = self.connect().await?;

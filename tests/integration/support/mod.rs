@@ -2,6 +2,7 @@
 //! `holo-host` binary and its command lines, fixtures, scratch files, and the runs and log
 //! groups several tests share.
 
+pub mod moto;
 pub mod pg;
 
 use std::path::{Path, PathBuf};

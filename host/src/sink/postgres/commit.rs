@@ -41,6 +41,20 @@ enum Failed {
 }
 
 impl Failed {
+    /// Why, for the retries metric (see [`db::reason`]).
+    fn reason(&self) -> String {
+        match self {
+            Failed::Step { source, .. }
+            | Failed::SavePosition(source)
+            | Failed::LoadPosition(source)
+            | Failed::Commit(source)
+            | Failed::Partitions(source) => db::reason(source),
+            Failed::Connect(_) => "connect".to_owned(),
+            Failed::Fenced => "fenced".to_owned(),
+            Failed::Keep(_) => "dead letter".to_owned(),
+        }
+    }
+
     fn retriable(&self) -> bool {
         match self {
             Failed::Step { source, .. }
@@ -264,8 +278,8 @@ impl Work<'_> {
             match result {
                 Ok(()) => return Ok(total),
                 Err(e) => {
-                    let again = reconnect(slot, &e);
-                    attempts.next(e, again).await?;
+                    let (again, reason) = (reconnect(slot, &e), e.reason());
+                    attempts.next(e, again, &reason).await?;
                 }
             }
         }
@@ -529,8 +543,8 @@ impl PostgresSink {
             match result {
                 Ok(routes) => return Ok(routes),
                 Err(e) => {
-                    let again = reconnect(slot, &e);
-                    (attempts.next(e, again).await)
+                    let (again, reason) = (reconnect(slot, &e), e.reason());
+                    (attempts.next(e, again, &reason).await)
                         .map_err(|e| e.into_error("", &self.table.name))?;
                 }
             }
@@ -652,8 +666,8 @@ impl PostgresSink {
             match result {
                 Ok(out) => return Ok(out),
                 Err(e) => {
-                    let again = reconnect(slot, &e);
-                    (attempts.next(e, again).await)
+                    let (again, reason) = (reconnect(slot, &e), e.reason());
+                    (attempts.next(e, again, &reason).await)
                         .map_err(|e| e.into_error(key.as_str(), table))?;
                 }
             }
@@ -708,8 +722,8 @@ impl PostgresSink {
             match result {
                 Ok(()) => return Ok(total),
                 Err(e) => {
-                    let again = reconnect(slot, &e);
-                    (attempts.next(e, again).await)
+                    let (again, reason) = (reconnect(slot, &e), e.reason());
+                    (attempts.next(e, again, &reason).await)
                         .map_err(|e| e.into_error(key.as_str(), table))?;
                 }
             }

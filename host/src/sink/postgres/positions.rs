@@ -159,6 +159,13 @@ enum StoreError {
 }
 
 impl StoreError {
+    fn reason(&self) -> String {
+        match self {
+            StoreError::Connect(_) => "connect".to_owned(),
+            StoreError::Query(e) => db::reason(e),
+        }
+    }
+
     fn is_retriable(&self) -> bool {
         match self {
             StoreError::Connect(e) => e.is_retriable(),
@@ -214,8 +221,8 @@ impl PostgresPositions {
                 Ok(_) => return Ok(()),
                 Err(e) => {
                     *slot = None;
-                    let again = e.is_retriable();
-                    attempts.next(e, again).await?;
+                    let (again, reason) = (e.is_retriable(), e.reason());
+                    attempts.next(e, again, &reason).await?;
                 }
             }
         }
@@ -292,8 +299,8 @@ impl PostgresPositions {
                 Ok(found) => return Ok(found),
                 Err(e) => {
                     *slot = None;
-                    let again = e.is_retriable();
-                    attempts.next(e, again).await?;
+                    let (again, reason) = (e.is_retriable(), e.reason());
+                    attempts.next(e, again, &reason).await?;
                 }
             }
         }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::reader::Codec;
+use super::reader::Location;
 use super::{CsvError, InputFile, fingerprint};
 use crate::record::Position;
 
@@ -32,6 +32,8 @@ struct SavedPosition {
     /// Bytes the head checksum covers, and the checksums.
     head: Option<(u64, String)>,
     before: Option<String>,
+    /// An object's ETag.
+    etag: Option<String>,
 }
 
 impl SavedPosition {
@@ -61,6 +63,7 @@ impl SavedPosition {
             line: number("line")?,
             head,
             before: text("before_sha256"),
+            etag: text("etag"),
         })
     }
 }
@@ -78,15 +81,25 @@ pub(super) fn file_start(file: &InputFile, saved: &Position) -> Result<FileStart
         tracing::info!(file = %file.given, "{why}: reading it from its start as a new file");
         Ok(FileStart::Beginning)
     };
-    let compressed = Codec::of(&file.path).is_some();
+    let compressed = file.location.codec().is_some();
     if file.len < saved.offset && !compressed {
         return new_file(format!(
             "the file has {} bytes, fewer than its saved position (byte {})",
             file.len, saved.offset
         ));
     }
-    if let Some((head_bytes, head)) = &saved.head {
-        let handle = std::fs::File::open(&file.path).map_err(unreadable)?;
+    if let Some(saved_etag) = &saved.etag
+        && file.etag.as_ref() != Some(saved_etag)
+    {
+        return new_file(format!(
+            "the object's ETag is {}, not {saved_etag} as when its position was saved",
+            file.etag.as_deref().unwrap_or("missing")
+        ));
+    }
+    if let Some((head_bytes, head)) = &saved.head
+        && let Location::File(path) = &file.location
+    {
+        let handle = std::fs::File::open(path).map_err(unreadable)?;
         if file.len < *head_bytes
             || fingerprint::checksum(&handle, 0, *head_bytes).map_err(unreadable)? != *head
         {

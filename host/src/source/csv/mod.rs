@@ -9,6 +9,7 @@ mod config;
 mod fingerprint;
 mod ledger;
 pub(crate) mod reader;
+pub mod remote;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,7 +26,8 @@ pub use self::config::{CsvSourceConfig, Partition};
 pub use self::ledger::Ledger;
 use self::ledger::{FileStart, file_start};
 pub use self::reader::HeaderError;
-use self::reader::{RecordReader, header_names};
+use self::reader::{Location, RecordReader, header_names};
+use self::remote::{Bucket, ObjectUrl};
 use crate::position::{Positions, Start};
 use crate::record::{Batch, Column, Origin, Schema};
 use crate::record::{DeadLetter, PipelineStage};
@@ -57,6 +59,8 @@ pub enum CsvError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{message}")]
+    Remote { message: String },
     #[error("CSV input `{path}` is not a file")]
     NotAFile { path: String },
     #[error("CSV file `{path}` is given twice (as `{first}` and `{second}`): list each file once")]
@@ -114,10 +118,13 @@ pub enum CsvError {
 struct InputFile {
     /// As the user gave it (or as the glob produced it): origins name it so.
     given: Arc<str>,
-    path: PathBuf,
-    /// Absolute and free of links: the file's identity in positions and the job key.
+    location: Location,
+    /// Absolute and free of links (`oss://BUCKET/KEY` for an object): the file's identity
+    /// in positions and the job key.
     canonical: String,
     len: u64,
+    /// An object's version: a position taken from another version does not apply.
+    etag: Option<String>,
 }
 
 impl InputFile {
@@ -169,8 +176,10 @@ struct Current {
     canonical: String,
     /// This input's job stream, shared by its batches.
     stream: Arc<str>,
-    /// A second handle for the checksums; `None` for stdin.
+    /// A second handle for the checksums; `None` for stdin, objects and compressed files.
     file: Option<std::fs::File>,
+    /// The version of an object.
+    etag: Option<String>,
     /// Bytes and checksum of the file's start (see [`fingerprint`]).
     head: Option<(u64, String)>,
     reader: RecordReader,
@@ -443,6 +452,9 @@ impl CsvSource {
             "offset": offset,
             "line": current.reader.line(),
         });
+        if let Some(etag) = &current.etag {
+            position["etag"] = json!(etag);
+        }
         if let Some((head_bytes, head)) = &current.head {
             position["head_bytes"] = json!(head_bytes);
             position["head_sha256"] = json!(head);
@@ -496,6 +508,19 @@ fn expand(inputs: &[String]) -> Result<Inputs, CsvError> {
     let mut files = Vec::new();
     let mut seen: HashMap<String, Arc<str>> = HashMap::new();
     for input in inputs {
+        if remote::is_remote(input) {
+            for file in objects(input)? {
+                if let Some(first) = seen.insert(file.canonical.clone(), file.given.clone()) {
+                    return Err(CsvError::Duplicate {
+                        path: file.canonical,
+                        first: first.to_string(),
+                        second: input.clone(),
+                    });
+                }
+                files.push(file);
+            }
+            continue;
+        }
         // A name with glob characters that exists as is is taken literally.
         let paths = if is_glob(input) && !Path::new(input).exists() {
             glob_files(input)?
@@ -525,13 +550,35 @@ fn expand(inputs: &[String]) -> Result<Inputs, CsvError> {
             }
             files.push(InputFile {
                 given,
-                path,
+                location: Location::File(path),
                 canonical,
                 len: meta.len(),
+                etag: None,
             });
         }
     }
     Ok(Inputs::Files(files))
+}
+
+/// The objects an `oss://` or `s3://` input names (a glob over keys lists them, sorted).
+fn objects(input: &str) -> Result<Vec<InputFile>, CsvError> {
+    let remote = |message| CsvError::Remote { message };
+    let url = ObjectUrl::parse(input).map_err(remote)?;
+    let bucket = Bucket::connect(&url).map_err(remote)?;
+    let listed = bucket.list(&url.key).map_err(remote)?;
+    Ok(listed
+        .into_iter()
+        .map(|object| {
+            let name: Arc<str> = url.name(&object.key).into();
+            InputFile {
+                given: name.clone(),
+                canonical: name.to_string(),
+                len: object.size,
+                etag: object.etag.clone(),
+                location: Location::Object(bucket.clone(), object),
+            }
+        })
+        .collect())
 }
 
 fn is_glob(s: &str) -> bool {
@@ -564,7 +611,7 @@ fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, CsvError> {
 }
 
 fn file_reader(file: &InputFile) -> Result<RecordReader, CsvError> {
-    RecordReader::open(&file.path).map_err(|source| CsvError::Open {
+    RecordReader::open_at(&file.location).map_err(|source| CsvError::Open {
         path: file.given.to_string(),
         source,
     })
@@ -578,30 +625,40 @@ fn open_input(inputs: &Inputs, index: usize) -> Result<(Current, Vec<String>), C
             canonical: STDIN.to_owned(),
             stream: format!("csv:{STDIN}").into(),
             file: None,
+            etag: None,
             head: None,
             reader: RecordReader::stdin(),
         },
         Inputs::Files(files) => {
             let file = &files[index];
             tracing::debug!(file = %file.given, bytes = file.len, "opening CSV input");
-            let unreadable = |source| CsvError::Fingerprint {
-                path: file.given.to_string(),
-                source,
+            // A local file is fingerprinted by checksums, an object by its ETag.
+            let (handle, head) = match &file.location {
+                Location::File(path) => {
+                    let handle = std::fs::File::open(path).map_err(|source| CsvError::Open {
+                        path: file.given.to_string(),
+                        source,
+                    })?;
+                    let head = fingerprint::head(&handle, file.len).map_err(|source| {
+                        CsvError::Fingerprint {
+                            path: file.given.to_string(),
+                            source,
+                        }
+                    })?;
+                    (Some(handle), Some(head))
+                }
+                Location::Object(..) => (None, None),
             };
-            let handle = std::fs::File::open(&file.path).map_err(|source| CsvError::Open {
-                path: file.given.to_string(),
-                source,
-            })?;
-            let head = fingerprint::head(&handle, file.len).map_err(unreadable)?;
             // Offsets in a compressed file count decompressed bytes: the bytes before one
             // cannot be read back from the file as it is.
-            let compressed = reader::Codec::of(&file.path).is_some();
+            let compressed = file.location.codec().is_some();
             Current {
                 given: file.given.clone(),
                 canonical: file.canonical.clone(),
                 stream: file.stream().into(),
-                file: (!compressed).then_some(handle),
-                head: Some(head),
+                file: handle.filter(|_| !compressed),
+                etag: file.etag.clone(),
+                head,
                 reader: file_reader(file)?,
             }
         }

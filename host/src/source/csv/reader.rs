@@ -5,14 +5,18 @@
 //! line end: it is one or more lines early. The reader here keeps the bytes it has read
 //! since the current record began, so it can skip those line ends itself and count
 //! the lines exactly, and quote a malformed record as it was written. Files named `.gz` or
-//! `.zst` are read decompressed, their offsets counting decompressed bytes.
+//! `.zst` are read decompressed, their offsets counting decompressed bytes; objects in a
+//! bucket are streamed ([`super::remote`]).
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use csv::ByteRecord;
+
+use super::remote::{Bucket, ObjectInfo, ObjectReader};
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
@@ -72,10 +76,37 @@ impl Codec {
     }
 }
 
-/// A compressed file, read as its decompressed bytes. It cannot seek: going to an offset
+/// Where an input's bytes are: a local file or an object in a bucket ([`remote`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Location {
+    File(PathBuf),
+    Object(Arc<Bucket>, ObjectInfo),
+}
+
+impl Location {
+    /// How the input is compressed, by its name.
+    pub(crate) fn codec(&self) -> Option<Codec> {
+        match self {
+            Location::File(path) => Codec::of(path),
+            Location::Object(_, object) => Codec::of(Path::new(&object.key)),
+        }
+    }
+
+    /// The input's bytes as stored, from the start.
+    fn open_raw(&self) -> io::Result<Input> {
+        Ok(match self {
+            Location::File(path) => Input::File(File::open(path)?),
+            Location::Object(bucket, object) => {
+                Input::Object(ObjectReader::new(bucket.clone(), object.clone()))
+            }
+        })
+    }
+}
+
+/// A compressed input, read as its decompressed bytes. It cannot seek: going to an offset
 /// decompresses up to it (from the start when the offset is behind).
 struct Decompressed {
-    path: std::path::PathBuf,
+    location: Location,
     codec: Codec,
     reader: Box<dyn Read + Send>,
     /// Decompressed bytes read so far.
@@ -85,7 +116,7 @@ struct Decompressed {
 impl std::fmt::Debug for Decompressed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Decompressed")
-            .field("path", &self.path)
+            .field("location", &self.location)
             .field("codec", &self.codec)
             .field("pos", &self.pos)
             .finish_non_exhaustive()
@@ -93,15 +124,15 @@ impl std::fmt::Debug for Decompressed {
 }
 
 impl Decompressed {
-    fn open(path: &Path, codec: Codec) -> io::Result<Self> {
-        let file = io::BufReader::new(File::open(path)?);
+    fn open(location: &Location, codec: Codec) -> io::Result<Self> {
+        let raw = io::BufReader::with_capacity(BUFFER, location.open_raw()?);
         let reader: Box<dyn Read + Send> = match codec {
             // Concatenated members, as `cat a.gz b.gz` and pigz write them.
-            Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
-            Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(file)?),
+            Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
+            Codec::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(raw)?),
         };
         Ok(Decompressed {
-            path: path.to_owned(),
+            location: location.clone(),
             codec,
             reader,
             pos: 0,
@@ -110,7 +141,7 @@ impl Decompressed {
 
     fn seek_to(&mut self, at: u64) -> io::Result<u64> {
         if at < self.pos {
-            *self = Decompressed::open(&self.path, self.codec)?;
+            *self = Decompressed::open(&self.location, self.codec)?;
         }
         let skipped = io::copy(&mut (&mut self.reader).take(at - self.pos), &mut io::sink())?;
         self.pos += skipped;
@@ -127,12 +158,28 @@ impl Decompressed {
     }
 }
 
-/// A file, a compressed file, or stdin.
+/// A file, an object, either of them compressed, or stdin.
 #[derive(Debug)]
 enum Input {
     File(File),
-    Compressed(Decompressed),
+    Object(ObjectReader),
+    Compressed(Box<Decompressed>),
     Stdin(io::Stdin),
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::File(f) => f.read(buf),
+            Input::Object(o) => o.read(buf),
+            Input::Compressed(d) => {
+                let n = d.reader.read(buf)?;
+                d.pos += n as u64;
+                Ok(n)
+            }
+            Input::Stdin(s) => s.read(buf),
+        }
+    }
 }
 
 /// Passes reads through and keeps what it read, from `base` on.
@@ -146,15 +193,7 @@ struct Tee {
 
 impl Read for Tee {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = match &mut self.input {
-            Input::File(f) => f.read(buf)?,
-            Input::Compressed(d) => {
-                let n = d.reader.read(buf)?;
-                d.pos += n as u64;
-                n
-            }
-            Input::Stdin(s) => s.read(buf)?,
-        };
+        let n = self.input.read(buf)?;
         self.kept.extend_from_slice(&buf[..n]);
         Ok(n)
     }
@@ -164,6 +203,18 @@ impl Seek for Tee {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         let at = match &mut self.input {
             Input::File(f) => f.seek(pos)?,
+            Input::Object(o) => match pos {
+                SeekFrom::Start(at) => {
+                    o.seek_to(at);
+                    at
+                }
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "an object seeks to absolute offsets only",
+                    ));
+                }
+            },
             Input::Compressed(d) => match pos {
                 SeekFrom::Start(at) => d.seek_to(at)?,
                 _ => {
@@ -212,10 +263,16 @@ pub(crate) struct RecordReader {
 
 impl RecordReader {
     /// Opens `path`, decompressing it when its name says it is compressed ([`Codec`]).
+    #[cfg(test)]
     pub(crate) fn open(path: &Path) -> io::Result<Self> {
-        Ok(Self::new(match Codec::of(path) {
-            Some(codec) => Input::Compressed(Decompressed::open(path, codec)?),
-            None => Input::File(File::open(path)?),
+        Self::open_at(&Location::File(path.to_owned()))
+    }
+
+    /// Opens a file or an object, decompressing it when its name says it is compressed.
+    pub(crate) fn open_at(location: &Location) -> io::Result<Self> {
+        Ok(Self::new(match location.codec() {
+            Some(codec) => Input::Compressed(Box::new(Decompressed::open(location, codec)?)),
+            None => location.open_raw()?,
         }))
     }
 

@@ -369,7 +369,8 @@ impl SlsClient {
                 Err((e, _)) => e,
             };
             let again = e.is_retriable();
-            attempts.next(e, again).await?;
+            let reason = e.code().unwrap_or("connection").to_owned();
+            attempts.next(e, again, &reason).await?;
         }
     }
 
