@@ -350,7 +350,7 @@ impl CsvSource {
 
     /// Bytes of input read so far, counting the files and parts skipped on resume.
     pub fn bytes_done(&self) -> u64 {
-        self.bytes_before + self.current.as_ref().map_or(0, |c| c.reader.offset())
+        self.bytes_before + self.current.as_ref().map_or(0, |c| c.reader.progress())
     }
 
     /// Reads the next batch; `None` once every input is done. Blocks on I/O.
@@ -365,7 +365,7 @@ impl CsvSource {
             let (batch, at_end) = self.read_batch()?;
             if at_end {
                 let done = self.current.take().expect("a current input");
-                self.bytes_before += done.reader.offset();
+                self.bytes_before += done.reader.progress();
             }
             if let Some(batch) = batch {
                 return Ok(Some(batch));

@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use csv::ByteRecord;
 
@@ -111,6 +112,22 @@ struct Decompressed {
     reader: Box<dyn Read + Send>,
     /// Decompressed bytes read so far.
     pos: u64,
+    /// Compressed bytes taken from the input so far, for progress.
+    raw: Arc<AtomicU64>,
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl std::fmt::Debug for Decompressed {
@@ -125,7 +142,12 @@ impl std::fmt::Debug for Decompressed {
 
 impl Decompressed {
     fn open(location: &Location, codec: Codec) -> io::Result<Self> {
-        let raw = io::BufReader::with_capacity(BUFFER, location.open_raw()?);
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: location.open_raw()?,
+            count: count.clone(),
+        };
+        let raw = io::BufReader::with_capacity(BUFFER, counted);
         let reader: Box<dyn Read + Send> = match codec {
             // Concatenated members, as `cat a.gz b.gz` and pigz write them.
             Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
@@ -136,6 +158,7 @@ impl Decompressed {
             codec,
             reader,
             pos: 0,
+            raw: count,
         })
     }
 
@@ -352,6 +375,16 @@ impl RecordReader {
     /// Input offset where the next record's parsing starts.
     pub(crate) fn offset(&self) -> u64 {
         self.rdr.position().byte()
+    }
+
+    /// How far through the input as stored the reader is: [`RecordReader::offset`], or for
+    /// a compressed input the compressed bytes taken so far (read ahead of the parser by
+    /// up to a buffer), which is what its size on disk is measured in.
+    pub(crate) fn progress(&self) -> u64 {
+        match &self.rdr.get_ref().input {
+            Input::Compressed(d) => d.raw.load(Ordering::Relaxed),
+            _ => self.offset(),
+        }
     }
 
     /// Line number at [`RecordReader::offset`].

@@ -535,6 +535,8 @@ fn compressed_files_read_and_resume_like_plain_ones() {
             .map(|(_, line, v)| (line, v))
             .collect();
         assert_eq!(got, want, "{path}");
+        // Progress is measured in the file's own (compressed) bytes: all of them at the end.
+        assert_eq!(source.bytes_done(), source.total_bytes().unwrap(), "{path}");
         let rejected: Vec<u64> = (batches.iter())
             .flat_map(|b| b.rejected.iter().map(|d| d.origin.line))
             .collect();
