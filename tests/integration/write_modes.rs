@@ -1,6 +1,7 @@
 //! Hologres-style write modes, deletes, retries and restarts of the PostgreSQL sink, on
 //! both write paths: one transaction per batch (PostgreSQL) and autocommit statements
-//! (the Hologres dialect, forced with `--dialect hologres`, or several writers).
+//! (the Hologres dialect, forced with `--dialect hologres`), and several writers on
+//! PostgreSQL (batches in flight, each committed with its position in order).
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -48,7 +49,7 @@ const PATHS: [Path; 6] = [
 
 impl Path {
     fn autocommit(&self) -> bool {
-        self.dialect == DialectChoice::Hologres || self.hologres.is_some() || self.writers > 1
+        self.dialect == DialectChoice::Hologres || self.hologres.is_some()
     }
 
     /// The DSN of the server this path writes to, and a session on it.
@@ -105,6 +106,14 @@ enum Op {
 
 /// Stages `ops` (input index = position) and commits them.
 async fn apply(sink: &mut PostgresSink, job: &str, ops: &[Op]) -> (u64, Vec<Rejected>) {
+    stage(sink, ops);
+    sink.commit(&crate::support::job(job), &json!({"ops": ops.len()}))
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)))
+}
+
+/// Stages `ops` (input index = position).
+fn stage(sink: &mut PostgresSink, ops: &[Op]) {
     for (i, op) in ops.iter().enumerate() {
         let i = i as u32;
         match *op {
@@ -121,9 +130,80 @@ async fn apply(sink: &mut PostgresSink, job: &str, ops: &[Op]) -> (u64, Vec<Reje
             }
         }
     }
-    sink.commit(&crate::support::job(job), &json!({"ops": ops.len()}))
-        .await
-        .unwrap_or_else(|e| panic!("{}", chain(&e)))
+}
+
+/// Several writers on PostgreSQL: batches in flight on writers of their own, each in an open
+/// transaction, commit in order with their positions; a batch sharing a key with one in
+/// flight is told to wait; a duplicate key in a batch in flight is refused alone; a batch
+/// that never commits leaves nothing behind.
+#[tokio::test]
+async fn batches_in_flight_commit_in_order_with_their_positions() {
+    let pg = TestPg::shared();
+    let table = crate::support::table(
+        "write_modes_in_flight",
+        "(id int8 PRIMARY KEY, name text NOT NULL, qty int4, note text NOT NULL DEFAULT 'n/a')",
+    )
+    .await;
+    let output = [
+        Column::new("id", ColumnType::Int),
+        Column::text("name"),
+        Column::new("qty", ColumnType::Int),
+    ];
+    let path = path(DialectChoice::Postgres, 3, None);
+    let mut sink = connect(&pg.dsn(), &table, WriteMode::Insert, path).await;
+    sink.bind(&output).unwrap();
+    assert_eq!(sink.lanes(), 3);
+    let key = crate::support::job("in-flight");
+    let refused = std::sync::Mutex::new(Vec::new());
+    let mut keep = |r: &[Rejected]| -> Result<(), holo_host::errors::BoxError> {
+        *refused.lock().unwrap() = r.iter().map(|r| r.input).collect::<Vec<u32>>();
+        Ok(())
+    };
+    stage(&mut sink, &[Op::Row(1, "a", 1), Op::Row(2, "b", 2)]);
+    let first = sink.start(0, &key, &json!({"batch": 1})).await.unwrap();
+    stage(&mut sink, &[Op::Row(3, "c", 3), Op::Row(3, "c", 4)]);
+    assert!(!sink.overlaps(&first));
+    let second = sink.start(1, &key, &json!({"batch": 2})).await.unwrap();
+    // Key 1 is in the first batch, still open: this one has to wait for it.
+    stage(&mut sink, &[Op::Row(1, "dup", 9), Op::Row(4, "d", 4)]);
+    assert!(sink.overlaps(&first) && !sink.overlaps(&second));
+    // Nothing is visible before the commits.
+    let client = pg.client().await;
+    assert!(rows(&client, &table).await.is_empty());
+    assert_eq!(sink.finish(first, &mut keep).await.unwrap(), 2);
+    assert_eq!(
+        sink.load_position(&key).await.unwrap(),
+        Some(json!({"batch": 1}))
+    );
+    // Key 3 twice in one batch (insert does not merge): the server refuses the second
+    // alone, found by splitting the open transaction's statement.
+    assert_eq!(sink.finish(second, &mut keep).await.unwrap(), 1);
+    assert_eq!(*refused.lock().unwrap(), [1]);
+    assert_eq!(
+        sink.load_position(&key).await.unwrap(),
+        Some(json!({"batch": 2}))
+    );
+    // Key 1 is present by now: that row alone is refused.
+    let third = sink.start(2, &key, &json!({"batch": 3})).await.unwrap();
+    assert_eq!(sink.finish(third, &mut keep).await.unwrap(), 1);
+    assert_eq!(*refused.lock().unwrap(), [0]);
+    let got: Vec<(i64, String)> = (rows(&client, &table).await.into_iter())
+        .map(|(id, (name, _, _))| (id, name))
+        .collect();
+    let want = [(1, "a"), (2, "b"), (3, "c"), (4, "d")].map(|(i, n)| (i, n.to_owned()));
+    assert_eq!(got, want);
+    // Started, never finished (the process died): neither its rows nor its position land.
+    stage(&mut sink, &[Op::Row(5, "e", 5)]);
+    let lost = sink.start(0, &key, &json!({"batch": 4})).await.unwrap();
+    drop(lost);
+    drop(sink);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(rows(&client, &table).await.len(), 4);
+    let sink = connect(&pg.dsn(), &table, WriteMode::Insert, path).await;
+    assert_eq!(
+        sink.load_position(&key).await.unwrap(),
+        Some(json!({"batch": 3}))
+    );
 }
 
 type Rows = BTreeMap<i64, (String, i64, String)>;
@@ -417,6 +497,7 @@ async fn a_server_restart_mid_load_loses_and_duplicates_nothing() {
         .batch_execute(
             "CREATE TABLE plain (order_id text, user_id int8, book_id int8, book_name text, \
              order_cnt int8, order_amt int8); \
+             CREATE TABLE piped (LIKE plain); \
              CREATE TABLE keyed (order_id text PRIMARY KEY, user_id int8, book_id int8, \
              book_name text, order_cnt int8, order_amt int8)",
         )
@@ -427,9 +508,11 @@ async fn a_server_restart_mid_load_loses_and_duplicates_nothing() {
     let dir = scratch();
     let orders = write(dir.path(), "orders.csv", holo_seed::orders_csv(ROWS, 7));
     let expected_amount: i64 = holo_seed::orders(ROWS, 7).map(|o| o.order_amt).sum();
-    // Transactions on PostgreSQL; keyed autocommit writes on two connections.
-    let runs: [(&str, &[&str]); 2] = [
+    // Transactions on PostgreSQL, one writer and three (batches in flight); keyed
+    // autocommit writes on two connections.
+    let runs: [(&str, &[&str]); 3] = [
         ("plain", &[]),
+        ("piped", &["--writers", "3"]),
         (
             "keyed",
             &[

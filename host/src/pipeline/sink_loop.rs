@@ -1,11 +1,14 @@
 //! The sink loop: takes each transformed batch in order, stages its rows in the sink,
 //! dead-letters what is rejected, and commits the rows with the batch's position; then
-//! tells the source its batch is committed. It also answers a new transform version's
+//! tells the source its batch is committed. With several writers on PostgreSQL, up to one
+//! batch per writer is written at once, each committing in order. It also answers a new transform version's
 //! check against the destination, and a shutdown request.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use holo_batch::{Entry, OutputReader};
 use tokio::sync::mpsc;
@@ -19,7 +22,7 @@ use crate::errors::BoxError;
 use crate::metrics::Metrics;
 use crate::position::Positions;
 use crate::record::{Batch, DeadLetter, PipelineStage, Schema};
-use crate::sink::{Rejected, Sink};
+use crate::sink::{InFlight, Rejected, Sink};
 use crate::source::{Ack, Stopper};
 use crate::transform::stage::Processed;
 
@@ -43,6 +46,17 @@ pub struct SourceControl<'a> {
     pub bytes_done: &'a std::sync::atomic::AtomicU64,
 }
 
+/// A batch staged in the sink, until its commit: written one at a time, or with
+/// `--writers N` on PostgreSQL in flight on a writer of its own.
+struct Pending {
+    batch: Batch,
+    processed: Processed,
+    taken: Instant,
+    /// Dead-lettered before the commit: (at the transform, at the sink's staging).
+    rejected: (u64, u64),
+    in_flight: Option<InFlight>,
+}
+
 /// Runs until the transform stage's output ends; on `shutdown` the source is stopped and
 /// the batches already read are still written.
 pub async fn run(
@@ -56,6 +70,14 @@ pub async fn run(
 ) -> Result<(), PipelineError> {
     let mut shutdown = std::pin::pin!(shutdown);
     let mut shutting_down = false;
+    let lanes = out.sink.lanes();
+    // Batches in flight, oldest first: they commit in this order.
+    let mut in_flight: VecDeque<Pending> = VecDeque::new();
+    let ctx = Context {
+        source: &source,
+        input_schema,
+        progress,
+    };
     loop {
         let item = tokio::select! {
             item = processed.recv() => item,
@@ -71,63 +93,117 @@ pub async fn run(
                 continue;
             }
         };
-        let Some(item) = item else { return Ok(()) };
-        let (batch, processed, taken) = item?;
-        if batch.lease.as_ref().is_some_and(|l| !l.is_held()) {
-            // The source lost the stream: whoever holds it now reads these records again
-            // from the saved position.
-            tracing::warn!(stream = %batch.stream, rows = batch.rows(),
-                           "not committing a batch of a stream this process no longer holds");
+        let Some(item) = item else {
+            return drain(out, &mut in_flight, &ctx).await;
+        };
+        let staged = item.and_then(|(batch, processed, taken)| {
+            stage(out, batch, processed, taken, input_schema)
+        });
+        let pending = match staged {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            // An error before this batch's commit: the batches in flight were fine.
+            Err(e) => {
+                drain(out, &mut in_flight, &ctx).await?;
+                return Err(e);
+            }
+        };
+        if lanes == 0 {
+            commit(out, pending, &ctx).await?;
             continue;
         }
-        // A new version may declare other columns: it was checked against the
-        // destination before it took over.
-        let output = &processed.version.output;
-        if !Arc::ptr_eq(&out.bound, output) {
-            out.sink.bind(output)?;
-            out.bound = output.clone();
+        // A lane frees up when the oldest batch commits; a batch sharing a key with one in
+        // flight waits for it, so open transactions never wait on each other.
+        while in_flight.len() == lanes
+            || (in_flight.iter())
+                .any(|p| p.in_flight.as_ref().is_some_and(|f| out.sink.overlaps(f)))
+        {
+            let oldest = in_flight.pop_front().expect("a batch in flight");
+            commit(out, oldest, &ctx).await?;
         }
-        write_batch(out, &batch, &processed, input_schema).await?;
-        out.metrics
-            .batch_latency
-            .observe(taken.elapsed().as_secs_f64());
-        if let Some(acks) = source.acks {
-            // The source may be gone already; its positions are committed anyway.
-            let _ = acks.send(Ack {
-                stream: batch.stream.clone(),
-                position: batch.position.clone(),
-            });
-        }
-        progress.update(source.bytes_done.load(Ordering::Relaxed), &out.summary);
+        let lane = (0..lanes)
+            .find(|l| {
+                !(in_flight.iter()).any(|p| p.in_flight.as_ref().is_some_and(|f| f.lane() == *l))
+            })
+            .expect("a free lane");
+        let key = out.positions.key(&pending.batch.stream);
+        let started = out.sink.start(lane, &key, &pending.batch.position).await?;
+        in_flight.push_back(Pending {
+            in_flight: Some(started),
+            ..pending
+        });
     }
 }
 
-/// Stages one transformed batch in the sink, sends its rejects to the dead-letter output,
-/// and commits the rows with the batch's position.
-async fn write_batch(
+/// Commits the batches in flight, oldest first.
+async fn drain(
     out: &mut Outputs,
+    in_flight: &mut VecDeque<Pending>,
+    ctx: &Context<'_, '_>,
+) -> Result<(), PipelineError> {
+    while let Some(p) = in_flight.pop_front() {
+        commit(out, p, ctx).await?;
+    }
+    Ok(())
+}
+
+/// What committing a batch tells besides the sink.
+struct Context<'a, 'b> {
+    source: &'a SourceControl<'b>,
+    input_schema: &'a Schema,
+    progress: &'a Progress,
+}
+
+/// The dead letter of input record `i` of `batch`, rejected at `stage`.
+fn letter(
     batch: &Batch,
     processed: &Processed,
     input_schema: &Schema,
-) -> Result<(), PipelineError> {
-    let Outputs {
-        sink,
-        positions,
-        dead_letters,
-        error_rate,
-        summary,
-        metrics: out_metrics,
-        ..
-    } = out;
-    let version = &processed.version;
-    let (output, output_schema) = (&processed.output, &version.output);
-    let letter = |i: u32, stage, reason: String| DeadLetter {
+    i: u32,
+    stage: PipelineStage,
+    reason: String,
+) -> DeadLetter {
+    DeadLetter {
         origin: batch.origins[i as usize].clone(),
         stage,
         record: batch.record_json(input_schema, i as usize),
         reason,
-        transform: version.hash.as_deref().map(str::to_owned),
-    };
+        transform: processed.version.hash.as_deref().map(str::to_owned),
+    }
+}
+
+/// Stages one transformed batch in the sink and sends its rejects to the dead-letter
+/// output (durable before the batch commits); `None` for a batch of a stream this process
+/// no longer holds.
+fn stage(
+    out: &mut Outputs,
+    batch: Batch,
+    processed: Processed,
+    taken: Instant,
+    input_schema: &Schema,
+) -> Result<Option<Pending>, PipelineError> {
+    if batch.lease.as_ref().is_some_and(|l| !l.is_held()) {
+        // The source lost the stream: whoever holds it now reads these records again
+        // from the saved position.
+        tracing::warn!(stream = %batch.stream, rows = batch.rows(),
+                       "not committing a batch of a stream this process no longer holds");
+        return Ok(None);
+    }
+    // A new version may declare other columns: it was checked against the
+    // destination before it took over.
+    let output = &processed.version.output;
+    if !Arc::ptr_eq(&out.bound, output) {
+        out.sink.bind(output)?;
+        out.bound = output.clone();
+    }
+    let Outputs {
+        sink,
+        dead_letters,
+        error_rate,
+        ..
+    } = out;
+    let version = &processed.version;
+    let (output, output_schema) = (&processed.output, &version.output);
     // Rejects are held until the error rate is known: a batch that stops the run leaves
     // no dead letters behind.
     let mut rejects = Vec::new();
@@ -143,59 +219,113 @@ async fn write_batch(
                 .unwrap_or_default(),
             source,
         })?;
+        let mut reject = |input, stage, reason| {
+            rejects.push(letter(
+                &batch,
+                &processed,
+                input_schema,
+                input,
+                stage,
+                reason,
+            ))
+        };
         match entry {
             Entry::Row { input, row } => {
                 if let Err(reason) = sink.push_row(input, row) {
-                    rejects.push(letter(input, PipelineStage::Sink, reason));
+                    reject(input, PipelineStage::Sink, reason);
                 }
             }
             Entry::Error { input, message } => {
                 transform_errors += 1;
-                rejects.push(letter(input, PipelineStage::Transform, message.to_owned()));
+                reject(input, PipelineStage::Transform, message.to_owned());
             }
             Entry::Delete { input, row } => {
                 if let Err(reason) = sink.push_delete(input, row) {
-                    rejects.push(letter(input, PipelineStage::Sink, reason));
+                    reject(input, PipelineStage::Sink, reason);
                 }
             }
         }
     }
     if let Some(window) = error_rate.as_mut() {
-        window.check(batch, version, transform_errors)?;
+        window.check(&batch, version, transform_errors)?;
     }
     for l in batch.rejected.iter().chain(&rejects) {
         dead_letters.push(l)?;
     }
     // Rejected records are durable before the batch that skips them commits.
     dead_letters.flush()?;
-    let key = positions.key(&batch.stream);
+    let at_sink = rejects.len() as u64 - transform_errors;
+    Ok(Some(Pending {
+        batch,
+        processed,
+        taken,
+        rejected: (transform_errors, at_sink),
+        in_flight: None,
+    }))
+}
+
+/// Commits a staged batch with its position (after the batches before it), and accounts
+/// for it: metrics, summary, the source told, progress.
+async fn commit(out: &mut Outputs, p: Pending, ctx: &Context<'_, '_>) -> Result<(), PipelineError> {
+    let Pending {
+        batch,
+        processed,
+        taken,
+        rejected: (at_transform, at_sink),
+        in_flight,
+    } = p;
+    let Outputs {
+        sink,
+        positions,
+        dead_letters,
+        summary,
+        metrics,
+        ..
+    } = out;
     // Refused rows are durable before the commit that skips them; a repeated try hands
     // them over again, so each is written once.
     let mut kept = std::collections::HashSet::new();
     let mut keep = |refused: &[Rejected]| -> Result<(), BoxError> {
         for r in refused.iter().filter(|r| kept.insert(r.input)) {
-            dead_letters.push(&letter(r.input, PipelineStage::Sink, r.reason.clone()))?;
+            let reason = r.reason.clone();
+            let l = letter(
+                &batch,
+                &processed,
+                ctx.input_schema,
+                r.input,
+                PipelineStage::Sink,
+                reason,
+            );
+            dead_letters.push(&l)?;
         }
         Ok(dead_letters.flush()?)
     };
-    let written = sink.commit(&key, &batch.position, &mut keep).await?;
-    let metrics = &out_metrics;
+    let written = match in_flight {
+        Some(started) => sink.finish(started, &mut keep).await?,
+        None => {
+            let key = positions.key(&batch.stream);
+            sink.commit(&key, &batch.position, &mut keep).await?
+        }
+    };
     metrics.records_read.inc_by(batch.records_read);
     metrics.records_written.inc_by(written);
     metrics.batches.inc();
     metrics.dead_lettered("source", batch.rejected.len() as u64);
-    for (stage, name) in [
-        (PipelineStage::Transform, "transform"),
-        (PipelineStage::Sink, "sink"),
-    ] {
-        let n = rejects.iter().filter(|r| r.stage == stage).count() as u64;
-        metrics.dead_lettered(name, n);
-    }
-    // Rows the server refused, kept before the commit.
-    metrics.dead_lettered("sink", kept.len() as u64);
+    metrics.dead_lettered("transform", at_transform);
+    // Rows refused at staging, and rows the server refused, kept before the commit.
+    metrics.dead_lettered("sink", at_sink + kept.len() as u64);
+    metrics.batch_latency.observe(taken.elapsed().as_secs_f64());
     summary.read += batch.records_read;
     summary.written += written;
     summary.batches += 1;
     summary.dead_lettered = dead_letters.count();
+    if let Some(acks) = ctx.source.acks {
+        // The source may be gone already; its positions are committed anyway.
+        let _ = acks.send(Ack {
+            stream: batch.stream.clone(),
+            position: batch.position.clone(),
+        });
+    }
+    (ctx.progress).update(ctx.source.bytes_done.load(Ordering::Relaxed), summary);
     Ok(())
 }

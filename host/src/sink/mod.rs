@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::position::{JobKey, Positions};
 use crate::record::{Column, Position};
 
-pub use postgres::commit::OnRefused;
+pub use postgres::commit::{InFlight, OnRefused};
 pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions, default_tries};
 pub use postgres::options::{
     default_retry_delay_ms, default_statement_timeout_ms, default_writers,
@@ -126,6 +126,49 @@ impl Sink {
                 s.push_delete(key);
                 Ok(())
             }
+        }
+    }
+
+    /// How many batches may be written at once ([`Sink::start`]); 0: one at a time through
+    /// [`Sink::commit`].
+    pub fn lanes(&self) -> usize {
+        match self {
+            Sink::Postgres(s) => s.lanes(),
+            Sink::Stdout(_) => 0,
+        }
+    }
+
+    /// Whether the staged batch touches a key the batch `earlier` writes (it must then
+    /// wait for `earlier` to commit).
+    pub fn overlaps(&self, earlier: &InFlight) -> bool {
+        match self {
+            Sink::Postgres(s) => s.overlaps(earlier),
+            Sink::Stdout(_) => false,
+        }
+    }
+
+    /// Starts writing the staged rows on writer `lane` ([`PostgresSink::start`]).
+    pub async fn start(
+        &mut self,
+        lane: usize,
+        key: &JobKey,
+        position: &Position,
+    ) -> Result<InFlight, SinkError> {
+        match self {
+            Sink::Postgres(s) => Ok(s.start(lane, key, position).await?),
+            Sink::Stdout(_) => unreachable!("stdout has no lanes"),
+        }
+    }
+
+    /// Commits a started batch, in the order they were started ([`PostgresSink::finish`]).
+    pub async fn finish(
+        &mut self,
+        batch: InFlight,
+        on_refused: &mut OnRefused<'_>,
+    ) -> Result<u64, SinkError> {
+        match self {
+            Sink::Postgres(s) => Ok(s.finish(batch, on_refused).await?),
+            Sink::Stdout(_) => unreachable!("stdout has no lanes"),
         }
     }
 

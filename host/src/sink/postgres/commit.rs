@@ -239,6 +239,16 @@ impl Work<'_> {
             .batch_execute("BEGIN")
             .await
             .map_err(Failed::Commit)?;
+        let total = self.run_steps(w, on_data_error).await?;
+        self.close(w, total, sent_commit, keep).await
+    }
+
+    /// Every step, in the transaction open on `w`.
+    async fn run_steps(
+        &self,
+        w: &mut Writer,
+        on_data_error: OnDataError,
+    ) -> Result<Outcome, Failed> {
         let mut total = Outcome::default();
         for step in self.steps {
             let out = w
@@ -247,6 +257,18 @@ impl Work<'_> {
                 .map_err(Failed::step(step))?;
             total.add(out);
         }
+        Ok(total)
+    }
+
+    /// Ends the transaction open on `w` whose steps did `total`: the refused rows kept,
+    /// the position saved, COMMIT.
+    async fn close(
+        &self,
+        w: &mut Writer,
+        total: Outcome,
+        sent_commit: &mut Option<Outcome>,
+        keep: &mut Keep<'_>,
+    ) -> Result<Outcome, Failed> {
         keep.refused(&total.rejected)?;
         self.save_position(w, total.written, false).await?;
         *sent_commit = Some(total.clone());
@@ -256,6 +278,36 @@ impl Work<'_> {
             .map_err(Failed::Commit)?;
         *sent_commit = None;
         Ok(total)
+    }
+
+    /// One try of the steps of a pipelined batch, in a transaction left open for
+    /// [`Work::close`]: run again bisecting on a data error, as [`Work::transaction_once`].
+    async fn open_once(&self, w: &mut Writer, table: &str) -> Result<Outcome, Failed> {
+        let mut on_data_error = OnDataError::Fail;
+        loop {
+            // A wait on a row another open transaction holds would never end (that one
+            // commits after this one): past this it fails, naming the table.
+            (w.client
+                .batch_execute("SET lock_timeout = '60s'; BEGIN")
+                .await)
+                .map_err(Failed::Commit)?;
+            let e = match self.run_steps(w, on_data_error).await {
+                Ok(out) => return Ok(out),
+                Err(e) => e,
+            };
+            if !w.client.is_closed() {
+                let _ = w.client.batch_execute("ROLLBACK").await;
+            }
+            match &e {
+                Failed::Step { source, .. }
+                    if on_data_error == OnDataError::Fail && writer::is_data_error(source) =>
+                {
+                    debug!(table, error = %source, "data error: splitting the batch to find the rows at fault");
+                    on_data_error = OnDataError::BisectInTransaction;
+                }
+                _ => return Err(e),
+            }
+        }
     }
 
     /// This writer's steps on the autocommit path, retried on a new session after a
@@ -387,7 +439,264 @@ impl Work<'_> {
     }
 }
 
+/// The transaction path with its retries on `slot`: each try on a new session after a
+/// transient failure. `sent_commit` is the outcome of an earlier try whose COMMIT was
+/// sent but not answered: if its reply is lost, the saved position tells whether it took
+/// effect.
+#[allow(clippy::too_many_arguments)]
+async fn run_transaction(
+    connector: Connector<'_>,
+    slot: &mut Option<Writer>,
+    work: &Work<'_>,
+    key: &JobKey,
+    table: &str,
+    backoff: &Backoff,
+    keep: &mut Keep<'_>,
+    mut sent_commit: Option<Outcome>,
+) -> Result<Outcome, PostgresError> {
+    let what = format!("commit to table `{table}`");
+    let mut attempts = backoff.attempts(&what);
+    loop {
+        let result = match connector.ensure(slot).await {
+            Ok(w) => (work.transaction_once(w, key, table, &mut sent_commit, keep)).await,
+            Err(e) => Err(Failed::from(e)),
+        };
+        match result {
+            Ok(out) => return Ok(out),
+            Err(e) => {
+                let (again, reason) = (reconnect(slot, &e), e.reason());
+                (attempts.next(e, again, &reason).await)
+                    .map_err(|e| e.into_error(key.as_str(), table))?;
+            }
+        }
+    }
+}
+
+/// A batch being written on a writer of its own, in a transaction left open until the
+/// batches before it have committed (`--writers N` on PostgreSQL): N batches are written at
+/// once, and each still commits with its position, in order, so a crash loses or repeats
+/// none. See [`PostgresSink::start`] and [`PostgresSink::finish`].
+pub struct InFlight {
+    lane: usize,
+    key: JobKey,
+    position: String,
+    unrouted: Vec<Rejected>,
+    /// The keys the batch writes or deletes: a later batch that touches one of them waits
+    /// for this one to commit, so two open transactions never wait on each other's rows.
+    keys: std::collections::HashSet<Box<[u8]>>,
+    task: tokio::task::JoinHandle<Opened>,
+}
+
+impl fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlight")
+            .field("lane", &self.lane)
+            .field("job", &self.key.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl InFlight {
+    pub fn lane(&self) -> usize {
+        self.lane
+    }
+}
+
+/// What a pipelined batch's writer hands back: its session (the transaction open on it),
+/// and what the batch needs should it have to be written again.
+struct Opened {
+    writer: Option<Writer>,
+    staged: Staged,
+    shapes: Shapes,
+    steps: Vec<Step>,
+    written: Result<Outcome, Failed>,
+}
+
 impl PostgresSink {
+    /// How many batches may be in flight at once, each on a writer of its own
+    /// ([`Self::start`]); 0 when batches are written one at a time ([`Self::commit_with`]):
+    /// one writer, or Hologres, whose statements autocommit.
+    pub fn lanes(&self) -> usize {
+        if self.autocommit || self.writers.len() < 2 {
+            0
+        } else {
+            self.writers.len()
+        }
+    }
+
+    /// Whether the staged batch touches a key `earlier` writes.
+    pub fn overlaps(&self, earlier: &InFlight) -> bool {
+        !earlier.keys.is_empty() && self.staged.touched_keys().any(|k| earlier.keys.contains(k))
+    }
+
+    /// Starts writing the staged rows on writer `lane` (one no batch in flight holds), in a
+    /// transaction [`Self::finish`] commits with `position`. The rows leave the staging area.
+    pub async fn start(
+        &mut self,
+        lane: usize,
+        key: &JobKey,
+        position: &Position,
+    ) -> Result<InFlight, PostgresError> {
+        self.create_pending_table().await?;
+        let partitioned = self.partitions.is_some()
+            && (self.spec.as_ref()).is_some_and(|s| s.row.partition.is_some())
+            && !self.staged.parts.is_empty();
+        let routes = if partitioned {
+            self.resolve_partitions(lane).await?
+        } else {
+            Vec::new()
+        };
+        let unrouted = self.unrouted(&routes);
+        let position = positions::envelope(self.table.oid, position).to_string();
+        let steps = if self.staged.is_empty() {
+            Vec::new()
+        } else {
+            self.steps_for(&routes, 1).remove(0)
+        };
+        let keys = self.staged.touched_keys().map(Box::from).collect();
+        let staged = std::mem::take(&mut self.staged);
+        let shapes = self.shapes();
+        let writer = self.writers[lane].take();
+        let (pg, server) = (self.pg.clone(), self.server.clone());
+        let (hologres_version, timeout) = (
+            self.hologres_version.clone(),
+            self.options.statement_timeout_ms,
+        );
+        let (backoff, table) = (self.backoff(), self.table.name.clone());
+        let (job, at) = (key.as_str().to_owned(), position.clone());
+        let task = tokio::spawn(async move {
+            let connector = Connector::new(&pg, &server, &hologres_version, timeout);
+            let mut slot = writer;
+            let work = Work {
+                staged: &staged,
+                shapes: &shapes,
+                steps: &steps,
+                job: &job,
+                position: &at,
+                expected: None,
+            };
+            let what = format!("write to table `{table}`");
+            let mut attempts = backoff.attempts(&what);
+            let written = loop {
+                let result = match connector.ensure(&mut slot).await {
+                    Ok(w) => work.open_once(w, &table).await,
+                    Err(e) => Err(Failed::from(e)),
+                };
+                match result {
+                    Ok(out) => break Ok(out),
+                    Err(e) => {
+                        let (again, reason) = (reconnect(&mut slot, &e), e.reason());
+                        if let Err(e) = attempts.next(e, again, &reason).await {
+                            break Err(e);
+                        }
+                    }
+                }
+            };
+            Opened {
+                writer: slot,
+                staged,
+                shapes,
+                steps,
+                written,
+            }
+        });
+        Ok(InFlight {
+            lane,
+            key: key.clone(),
+            position,
+            unrouted,
+            keys,
+            task,
+        })
+    }
+
+    /// Commits a batch [`Self::start`]ed, after those started before it (call in order):
+    /// its refused rows go to `on_refused`, its position is saved compare-and-set, COMMIT.
+    /// A failure after the rows were written writes the batch again in a new transaction.
+    pub async fn finish(
+        &mut self,
+        batch: InFlight,
+        on_refused: &mut OnRefused<'_>,
+    ) -> Result<u64, PostgresError> {
+        let InFlight {
+            lane,
+            key,
+            position,
+            unrouted,
+            task,
+            ..
+        } = batch;
+        let opened = match task.await {
+            Ok(o) => o,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        let Opened {
+            writer,
+            staged,
+            shapes,
+            steps,
+            written,
+        } = opened;
+        self.writers[lane] = writer;
+        let table = self.table.name.clone();
+        let expected = self.expected(&key);
+        let work = Work {
+            staged: &staged,
+            shapes: &shapes,
+            steps: &steps,
+            job: key.as_str(),
+            position: &position,
+            expected: expected.as_ref(),
+        };
+        let mut keep = Keep {
+            unrouted: &unrouted,
+            on_refused,
+        };
+        let mut sent_commit = None;
+        let slot = &mut self.writers[lane];
+        let closed = match (written, slot.as_mut()) {
+            (Ok(total), Some(w)) => work.close(w, total, &mut sent_commit, &mut keep).await,
+            (Ok(_), None) => Err(Failed::Fenced),
+            (Err(e), _) => Err(e),
+        };
+        let outcome = match closed {
+            Ok(out) => out,
+            Err(e) if sent_commit.is_some() || e.retriable() => {
+                *slot = None;
+                warn!(table = %table, job = %key, error = %e,
+                      "committing a batch written ahead failed: writing it again");
+                let connector = Connector::new(
+                    &self.pg,
+                    &self.server,
+                    &self.hologres_version,
+                    self.options.statement_timeout_ms,
+                );
+                let backoff = self.backoff();
+                let slot = &mut self.writers[lane];
+                (run_transaction(
+                    connector,
+                    slot,
+                    &work,
+                    &key,
+                    &table,
+                    &backoff,
+                    &mut keep,
+                    sent_commit,
+                ))
+                .await?
+            }
+            Err(e) => {
+                *slot = None;
+                return Err(e.into_error(key.as_str(), &table));
+            }
+        };
+        (self.known.lock().unwrap_or_else(|e| e.into_inner()))
+            .insert(key.as_str().to_owned(), Some(position));
+        debug!(table = %table, job = %key, rows = outcome.written, lane,
+               rejected = unrouted.len() + outcome.rejected.len(), "committed");
+        Ok(outcome.written)
+    }
+
     /// Writes the staged rows and `position` for `key`; returns the rows written and the
     /// rows the server refused (or no partition takes), for the dead-letter output.
     ///
@@ -422,7 +731,7 @@ impl PostgresSink {
             && (self.spec.as_ref()).is_some_and(|s| s.row.partition.is_some())
             && !self.staged.parts.is_empty();
         let routes = if partitioned {
-            self.resolve_partitions().await?
+            self.resolve_partitions(0).await?
         } else {
             Vec::new()
         };
@@ -433,10 +742,16 @@ impl PostgresSink {
         };
         let position = positions::envelope(self.table.oid, position).to_string();
         let outcome = loop {
-            let steps = if self.staged.is_empty() {
-                vec![Vec::new(); self.writers.len()]
+            // Autocommitted statements spread over the writers; a transaction is one writer's.
+            let n = if self.autocommit {
+                self.writers.len()
             } else {
-                self.steps(&routes)
+                1
+            };
+            let steps = if self.staged.is_empty() {
+                vec![Vec::new(); n]
+            } else {
+                self.steps_for(&routes, n)
             };
             let result = if self.autocommit {
                 self.write_autocommit(key, &position, &steps, &mut keep)
@@ -516,7 +831,7 @@ impl PostgresSink {
     }
 
     /// Where each staged partition value goes, creating children when allowed.
-    async fn resolve_partitions(&mut self) -> Result<Vec<Route>, PostgresError> {
+    async fn resolve_partitions(&mut self, lane: usize) -> Result<Vec<Route>, PostgresError> {
         let values = self.staged.parts.clone();
         // Deletes alone never create a partition.
         let mut for_rows = vec![false; values.len()];
@@ -531,7 +846,7 @@ impl PostgresSink {
             self.options.statement_timeout_ms,
         );
         let partitions = self.partitions.as_mut().expect("partitioned");
-        let slot = &mut self.writers[0];
+        let slot = &mut self.writers[lane];
         let what = format!("partition lookup for table `{}`", self.table.name);
         let mut attempts = backoff.attempts(&what);
         loop {
@@ -551,13 +866,12 @@ impl PostgresSink {
         }
     }
 
-    /// The steps of each writer: per table, its deletes, then its rows.
-    fn steps(&self, routes: &[Route]) -> Vec<Vec<Step>> {
+    /// The steps of each of `n` writers: per table, its deletes, then its rows.
+    fn steps_for(&self, routes: &[Route], n: usize) -> Vec<Vec<Step>> {
         let spec = self
             .spec
             .as_ref()
             .expect("staged rows imply a bound output");
-        let n = self.writers.len();
         // Per writer: (table, deletes, rows), tables in order of first use.
         let mut work: Vec<Vec<TableWork>> = vec![Vec::new(); n];
         let parent = self.table.quoted();
@@ -653,25 +967,7 @@ impl PostgresSink {
         );
         let table = &self.table.name;
         let slot = &mut self.writers[0];
-        // The outcome of a try whose COMMIT was sent: if its reply is lost, the saved
-        // position tells whether it took effect.
-        let mut sent_commit: Option<Outcome> = None;
-        let what = format!("commit to table `{table}`");
-        let mut attempts = backoff.attempts(&what);
-        loop {
-            let result = match connector.ensure(slot).await {
-                Ok(w) => (work.transaction_once(w, key, table, &mut sent_commit, keep)).await,
-                Err(e) => Err(Failed::from(e)),
-            };
-            match result {
-                Ok(out) => return Ok(out),
-                Err(e) => {
-                    let (again, reason) = (reconnect(slot, &e), e.reason());
-                    (attempts.next(e, again, &reason).await)
-                        .map_err(|e| e.into_error(key.as_str(), table))?;
-                }
-            }
-        }
+        run_transaction(connector, slot, &work, key, table, &backoff, keep, None).await
     }
 
     /// Every writer's steps in parallel, each statement autocommitted; then the position.

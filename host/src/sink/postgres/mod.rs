@@ -80,7 +80,7 @@ pub struct PostgresSink {
     /// `hg_version()` when the server is Hologres.
     hologres_version: Option<String>,
     dialect: Dialect,
-    /// Statements autocommit: the Hologres dialect, or several writers.
+    /// Statements autocommit: the Hologres dialect.
     autocommit: bool,
     /// The zone `timestamptz` text without an offset is read in; `None` for UTC.
     zone: Option<chrono_tz::Tz>,
@@ -205,7 +205,9 @@ impl PostgresSink {
                 writers.push(Some(connector.open().await?));
             }
         }
-        let autocommit = dialect == Dialect::Hologres || options.writers > 1;
+        // Several writers on PostgreSQL each take whole batches in transactions of their own
+        // ([`commit::InFlight`]); Hologres writes with autocommitted statements.
+        let autocommit = dialect == Dialect::Hologres;
         let mut sink = PostgresSink {
             pg,
             server,
@@ -349,7 +351,7 @@ impl PostgresSink {
             if spec.key.is_empty() {
                 warn!(table = %self.table.name,
                       "--mode insert into a table without a primary key on the autocommit path \
-                       (Hologres, or --writers > 1) is at-least-once: a batch retried after a \
+                       (Hologres) is at-least-once: a batch retried after a \
                        failure may be written twice");
             } else {
                 info!(table = %self.table.name,

@@ -97,6 +97,14 @@ impl Staged {
         self.data.len()
     }
 
+    /// The keys of the staged rows and deletes (none when the table has no key).
+    pub fn touched_keys(&self) -> impl Iterator<Item = &[u8]> {
+        let rows = (self.rows.iter()).filter(|r| r.live).map(|r| &r.key);
+        (rows.chain(self.deletes.iter().map(|d| &d.key)))
+            .filter(|k| !k.is_empty())
+            .map(|k| &self.keys[k.clone()])
+    }
+
     pub fn clear(&mut self) {
         self.data.clear();
         self.rows.clear();
