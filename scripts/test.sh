@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: formatting, lints, the example transforms'
 # build (Rust, and the Python and JavaScript ports with their toolchains under target/),
-# then every unit and integration test (which start their own PostgreSQL).
+# then every unit and integration test (which start their own PostgreSQL), and a smoke run
+# of the benchmark suite.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -15,3 +16,5 @@ build_guests
 build_ported_guests
 say "cargo test"
 cargo test --workspace -- --test-threads="${TEST_THREADS:-2}"
+say "benchmark suite, smoke run (scripts/bench.sh --smoke)"
+scripts/bench.sh --smoke

@@ -4,8 +4,8 @@
 use clap::Args;
 
 use crate::sink::{
-    CreateTable, DialectChoice, PostgresSinkConfig, SinkConfig, TABLE_PROPERTIES, WriteMethod,
-    WriteMode, WriteOptions, default_max_new_partitions, default_retry_delay_ms,
+    AUTO_WRITERS, CreateTable, DialectChoice, PostgresSinkConfig, SinkConfig, TABLE_PROPERTIES,
+    WriteMethod, WriteMode, WriteOptions, default_max_new_partitions, default_retry_delay_ms,
     default_statement_timeout_ms, default_tries, default_writers, zone_named,
 };
 
@@ -31,12 +31,12 @@ pub struct SinkArgs {
           value_parser = parse_mode, requires = "sink")]
     pub mode: WriteMode,
 
-    /// Connections writing in parallel. Rows are routed by a hash of their primary key,
-    /// so the changes of one key stay in order. Each batch (cut by the source: --batch-rows
-    /// rows, or fewer when they reach the byte limit) is written by all of them and its
-    /// position saved once all are done. With more than one, statements autocommit.
-    #[arg(long, value_name = "N", default_value_t = default_writers(),
-          requires = "sink")]
+    /// Connections writing in parallel, or `auto` (one per core for a PostgreSQL on this
+    /// machine, else 4). On PostgreSQL each takes whole batches, up to N written at once and
+    /// committed in order with their positions; on Hologres a batch's rows are spread over
+    /// them by a hash of the key, statements autocommitted.
+    #[arg(long, value_name = "N|auto", default_value_t = default_writers(),
+          value_parser = parse_writers, requires = "sink")]
     pub writers: usize,
 
     /// SQL dialect: `auto` asks the server (`hg_version()`); `hologres` forces the
@@ -117,6 +117,16 @@ fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {
     })
 }
 
+fn parse_writers(s: &str) -> Result<usize, String> {
+    match s {
+        "auto" => Ok(AUTO_WRITERS),
+        "0" => Err("--writers must be at least 1 (or `auto`)".into()),
+        n => n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a number of writers or `auto`")),
+    }
+}
+
 fn parse_mode(s: &str) -> Result<WriteMode, String> {
     s.parse()
 }
@@ -148,8 +158,6 @@ fn parse_property(s: &str) -> Result<(String, String), String> {
 pub enum SinkArgsError {
     #[error("--sink needs --table SCHEMA.TABLE")]
     MissingTable,
-    #[error("--writers must be at least 1")]
-    Writers,
     #[error("--write-tries must be at least 1")]
     Tries,
 }
@@ -157,9 +165,6 @@ pub enum SinkArgsError {
 impl SinkArgs {
     /// Validates the destination arguments.
     pub fn build(self) -> Result<SinkConfig, SinkArgsError> {
-        if self.writers == 0 {
-            return Err(SinkArgsError::Writers);
-        }
         if self.write_tries == 0 {
             return Err(SinkArgsError::Tries);
         }
@@ -266,6 +271,12 @@ mod tests {
             build(&["--writers", "0"])
                 .unwrap_err()
                 .contains("--writers")
+        );
+        assert_eq!(build(&["--writers", "auto"]).unwrap().writers, AUTO_WRITERS);
+        assert!(
+            build(&["--writers", "many"])
+                .unwrap_err()
+                .contains("`many`")
         );
         assert!(
             build(&["--create-table", "--table-property", "colour=red"])

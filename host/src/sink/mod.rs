@@ -18,10 +18,10 @@ use crate::position::{JobKey, Positions};
 use crate::record::{Column, Position};
 
 pub use postgres::commit::{InFlight, OnRefused};
-pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions, default_tries};
 pub use postgres::options::{
-    default_retry_delay_ms, default_statement_timeout_ms, default_writers,
+    AUTO_WRITERS, default_retry_delay_ms, default_statement_timeout_ms, default_writers,
 };
+pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions, default_tries};
 pub use postgres::{
     CreateTable, DialectChoice, PostgresError, PostgresSink, PostgresSinkConfig, WriteMethod,
     WriteMode, WriteOptions, zone_named,

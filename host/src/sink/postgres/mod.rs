@@ -126,7 +126,7 @@ impl PostgresSink {
 
     async fn open(cfg: &PostgresSinkConfig, read_only: bool) -> Result<Self, PostgresError> {
         let (pg, server, name) = cfg.build()?;
-        let options = cfg.write.clone();
+        let mut options = cfg.write.clone();
         let client = db::connect(&pg, &server).await?;
         let query_err = |what| {
             let server = server.clone();
@@ -166,6 +166,10 @@ impl PostgresSink {
             (DialectChoice::Hologres, _) | (DialectChoice::Auto, Some(_)) => Dialect::Hologres,
             (DialectChoice::Auto, None) => Dialect::Postgres,
         };
+        if options.writers == options::AUTO_WRITERS {
+            options.writers = options::auto_writers(dialect, &pg);
+            info!(server = %server, writers = options.writers, "--writers auto");
+        }
         match &hologres_version {
             Some(v) => {
                 info!(server = %server, version = %v, dialect = dialect.name(), "connected to Hologres")

@@ -126,7 +126,7 @@ pub struct CreateTable {
 pub struct WriteOptions {
     /// What a row does to an existing row of the same key.
     pub mode: WriteMode,
-    /// Connections writing in parallel; rows are routed by a hash of their key.
+    /// Connections writing in parallel ([`AUTO_WRITERS`]: decided on connecting).
     pub writers: usize,
     pub dialect: DialectChoice,
     /// COPY or INSERT; `Auto` chooses by server and version.
@@ -152,6 +152,32 @@ pub struct WriteOptions {
 
 pub fn default_writers() -> usize {
     1
+}
+
+/// `--writers auto`, decided when the sink connects ([`auto_writers`]).
+pub const AUTO_WRITERS: usize = 0;
+
+/// How many writers `--writers auto` opens. A PostgreSQL on this machine shares its cores
+/// with holo-host: one writer per core (measured with scripts/bench.sh on 2 cores: 2
+/// writers load 1.6× faster than 1, 3 no faster than 2). A remote PostgreSQL or a Hologres
+/// instance has cores of its own, unknown from here: 4, a guess that keeps the connections
+/// few (holo-host's CPU, not the server's, bounds it beyond).
+pub fn auto_writers(dialect: super::Dialect, pg: &crate::db::ConnectConfig) -> usize {
+    let local = pg.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(name) => {
+            name == "localhost"
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        tokio_postgres::config::Host::Unix(_) => true,
+    });
+    match dialect {
+        super::Dialect::Postgres if local => std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8),
+        _ => 4,
+    }
 }
 
 /// Ten minutes: far above any one batch's statement, well below "hung forever".

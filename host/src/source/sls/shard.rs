@@ -23,8 +23,10 @@ use crate::record::{Batch, DeadLetter, Lease, Origin, PipelineStage, Position};
 const PULL_GROUPS: u32 = 100;
 /// Pause after a caught-up pull, doubled while the shard stays caught up.
 const IDLE_FIRST: Duration = Duration::from_millis(100);
-/// Longest pause between pulls of a caught-up shard.
-const IDLE_MAX: Duration = Duration::from_secs(1);
+/// Longest pause between pulls of a caught-up shard: the consumer library's fetch interval
+/// (aliyun-log-consumer-java `LogHubConfig.DEFAULT_FETCH_INTERVAL_MS`, 200 ms), which
+/// bounds how long a record put on an idle shard waits to be read.
+const IDLE_MAX: Duration = Duration::from_millis(200);
 /// How often a caught-up read-write shard asks ListShards whether it became read-only.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# The benchmark suite: holo-host side by side with its anchors, in one run on this machine,
+# reported as ratios. Writes target/bench/results.json, results.md (the table the README
+# embeds between its bench markers; --readme rewrites them) and PNG plots.
+#
+#   scripts/bench.sh [--rows N] [--writers N] [--backlog N] [--rounds N] [--quick] [--readme]
+#   scripts/bench.sh --smoke     (the test command's short run: debug build, tiny sizes,
+#                                 into target/bench-smoke; checks the suite runs, not speed)
+#
+#   batch      1M seed orders (CSV) → enrich.wasm → `book_order` (text primary key):
+#              psql \copy with 1 and N connections (the reference: N connections), pgloader
+#              and Spark's JDBC append when installed (skipped with a note otherwise),
+#              holo-host with 1 and N writers; the median of --rounds alternating rounds
+#   scaling    the same at 100k, 300k and all rows: throughput against rows (plot)
+#   transform  the enrich stage alone, to stdout, in Rust, Python and JavaScript
+#   stream     a backlog drained from a 4-shard sls-lite: throughput and resident memory;
+#              then 10k records/s for 20 s: put-to-visible latency (plot)
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ROWS=1000000 WRITERS=2 BACKLOG=1000000 ROUNDS=3 RATE=10000 SECONDS_PACED=20 README=
+PROFILE=release OUT="$TARGET_DIR/bench"
+while [ $# -gt 0 ]; do
+    case $1 in
+        --rows) ROWS=$2; shift 2 ;;
+        --writers) WRITERS=$2; shift 2 ;;
+        --backlog) BACKLOG=$2; shift 2 ;;
+        --rounds) ROUNDS=$2; shift 2 ;;
+        --quick) ROWS=100000 BACKLOG=50000 ROUNDS=1 SECONDS_PACED=5; shift ;;
+        --smoke) ROWS=20000 BACKLOG=5000 ROUNDS=1 RATE=1000 SECONDS_PACED=2 PROFILE=dev
+                 OUT="$TARGET_DIR/bench-smoke"; shift ;;
+        --readme) README=1; shift ;;
+        *) echo "usage: $0 [--rows N] [--writers N] [--backlog N] [--rounds N] [--quick|--smoke] [--readme]" >&2; exit 2 ;;
+    esac
+done
+
+ensure_wasm_target
+ensure_postgres
+build_guests
+say "building holo-host, holo-seed and sls-lite ($PROFILE)"
+cargo build --quiet --profile "$PROFILE" -p holo-host -p holo-seed -p sls-lite
+BIN="$TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
+mkdir -p "$OUT"
+# The ported transforms need their toolchains; without them that row is skipped.
+PORTS=1
+build_ported_guests || PORTS=
+
+# matplotlib for the plots, in a venv of its own.
+PLOT_VENV="$TARGET_DIR/py-bench"
+if ! "$PLOT_VENV/bin/python" -c "import matplotlib" 2>/dev/null; then
+    say "installing matplotlib into $PLOT_VENV"
+    { python3 -m venv "$PLOT_VENV" && "$PLOT_VENV/bin/pip" install --quiet --disable-pip-version-check matplotlib; } \
+        || say "matplotlib could not be installed: the report will have no plots"
+fi
+PY="$PLOT_VENV/bin/python"; [ -x "$PY" ] || PY=python3
+
+WORK=$(mktemp -d /tmp/holo-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    stop_throwaway_postgres "$WORK"
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+start_throwaway_postgres "$WORK"
+psql_() { psql -q -X -v ON_ERROR_STOP=1 "$DSN" "$@"; }
+FACTS="$WORK/facts"
+: > "$FACTS"
+fact() { echo "$*" >> "$FACTS"; }
+now() { date +%s.%N; }
+elapsed() { echo "$(now) - $1" | bc; }
+
+say "generating $ROWS seed orders"
+"$BIN/holo-seed" orders "$ROWS" > "$WORK/orders.csv"
+"$BIN/holo-seed" books > "$WORK/books.csv"
+# N parts of the same rows, one header each, for the N-connection anchors.
+head -1 "$WORK/orders.csv" > "$WORK/header"
+tail -n +2 "$WORK/orders.csv" > "$WORK/body"
+split -n "l/$WRITERS" -d "$WORK/body" "$WORK/part."
+for p in "$WORK"/part.[0-9]*; do cat "$WORK/header" "$p" > "$p.csv"; rm "$p"; done
+
+psql_ -c "CREATE TABLE book_order (order_id text NOT NULL, user_id int8 NOT NULL, book_id int8 NOT NULL,
+  book_name text NOT NULL, order_cnt int8 NOT NULL, order_amt int8 NOT NULL, PRIMARY KEY (order_id))"
+reset() {
+    psql_ -c "TRUNCATE book_order"
+    psql_ -c "DELETE FROM holo_host.progress" 2>/dev/null || true
+    psql_ -c "CHECKPOINT"
+}
+check_rows() {
+    local n
+    n=$(psql -tA -X "$DSN" -c "SELECT count(*) FROM book_order")
+    [ "$n" = "$1" ] || { echo "expected $1 rows in book_order, found $n ($2)" >&2; exit 1; }
+}
+ENRICH=(--transform "$GUEST_DIR/enrich.wasm" --set lookup=books --set key=book_id
+        --set columns=name:book_name --lookup "books=csv:$WORK/books.csv?columns=id,name")
+holo_load() { # FILE ROWS WRITERS
+    "$BIN/holo-host" run --source "csv:$1" "${ENRICH[@]}" --sink "$DSN" --table public.book_order \
+        --writers "$3" --from-scratch --no-progress 2>/dev/null
+}
+psql_load() { # ROWS CONNECTIONS: the first ROWS rows split over CONNECTIONS \copy
+    local files=() i
+    if [ "$2" = 1 ]; then files=("$WORK/orders.csv"); else files=("$WORK"/part.*.csv); fi
+    for f in "${files[@]}"; do
+        psql -q -X "$DSN" -c "\\copy book_order FROM '$f' CSV HEADER" &
+    done
+    wait
+}
+timed() { # NAME ROWS COMMAND…: one measurement of a load of ROWS rows
+    local name=$1 rows=$2 start; shift 2
+    reset
+    start=$(now)
+    "$@"
+    local s; s=$(elapsed "$start")
+    check_rows "$rows" "$name"
+    fact batch "$name" "$s"
+    say "$name: $s s"
+}
+
+say "batch: $ROUNDS round(s), alternating"
+for _ in $(seq "$ROUNDS"); do
+    timed "psql \\copy, 1 connection" "$ROWS" psql_load "$ROWS" 1
+    timed "psql \\copy, $WRITERS connections" "$ROWS" psql_load "$ROWS" "$WRITERS"
+    timed "holo-host, 1 writer" "$ROWS" holo_load "$WORK/orders.csv" "$ROWS" 1
+    timed "holo-host, --writers $WRITERS" "$ROWS" holo_load "$WORK/orders.csv" "$ROWS" "$WRITERS"
+done
+if command -v pgloader >/dev/null; then
+    reset
+    start=$(now)
+    pgloader --type csv --field "order_id,user_id,book_id,book_name,order_cnt,order_amt" \
+        --with "skip header = 1" --with "fields terminated by ','" \
+        "$WORK/orders.csv" "$DSN?tablename=book_order" >/dev/null 2>&1
+    fact batch "pgloader" "$(elapsed "$start")"
+else
+    fact skipped "pgloader" "not installed (apt-get install pgloader)"
+fi
+if command -v spark-submit >/dev/null; then
+    fact skipped "Spark JDBC append (seed 000)" "spark-submit found, but the job's jar is not part of this repository"
+else
+    fact skipped "Spark JDBC append (seed 000)" "Spark is not installed"
+fi
+
+say "scaling: throughput against rows"
+for n in $((ROWS / 10)) $((ROWS * 3 / 10)) "$ROWS"; do
+    [ "$n" -le "$ROWS" ] || continue
+    head -n $((n + 1)) "$WORK/orders.csv" > "$WORK/first.csv"
+    tail -n +2 "$WORK/first.csv" | split -n "l/$WRITERS" -d - "$WORK/sfirst." 2>/dev/null \
+        || { tail -n +2 "$WORK/first.csv" > "$WORK/firstbody"; split -n "l/$WRITERS" -d "$WORK/firstbody" "$WORK/sfirst."; }
+    reset; start=$(now)
+    for p in "$WORK"/sfirst.[0-9]*; do
+        psql -q -X "$DSN" -c "\\copy book_order FROM '$p' CSV" &
+    done
+    wait
+    fact scaling "psql \\copy, $WRITERS connections" "$n" "$(elapsed "$start")"
+    check_rows "$n" "scaling psql"
+    rm -f "$WORK"/sfirst.*
+    reset; start=$(now)
+    holo_load "$WORK/first.csv" "$n" "$WRITERS"
+    fact scaling "holo-host, --writers $WRITERS" "$n" "$(elapsed "$start")"
+    check_rows "$n" "scaling holo-host"
+done
+
+say "transform stage per language"
+TROWS=$(( ROWS < 100000 ? ROWS : 100000 ))
+head -n $((TROWS + 1)) "$WORK/orders.csv" > "$WORK/t.csv"
+for lang in rust python js; do
+    case $lang in
+        rust) wasm="$GUEST_DIR/enrich.wasm" ;;
+        python) wasm="$GUEST_DIR/enrich-py.wasm" ;;
+        js) wasm="$GUEST_DIR/enrich-js.wasm" ;;
+    esac
+    if [ ! -f "$wasm" ] || { [ "$lang" != rust ] && [ -z "$PORTS" ]; }; then
+        fact tskipped "$lang" "the component was not built (its toolchain is missing)"
+        continue
+    fi
+    args=(--transform "$wasm" --set lookup=books --set key=book_id --set columns=name:book_name
+          --lookup "books=csv:$WORK/books.csv?columns=id,name" --no-progress)
+    # Once to compile the component into the cache: the run below measures records only.
+    head -3 "$WORK/t.csv" | "$BIN/holo-host" run --source csv:- "${args[@]}" >/dev/null 2>&1
+    start=$(now)
+    "$BIN/holo-host" run --source "csv:$WORK/t.csv" "${args[@]}" >/dev/null 2>&1
+    fact transform "$lang" "$TROWS" "$(elapsed "$start")"
+done
+
+say "stream: a backlog of $BACKLOG records from 4 shards"
+"$BIN/sls-lite" --listen 127.0.0.1:0 --logstore bench/backlog:4 --logstore bench/live:4 --anonymous \
+    > "$WORK/sls.out" 2> "$WORK/sls.log" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -s "$WORK/sls.out" ] && break; sleep 0.1; done
+SLS=$(head -1 "$WORK/sls.out" | awk '{print $NF}')
+python3 scripts/bench/feed.py --sls "$SLS" --project bench --logstore backlog --count "$BACKLOG" >/dev/null
+psql_ -c "CREATE TABLE backlog (id int8, sent_ms int8, payload text)"
+SRC="?endpoint=http://$SLS&anonymous=true&start=begin&consumer_group=bench&columns=id,sent_ms,payload&meta=none"
+start=$(now)
+"$BIN/holo-host" run --source "sls://bench/backlog$SRC" --sink "$DSN" --table public.backlog \
+    --exit-when-idle 3s --no-progress 2>"$WORK/stream.log" &
+HH=$!
+: > "$WORK/rss"
+drained=
+while kill -0 "$HH" 2>/dev/null; do
+    awk '/VmRSS/ {print $2}' "/proc/$HH/status" >> "$WORK/rss" 2>/dev/null || true
+    if [ -z "$drained" ] && [ "$(psql -tA -X "$DSN" -c "SELECT count(*) FROM backlog")" = "$BACKLOG" ]; then
+        drained=$(elapsed "$start")
+    fi
+    sleep 0.2
+done
+wait "$HH"
+[ -n "$drained" ] || { echo "the backlog was not drained: $(tail -3 "$WORK/stream.log")" >&2; exit 1; }
+fact stream drain "$BACKLOG" "$drained"
+fact rss "$(tr '\n' ' ' < "$WORK/rss")"
+
+say "stream: put-to-visible latency at $RATE records/s for $SECONDS_PACED s"
+psql_ -c "CREATE TABLE live (id int8, sent_ms int8, payload text, landed_at timestamptz DEFAULT clock_timestamp())"
+LIVE="?endpoint=http://$SLS&anonymous=true&start=begin&consumer_group=bench&columns=id,sent_ms,payload&meta=none"
+"$BIN/holo-host" run --source "sls://bench/live$LIVE" --sink "$DSN" --table public.live \
+    --no-progress 2>"$WORK/live.log" &
+HH=$!
+PIDS+=("$HH")
+sleep 3
+SENT=$(python3 scripts/bench/feed.py --sls "$SLS" --project bench --logstore live \
+    --rate "$RATE" --seconds "$SECONDS_PACED")
+for _ in $(seq 100); do
+    [ "$(psql -tA -X "$DSN" -c "SELECT count(*) FROM live")" = "$SENT" ] && break
+    sleep 0.1
+done
+kill -TERM "$HH"; wait "$HH" || true
+psql -tA -X "$DSN" -c "SELECT extract(epoch FROM landed_at) * 1000 - sent_ms FROM live" > "$WORK/latency"
+fact latency "$RATE" "$SECONDS_PACED" "$SENT"
+
+say "report"
+"$PY" - "$FACTS" "$WORK/latency" "$OUT/results.json" "$ROWS" "$WRITERS" "$BACKLOG" <<'PY'
+import json, os, statistics, subprocess, sys, datetime
+facts, latency_file, out, rows, writers, backlog = sys.argv[1:7]
+rows, writers, backlog = int(rows), int(writers), int(backlog)
+batch, scaling, transform, skipped, tskipped, stream = {}, {}, {}, {}, {}, {}
+rss = []
+for line in open(facts):
+    kind, rest = line.split(" ", 1)
+    rest = rest.strip()
+    if kind == "batch":
+        name, s = rest.rsplit(" ", 1); batch.setdefault(name, []).append(float(s))
+    elif kind == "scaling":
+        name, n, s = rest.rsplit(" ", 2); scaling.setdefault(name, []).append({"rows": int(n), "seconds": float(s)})
+    elif kind == "transform":
+        lang, n, s = rest.split(" "); transform[lang] = {"seconds": float(s)}; trows = int(n)
+    elif kind == "skipped":
+        name, why = rest.split(" ", 1) if not rest.startswith("Spark") else ("Spark JDBC append (seed 000)", rest[len("Spark JDBC append (seed 000) "):])
+        skipped[name] = why
+    elif kind == "tskipped":
+        lang, why = rest.split(" ", 1); transform[lang] = {"skipped": why}
+    elif kind == "stream":
+        _, n, s = rest.split(" "); stream["backlog"] = int(n); stream["drain_seconds"] = float(s)
+    elif kind == "rss":
+        rss = [int(x) / 1024 for x in rest.split()]
+    elif kind == "latency":
+        rate, secs, sent = rest.split(" "); lat = {"rate": int(rate), "seconds": int(secs), "records": int(sent)}
+samples = sorted(float(x) for x in open(latency_file) if x.strip())
+def pct(p):
+    return samples[min(len(samples) - 1, int(p / 100 * len(samples)))] if samples else float("nan")
+lat.update({"p50_ms": pct(50), "p99_ms": pct(99), "max_ms": samples[-1] if samples else float("nan"),
+            "samples_ms": samples[:: max(1, len(samples) // 5000)]})
+stream.update({"rss_peak_mib": max(rss) if rss else 0, "rss_median_mib": statistics.median(rss) if rss else 0, "latency": lat})
+runs = {name: {"seconds": statistics.median(v), "all": v} for name, v in batch.items()}
+for name, why in skipped.items():
+    runs[name] = {"skipped": why}
+pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.split()[2]
+mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+result = {
+    "date": datetime.date.today().isoformat(), "rows": rows, "writers": writers,
+    "machine": {"cores": os.cpu_count(), "memory_gib": round(mem), "postgres": pg},
+    "batch": {"reference": f"psql \\copy, {writers} connections", "runs": runs},
+    "scaling": scaling,
+    "transform": {"rows": trows, "runs": transform},
+    "stream": stream,
+}
+json.dump(result, open(out, "w"), indent=1)
+PY
+"$PY" scripts/bench/report.py "$OUT" ${README:+--readme README.md}
+say "wrote $OUT/results.json, results.md and the plots"
