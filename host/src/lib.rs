@@ -40,3 +40,6 @@ pub mod retry;
 pub mod sink;
 pub mod source;
 pub mod transform;
+
+#[cfg(test)]
+mod fuzz_tests;

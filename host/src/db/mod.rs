@@ -19,8 +19,12 @@ pub use retry::{is_retriable, reason};
 /// Why a session could not be opened, or its settings could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("invalid PostgreSQL DSN: use a URL (postgres://user@host:5432/db) or key=value pairs")]
-    Dsn { source: tokio_postgres::Error },
+    /// `detail` is the parser's complaint, or a note that it was withheld: it may quote the
+    /// DSN, password included.
+    #[error(
+        "invalid PostgreSQL DSN: use a URL (postgres://user@host:5432/db) or key=value pairs: {detail}"
+    )]
+    Dsn { detail: String },
     #[error("invalid table name `{table}`: {reason}")]
     TableName { table: String, reason: &'static str },
     #[error("cannot connect to PostgreSQL at `{server}`")]

@@ -72,6 +72,13 @@ pub(super) fn load(name: &str, spec: &CsvLookup) -> Result<Loaded, LookupError> 
 
     let mut rows = HashMap::new();
     while let Some(line) = reader.read(&mut record).map_err(read_error)? {
+        if let Some(why) = reader.malformed() {
+            return Err(LookupError::Malformed {
+                path: path.clone(),
+                line,
+                reason: why.to_owned(),
+            });
+        }
         if record.len() != names.len() {
             return Err(LookupError::FieldCount {
                 path: path.clone(),

@@ -59,6 +59,12 @@ pub enum LookupError {
         found: usize,
         columns: String,
     },
+    #[error("lookup file `{}` line {line}: {reason}: fix the line", path.display())]
+    Malformed {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
     #[error(
         "lookup file `{}` line {line}: column `{column}` is not valid UTF-8 (at byte {at} of the field): save the file as UTF-8", path.display()
     )]

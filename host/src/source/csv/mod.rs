@@ -73,6 +73,8 @@ pub enum CsvError {
     Read { path: String, source: csv::Error },
     #[error("CSV file `{path}` is empty: every file needs a header row naming its columns")]
     NoHeader { path: String },
+    #[error("the header row of CSV file `{path}` is unreadable: {reason}")]
+    MalformedHeader { path: String, reason: String },
     #[error("invalid header row in CSV file `{path}`")]
     Header { path: String, source: HeaderError },
     #[error(
@@ -405,7 +407,9 @@ impl CsvSource {
                 source: current.given.clone(),
                 line,
             };
-            let reason = if self.record.len() != width {
+            let reason = if let Some(why) = current.reader.malformed() {
+                Some(why.to_owned())
+            } else if self.record.len() != width {
                 Some(format!(
                     "expected {width} fields (header of `{}`), found {}",
                     current.given,
@@ -677,6 +681,12 @@ fn read_header(reader: &mut RecordReader, given: &str) -> Result<Vec<String>, Cs
     if found.is_none() {
         return Err(CsvError::NoHeader {
             path: given.to_owned(),
+        });
+    }
+    if let Some(why) = reader.malformed() {
+        return Err(CsvError::MalformedHeader {
+            path: given.to_owned(),
+            reason: why.to_owned(),
         });
     }
     header_names(&record).map_err(|source| CsvError::Header {

@@ -282,6 +282,99 @@ pub(crate) struct RecordReader {
     /// Input offsets of the last record read, line ends excluded.
     start: u64,
     end: u64,
+    /// Why the last record is malformed (see [`quoting_fault`]); its text is then its first
+    /// line only, and reading went on at the next line.
+    malformed: Option<String>,
+    /// The first line of a malformed record that spans several (the input was read again
+    /// from the next line, so the bytes kept no longer hold it).
+    malformed_raw: Option<Vec<u8>>,
+    /// The line [`RecordReader::offset`] is on. Counted here rather than by the csv crate,
+    /// which counts `\n` only: a lone `\r` (old Mac files) ends a line too.
+    next_line: u64,
+    /// The bytes read so far end with a `\r` not yet known to start a `\r\n`.
+    cr_pending: bool,
+}
+
+/// The line ends in `bytes` (`\n`, `\r\n`, or a lone `\r`), given whether a `\r` came just
+/// before them; a `\r` at the end stays pending.
+fn line_ends(bytes: &[u8], pending: &mut bool) -> u64 {
+    let mut n = 0;
+    for &b in bytes {
+        match b {
+            b'\n' => {
+                n += 1;
+                *pending = false;
+            }
+            b'\r' => {
+                n += u64::from(*pending);
+                *pending = true;
+            }
+            _ if *pending => {
+                n += 1;
+                *pending = false;
+            }
+            _ => {}
+        }
+    }
+    n
+}
+
+/// Where a record's quoting breaks RFC 4180 in a way that makes the csv parser swallow
+/// what follows: a quoted field never closed (the rest of the input becomes one field), or
+/// text after a closing quote (`"a"b`, where the quote that closed was meant as text and
+/// the lines up to the next quote were taken into the field). `None` for a sound record;
+/// a quote inside an unquoted field (`ab"c`) is taken as text, as Python's csv module and
+/// the csv crate do. Returns the fault, the byte in `raw` where the quote opened and the
+/// byte where the fault is.
+fn quoting_fault(raw: &[u8]) -> Option<(Fault, usize, usize)> {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    let mut opened = 0;
+    for (i, &b) in raw.iter().enumerate() {
+        state = match (state, b) {
+            (State::FieldStart, b'"') => {
+                opened = i;
+                State::Quoted
+            }
+            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, b',') => State::FieldStart,
+            (State::FieldStart | State::Unquoted, _) => State::Unquoted,
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::QuoteInQuoted, _) => return Some((Fault::TextAfterQuote, opened, i)),
+        };
+    }
+    (state == State::Quoted).then_some((Fault::NeverClosed, opened, raw.len()))
+}
+
+/// How a record's quoting breaks (see [`quoting_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    NeverClosed,
+    TextAfterQuote,
+}
+
+impl Fault {
+    /// What went wrong, with the lines the quote opened and the fault is on.
+    fn describe(self, opened: u64, at: u64) -> String {
+        match self {
+            Fault::NeverClosed => {
+                format!("a quoted field opened on line {opened} is never closed")
+            }
+            Fault::TextAfterQuote if opened == at => {
+                format!("text follows the closing quote of a field on line {at}")
+            }
+            Fault::TextAfterQuote => format!(
+                "a quoted field opened on line {opened} closes on line {at} with text after the closing quote"
+            ),
+        }
+    }
 }
 
 impl RecordReader {
@@ -318,6 +411,10 @@ impl RecordReader {
             rdr,
             start: 0,
             end: 0,
+            malformed: None,
+            malformed_raw: None,
+            next_line: 1,
+            cr_pending: false,
         }
     }
 
@@ -325,7 +422,8 @@ impl RecordReader {
     /// the end of the input.
     pub(crate) fn read(&mut self, record: &mut ByteRecord) -> csv::Result<Option<u64>> {
         let before = self.rdr.position().byte();
-        let mut line = self.rdr.position().line();
+        let mut line = self.next_line;
+        let mut pending = self.cr_pending;
         self.rdr.get_mut().discard_before(before);
         if !self.rdr.read_byte_record(record)? {
             return Ok(None);
@@ -339,10 +437,14 @@ impl RecordReader {
         } else {
             0
         };
-        while let Some(&b) = raw.get(skip).filter(|b| matches!(b, b'\r' | b'\n')) {
-            line += u64::from(b == b'\n');
+        while raw.get(skip).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
             skip += 1;
         }
+        line += line_ends(&raw[..skip], &mut pending);
+        // A `\r` just before the record is a line end of its own.
+        line += u64::from(std::mem::take(&mut pending));
+        self.next_line = line + line_ends(&raw[skip..], &mut pending);
+        self.cr_pending = pending;
         let trailing = raw[skip..]
             .iter()
             .rev()
@@ -350,12 +452,61 @@ impl RecordReader {
             .count();
         self.start = before + skip as u64;
         self.end = after - trailing as u64;
+        self.malformed = None;
+        self.malformed_raw = None;
+        let raw = &raw[skip..raw.len() - trailing];
+        if raw.contains(&b'"')
+            && let Some((fault, opened, at)) = quoting_fault(raw)
+        {
+            self.recover(line, fault, opened, at)?;
+        }
         Ok(Some(line))
     }
 
-    /// The last record as written in the input, line end excluded.
+    /// After a record whose quoting is broken: keeps its first line as its text, says
+    /// where the fault is, and goes on reading at the line after, so the records the
+    /// parser swallowed are read again (stdin, which cannot go back, keeps the whole record).
+    fn recover(&mut self, line: u64, fault: Fault, opened: usize, at: usize) -> csv::Result<()> {
+        let raw = self.rdr.get_ref().slice(self.start, self.end);
+        let first_line = raw.iter().position(|&b| b == b'\n' || b == b'\r');
+        let line_of = |i: usize| line + raw[..i].iter().filter(|&&b| b == b'\n').count() as u64;
+        let fault = fault.describe(line_of(opened), line_of(at.min(raw.len())));
+        let Some(first) = first_line else {
+            // One line: nothing was swallowed.
+            self.malformed = Some(format!("malformed CSV: {fault}"));
+            return Ok(());
+        };
+        if matches!(self.rdr.get_ref().input, Input::Stdin(_)) {
+            self.malformed = Some(format!(
+                "malformed CSV: {fault}; the record runs over {} lines, which stdin cannot read again",
+                raw.iter().filter(|&&b| b == b'\n').count() + 1
+            ));
+            return Ok(());
+        }
+        let mut next = self.start + first as u64;
+        let rest = &raw[first..];
+        next += if rest.starts_with(b"\r\n") { 2 } else { 1 };
+        self.malformed = Some(format!(
+            "malformed CSV: {fault}; only the record's first line is kept here, and reading goes on at line {}",
+            line + 1
+        ));
+        // Seeking drops the bytes kept: the first line is kept here for `raw()`.
+        self.malformed_raw = Some(raw[..first].to_vec());
+        self.seek(next, line + 1)
+    }
+
+    /// Why the last record read is malformed, if it is (its fields are then not to be used).
+    pub(crate) fn malformed(&self) -> Option<&str> {
+        self.malformed.as_deref()
+    }
+
+    /// The last record as written in the input, line end excluded (of a malformed record
+    /// that spans several lines, the first).
     pub(crate) fn raw(&self) -> &[u8] {
-        self.rdr.get_ref().slice(self.start, self.end)
+        match &self.malformed_raw {
+            Some(first) => first,
+            None => self.rdr.get_ref().slice(self.start, self.end),
+        }
     }
 
     /// The last record as a JSON string for a dead letter: lossy UTF-8, cut at
@@ -389,7 +540,7 @@ impl RecordReader {
 
     /// Line number at [`RecordReader::offset`].
     pub(crate) fn line(&self) -> u64 {
-        self.rdr.position().line()
+        self.next_line
     }
 
     /// Continues at `offset`, a value [`RecordReader::offset`] returned, with the line
@@ -397,6 +548,8 @@ impl RecordReader {
     pub(crate) fn seek(&mut self, offset: u64, line: u64) -> csv::Result<()> {
         let mut pos = csv::Position::new();
         pos.set_byte(offset).set_line(line);
+        self.next_line = line;
+        self.cr_pending = false;
         self.rdr.seek(pos)
     }
 }
@@ -439,6 +592,14 @@ mod tests {
                 (8, vec!["3".into(), "z".into()], "3,z".into()),
             ]
         );
+    }
+
+    /// Found by the fuzz test: lone `\r` line ends (old Mac files) count as lines.
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        let (_f, mut r) = reader(b"h\ra\r\rb\r\nc\r");
+        let got: Vec<u64> = all(&mut r).into_iter().map(|x| x.0).collect();
+        assert_eq!(got, [1, 2, 4, 5]);
     }
 
     #[test]
@@ -499,5 +660,85 @@ mod tests {
             header_names(&bad),
             Err(HeaderError::Utf8 { column: 2 })
         ));
+    }
+}
+
+/// Fuzzing by property (`proptest`; `scripts/fuzz.sh` runs it long): any bytes read as CSV
+/// give records or named errors, never a panic or an endless loop; every record starts on a
+/// later line than the one before; and where the input has no quote at all, the records
+/// are exactly the csv crate's.
+#[cfg(test)]
+mod fuzz {
+    use std::io::Write;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn csvish() -> impl Strategy<Value = Vec<u8>> {
+        let pieces = prop::sample::select(vec![
+            &b"a"[..],
+            b"bc",
+            b",",
+            b"\"",
+            b"\"\"",
+            b"\n",
+            b"\r\n",
+            b"\r",
+            b"\xef\xbb\xbf",
+            b"\xff",
+            b"x\"y",
+            b" ",
+        ]);
+        prop::collection::vec(pieces, 0..200).prop_map(|p| p.concat())
+    }
+
+    fn read_all(content: &[u8]) -> Vec<(u64, Vec<Vec<u8>>, Option<String>)> {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(content).unwrap();
+        let mut r = RecordReader::open(f.path()).unwrap();
+        let mut rec = ByteRecord::new();
+        let mut out = Vec::new();
+        while let Some(line) = r.read(&mut rec).unwrap() {
+            let _ = r.raw_json();
+            out.push((
+                line,
+                rec.iter().map(<[u8]>::to_vec).collect(),
+                r.malformed().map(str::to_owned),
+            ));
+            assert!(out.len() <= content.len() + 1, "more records than bytes");
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_read_as_csv_without_panic(content in csvish()) {
+            let records = read_all(&content);
+            for pair in records.windows(2) {
+                prop_assert!(pair[1].0 > pair[0].0, "lines go forward: {:?}", pair);
+            }
+            if !content.contains(&b'"') {
+                let mut plain = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(&content[..]);
+                let want: Vec<Vec<Vec<u8>>> = plain
+                    .byte_records()
+                    .map(|r| r.unwrap().iter().map(<[u8]>::to_vec).collect())
+                    .collect();
+                let got: Vec<Vec<Vec<u8>>> = records.into_iter().map(|r| r.1).collect();
+                // The BOM is skipped by both.
+                prop_assert_eq!(got, want);
+            }
+        }
+
+        #[test]
+        fn quoting_faults_point_inside_the_record(raw in csvish()) {
+            if let Some((_, opened, at)) = quoting_fault(&raw) {
+                prop_assert!(opened <= at && at <= raw.len());
+                prop_assert_eq!(raw[opened], b'"');
+            }
+        }
     }
 }

@@ -14,6 +14,10 @@ use super::request::Answer;
 /// make us allocate it.
 const LZ4_MAX_RATIO: usize = 255;
 
+/// The most a zstd body may expand to: far above what one PullLogs of 100 log groups
+/// returns, far below what would exhaust memory (a guess, not a documented limit).
+const ZSTD_MAX_RAW: usize = 1 << 30;
+
 /// What one PullLogs returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullLogs {
@@ -158,12 +162,31 @@ fn decompress<'b>(
                         )
                     })?,
             };
-            Cow::Owned(zstd::bulk::decompress(body, capacity).map_err(|e| {
+            // Streamed, not into a buffer of the claimed size: a claim of 4 GiB must not be
+            // an allocation of 4 GiB (found by the fuzz test below). The output grows as it
+            // decompresses, up to the claim (one byte more tells a lying claim) and a cap.
+            if capacity > ZSTD_MAX_RAW {
+                return Err(corrupt(
+                    format!(
+                        "`x-log-bodyrawsize` {capacity} is more than the {ZSTD_MAX_RAW} bytes this client accepts from one pull"
+                    ),
+                    None,
+                ));
+            }
+            let not_zstd = |e: std::io::Error| {
                 corrupt(
                     format!("the zstd frame of {} bytes does not decompress", body.len()),
                     Some(Box::new(e)),
                 )
-            })?)
+            };
+            let mut out = Vec::with_capacity(capacity.min(body.len().saturating_mul(8)));
+            let decoder = zstd::stream::read::Decoder::new(body).map_err(not_zstd)?;
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(decoder, capacity as u64 + 1),
+                &mut out,
+            )
+            .map_err(not_zstd)?;
+            Cow::Owned(out)
         }
         other => {
             return Err(corrupt(
@@ -172,4 +195,111 @@ fn decompress<'b>(
             ));
         }
     })
+}
+
+/// Fuzzing by property (`proptest`, stable Rust; `scripts/fuzz.sh` runs it long): any body
+/// with any headers decodes or fails with a named error, never panics, and never allocates
+/// more than the body can expand to, whatever `x-log-bodyrawsize` claims.
+#[cfg(test)]
+mod fuzz {
+    use bytes::Bytes;
+    use proptest::prelude::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    fn answer(compression: &str, size: Option<String>, body: Vec<u8>) -> Answer {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-log-cursor", HeaderValue::from_static("MTIzNDU="));
+        headers.insert(
+            "x-log-compresstype",
+            HeaderValue::from_str(compression).unwrap(),
+        );
+        if let Some(s) = size {
+            headers.insert("x-log-bodyrawsize", HeaderValue::from_str(&s).unwrap());
+        }
+        Answer {
+            headers,
+            body: Bytes::from(body),
+            request_id: "FUZZ".into(),
+        }
+    }
+
+    /// A valid answer's body, compressed, then damaged.
+    fn damaged(body: &[u8], codec: &str, cut: usize, flip: usize) -> Vec<u8> {
+        let mut b = match codec {
+            "lz4" => lz4_flex::block::compress(body),
+            "zstd" => zstd::encode_all(body, 1).unwrap(),
+            _ => body.to_vec(),
+        };
+        if !b.is_empty() {
+            let i = flip % b.len();
+            b[i] ^= 0x5a;
+            b.truncate(b.len() - cut % b.len());
+        }
+        b
+    }
+
+    /// Found by the fuzz test: a zstd body claiming 4 GiB (or `usize::MAX`) raw bytes was
+    /// an allocation of that size before a byte was decompressed.
+    #[test]
+    fn a_zstd_size_claim_is_not_an_allocation() {
+        let target = Target {
+            project: "p".into(),
+            logstore: Some("l".into()),
+            shard: Some(0),
+            consumer_group: None,
+        };
+        let body = zstd::encode_all(&b"not a log group list"[..], 1).unwrap();
+        for claim in ["4294967296", "18446744073709551615", "5"] {
+            let e = decode_pull(
+                &target,
+                "c",
+                &answer("zstd", Some(claim.into()), body.clone()),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("project `p`"), "{claim}: {e}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn pull_answers_never_panic(
+            codec in prop::sample::select(vec!["lz4", "zstd", "", "none", "deflate", "LZ4"]),
+            size in prop::option::of(prop_oneof![
+                any::<u32>().prop_map(|n| n.to_string()),
+                Just("4294967296".to_owned()),
+                Just("18446744073709551615".to_owned()),
+                Just("-1".to_owned()),
+                Just("x".to_owned()),
+            ]),
+            body in prop::collection::vec(any::<u8>(), 0..2048),
+            cut in any::<usize>(),
+            flip in any::<usize>(),
+            damage in any::<bool>(),
+        ) {
+            let target = Target {
+                project: "p".into(),
+                logstore: Some("l".into()),
+                shard: Some(0),
+                consumer_group: None,
+            };
+            let body = if damage { damaged(&body, codec, cut, flip) } else { body };
+            let claimed = size.as_deref().and_then(|s| s.parse::<usize>().ok());
+            match decode_pull(&target, "MTIzNDU=", &answer(codec, size.clone(), body.clone())) {
+                Ok(p) => {
+                    // What decodes is no larger than the body can expand to.
+                    prop_assert!(p.raw_size <= body.len().saturating_mul(LZ4_MAX_RATIO) + 64
+                        || codec != "lz4");
+                    if let Some(c) = claimed { prop_assert_eq!(p.raw_size, c); }
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    // Errors name the shard they come from.
+                    prop_assert!(text.contains("project `p`"), "{}", text);
+                }
+            }
+        }
+    }
 }
