@@ -74,3 +74,41 @@ fn every_file_of_the_corpus_has_its_written_outcome() {
         }
     }
 }
+
+/// A field far larger than `--max-record-bytes` (here 20 MiB against the default 16 MiB) is
+/// dead-lettered with its size and line, quoted only by its beginning, and the records after
+/// it are loaded.
+#[test]
+fn a_record_past_the_bound_is_dead_lettered_by_size_and_line() {
+    let dir = scratch();
+    let path = dir.path().join("huge.csv");
+    let mut content = b"id,name\n1,a\n2,".to_vec();
+    content.extend(std::iter::repeat_n(b'x', 20 << 20));
+    content.extend_from_slice(b"\n3,c\n");
+    std::fs::write(&path, content).unwrap();
+    let dl = dir.path().join("dl.jsonl");
+    let out = holo_host()
+        .arg("run")
+        .arg("--source")
+        .arg(format!("csv:{}", path.display()))
+        .arg("--dead-letter")
+        .arg(&dl)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let ids: Vec<Value> = (String::from_utf8(out.stdout).unwrap().lines())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].clone())
+        .collect();
+    assert_eq!(ids, ["1", "3"]);
+    let letters = dead_letters(&dl);
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0]["line"], 3);
+    let reason = letters[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("larger than --max-record-bytes (16777216 bytes)")
+            && reason.contains("reading goes on at line 4"),
+        "{reason}"
+    );
+    assert!(letters[0]["record"].as_str().unwrap().len() < 70_000);
+}

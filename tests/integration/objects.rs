@@ -113,6 +113,7 @@ async fn an_object_resumes_at_its_saved_offset() {
         batch_rows: 64,
         batch_bytes: CsvSourceConfig::default_batch_bytes(),
         partition: None,
+        max_record_bytes: CsvSourceConfig::default_max_record_bytes(),
     };
     let drain = |ledger: Ledger| {
         let config = config.clone();

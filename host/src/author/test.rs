@@ -78,6 +78,7 @@ fn run_blocking(config: &TestConfig, lookups: Arc<Lookups>) -> Result<Outcomes, 
         batch_rows: CsvSourceConfig::default_batch_rows(),
         batch_bytes: CsvSourceConfig::default_batch_bytes(),
         partition: None,
+        max_record_bytes: CsvSourceConfig::default_max_record_bytes(),
     };
     let mut source = CsvSource::open(&csv, &Ledger::new())?;
     let input = source.schema();

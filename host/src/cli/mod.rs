@@ -105,6 +105,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "BYTES", default_value_t = CsvSourceConfig::default_batch_bytes())]
     pub batch_bytes: usize,
 
+    /// A CSV record larger than this is dead-lettered with its size and line, and reading
+    /// goes on at the next line, without holding it whole.
+    #[arg(long, value_name = "BYTES", default_value_t = CsvSourceConfig::default_max_record_bytes())]
+    pub max_record_bytes: u64,
+
     /// For streams: a batch that has waited this long is written, however small, so
     /// records are visible within about this time.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "500ms")]
@@ -291,6 +296,7 @@ impl RunArgs {
                     inputs,
                     batch_rows: self.batch_rows,
                     batch_bytes: self.batch_bytes,
+                    max_record_bytes: self.max_record_bytes,
                     partition,
                 }),
             },

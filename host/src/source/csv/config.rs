@@ -12,6 +12,8 @@ pub struct CsvSourceConfig {
     pub batch_bytes: usize,
     /// Only the files of this share: `(index, count)` (see [`Partition`]).
     pub partition: Option<Partition>,
+    /// A record larger than this is dead-lettered by its size and line, not held whole.
+    pub max_record_bytes: u64,
 }
 
 /// One share of a load split across processes (`--partition INDEX/COUNT`, a Kubernetes
@@ -69,6 +71,11 @@ impl CsvSourceConfig {
     /// 4 MiB: bounds memory when rows are wide.
     pub fn default_batch_bytes() -> usize {
         4 << 20
+    }
+
+    /// 16 MiB: far above any sane row, far below what one record may cost in memory.
+    pub fn default_max_record_bytes() -> u64 {
+        super::reader::DEFAULT_RECORD_LIMIT
     }
 }
 

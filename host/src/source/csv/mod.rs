@@ -198,6 +198,7 @@ pub struct CsvSource {
     header_from: Arc<str>,
     batch_rows: usize,
     batch_bytes: usize,
+    max_record_bytes: u64,
     current: Option<Current>,
     /// The input to open once `current` is done.
     next: usize,
@@ -243,7 +244,7 @@ impl CsvSource {
                            of = inputs.count(), "loading this partition's share of the files");
         }
         // The header of the first input names the columns even when it is skipped.
-        let (first, header) = open_input(&inputs, 0)?;
+        let (first, header) = open_input(&inputs, 0, config.max_record_bytes)?;
         let header_from = first.given.clone();
         // Every file left to read is checked now rather than when its turn comes, so a
         // stray file stops the load before anything is written.
@@ -252,7 +253,7 @@ impl CsvSource {
                 .skip(1)
                 .filter(|(_, s)| !matches!(s, FileStart::Done | FileStart::NotOurs))
             {
-                let mut reader = file_reader(file)?;
+                let mut reader = file_reader(file, config.max_record_bytes)?;
                 check_header(
                     &file.given,
                     &read_header(&mut reader, &file.given)?,
@@ -277,6 +278,7 @@ impl CsvSource {
             header_from,
             batch_rows: config.batch_rows.max(1),
             batch_bytes: config.batch_bytes,
+            max_record_bytes: config.max_record_bytes,
             current: None,
             next: 0,
             bytes_before,
@@ -301,7 +303,7 @@ impl CsvSource {
             let mut current = match opened.take() {
                 Some(c) => c,
                 None => {
-                    let (c, header) = open_input(&self.inputs, index)?;
+                    let (c, header) = open_input(&self.inputs, index, self.max_record_bytes)?;
                     check_header(&c.given, &header, &self.header, &self.header_from)?;
                     c
                 }
@@ -614,15 +616,21 @@ fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, CsvError> {
     Ok(paths)
 }
 
-fn file_reader(file: &InputFile) -> Result<RecordReader, CsvError> {
-    RecordReader::open_at(&file.location).map_err(|source| CsvError::Open {
-        path: file.given.to_string(),
-        source,
+fn file_reader(file: &InputFile, limit: u64) -> Result<RecordReader, CsvError> {
+    (RecordReader::open_at(&file.location).map(|r| r.with_limit(limit))).map_err(|source| {
+        CsvError::Open {
+            path: file.given.to_string(),
+            source,
+        }
     })
 }
 
 /// Opens input `index` and reads its header row.
-fn open_input(inputs: &Inputs, index: usize) -> Result<(Current, Vec<String>), CsvError> {
+fn open_input(
+    inputs: &Inputs,
+    index: usize,
+    limit: u64,
+) -> Result<(Current, Vec<String>), CsvError> {
     let current = match inputs {
         Inputs::Stdin => Current {
             given: STDIN.into(),
@@ -631,7 +639,7 @@ fn open_input(inputs: &Inputs, index: usize) -> Result<(Current, Vec<String>), C
             file: None,
             etag: None,
             head: None,
-            reader: RecordReader::stdin(),
+            reader: RecordReader::stdin().with_limit(limit),
         },
         Inputs::Files(files) => {
             let file = &files[index];
@@ -663,7 +671,7 @@ fn open_input(inputs: &Inputs, index: usize) -> Result<(Current, Vec<String>), C
                 file: handle.filter(|_| !compressed),
                 etag: file.etag.clone(),
                 head,
-                reader: file_reader(file)?,
+                reader: file_reader(file, limit)?,
             }
         }
     };

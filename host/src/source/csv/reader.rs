@@ -27,6 +27,9 @@ const BUFFER: usize = 64 << 10;
 /// Bytes before the current record are dropped once this many have piled up.
 const DISCARD_AT: usize = 256 << 10;
 
+/// Most bytes one record may take unless told otherwise (`--max-record-bytes`).
+pub(crate) const DEFAULT_RECORD_LIMIT: u64 = 16 << 20;
+
 /// A rejected record is quoted up to this many bytes, so one runaway quote cannot put
 /// the rest of a file into a single dead-letter line.
 const RAW_QUOTE_LIMIT: usize = 64 << 10;
@@ -212,10 +215,30 @@ struct Tee {
     kept: Vec<u8>,
     /// Input offset of `kept[0]`.
     base: u64,
+    /// Input offset where the record being parsed starts.
+    record_start: u64,
+    /// Most bytes one record may take ([`RecordReader::with_limit`]).
+    limit: u64,
 }
+
+/// The error [`Tee`] stops the parser with once a record outgrows the limit.
+#[derive(Debug)]
+struct RecordTooLarge;
+
+impl std::fmt::Display for RecordTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the record is larger than the limit")
+    }
+}
+
+impl std::error::Error for RecordTooLarge {}
 
 impl Read for Tee {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Read ahead counts too, so the bound is the limit plus one buffer at most.
+        if self.base + self.kept.len() as u64 - self.record_start > self.limit {
+            return Err(io::Error::other(RecordTooLarge));
+        }
         let n = self.input.read(buf)?;
         self.kept.extend_from_slice(&buf[..n]);
         Ok(n)
@@ -319,6 +342,14 @@ fn line_ends(bytes: &[u8], pending: &mut bool) -> u64 {
     n
 }
 
+/// Whether the parser stopped because a record outgrew the limit ([`Tee`]).
+fn is_too_large(e: &csv::Error) -> bool {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io.get_ref().is_some_and(|e| e.is::<RecordTooLarge>()),
+        _ => false,
+    }
+}
+
 /// Where a record's quoting breaks RFC 4180 in a way that makes the csv parser swallow
 /// what follows: a quoted field never closed (the rest of the input becomes one field), or
 /// text after a closing quote (`"a"b`, where the quote that closed was meant as text and
@@ -401,6 +432,8 @@ impl RecordReader {
             input,
             kept: Vec::new(),
             base: 0,
+            record_start: 0,
+            limit: DEFAULT_RECORD_LIMIT,
         };
         let rdr = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -425,8 +458,17 @@ impl RecordReader {
         let mut line = self.next_line;
         let mut pending = self.cr_pending;
         self.rdr.get_mut().discard_before(before);
-        if !self.rdr.read_byte_record(record)? {
-            return Ok(None);
+        self.rdr.get_mut().record_start = before;
+        self.malformed = None;
+        self.malformed_raw = None;
+        match self.rdr.read_byte_record(record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) if is_too_large(&e) => {
+                record.clear();
+                return self.skip_oversized(before).map(Some);
+            }
+            Err(e) => return Err(e),
         }
         let after = self.rdr.position().byte();
         let raw = self.rdr.get_ref().slice(before, after);
@@ -452,8 +494,6 @@ impl RecordReader {
             .count();
         self.start = before + skip as u64;
         self.end = after - trailing as u64;
-        self.malformed = None;
-        self.malformed_raw = None;
         let raw = &raw[skip..raw.len() - trailing];
         if raw.contains(&b'"')
             && let Some((fault, opened, at)) = quoting_fault(raw)
@@ -461,6 +501,59 @@ impl RecordReader {
             self.recover(line, fault, opened, at)?;
         }
         Ok(Some(line))
+    }
+
+    /// Bounds one record: past `bytes`, it is dead-lettered by its size and line (see
+    /// [`RecordReader::skip_oversized`]) instead of being held whole.
+    pub(crate) fn with_limit(mut self, bytes: u64) -> Self {
+        self.rdr.get_mut().limit = bytes.max(1);
+        self
+    }
+
+    /// After a record that outgrew the limit, starting at input offset `start`: keeps its
+    /// beginning for the dead letter, reads past it to the next line end without keeping
+    /// what it reads, and goes on from there. Returns the line the record starts on.
+    fn skip_oversized(&mut self, start: u64) -> csv::Result<u64> {
+        let line = self.next_line;
+        let tee = self.rdr.get_mut();
+        if matches!(tee.input, Input::Stdin(_)) {
+            return Err(csv::Error::from(io::Error::other(format!(
+                "the record starting on line {line} is larger than --max-record-bytes ({} bytes), and stdin cannot skip it",
+                tee.limit
+            ))));
+        }
+        let held = &tee.kept[(start - tee.base) as usize..];
+        let mut pending = false;
+        let mut lines = line_ends(held, &mut pending);
+        let head = held[..held.len().min(RAW_QUOTE_LIMIT)].to_vec();
+        let mut at = tee.base + tee.kept.len() as u64;
+        tee.kept.clear();
+        tee.base = at;
+        // To the next line end, in pieces, keeping nothing.
+        let mut buf = vec![0u8; BUFFER];
+        let resume = 'scan: loop {
+            let n = tee.input.read(&mut buf)?;
+            if n == 0 {
+                break at;
+            }
+            for (i, &b) in buf[..n].iter().enumerate() {
+                if b == b'\n' {
+                    lines += 1;
+                    break 'scan at + i as u64 + 1;
+                }
+            }
+            at += n as u64;
+        };
+        let size = resume - start;
+        self.malformed = Some(format!(
+            "record of {size} bytes or more starting on line {line}, larger than --max-record-bytes ({} bytes): skipped, reading goes on at line {}",
+            self.rdr.get_ref().limit,
+            line + lines
+        ));
+        self.malformed_raw = Some(head);
+        (self.start, self.end) = (start, start);
+        self.seek(resume, line + lines)?;
+        Ok(line)
     }
 
     /// After a record whose quoting is broken: keeps its first line as its text, says
@@ -592,6 +685,46 @@ mod tests {
                 (8, vec!["3".into(), "z".into()], "3,z".into()),
             ]
         );
+    }
+
+    /// A record past the limit is skipped to the next line end without being held whole:
+    /// its beginning and size are told, and the records after it are read.
+    #[test]
+    fn a_record_past_the_limit_is_skipped_not_held() {
+        let mut content = b"id,text\n1,a\n2,".to_vec();
+        content.extend(std::iter::repeat_n(b'x', 600_000));
+        content.extend_from_slice(b"\n3,c\n4,\"q\n");
+        content.extend(std::iter::repeat_n(b'y', 300_000));
+        content.extend_from_slice(b"\"\n5,e\n");
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&content).unwrap();
+        let mut r = RecordReader::open(f.path()).unwrap().with_limit(100_000);
+        let mut rec = ByteRecord::new();
+        let mut got = Vec::new();
+        while let Some(line) = r.read(&mut rec).unwrap() {
+            got.push((line, r.malformed().map(str::to_owned), r.raw().len()));
+            // Nothing near the record's size is kept.
+            assert!(
+                r.rdr.get_ref().kept.len() < 400_000,
+                "{}",
+                r.rdr.get_ref().kept.len()
+            );
+        }
+        let lines: Vec<u64> = got.iter().map(|g| g.0).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5, 7]);
+        let why = got[2].1.as_deref().unwrap();
+        assert!(
+            why.contains("starting on line 3") && why.contains("--max-record-bytes"),
+            "{why}"
+        );
+        assert!(got[2].2 <= RAW_QUOTE_LIMIT);
+        // The quoted field with a newline inside is too large too: skipped to the next
+        // line end (inside it), and what follows is read again.
+        assert!(
+            got[4].1.as_deref().unwrap().contains("starting on line 5"),
+            "{got:?}"
+        );
+        assert!(got[1].1.is_none() && got[3].1.is_none());
     }
 
     /// Found by the fuzz test: lone `\r` line ends (old Mac files) count as lines.

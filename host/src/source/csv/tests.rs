@@ -19,6 +19,7 @@ fn config(inputs: &[&str], batch_rows: usize) -> CsvSourceConfig {
         batch_rows,
         batch_bytes: CsvSourceConfig::default_batch_bytes(),
         partition: None,
+        max_record_bytes: CsvSourceConfig::default_max_record_bytes(),
     }
 }
 
