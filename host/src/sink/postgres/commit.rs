@@ -291,21 +291,9 @@ impl Work<'_> {
                 .batch_execute("SET lock_timeout = '60s'; BEGIN")
                 .await)
                 .map_err(Failed::Commit)?;
-            let e = match self.run_steps(w, on_data_error).await {
+            match self.run_steps(w, on_data_error).await {
                 Ok(out) => return Ok(out),
-                Err(e) => e,
-            };
-            if !w.client.is_closed() {
-                let _ = w.client.batch_execute("ROLLBACK").await;
-            }
-            match &e {
-                Failed::Step { source, .. }
-                    if on_data_error == OnDataError::Fail && writer::is_data_error(source) =>
-                {
-                    debug!(table, error = %source, "data error: splitting the batch to find the rows at fault");
-                    on_data_error = OnDataError::BisectInTransaction;
-                }
-                _ => return Err(e),
+                Err(e) => on_data_error = split_after(w, table, e, on_data_error).await?,
             }
         }
     }
@@ -374,21 +362,9 @@ impl Work<'_> {
         }
         let mut on_data_error = OnDataError::Fail;
         loop {
-            let e = match self.transaction(w, on_data_error, sent_commit, keep).await {
+            match self.transaction(w, on_data_error, sent_commit, keep).await {
                 Ok(out) => return Ok(out),
-                Err(e) => e,
-            };
-            if !w.client.is_closed() {
-                let _ = w.client.batch_execute("ROLLBACK").await;
-            }
-            match &e {
-                Failed::Step { source, .. }
-                    if on_data_error == OnDataError::Fail && writer::is_data_error(source) =>
-                {
-                    debug!(table, error = %source, "data error: splitting the batch to find the rows at fault");
-                    on_data_error = OnDataError::BisectInTransaction;
-                }
-                _ => return Err(e),
+                Err(e) => on_data_error = split_after(w, table, e, on_data_error).await?,
             }
         }
     }
@@ -436,6 +412,29 @@ impl Work<'_> {
             .map_err(Failed::LoadPosition)?;
         let parse = |t: &str| serde_json::from_str::<Position>(t).ok();
         Ok((saved.as_deref().and_then(parse)).is_some_and(|p| Some(p) == parse(self.position)))
+    }
+}
+
+/// After a failed try of a transaction on `w`: rolls it back, and when a data error is to
+/// blame (and the statements were not split yet) says to try again with each statement
+/// split until the rows at fault are alone; otherwise gives the error back.
+async fn split_after(
+    w: &mut Writer,
+    table: &str,
+    e: Failed,
+    on_data_error: OnDataError,
+) -> Result<OnDataError, Failed> {
+    if !w.client.is_closed() {
+        let _ = w.client.batch_execute("ROLLBACK").await;
+    }
+    match &e {
+        Failed::Step { source, .. }
+            if on_data_error == OnDataError::Fail && writer::is_data_error(source) =>
+        {
+            debug!(table, error = %source, "data error: splitting the batch to find the rows at fault");
+            Ok(OnDataError::BisectInTransaction)
+        }
+        _ => Err(e),
     }
 }
 
