@@ -1,8 +1,8 @@
 //! The sink loop: takes each transformed batch in order, stages its rows in the sink,
 //! dead-letters what is rejected, and commits the rows with the batch's position; then
 //! tells the source its batch is committed. With several writers on PostgreSQL, up to one
-//! batch per writer is written at once, each committing in order. It also answers a new transform version's
-//! check against the destination, and a shutdown request.
+//! batch per writer is written at once, each committing in order. It also answers a new
+//! transform version's check against the destination, and a shutdown request.
 
 use std::collections::VecDeque;
 use std::future::Future;
