@@ -17,7 +17,8 @@ use std::sync::Arc;
 use crate::position::{JobKey, Positions};
 use crate::record::{Column, Position};
 
-pub use postgres::commit::{InFlight, OnRefused};
+pub use postgres::commit::OnRefused;
+pub use postgres::in_flight::InFlight;
 pub use postgres::options::{
     AUTO_WRITERS, default_retry_delay_ms, default_statement_timeout_ms, default_writers,
 };

@@ -1,13 +1,13 @@
 //! Writing a staged batch with its position: one transaction on PostgreSQL, or autocommit
-//! statements on Hologres and with several writers. Every database call here goes through
+//! statements on Hologres (spread over its writers). Several writers on PostgreSQL keep
+//! batches in flight ([`super::in_flight`]), built on the pieces here. Every database call here goes through
 //! the one retry helper ([`crate::retry`]) with the database's backoff ([`crate::db`]).
 
 use std::fmt;
 
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use super::error::PostgresError;
-use super::method::{HoloVersion, Method, WriteMethod};
 use super::partition::Route;
 use super::positions;
 use super::staging::Staged;
@@ -22,7 +22,7 @@ use crate::sink::Rejected;
 
 /// Why a write attempt failed, and at what.
 #[derive(Debug)]
-enum Failed {
+pub(super) enum Failed {
     Step {
         kind: StepKind,
         table: String,
@@ -42,7 +42,7 @@ enum Failed {
 
 impl Failed {
     /// Why, for the retries metric (see [`db::reason`]).
-    fn reason(&self) -> String {
+    pub(super) fn reason(&self) -> String {
         match self {
             Failed::Step { source, .. }
             | Failed::SavePosition(source)
@@ -55,7 +55,7 @@ impl Failed {
         }
     }
 
-    fn retriable(&self) -> bool {
+    pub(super) fn retriable(&self) -> bool {
         match self {
             Failed::Step { source, .. }
             | Failed::SavePosition(source)
@@ -76,7 +76,7 @@ impl Failed {
         }
     }
 
-    fn into_error(self, job: &str, table: &str) -> PostgresError {
+    pub(super) fn into_error(self, job: &str, table: &str) -> PostgresError {
         let job = job.to_owned();
         match self {
             Failed::Step {
@@ -190,7 +190,7 @@ impl<'a> Connector<'a> {
 }
 
 /// After a failure: drop the session, and say whether another try may succeed.
-fn reconnect(slot: &mut Option<Writer>, e: &Failed) -> bool {
+pub(super) fn reconnect(slot: &mut Option<Writer>, e: &Failed) -> bool {
     *slot = None;
     e.retriable()
 }
@@ -199,9 +199,9 @@ fn reconnect(slot: &mut Option<Writer>, e: &Failed) -> bool {
 pub type OnRefused<'a> = dyn FnMut(&[Rejected]) -> Result<(), BoxError> + Send + 'a;
 
 /// Where a batch's refused rows go: those no partition takes, and those the server refused.
-struct Keep<'a> {
-    unrouted: &'a [Rejected],
-    on_refused: &'a mut OnRefused<'a>,
+pub(super) struct Keep<'a> {
+    pub(super) unrouted: &'a [Rejected],
+    pub(super) on_refused: &'a mut OnRefused<'a>,
 }
 
 impl Keep<'_> {
@@ -214,15 +214,15 @@ impl Keep<'_> {
 }
 
 /// The read-only parts of a batch's write, shared by its tries.
-struct Work<'a> {
-    staged: &'a Staged,
-    shapes: &'a Shapes,
-    steps: &'a [Step],
-    job: &'a str,
-    position: &'a str,
+pub(super) struct Work<'a> {
+    pub(super) staged: &'a Staged,
+    pub(super) shapes: &'a Shapes,
+    pub(super) steps: &'a [Step],
+    pub(super) job: &'a str,
+    pub(super) position: &'a str,
     /// The position this writer read or saved last (`Some(None)`: none was saved), which
     /// the save must move from; `None` when it never read one (no check).
-    expected: Option<&'a Option<String>>,
+    pub(super) expected: Option<&'a Option<String>>,
 }
 
 impl Work<'_> {
@@ -262,7 +262,7 @@ impl Work<'_> {
 
     /// Ends the transaction open on `w` whose steps did `total`: the refused rows kept,
     /// the position saved, COMMIT.
-    async fn close(
+    pub(super) async fn close(
         &self,
         w: &mut Writer,
         total: Outcome,
@@ -282,7 +282,7 @@ impl Work<'_> {
 
     /// One try of the steps of a pipelined batch, in a transaction left open for
     /// [`Work::close`]: run again bisecting on a data error, as [`Work::transaction_once`].
-    async fn open_once(&self, w: &mut Writer, table: &str) -> Result<Outcome, Failed> {
+    pub(super) async fn open_once(&self, w: &mut Writer, table: &str) -> Result<Outcome, Failed> {
         let mut on_data_error = OnDataError::Fail;
         loop {
             // A wait on a row another open transaction holds would never end (that one
@@ -443,7 +443,7 @@ async fn split_after(
 /// sent but not answered: if its reply is lost, the saved position tells whether it took
 /// effect.
 #[allow(clippy::too_many_arguments)]
-async fn run_transaction(
+pub(super) async fn run_transaction(
     connector: Connector<'_>,
     slot: &mut Option<Writer>,
     work: &Work<'_>,
@@ -471,231 +471,7 @@ async fn run_transaction(
     }
 }
 
-/// A batch being written on a writer of its own, in a transaction left open until the
-/// batches before it have committed (`--writers N` on PostgreSQL): N batches are written at
-/// once, and each still commits with its position, in order, so a crash loses or repeats
-/// none. See [`PostgresSink::start`] and [`PostgresSink::finish`].
-pub struct InFlight {
-    lane: usize,
-    key: JobKey,
-    position: String,
-    unrouted: Vec<Rejected>,
-    /// The keys the batch writes or deletes: a later batch that touches one of them waits
-    /// for this one to commit, so two open transactions never wait on each other's rows.
-    keys: std::collections::HashSet<Box<[u8]>>,
-    task: tokio::task::JoinHandle<Opened>,
-}
-
-impl fmt::Debug for InFlight {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InFlight")
-            .field("lane", &self.lane)
-            .field("job", &self.key.as_str())
-            .finish_non_exhaustive()
-    }
-}
-
-impl InFlight {
-    pub fn lane(&self) -> usize {
-        self.lane
-    }
-}
-
-/// What a pipelined batch's writer hands back: its session (the transaction open on it),
-/// and what the batch needs should it have to be written again.
-struct Opened {
-    writer: Option<Writer>,
-    staged: Staged,
-    shapes: Shapes,
-    steps: Vec<Step>,
-    written: Result<Outcome, Failed>,
-}
-
 impl PostgresSink {
-    /// How many batches may be in flight at once, each on a writer of its own
-    /// ([`Self::start`]); 0 when batches are written one at a time ([`Self::commit_with`]):
-    /// one writer, or Hologres, whose statements autocommit.
-    pub fn lanes(&self) -> usize {
-        if self.autocommit || self.writers.len() < 2 {
-            0
-        } else {
-            self.writers.len()
-        }
-    }
-
-    /// Whether the staged batch touches a key `earlier` writes.
-    pub fn overlaps(&self, earlier: &InFlight) -> bool {
-        !earlier.keys.is_empty() && self.staged.touched_keys().any(|k| earlier.keys.contains(k))
-    }
-
-    /// Starts writing the staged rows on writer `lane` (one no batch in flight holds), in a
-    /// transaction [`Self::finish`] commits with `position`. The rows leave the staging area.
-    pub async fn start(
-        &mut self,
-        lane: usize,
-        key: &JobKey,
-        position: &Position,
-    ) -> Result<InFlight, PostgresError> {
-        self.create_pending_table().await?;
-        let partitioned = self.partitions.is_some()
-            && (self.spec.as_ref()).is_some_and(|s| s.row.partition.is_some())
-            && !self.staged.parts.is_empty();
-        let routes = if partitioned {
-            self.resolve_partitions(lane).await?
-        } else {
-            Vec::new()
-        };
-        let unrouted = self.unrouted(&routes);
-        let position = positions::envelope(self.table.oid, position).to_string();
-        let steps = if self.staged.is_empty() {
-            Vec::new()
-        } else {
-            self.steps_for(&routes, 1).remove(0)
-        };
-        let keys = self.staged.touched_keys().map(Box::from).collect();
-        let staged = std::mem::take(&mut self.staged);
-        let shapes = self.shapes();
-        let writer = self.writers[lane].take();
-        let (pg, server) = (self.pg.clone(), self.server.clone());
-        let (hologres_version, timeout) = (
-            self.hologres_version.clone(),
-            self.options.statement_timeout_ms,
-        );
-        let (backoff, table) = (self.backoff(), self.table.name.clone());
-        let (job, at) = (key.as_str().to_owned(), position.clone());
-        let task = tokio::spawn(async move {
-            let connector = Connector::new(&pg, &server, &hologres_version, timeout);
-            let mut slot = writer;
-            let work = Work {
-                staged: &staged,
-                shapes: &shapes,
-                steps: &steps,
-                job: &job,
-                position: &at,
-                expected: None,
-            };
-            let what = format!("write to table `{table}`");
-            let mut attempts = backoff.attempts(&what);
-            let written = loop {
-                let result = match connector.ensure(&mut slot).await {
-                    Ok(w) => work.open_once(w, &table).await,
-                    Err(e) => Err(Failed::from(e)),
-                };
-                match result {
-                    Ok(out) => break Ok(out),
-                    Err(e) => {
-                        let (again, reason) = (reconnect(&mut slot, &e), e.reason());
-                        if let Err(e) = attempts.next(e, again, &reason).await {
-                            break Err(e);
-                        }
-                    }
-                }
-            };
-            Opened {
-                writer: slot,
-                staged,
-                shapes,
-                steps,
-                written,
-            }
-        });
-        Ok(InFlight {
-            lane,
-            key: key.clone(),
-            position,
-            unrouted,
-            keys,
-            task,
-        })
-    }
-
-    /// Commits a batch [`Self::start`]ed, after those started before it (call in order):
-    /// its refused rows go to `on_refused`, its position is saved compare-and-set, COMMIT.
-    /// A failure after the rows were written writes the batch again in a new transaction.
-    pub async fn finish(
-        &mut self,
-        batch: InFlight,
-        on_refused: &mut OnRefused<'_>,
-    ) -> Result<u64, PostgresError> {
-        let InFlight {
-            lane,
-            key,
-            position,
-            unrouted,
-            task,
-            ..
-        } = batch;
-        let opened = match task.await {
-            Ok(o) => o,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
-        let Opened {
-            writer,
-            staged,
-            shapes,
-            steps,
-            written,
-        } = opened;
-        self.writers[lane] = writer;
-        let table = self.table.name.clone();
-        let expected = self.expected(&key);
-        let work = Work {
-            staged: &staged,
-            shapes: &shapes,
-            steps: &steps,
-            job: key.as_str(),
-            position: &position,
-            expected: expected.as_ref(),
-        };
-        let mut keep = Keep {
-            unrouted: &unrouted,
-            on_refused,
-        };
-        let mut sent_commit = None;
-        let slot = &mut self.writers[lane];
-        let closed = match (written, slot.as_mut()) {
-            (Ok(total), Some(w)) => work.close(w, total, &mut sent_commit, &mut keep).await,
-            (Ok(_), None) => Err(Failed::Fenced),
-            (Err(e), _) => Err(e),
-        };
-        let outcome = match closed {
-            Ok(out) => out,
-            Err(e) if sent_commit.is_some() || e.retriable() => {
-                *slot = None;
-                warn!(table = %table, job = %key, error = %e,
-                      "committing a batch written ahead failed: writing it again");
-                let connector = Connector::new(
-                    &self.pg,
-                    &self.server,
-                    &self.hologres_version,
-                    self.options.statement_timeout_ms,
-                );
-                let backoff = self.backoff();
-                let slot = &mut self.writers[lane];
-                (run_transaction(
-                    connector,
-                    slot,
-                    &work,
-                    &key,
-                    &table,
-                    &backoff,
-                    &mut keep,
-                    sent_commit,
-                ))
-                .await?
-            }
-            Err(e) => {
-                *slot = None;
-                return Err(e.into_error(key.as_str(), &table));
-            }
-        };
-        (self.known.lock().unwrap_or_else(|e| e.into_inner()))
-            .insert(key.as_str().to_owned(), Some(position));
-        debug!(table = %table, job = %key, rows = outcome.written, lane,
-               rejected = unrouted.len() + outcome.rejected.len(), "committed");
-        Ok(outcome.written)
-    }
-
     /// Writes the staged rows and `position` for `key`; returns the rows written and the
     /// rows the server refused (or no partition takes), for the dead-letter output.
     ///
@@ -774,63 +550,11 @@ impl PostgresSink {
         Ok(outcome.written)
     }
 
-    /// Whether the server refused Fixed Copy itself (its options unknown or turned off),
-    /// when the method was chosen, not asked for: then INSERT takes over.
-    fn fixed_copy_refused(&self, e: &tokio_postgres::Error) -> bool {
-        let chosen = self.options.method == WriteMethod::Auto
-            && self
-                .spec
-                .as_ref()
-                .is_some_and(|s| s.method == Method::FixedCopy);
-        chosen
-            && e.as_db_error().is_some_and(|db| {
-                let code = db.code().code();
-                let message = db.message().to_ascii_lowercase();
-                ["42601", "0A000", "22023"].contains(&code)
-                    && ["stream_mode", "on_conflict"]
-                        .iter()
-                        .any(|o| message.contains(o))
-            })
-    }
-
-    /// Switches the run from Fixed Copy to the INSERT its version allows.
-    fn copy_refused(&mut self, e: &tokio_postgres::Error) {
-        let spec = self.spec.as_mut().expect("a bound output");
-        spec.method = match self
-            .hologres_version
-            .as_deref()
-            .and_then(HoloVersion::parse)
-        {
-            Some(v) if v < HoloVersion::UNNEST => Method::Values,
-            _ => Method::Unnest,
-        };
-        warn!(table = %self.table.name, error = %e, method = spec.method.name(),
-              "the server refused Fixed Copy: writing with INSERT instead");
-    }
-
-    /// The staged rows and deletes whose partition value no child takes.
-    fn unrouted(&self, routes: &[Route]) -> Vec<Rejected> {
-        if routes.is_empty() {
-            return Vec::new();
-        }
-        let deletes = self.staged.deletes.iter().map(|d| (d.part, d.input));
-        let rows = (self.staged.rows.iter())
-            .filter(|r| r.live)
-            .map(|r| (r.part, r.input));
-        deletes
-            .chain(rows)
-            .filter_map(|(part, input)| match &routes[part as usize] {
-                Route::Reject(reason) => Some(Rejected {
-                    input,
-                    reason: reason.clone(),
-                }),
-                Route::Child(_) | Route::Missing => None,
-            })
-            .collect()
-    }
-
     /// Where each staged partition value goes, creating children when allowed.
-    async fn resolve_partitions(&mut self, lane: usize) -> Result<Vec<Route>, PostgresError> {
+    pub(super) async fn resolve_partitions(
+        &mut self,
+        lane: usize,
+    ) -> Result<Vec<Route>, PostgresError> {
         let values = self.staged.parts.clone();
         // Deletes alone never create a partition.
         let mut for_rows = vec![false; values.len()];
@@ -866,7 +590,7 @@ impl PostgresSink {
     }
 
     /// The steps of each of `n` writers: per table, its deletes, then its rows.
-    fn steps_for(&self, routes: &[Route], n: usize) -> Vec<Vec<Step>> {
+    pub(super) fn steps_for(&self, routes: &[Route], n: usize) -> Vec<Vec<Step>> {
         let spec = self
             .spec
             .as_ref()
@@ -1026,13 +750,13 @@ impl PostgresSink {
     }
 
     /// The position `key` is known to have (see [`super::positions::Known`]).
-    fn expected(&self, key: &JobKey) -> Option<Option<String>> {
+    pub(super) fn expected(&self, key: &JobKey) -> Option<Option<String>> {
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         known.get(key.as_str()).cloned()
     }
 
     /// The array parameter types of the bound output.
-    fn shapes(&self) -> Shapes {
+    pub(super) fn shapes(&self) -> Shapes {
         self.spec
             .as_ref()
             .map(|s| s.shapes.clone())

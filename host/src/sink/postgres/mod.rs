@@ -31,6 +31,7 @@ pub mod dialect;
 pub mod encode;
 pub mod error;
 pub mod explain;
+pub mod in_flight;
 pub mod method;
 pub mod numeric;
 pub mod options;

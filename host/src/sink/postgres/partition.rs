@@ -401,6 +401,30 @@ async fn auto_partitioned(client: &Client, schema: &str, table: &str) -> bool {
     }
 }
 
+/// Routing a staged batch's rows to the children (see [`super::commit`]).
+impl super::PostgresSink {
+    /// The staged rows and deletes whose partition value no child takes.
+    pub(super) fn unrouted(&self, routes: &[Route]) -> Vec<crate::sink::Rejected> {
+        if routes.is_empty() {
+            return Vec::new();
+        }
+        let deletes = self.staged.deletes.iter().map(|d| (d.part, d.input));
+        let rows = (self.staged.rows.iter())
+            .filter(|r| r.live)
+            .map(|r| (r.part, r.input));
+        deletes
+            .chain(rows)
+            .filter_map(|(part, input)| match &routes[part as usize] {
+                Route::Reject(reason) => Some(crate::sink::Rejected {
+                    input,
+                    reason: reason.clone(),
+                }),
+                Route::Child(_) | Route::Missing => None,
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

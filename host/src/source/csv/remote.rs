@@ -204,11 +204,9 @@ impl Bucket {
     /// bucket, endpoint and options.
     pub fn connect(url: &ObjectUrl) -> Result<Arc<Bucket>, String> {
         static BUCKETS: OnceLock<Mutex<HashMap<String, Arc<Bucket>>>> = OnceLock::new();
-        let id = format!("{}?{:?}", url.name(""), url.target());
+        let id = format!("{}?{:?}{}", url.name(""), url.target(), url.anonymous);
         let mut buckets = BUCKETS.get_or_init(Default::default).lock().expect("lock");
-        if let Some(b) = buckets.get(&id)
-            && b.url.anonymous == url.anonymous
-        {
+        if let Some(b) = buckets.get(&id) {
             return Ok(b.clone());
         }
         let (endpoint, region, virtual_hosted) = url.target();
