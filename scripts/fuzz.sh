@@ -5,18 +5,19 @@
 # shrunk and saved under host/proptest-regressions/ (commit it: it is replayed first from
 # then on), and becomes a named regression test next to the target.
 #
-#   scripts/fuzz.sh [--minutes N]    (per target; default 30)
+#   scripts/fuzz.sh [--minutes N] [TARGET…]    (per target; default 30; all targets by default)
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-MINUTES=30
+MINUTES=30 CHOSEN=()
 while [ $# -gt 0 ]; do
     case $1 in
         --minutes) MINUTES=$2; shift 2 ;;
-        *) echo "usage: $0 [--minutes N]" >&2; exit 2 ;;
+        -*) echo "usage: $0 [--minutes N] [TARGET…]" >&2; exit 2 ;;
+        *) CHOSEN+=("$1"); shift ;;
     esac
 done
-TARGETS=(
+ALL=(
     source::csv::reader::fuzz           # the CSV reader, quoting faults
     source::sls::pull::fuzz             # PullLogs bodies: LZ4/zstd, lying sizes, damage
     fuzz_tests::transform_output        # the batch codec reading what a transform returns
@@ -24,15 +25,28 @@ TARGETS=(
     fuzz_tests::object_and_stream_urls  # --source oss://, s3://, sls://
     fuzz_tests::dsns                    # --sink DSNs (never echoing a password)
 )
+TARGETS=("${CHOSEN[@]:-${ALL[@]}}")
 say "building the fuzz targets (release)"
-cargo test --quiet --release -p holo-host --lib --no-run
+# The test binary is run directly, so a later edit or build elsewhere in the tree neither
+# waits on nor rebuilds under a long run; a copy keeps it from being replaced meanwhile.
+EXE=$(cargo test --release -p holo-host --lib --no-run --message-format=json 2>/dev/null \
+    | python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["lib"]:
+        print(m["executable"])')
+RUN_DIR=$(mktemp -d /tmp/holo-fuzz.XXXXXX)
+trap 'rm -rf "$RUN_DIR"' EXIT
+cp "$EXE" "$RUN_DIR/fuzz"
 printf '%-40s %10s %12s %s\n' target rounds cases result
 for t in "${TARGETS[@]}"; do
     end=$((SECONDS + MINUTES * 60)) rounds=0 result=ok
     while [ $SECONDS -lt $end ]; do
-        if ! PROPTEST_CASES=5000 cargo test --quiet --release -p holo-host --lib -- "$t" \
-            > "$TARGET_DIR/fuzz-$rounds.log" 2>&1; then
-            result="FAILED (see $TARGET_DIR/fuzz-$rounds.log)"
+        # Run from host/ as cargo would, so failures are saved to host/proptest-regressions.
+        if ! (cd host && PROPTEST_CASES=5000 "$RUN_DIR/fuzz" --quiet "$t") \
+            > "$RUN_DIR/round.log" 2>&1; then
+            cp "$RUN_DIR/round.log" "$TARGET_DIR/fuzz-failed.log"
+            result="FAILED (see $TARGET_DIR/fuzz-failed.log)"
             break
         fi
         rounds=$((rounds + 1))
@@ -40,4 +54,3 @@ for t in "${TARGETS[@]}"; do
     printf '%-40s %10d %12d %s\n' "$t" "$rounds" $((rounds * 5000)) "$result"
     [ "$result" = ok ] || exit 1
 done
-rm -f "$TARGET_DIR"/fuzz-*.log

@@ -123,7 +123,8 @@ build_python_guests() {
 }
 
 # A throwaway PostgreSQL in DIR/pg on a free loopback port (as the `postgres` user when run
-# as root, which initdb requires); sets DSN. Stop it with stop_throwaway_postgres DIR.
+# as root, which initdb requires); sets DSN, and PG_OPTS to start it again after a stop.
+# Stop it with stop_throwaway_postgres DIR.
 start_throwaway_postgres() {
     local dir=$1 port
     RUN_AS=()
@@ -134,8 +135,8 @@ start_throwaway_postgres() {
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 54329)
     say "starting a throwaway PostgreSQL on 127.0.0.1:$port"
     "${RUN_AS[@]}" initdb -D "$dir/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-    "${RUN_AS[@]}" pg_ctl -D "$dir/pg" -l "$dir/pg.log" -w \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+    PG_OPTS="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off"
+    "${RUN_AS[@]}" pg_ctl -D "$dir/pg" -l "$dir/pg.log" -w -o "$PG_OPTS" start >/dev/null
     DSN="postgres://postgres@127.0.0.1:$port/postgres"
 }
 

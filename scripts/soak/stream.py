@@ -6,14 +6,14 @@ the table exactly once and that no member stopped by itself. Prints a table of w
 Only loopback addresses are used."""
 
 import argparse
-import json
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
+
+from sls import SlsLite
 
 SPELLS = ["burst", "idle", "busy", "quota", "heartbeat", "slow", "kill"]
 
@@ -32,30 +32,10 @@ def parse():
 class Soak:
     def __init__(self, args):
         self.args = args
-        self.fed = 0
+        self.sls = SlsLite(args.sls, "soak", "events")
         self.members = {}
         self.unexpected = []
         self.rng = random.Random(args.seed)
-
-    def request(self, method, path, body=None):
-        req = urllib.request.Request(
-            f"http://{self.args.sls}{path}", data=body, method=method,
-            headers={"Host": f"soak.{self.args.sls}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.read()
-
-    def feed(self, n):
-        """Puts records fed+1..=fed+n through WebTracking, 200 a request."""
-        while n > 0:
-            k = min(n, 200)
-            logs = [{"id": str(self.fed + i + 1), "payload": f"記録{self.fed + i + 1}"} for i in range(k)]
-            body = json.dumps({"__topic__": "soak", "__logs__": logs}).encode()
-            self.request("POST", "/logstores/events/track", body)
-            self.fed += k
-            n -= k
-
-    def fault(self, rule):
-        self.request("POST", "/_admin/faults", json.dumps(rule).encode())
 
     def start(self, name):
         spec = (f"sls://soak/events?endpoint=http://{self.args.sls}&consumer_group=soak"
@@ -85,7 +65,7 @@ class Soak:
         end = time.time() + seconds
         while time.time() < end:
             if feed_rate:
-                self.feed(feed_rate)
+                self.sls.feed(feed_rate)
             self.check_members()
             time.sleep(1)
 
@@ -96,17 +76,17 @@ class Soak:
             self.wait(self.rng.randint(20, 40))
         elif kind == "busy":
             for op in ["pull", "cursor", "list_shards", "heartbeat", "checkpoint", "consumer_group"]:
-                self.fault({"op": op, "error": "ServerBusy", "for": "60s"})
+                self.sls.fault({"op": op, "error": "ServerBusy", "for": "60s"})
             self.wait(60, feed_rate=20)
         elif kind == "quota":
-            self.fault({"op": "pull", "error": "ReadQuotaExceed", "for": "60s"})
+            self.sls.fault({"op": "pull", "error": "ReadQuotaExceed", "for": "60s"})
             self.wait(60, feed_rate=20)
         elif kind == "heartbeat":
-            self.fault({"op": "heartbeat", "error": "InternalServerError", "consumer": "member-a",
+            self.sls.fault({"op": "heartbeat", "error": "InternalServerError", "consumer": "member-a",
                         "for": "20s"})
             self.wait(30, feed_rate=50)
         elif kind == "slow":
-            self.fault({"op": "pull", "latency_ms": 3000, "for": "30s"})
+            self.sls.fault({"op": "pull", "latency_ms": 3000, "for": "30s"})
             self.wait(30, feed_rate=50)
         elif kind == "kill":
             # Killed mid-stream and started again under the same name, after a pause.
@@ -127,9 +107,9 @@ class Soak:
             self.spell(kind)
             rows = self.rows()[0]
             minute = (self.args.minutes * 60 - (deadline - time.time())) / 60
-            print(f"{minute:6.1f}  {kind:<9} {self.fed:8d} {rows:8d}", flush=True)
+            print(f"{minute:6.1f}  {kind:<9} {self.sls.fed:8d} {rows:8d}", flush=True)
         drain_until = time.time() + 300
-        while self.rows()[0] < self.fed and time.time() < drain_until:
+        while self.rows()[0] < self.sls.fed and time.time() < drain_until:
             self.check_members()
             time.sleep(1)
         count, distinct, top = self.rows()
@@ -137,8 +117,8 @@ class Soak:
             p.send_signal(signal.SIGTERM)
         for p in self.members.values():
             p.wait(timeout=60)
-        ok = count == distinct == top == self.fed and not self.unexpected
-        print(f"fed {self.fed}, in the table {count} ({distinct} distinct, max id {top}); "
+        ok = count == distinct == top == self.sls.fed and not self.unexpected
+        print(f"fed {self.sls.fed}, in the table {count} ({distinct} distinct, max id {top}); "
               f"members that stopped by themselves: {self.unexpected or 'none'}; seed {self.args.seed}")
         print("soak: passed" if ok else "soak: FAILED")
         return 0 if ok else 1

@@ -125,6 +125,22 @@ async fn a_stream_idles_then_receives_more() {
     server.shutdown().await;
 }
 
+/// With several writers, batches in flight commit as soon as no more input is waiting, not
+/// only when a writer is needed: a stream that goes quiet has its last records written, and
+/// `--exit-when-idle` sees it caught up (it once waited for input that never came).
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_in_flight_commit_when_a_stream_goes_quiet() {
+    let (server, client) = server("quiet", 4).await;
+    put_ids(&client, "quiet", 1..=2000).await;
+    let t = table("sls_quiet", IDS).await;
+    let mut cmd = member(&server, "quiet", &t, "2s");
+    cmd.args(["--writers", "3"]);
+    let log = spawn(cmd).finish(60).await;
+    assert!(log.contains("wrote 2000"), "{log}");
+    assert_exactly(&t, 2000).await;
+    server.shutdown().await;
+}
+
 /// Half a minute of `503 ServerBusy` on every call but PutLogs (heartbeats included, so the
 /// member loses its shards and gets them back), then half a minute more of `403
 /// ReadQuotaExceed` on pulls: the stream waits it out and delivers every record once.

@@ -579,6 +579,32 @@ async fn a_server_restart_mid_load_loses_and_duplicates_nothing() {
         assert_eq!(row.get::<_, i64>(1), ROWS as i64, "{table}");
         assert_eq!(row.get::<_, i64>(2), expected_amount, "{table}");
     }
+
+    // A run started while the server is down (restarted beside it, say) waits for it.
+    let child = pg.restart_around(Duration::from_secs(2), || {
+        Args::csv(&orders)
+            .sink(&pg.dsn(), "plain")
+            .with(["--from-scratch"])
+            .command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    });
+    let out = child.wait_with_output().unwrap();
+    let stderr = assert_success(&out);
+    assert!(
+        stderr.contains("connecting to the sink failed, retrying"),
+        "{stderr}"
+    );
+    let n: i64 = pg
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM plain", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2 * ROWS as i64, "{stderr}");
 }
 
 /// A transform that marks its output rows as deletes (the `stamp` test transform patched to

@@ -79,17 +79,26 @@ pub async fn run(
         progress,
     };
     loop {
+        // In this order: a stop request, a check, the next batch; and when none is ready
+        // while batches are in flight, the oldest commits, rather than hold its rows (and a
+        // stream's progress) until more input comes.
         let item = tokio::select! {
-            item = processed.recv() => item,
-            Some((output, reply)) = checks.recv() => {
-                let _ = reply.send(out.sink.check(&output).map_err(|e| e.to_string()));
-                continue;
-            }
+            biased;
             () = &mut shutdown, if !shutting_down => {
                 tracing::info!("stopping: writing the batches already read");
                 shutting_down = true;
                 out.summary.interrupted = true;
                 source.stop.stop();
+                continue;
+            }
+            Some((output, reply)) = checks.recv() => {
+                let _ = reply.send(out.sink.check(&output).map_err(|e| e.to_string()));
+                continue;
+            }
+            item = processed.recv() => item,
+            () = std::future::ready(()), if !in_flight.is_empty() => {
+                let oldest = in_flight.pop_front().expect("a batch in flight");
+                commit(out, oldest, &ctx).await?;
                 continue;
             }
         };
@@ -108,31 +117,40 @@ pub async fn run(
                 return Err(e);
             }
         };
-        if lanes == 0 {
-            commit(out, pending, &ctx).await?;
-            continue;
-        }
-        // A lane frees up when the oldest batch commits; a batch sharing a key with one in
-        // flight waits for it, so open transactions never wait on each other.
-        while in_flight.len() == lanes
-            || (in_flight.iter())
-                .any(|p| p.in_flight.as_ref().is_some_and(|f| out.sink.overlaps(f)))
-        {
-            let oldest = in_flight.pop_front().expect("a batch in flight");
-            commit(out, oldest, &ctx).await?;
-        }
-        let lane = (0..lanes)
-            .find(|l| {
-                !(in_flight.iter()).any(|p| p.in_flight.as_ref().is_some_and(|f| f.lane() == *l))
-            })
-            .expect("a free lane");
-        let key = out.positions.key(&pending.batch.stream);
-        let started = out.sink.start(lane, &key, &pending.batch.position).await?;
-        in_flight.push_back(Pending {
-            in_flight: Some(started),
-            ..pending
-        });
+        start(out, pending, &mut in_flight, &ctx, lanes).await?;
     }
+}
+
+/// Writes a staged batch: committed at once with one writer, else put in flight on a free
+/// lane (after committing the oldest ones while none is free).
+async fn start(
+    out: &mut Outputs,
+    pending: Pending,
+    in_flight: &mut VecDeque<Pending>,
+    ctx: &Context<'_, '_>,
+    lanes: usize,
+) -> Result<(), PipelineError> {
+    if lanes == 0 {
+        return commit(out, pending, ctx).await;
+    }
+    // A lane frees up when the oldest batch commits; a batch sharing a key with one in
+    // flight waits for it, so open transactions never wait on each other.
+    while in_flight.len() == lanes
+        || (in_flight.iter()).any(|p| p.in_flight.as_ref().is_some_and(|f| out.sink.overlaps(f)))
+    {
+        let oldest = in_flight.pop_front().expect("a batch in flight");
+        commit(out, oldest, ctx).await?;
+    }
+    let lane = (0..lanes)
+        .find(|l| !(in_flight.iter()).any(|p| p.in_flight.as_ref().is_some_and(|f| f.lane() == *l)))
+        .expect("a free lane");
+    let key = out.positions.key(&pending.batch.stream);
+    let started = out.sink.start(lane, &key, &pending.batch.position).await?;
+    in_flight.push_back(Pending {
+        in_flight: Some(started),
+        ..pending
+    });
+    Ok(())
 }
 
 /// Commits the batches in flight, oldest first.

@@ -62,7 +62,9 @@ impl Sink {
     /// Opens the destination `config` names: connected and checked, before data flows.
     pub async fn open(config: &SinkConfig) -> Result<Sink, SinkError> {
         Ok(match config {
-            SinkConfig::Postgres(pc) => Sink::Postgres(Box::new(PostgresSink::connect(pc).await?)),
+            SinkConfig::Postgres(pc) => {
+                Sink::Postgres(Box::new(PostgresSink::connect_patiently(pc).await?))
+            }
             SinkConfig::Stdout => Sink::Stdout(stdout::StdoutSink::new()),
         })
     }

@@ -169,15 +169,24 @@ impl TestPg {
     /// Restarts the server (fast shutdown, then start on the same port), as
     /// `pg_ctl restart` would: every open connection is closed.
     pub fn restart(&self) {
+        self.restart_around(Duration::ZERO, || ());
+    }
+
+    /// Stops the server, runs `while_down`, waits `pause` and starts the server again on
+    /// the same port.
+    pub fn restart_around<T>(&self, pause: Duration, while_down: impl FnOnce() -> T) -> T {
         let server = self
             .server
             .as_ref()
             .expect("cannot restart the server given by HOLO_TEST_PG_DSN");
         let mut child = server.child.lock().unwrap();
         stop(&mut child);
+        let out = while_down();
+        std::thread::sleep(pause);
         *child = server.spawn();
         drop(child);
         server.wait_ready();
+        out
     }
 
     fn launch(tag: String, options: &ServerOptions) -> TestPg {

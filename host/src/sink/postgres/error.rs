@@ -132,6 +132,23 @@ impl PostgresError {
     pub fn is_retriable(&self) -> bool {
         match self {
             PostgresError::Db(e) => e.is_retriable(),
+            other => other.database_error().is_some_and(db::is_retriable),
+        }
+    }
+
+    /// Why it happened, for the retries metric: see [`db::reason`].
+    pub fn reason(&self) -> String {
+        match self {
+            PostgresError::Db(DbError::Connect { source, .. }) => db::reason(source),
+            other => other
+                .database_error()
+                .map_or_else(|| "connection".to_owned(), db::reason),
+        }
+    }
+
+    /// The database's own error under this one, if a statement failed.
+    fn database_error(&self) -> Option<&tokio_postgres::Error> {
+        match self {
             PostgresError::Query { source, .. }
             | PostgresError::ProgressTable { source, .. }
             | PostgresError::CreateTable { source, .. }
@@ -140,8 +157,9 @@ impl PostgresError {
             | PostgresError::Delete { source, .. }
             | PostgresError::SavePosition { source, .. }
             | PostgresError::Commit { source, .. }
-            | PostgresError::LoadPosition { source, .. } => db::is_retriable(source),
-            PostgresError::TimeZone { .. }
+            | PostgresError::LoadPosition { source, .. } => Some(source),
+            PostgresError::Db(_)
+            | PostgresError::TimeZone { .. }
             | PostgresError::Fenced { .. }
             | PostgresError::KeepRefused { .. }
             | PostgresError::TableNotFound { .. }
@@ -152,7 +170,7 @@ impl PostgresError {
             | PostgresError::KeyNotInOutput { .. }
             | PostgresError::Partitioning { .. }
             | PostgresError::CreateSpec { .. }
-            | PostgresError::Rebind { .. } => false,
+            | PostgresError::Rebind { .. } => None,
         }
     }
 }

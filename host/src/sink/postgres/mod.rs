@@ -69,6 +69,9 @@ use staging::Staged;
 use types::Scratch;
 use writer::Writer;
 
+/// Tries of the first connection: pauses of about 0.5, 1, 2, 4 and 8 s between them.
+const STARTUP_TRIES: u32 = 6;
+
 /// Writes rows to one table (or the children of a partitioned one), with the source
 /// position.
 pub struct PostgresSink {
@@ -117,6 +120,23 @@ impl PostgresSink {
     /// creates `holo_host.progress` if missing.
     pub async fn connect(cfg: &PostgresSinkConfig) -> Result<Self, PostgresError> {
         Self::open(cfg, false).await
+    }
+
+    /// [`Self::connect`] that waits for a server that is down or restarting (about 15 s), as
+    /// a connection lost during the run is: a process started again beside a database that
+    /// is itself coming back must not give up at once.
+    pub async fn connect_patiently(cfg: &PostgresSinkConfig) -> Result<Self, PostgresError> {
+        let backoff = db::retry::backoff(STARTUP_TRIES, Duration::from_millis(500));
+        let mut attempts = backoff.attempts("connecting to the sink");
+        loop {
+            match Self::open(cfg, false).await {
+                Ok(sink) => return Ok(sink),
+                Err(e) => {
+                    let (retriable, reason) = (e.is_retriable(), e.reason());
+                    attempts.next(e, retriable, &reason).await?
+                }
+            }
+        }
     }
 
     /// [`Self::connect`] that changes nothing on the server (for `holo-host plan`): no

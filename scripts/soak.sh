@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Kill-anywhere soak: SIGKILLs holo-host at random moments of a 1M-row CSV load and of a Log
+# Service stream, restarting it each time, with PostgreSQL crashes and Log Service fault
+# spells at random (scripts/soak/kill.py drives it and says how). At the end every record
+# must be in the table exactly once; it prints a table of trials and writes
+# target/soak/results.json.
+#
+#   scripts/soak.sh [--rows N] [--kills N] [--seed N] [--parts csv|stream]
+#   scripts/soak.sh --smoke     (the test command's short run: debug build, 100k rows, 4 kills
+#                                of each part)
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ROWS=1000000 KILLS=20 RATE=2000 PROFILE=release SEED=$(date +%s) OUT="$TARGET_DIR/soak" PARTS=csv,stream
+while [ $# -gt 0 ]; do
+    case $1 in
+        --rows) ROWS=$2; shift 2 ;;
+        --kills) KILLS=$2; shift 2 ;;
+        --seed) SEED=$2; shift 2 ;;
+        --parts) PARTS=$2; shift 2 ;;
+        --smoke) ROWS=100000 KILLS=4 RATE=500 PROFILE=dev OUT="$TARGET_DIR/soak-smoke"; shift ;;
+        *) echo "usage: $0 [--rows N] [--kills N] [--seed N] [--parts csv|stream] | --smoke" >&2; exit 2 ;;
+    esac
+done
+
+ensure_wasm_target
+ensure_postgres
+build_guests
+say "building holo-host, holo-seed and sls-lite ($PROFILE)"
+cargo build --quiet --profile "$PROFILE" -p holo-host -p holo-seed -p sls-lite
+BIN="$TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
+mkdir -p "$OUT"
+
+WORK=$(mktemp -d /tmp/holo-soak.XXXXXX)
+SLS_PID=
+cleanup() {
+    [ -n "$SLS_PID" ] && kill "$SLS_PID" 2>/dev/null
+    stop_throwaway_postgres "$WORK"
+    # The runs' logs outlive the soak, for a look after a failure.
+    cp "$WORK"/*.log "$OUT/" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+start_throwaway_postgres "$WORK"
+PG=("${RUN_AS[@]}" pg_ctl -D "$WORK/pg" -l "$WORK/pg.log" -w)
+
+say "generating $ROWS seed orders"
+"$BIN/holo-seed" orders "$ROWS" > "$WORK/orders.csv"
+"$BIN/holo-seed" books > "$WORK/books.csv"
+
+"$BIN/sls-lite" --listen 127.0.0.1:0 --logstore soak/events:4 \
+    --access-key soak-key:soak-secret > "$WORK/sls.out" 2> "$WORK/sls.log" &
+SLS_PID=$!
+for _ in $(seq 50); do [ -s "$WORK/sls.out" ] && break; sleep 0.1; done
+SLS_ADDR=$(head -1 "$WORK/sls.out" | awk '{print $NF}')
+
+say "soak: $KILLS kills of a $ROWS-row load, $KILLS of a stream (seed $SEED)"
+python3 scripts/soak/kill.py --holo-host "$BIN/holo-host" --dsn "$DSN" \
+    --pg-stop "${PG[*]} -m immediate stop" --pg-start "${PG[*]} -o '$PG_OPTS' start" \
+    --work "$WORK" --csv "$WORK/orders.csv" --enrich "$GUEST_DIR/enrich.wasm" "$WORK/books.csv" \
+    --sls "$SLS_ADDR" --kills "$KILLS" --rate "$RATE" --seed "$SEED" --parts "$PARTS" --json "$OUT/results.json"
