@@ -105,6 +105,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "BYTES", default_value_t = CsvSourceConfig::default_batch_bytes())]
     pub batch_bytes: usize,
 
+    /// For streams: bytes (uncompressed) each shard reads ahead, about: a pull asks for as
+    /// many log groups as fit, by the size of the last ones (at least one).
+    #[arg(long, value_name = "BYTES", default_value_t = SlsSourceConfig::default_prefetch_bytes())]
+    pub prefetch_bytes: usize,
+
     /// A CSV record larger than this is dead-lettered with its size and line, and reading
     /// goes on at the next line, without holding it whole.
     #[arg(long, value_name = "BYTES", default_value_t = CsvSourceConfig::default_max_record_bytes())]
@@ -245,6 +250,7 @@ impl RunArgs {
                 let mut sls = SlsSourceConfig::parse(spec).map_err(ArgsError::Sls)?;
                 sls.batch_rows = self.batch_rows;
                 sls.batch_bytes = self.batch_bytes;
+                sls.prefetch_bytes = self.prefetch_bytes;
                 sls.batch_interval = self.batch_interval;
                 sls.exit_when_idle = self.exit_when_idle;
                 stream = Some(sls);

@@ -37,6 +37,9 @@ pub struct SlsSourceConfig {
     pub meta: Option<Vec<String>>,
     pub batch_rows: usize,
     pub batch_bytes: usize,
+    /// Bytes (uncompressed) one shard reads ahead in a pull, about: see
+    /// `shard::pull_groups`.
+    pub prefetch_bytes: usize,
     /// A batch that has waited this long is flushed, however small.
     pub batch_interval: Duration,
     /// Stop once every shard has been caught up for this long.
@@ -54,6 +57,12 @@ pub struct SlsSourceConfig {
 impl SlsSourceConfig {
     pub fn default_batch_interval() -> Duration {
         Duration::from_millis(500)
+    }
+
+    /// 1 MiB: 4 shards' pulls, parsed, stay well within the 64 MiB a stream may take, and a
+    /// pull is still tens of log groups of a usual size.
+    pub fn default_prefetch_bytes() -> usize {
+        1 << 20
     }
 
     pub fn default_group_timeout() -> u32 {
@@ -93,6 +102,7 @@ impl SlsSourceConfig {
             meta: None,
             batch_rows: crate::source::csv::CsvSourceConfig::default_batch_rows(),
             batch_bytes: crate::source::csv::CsvSourceConfig::default_batch_bytes(),
+            prefetch_bytes: Self::default_prefetch_bytes(),
             batch_interval: Self::default_batch_interval(),
             exit_when_idle: None,
             ignore_checkpoints: false,

@@ -10,7 +10,7 @@ use holo_batch::BatchWriter;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
-use super::client::SlsClient;
+use super::client::{MAX_PULL_COUNT, SlsClient};
 use super::config::SlsSourceConfig;
 use super::error::SlsSourceError;
 use super::layout::Layout;
@@ -19,8 +19,8 @@ use super::pull::PullLogs;
 use super::transient::Transient;
 use crate::record::{Batch, DeadLetter, Lease, Origin, PipelineStage, Position};
 
-/// Log groups asked for in one PullLogs call.
-const PULL_GROUPS: u32 = 100;
+/// Log groups the first PullLogs call of a shard asks for, before their size is known.
+const FIRST_PULL_GROUPS: u32 = 10;
 /// Pause after a caught-up pull, doubled while the shard stays caught up.
 const IDLE_FIRST: Duration = Duration::from_millis(100);
 /// Longest pause between pulls of a caught-up shard: the consumer library's fetch interval
@@ -88,12 +88,13 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
         let mut transient = Transient::new(self.stream.clone(), self.failures.clone());
         let mut idle_pause = IDLE_FIRST;
         let mut status_checked: Option<Instant> = None;
+        let mut groups = FIRST_PULL_GROUPS;
         loop {
             if *stop.borrow() {
                 break;
             }
             let pull = tokio::select! {
-                pull = self.client.pull_logs(&self.config.logstore, self.shard, &self.cursor, PULL_GROUPS, None) => pull,
+                pull = self.client.pull_logs(&self.config.logstore, self.shard, &self.cursor, groups, None) => pull,
                 _ = stop.changed() => break,
             };
             let pull = match pull {
@@ -111,6 +112,7 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
                 }
             };
             transient.succeeded();
+            groups = pull_groups(self.config.prefetch_bytes, &pull).unwrap_or(groups);
             let caught_up = pull.next_cursor == self.cursor || pull.groups.is_empty();
             self.set_idle(caught_up);
             let newest = (pull.groups.iter())
@@ -359,9 +361,50 @@ pub(super) fn parse_position(p: &Position) -> Option<(String, u64)> {
 }
 
 /// Sleeps for `pause` unless a stop comes first; `false` when it did.
+/// Log groups the next pull asks for, so that it holds about `budget` bytes uncompressed
+/// by the size of `last`'s groups: what a shard reads ahead is bounded in bytes, small
+/// groups or large (a Logtail group may be megabytes). At least one, at most the service's
+/// limit; `None` when `last` brought nothing to measure.
+fn pull_groups(budget: usize, last: &PullLogs) -> Option<u32> {
+    let per_group = last.raw_size.checked_div(last.count as usize)?.max(1);
+    Some((budget / per_group).clamp(1, MAX_PULL_COUNT as usize) as u32)
+}
+
 async fn pause_unless_stopped(pause: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(pause) => !*stop.borrow(),
         _ = stop.changed() => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pulled(count: u32, raw_size: usize) -> PullLogs {
+        PullLogs {
+            groups: Vec::new(),
+            next_cursor: String::new(),
+            count,
+            raw_size,
+            end_of_cursor: false,
+        }
+    }
+
+    #[test]
+    fn a_pull_asks_for_as_many_groups_as_fit_the_prefetch_bytes() {
+        let budget = 1 << 20;
+        // 20 KiB groups: 51 of them fill 1 MiB.
+        assert_eq!(pull_groups(budget, &pulled(10, 10 * 20 * 1024)), Some(51));
+        // Groups larger than the budget: one at a time, never none.
+        assert_eq!(pull_groups(budget, &pulled(2, 8 << 20)), Some(1));
+        // Tiny groups: no more than the service gives in one pull.
+        assert_eq!(
+            pull_groups(budget, &pulled(1000, 1000)),
+            Some(MAX_PULL_COUNT)
+        );
+        // Nothing pulled, or an empty body: nothing learned.
+        assert_eq!(pull_groups(budget, &pulled(0, 0)), None);
+        assert_eq!(pull_groups(budget, &pulled(3, 0)), Some(MAX_PULL_COUNT));
     }
 }
