@@ -79,9 +79,9 @@ pub async fn run(
         progress,
     };
     loop {
-        // In this order: a stop request, a check, the next batch; and when none is ready
-        // while batches are in flight, the oldest commits, rather than hold its rows (and a
-        // stream's progress) until more input comes.
+        // In this order: a stop request, a check, the next batch (started beside those in
+        // flight); else, once the oldest batch in flight is written, it commits, rather than
+        // hold its rows (and a stream's progress) until more input comes.
         let item = tokio::select! {
             biased;
             () = &mut shutdown, if !shutting_down => {
@@ -96,7 +96,7 @@ pub async fn run(
                 continue;
             }
             item = processed.recv() => item,
-            () = std::future::ready(()), if !in_flight.is_empty() => {
+            () = oldest_written(&mut in_flight), if !in_flight.is_empty() => {
                 let oldest = in_flight.pop_front().expect("a batch in flight");
                 commit(out, oldest, &ctx).await?;
                 continue;
@@ -151,6 +151,13 @@ async fn start(
         ..pending
     });
     Ok(())
+}
+
+/// Resolves once the oldest batch in flight is written (its transaction open).
+async fn oldest_written(in_flight: &mut VecDeque<Pending>) {
+    if let Some(f) = in_flight.front_mut().and_then(|p| p.in_flight.as_mut()) {
+        f.written().await;
+    }
 }
 
 /// Commits the batches in flight, oldest first.

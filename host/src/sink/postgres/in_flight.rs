@@ -29,7 +29,25 @@ pub struct InFlight {
     /// The keys the batch writes or deletes: a later batch that touches one of them waits
     /// for this one to commit, so two open transactions never wait on each other's rows.
     keys: std::collections::HashSet<Box<[u8]>>,
-    task: tokio::task::JoinHandle<Opened>,
+    task: Task,
+}
+
+/// The writer task of a batch in flight, then what it handed back.
+enum Task {
+    Running(tokio::task::JoinHandle<Opened>),
+    Written(Box<Opened>),
+}
+
+impl Task {
+    async fn opened(self) -> Opened {
+        match self {
+            Task::Written(opened) => *opened,
+            Task::Running(handle) => match handle.await {
+                Ok(o) => o,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            },
+        }
+    }
 }
 
 impl fmt::Debug for InFlight {
@@ -44,6 +62,19 @@ impl fmt::Debug for InFlight {
 impl InFlight {
     pub fn lane(&self) -> usize {
         self.lane
+    }
+
+    /// Resolves once the batch's rows are written, its transaction still open: the sink
+    /// loop commits it then when nothing else is waiting. Cancel-safe: dropped before the
+    /// end, the write goes on and this may be awaited again.
+    pub async fn written(&mut self) {
+        if let Task::Running(handle) = &mut self.task {
+            let opened = match handle.await {
+                Ok(o) => o,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            self.task = Task::Written(Box::new(opened));
+        }
     }
 }
 
@@ -151,7 +182,7 @@ impl PostgresSink {
             position,
             unrouted,
             keys,
-            task,
+            task: Task::Running(task),
         })
     }
 
@@ -171,17 +202,13 @@ impl PostgresSink {
             task,
             ..
         } = batch;
-        let opened = match task.await {
-            Ok(o) => o,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
         let Opened {
             writer,
             staged,
             shapes,
             steps,
             written,
-        } = opened;
+        } = task.opened().await;
         self.writers[lane] = writer;
         let table = self.table.name.clone();
         let expected = self.expected(&key);
