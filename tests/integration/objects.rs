@@ -5,6 +5,7 @@
 
 use std::io::Write as _;
 
+use holo_host::source::csv::remote::{ObjectReader, open_object};
 use holo_host::source::csv::{CsvSource, CsvSourceConfig, Ledger};
 use sls_lite::proto::{Log, LogGroup};
 use sls_lite::testing::Compression;
@@ -139,6 +140,34 @@ async fn an_object_resumes_at_its_saved_offset() {
         let rest = drain(ledger).await.unwrap();
         assert_eq!(lines(&rest), lines(&all[k + 1..]), "after batch {k}");
     }
+}
+
+/// Reads are pinned to the ETag the object had when listed (`If-Match`): an object replaced
+/// after that is refused with a message saying so, never read as a mix of both versions.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_object_replaced_after_listing_is_refused_not_mixed() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("pinned").await;
+    moto.put("pinned", "a.csv", holo_seed::orders_csv(50, 1))
+        .await;
+    let url = format!("{}&anonymous=true", moto.url("pinned", "a.csv"));
+    let (bucket, listed) = tokio::task::spawn_blocking(move || open_object(&url).unwrap())
+        .await
+        .unwrap();
+    moto.put("pinned", "a.csv", holo_seed::orders_csv(60, 2))
+        .await;
+    let err = tokio::task::spawn_blocking(move || {
+        let mut reader = ObjectReader::new(bucket, listed);
+        reader.seek_to(10);
+        std::io::Read::read_to_end(&mut reader, &mut Vec::new()).unwrap_err()
+    })
+    .await
+    .unwrap();
+    assert!(
+        err.to_string()
+            .contains("`s3://pinned/a.csv` changed while it was being read"),
+        "{err}"
+    );
 }
 
 /// Seed 002 (S4) from one pipeline file: ratings streamed from Log Service, joined with the
