@@ -45,7 +45,10 @@ start_throwaway_postgres "$WORK"
 PG=("${RUN_AS[@]}" pg_ctl -D "$WORK/pg" -l "$WORK/pg.log" -w)
 
 say "generating $ROWS seed orders"
-"$BIN/holo-seed" orders "$ROWS" > "$WORK/orders.csv"
+# A ragged line every 100,000 (and one near the start): dead letters that must survive the
+# kills too.
+"$BIN/holo-seed" orders "$ROWS" | awk 'NR % 100000 == 0 || NR == 1001 { print "ragged,line," NR } { print }' \
+    > "$WORK/orders.csv"
 "$BIN/holo-seed" books > "$WORK/books.csv"
 
 "$BIN/sls-lite" --listen 127.0.0.1:0 --logstore soak/events:4 \
