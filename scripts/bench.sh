@@ -34,12 +34,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-ensure_wasm_target
-ensure_postgres
-build_guests
-say "building holo-host, holo-seed and sls-lite ($PROFILE)"
-cargo build --quiet --profile "$PROFILE" -p holo-host -p holo-seed -p sls-lite
-BIN="$TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
+build_tools "$PROFILE"
 mkdir -p "$OUT"
 # The ported transforms need their toolchains; without them that row is skipped.
 PORTS=1
@@ -182,11 +177,9 @@ for lang in rust python js; do
 done
 
 say "stream: a backlog of $BACKLOG records from 4 shards"
-"$BIN/sls-lite" --listen 127.0.0.1:0 --logstore bench/backlog:4 --logstore bench/live:4 --anonymous \
-    > "$WORK/sls.out" 2> "$WORK/sls.log" &
-PIDS+=($!)
-for _ in $(seq 50); do [ -s "$WORK/sls.out" ] && break; sleep 0.1; done
-SLS=$(head -1 "$WORK/sls.out" | awk '{print $NF}')
+start_sls_lite "$WORK" --logstore bench/backlog:4 --logstore bench/live:4 --anonymous
+PIDS+=("$SLS_PID")
+SLS=$SLS_ADDR
 python3 scripts/bench/feed.py --sls "$SLS" --project bench --logstore backlog --count "$BACKLOG" >/dev/null
 psql_ -c "CREATE TABLE backlog (id int8, sent_ms int8, payload text)"
 SRC="?endpoint=http://$SLS&anonymous=true&start=begin&consumer_group=bench&columns=id,sent_ms,payload&meta=none"

@@ -122,6 +122,28 @@ build_python_guests() {
     rm -rf "$wit"
 }
 
+# The example transforms, holo-host, holo-seed and sls-lite built with cargo profile
+# PROFILE (dev or release); sets BIN to where the binaries are.
+build_tools() {
+    local profile=$1
+    ensure_wasm_target
+    ensure_postgres
+    build_guests
+    say "building holo-host, holo-seed and sls-lite ($profile)"
+    cargo build --quiet --profile "$profile" -p holo-host -p holo-seed -p sls-lite
+    BIN="$TARGET_DIR/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+}
+
+# A local sls-lite on a free loopback port, started with ARGS (logstores, keys), its output
+# in DIR; sets SLS_ADDR and SLS_PID.
+start_sls_lite() {
+    local dir=$1; shift
+    "$BIN/sls-lite" --listen 127.0.0.1:0 "$@" > "$dir/sls.out" 2> "$dir/sls.log" &
+    SLS_PID=$!
+    for _ in $(seq 50); do [ -s "$dir/sls.out" ] && break; sleep 0.1; done
+    SLS_ADDR=$(head -1 "$dir/sls.out" | awk '{print $NF}')
+}
+
 # A throwaway PostgreSQL in DIR/pg on a free loopback port (as the `postgres` user when run
 # as root, which initdb requires); sets DSN, and PG_OPTS to start it again after a stop.
 # Stop it with stop_throwaway_postgres DIR.

@@ -17,10 +17,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-ensure_postgres
-say "building holo-host and sls-lite (release)"
-cargo build --quiet --release -p holo-host -p sls-lite
-BIN="$TARGET_DIR/release"
+build_tools release
 
 WORK=$(mktemp -d /tmp/holo-soak.XXXXXX)
 SLS_PID=
@@ -36,11 +33,7 @@ trap cleanup EXIT
 start_throwaway_postgres "$WORK"
 psql -q -X -v ON_ERROR_STOP=1 "$DSN" -c "CREATE TABLE soak (id int8 NOT NULL, payload text NOT NULL)"
 
-"$BIN/sls-lite" --listen 127.0.0.1:0 --logstore soak/events:4 \
-    --access-key soak-key:soak-secret > "$WORK/sls.out" 2> "$WORK/sls.log" &
-SLS_PID=$!
-for _ in $(seq 50); do [ -s "$WORK/sls.out" ] && break; sleep 0.1; done
-SLS_ADDR=$(head -1 "$WORK/sls.out" | awk '{print $NF}')
+start_sls_lite "$WORK" --logstore soak/events:4 --access-key soak-key:soak-secret
 
 say "soaking for $MINUTES minutes"
 python3 scripts/soak/stream.py --minutes "$MINUTES" --sls "$SLS_ADDR" --dsn "$DSN" \

@@ -23,12 +23,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-ensure_wasm_target
-ensure_postgres
-build_guests
-say "building holo-host, holo-seed and sls-lite ($PROFILE)"
-cargo build --quiet --profile "$PROFILE" -p holo-host -p holo-seed -p sls-lite
-BIN="$TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
+build_tools "$PROFILE"
 mkdir -p "$OUT"
 
 WORK=$(mktemp -d /tmp/holo-soak.XXXXXX)
@@ -51,11 +46,7 @@ say "generating $ROWS seed orders"
     > "$WORK/orders.csv"
 "$BIN/holo-seed" books > "$WORK/books.csv"
 
-"$BIN/sls-lite" --listen 127.0.0.1:0 --logstore soak/events:4 \
-    --access-key soak-key:soak-secret > "$WORK/sls.out" 2> "$WORK/sls.log" &
-SLS_PID=$!
-for _ in $(seq 50); do [ -s "$WORK/sls.out" ] && break; sleep 0.1; done
-SLS_ADDR=$(head -1 "$WORK/sls.out" | awk '{print $NF}')
+start_sls_lite "$WORK" --logstore soak/events:4 --access-key soak-key:soak-secret
 
 say "soak: $KILLS kills of a $ROWS-row load, $KILLS of a stream (seed $SEED)"
 python3 scripts/soak/kill.py --holo-host "$BIN/holo-host" --dsn "$DSN" \
