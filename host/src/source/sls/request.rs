@@ -63,7 +63,7 @@ pub(super) struct Route {
 impl Route {
     pub(super) fn new(endpoint: &str, project: &str) -> Result<Route, SlsError> {
         let bad = |reason: &str| SlsError::Endpoint {
-            endpoint: redact_userinfo(endpoint),
+            endpoint: crate::errors::hide_userinfo(endpoint),
             reason: reason.to_owned(),
         };
         let trimmed = endpoint.trim();
@@ -133,22 +133,6 @@ impl Route {
                 .map_or(self.base.as_str(), |(_, host)| host)
                 .to_owned(),
         }
-    }
-}
-
-/// The endpoint with any `user:password@` part hidden, for messages.
-pub(super) fn redact_userinfo(endpoint: &str) -> String {
-    let start = endpoint.find("://").map_or(0, |i| i + 3);
-    let authority_end = endpoint[start..]
-        .find('/')
-        .map_or(endpoint.len(), |i| start + i);
-    match endpoint[start..authority_end].rfind('@') {
-        Some(at) => format!(
-            "{}<hidden>@{}",
-            &endpoint[..start],
-            &endpoint[start + at + 1..]
-        ),
-        None => endpoint.to_owned(),
     }
 }
 
