@@ -97,11 +97,11 @@ class Soak:
         self.failures = []
 
     def holo_host(self, name, run_args, env=None):
-        log = open(os.path.join(self.args.work, f"{name}.log"), "ab")
-        return subprocess.Popen([self.args.holo_host, "run", *run_args, "--sink", self.args.dsn,
-                                 "--no-progress"], env=dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"),
-                                         **(env or {})),
-                                stdout=subprocess.DEVNULL, stderr=log)
+        """Starts one life of holo-host; its log is appended to WORK/NAME.log."""
+        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), **(env or {}))
+        with open(os.path.join(self.args.work, f"{name}.log"), "ab") as log:
+            return subprocess.Popen([self.args.holo_host, "run", *run_args, "--sink", self.args.dsn,
+                                     "--no-progress"], env=env, stdout=subprocess.DEVNULL, stderr=log)
 
     def log_tail(self, name):
         with open(os.path.join(self.args.work, f"{name}.log"), "rb") as f:
