@@ -501,16 +501,7 @@ impl PostgresSink {
         position: &Position,
         on_refused: &mut OnRefused<'_>,
     ) -> Result<u64, PostgresError> {
-        self.create_pending_table().await?;
-        let partitioned = self.partitions.is_some()
-            && (self.spec.as_ref()).is_some_and(|s| s.row.partition.is_some())
-            && !self.staged.parts.is_empty();
-        let routes = if partitioned {
-            self.resolve_partitions(0).await?
-        } else {
-            Vec::new()
-        };
-        let unrouted = self.unrouted(&routes);
+        let (routes, unrouted) = self.routes(0).await?;
         let mut keep = Keep {
             unrouted: &unrouted,
             on_refused,
@@ -550,11 +541,28 @@ impl PostgresSink {
         Ok(outcome.written)
     }
 
-    /// Where each staged partition value goes, creating children when allowed.
-    pub(super) async fn resolve_partitions(
+    /// Before the staged rows are written on writer `lane`: the table created if pending,
+    /// and for a partitioned one each row's child (created where allowed), with the rows
+    /// that have none.
+    pub(super) async fn routes(
         &mut self,
         lane: usize,
-    ) -> Result<Vec<Route>, PostgresError> {
+    ) -> Result<(Vec<Route>, Vec<crate::sink::Rejected>), PostgresError> {
+        self.create_pending_table().await?;
+        let partitioned = self.partitions.is_some()
+            && (self.spec.as_ref()).is_some_and(|s| s.row.partition.is_some())
+            && !self.staged.parts.is_empty();
+        let routes = if partitioned {
+            self.resolve_partitions(lane).await?
+        } else {
+            Vec::new()
+        };
+        let unrouted = self.unrouted(&routes);
+        Ok((routes, unrouted))
+    }
+
+    /// Where each staged partition value goes, creating children when allowed.
+    async fn resolve_partitions(&mut self, lane: usize) -> Result<Vec<Route>, PostgresError> {
         let values = self.staged.parts.clone();
         // Deletes alone never create a partition.
         let mut for_rows = vec![false; values.len()];

@@ -39,13 +39,22 @@ enum Task {
 }
 
 impl Task {
-    async fn opened(self) -> Opened {
-        match self {
-            Task::Written(opened) => *opened,
-            Task::Running(handle) => match handle.await {
+    /// Waits for the writer task (a panic in it goes on here); cancel-safe.
+    async fn wait(&mut self) {
+        if let Task::Running(handle) = self {
+            let opened = match handle.await {
                 Ok(o) => o,
                 Err(e) => std::panic::resume_unwind(e.into_panic()),
-            },
+            };
+            *self = Task::Written(Box::new(opened));
+        }
+    }
+
+    async fn opened(mut self) -> Opened {
+        self.wait().await;
+        match self {
+            Task::Written(opened) => *opened,
+            Task::Running(_) => unreachable!("waited for"),
         }
     }
 }
@@ -68,13 +77,7 @@ impl InFlight {
     /// loop commits it then when nothing else is waiting. Cancel-safe: dropped before the
     /// end, the write goes on and this may be awaited again.
     pub async fn written(&mut self) {
-        if let Task::Running(handle) = &mut self.task {
-            let opened = match handle.await {
-                Ok(o) => o,
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            };
-            self.task = Task::Written(Box::new(opened));
-        }
+        self.task.wait().await;
     }
 }
 
@@ -113,16 +116,7 @@ impl PostgresSink {
         key: &JobKey,
         position: &Position,
     ) -> Result<InFlight, PostgresError> {
-        self.create_pending_table().await?;
-        let partitioned = self.partitions.is_some()
-            && (self.spec.as_ref()).is_some_and(|s| s.row.partition.is_some())
-            && !self.staged.parts.is_empty();
-        let routes = if partitioned {
-            self.resolve_partitions(lane).await?
-        } else {
-            Vec::new()
-        };
-        let unrouted = self.unrouted(&routes);
+        let (routes, unrouted) = self.routes(lane).await?;
         let position = positions::envelope(self.table.oid, position).to_string();
         let steps = if self.staged.is_empty() {
             Vec::new()
