@@ -186,7 +186,10 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             }
         }
         self.cursor = pull.next_cursor.clone();
-        self.skip = 0;
+        // A position counts logs from its cursor, whatever size the pull that made it had:
+        // a pull that returns fewer (a smaller count asked on restart, or the service
+        // cutting its answer short) leaves the rest of the skip for the next one.
+        self.skip = self.skip.saturating_sub(total);
         if pending.records > 0
             && (caught_up || pending.started.elapsed() >= self.config.batch_interval)
         {
@@ -360,7 +363,6 @@ pub(super) fn parse_position(p: &Position) -> Option<(String, u64)> {
     ))
 }
 
-/// Sleeps for `pause` unless a stop comes first; `false` when it did.
 /// Log groups the next pull asks for, so that it holds about `budget` bytes uncompressed
 /// by the size of `last`'s groups: what a shard reads ahead is bounded in bytes, small
 /// groups or large (a Logtail group may be megabytes). At least one, at most the service's
@@ -370,6 +372,7 @@ fn pull_groups(budget: usize, last: &PullLogs) -> Option<u32> {
     Some((budget / per_group).clamp(1, MAX_PULL_COUNT as usize) as u32)
 }
 
+/// Sleeps for `pause` unless a stop comes first; `false` when it did.
 async fn pause_unless_stopped(pause: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(pause) => !*stop.borrow(),
@@ -389,6 +392,90 @@ mod tests {
             raw_size,
             end_of_cursor: false,
         }
+    }
+
+    fn reader(
+        cursor: &str,
+        skip: u64,
+    ) -> (
+        ShardReader<SlsSourceError>,
+        mpsc::Receiver<Result<Batch, SlsSourceError>>,
+    ) {
+        let spec = "sls://demo/orders?endpoint=http://127.0.0.1:1&columns=id";
+        let config = SlsSourceConfig {
+            batch_rows: 3,
+            ..SlsSourceConfig::parse(spec).expect("config")
+        };
+        let config = Arc::new(config);
+        let layout = Layout::new(vec!["id".into()], Default::default(), false, |_| false);
+        let (tx, rx) = mpsc::channel(100);
+        let reader = ShardReader {
+            client: SlsClient::new("http://127.0.0.1:1", "demo", None).expect("client"),
+            config,
+            layout: Arc::new(layout),
+            shard: 0,
+            stream: "sls://demo/orders/0".into(),
+            cursor: cursor.to_owned(),
+            skip,
+            seq: Arc::default(),
+            in_flight: Arc::default(),
+            idle_since: Arc::default(),
+            settled: Arc::default(),
+            batches: tx,
+            readonly: false,
+            lease: Lease::new(),
+            failures: Arc::default(),
+        };
+        (reader, rx)
+    }
+
+    /// `groups` groups of 2 logs, ids counted on from `first`, ending at `next`.
+    fn pull_of(first: u32, groups: u32, next: &str) -> PullLogs {
+        let group = |g: u32| LogGroup {
+            logs: (0..2)
+                .map(|i| Log {
+                    time: 0,
+                    time_ns: None,
+                    contents: vec![("id".into(), (first + 2 * g + i).to_string())],
+                })
+                .collect(),
+            topic: None,
+            source: None,
+            tags: Vec::new(),
+        };
+        PullLogs {
+            groups: (0..groups).map(group).collect(),
+            next_cursor: next.into(),
+            count: groups,
+            raw_size: 100,
+            end_of_cursor: false,
+        }
+    }
+
+    /// A position made inside a large pull, resumed with pulls of fewer groups: the skip
+    /// carries over, so no log is read twice (a restart asks for fewer groups at first).
+    #[tokio::test]
+    async fn a_skip_longer_than_a_pull_carries_over_to_the_next() {
+        // Logs 1..=7 of a 10-log pull from "c0" were committed.
+        let (mut r, mut rx) = reader("c0", 7);
+        let mut pending = Pending::new();
+        // On restart the first pull from c0 brings only 2 groups (logs 1..=4).
+        assert!(r.take(&pull_of(1, 2, "c2"), &mut pending).await);
+        assert_eq!((r.cursor.as_str(), r.skip, pending.records), ("c2", 3, 0));
+        // The next brings logs 5..=10 from c2: 5..=7 are skipped.
+        assert!(r.take(&pull_of(5, 3, "c5"), &mut pending).await);
+        let schema = r.layout.schema.clone();
+        drop(r);
+        let (mut ids, mut positions) = (Vec::new(), Vec::new());
+        while let Some(batch) = rx.recv().await {
+            let batch = batch.expect("a batch");
+            for i in 0..batch.rows() {
+                ids.push(batch.record_json(&schema, i)["id"].clone());
+            }
+            positions.push(batch.position);
+        }
+        assert_eq!(ids, ["8", "9", "10"]);
+        assert_eq!(positions, [position("c5", 0)]);
     }
 
     #[test]
