@@ -11,7 +11,7 @@ use super::PostgresSink;
 use super::commit::{Connector, Failed, Keep, OnRefused, Work, reconnect, run_transaction};
 use super::error::PostgresError;
 use super::positions;
-use super::staging::Staged;
+use super::staging::{KeyHashes, Staged};
 use super::writer::{Outcome, Shapes, Step, Writer};
 use crate::position::JobKey;
 use crate::record::Position;
@@ -26,9 +26,9 @@ pub struct InFlight {
     key: JobKey,
     position: String,
     unrouted: Vec<Rejected>,
-    /// The keys the batch writes or deletes: a later batch that touches one of them waits
-    /// for this one to commit, so two open transactions never wait on each other's rows.
-    keys: std::collections::HashSet<Box<[u8]>>,
+    /// The keys the batch writes or deletes, hashed: a later batch that touches one of them
+    /// waits for this one to commit, so two open transactions never wait on each other's rows.
+    keys: KeyHashes,
     task: Task,
 }
 
@@ -105,7 +105,7 @@ impl PostgresSink {
 
     /// Whether the staged batch touches a key `earlier` writes.
     pub fn overlaps(&self, earlier: &InFlight) -> bool {
-        !earlier.keys.is_empty() && self.staged.touched_keys().any(|k| earlier.keys.contains(k))
+        !earlier.keys.is_empty() && self.staged.key_hashes().any(|h| earlier.keys.contains(&h))
     }
 
     /// Starts writing the staged rows on writer `lane` (one no batch in flight holds), in a
@@ -123,7 +123,7 @@ impl PostgresSink {
         } else {
             self.steps_for(&routes, 1).remove(0)
         };
-        let keys = self.staged.touched_keys().map(Box::from).collect();
+        let keys = self.staged.key_hashes().collect();
         let staged = std::mem::take(&mut self.staged);
         let shapes = self.shapes();
         let writer = self.writers[lane].take();

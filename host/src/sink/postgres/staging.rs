@@ -2,7 +2,7 @@
 //! the binary COPY form (the same bytes serve as the elements of the array parameters of
 //! a keyed write), rows of the same key merged as the write mode says, deletes kept apart.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::ops::Range;
 
@@ -13,6 +13,10 @@ use super::encode;
 use super::error::RowError;
 use super::partition::{self, PartValue};
 use super::types::{ColumnCodec, PgType, Scratch};
+
+/// Hashes of the keys a batch writes or deletes. Sets of them tell whether two batches may
+/// share a key: a collision only makes a batch wait for another it need not wait for.
+pub type KeyHashes = HashSet<u64, foldhash::fast::FixedState>;
 
 /// How rows of the same key inside one batch combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +79,9 @@ pub struct Staged {
     pub parts: Vec<PartValue>,
     part_index: HashMap<PartValue, u32>,
     /// Key → live row, when rows merge.
-    live: HashMap<Box<[u8]>, u32>,
+    live: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
     /// Key → staged delete.
-    deleted: HashMap<Box<[u8]>, u32>,
+    deleted: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
     live_rows: usize,
     /// Byte ranges of the current row's fields in `data`.
     fields: Vec<Range<usize>>,
@@ -103,6 +107,12 @@ impl Staged {
         (rows.chain(self.deletes.iter().map(|d| &d.key)))
             .filter(|k| !k.is_empty())
             .map(|k| &self.keys[k.clone()])
+    }
+
+    /// The hashes of [`Self::touched_keys`], one hash function for every batch.
+    pub fn key_hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        let state = foldhash::fast::FixedState::default();
+        self.touched_keys().map(move |k| state.hash_one(k))
     }
 
     pub fn clear(&mut self) {

@@ -560,3 +560,19 @@ fn compressed_files_read_and_resume_like_plain_ones() {
     };
     assert!(err.contains("bad.csv.gz"), "{err}");
 }
+
+/// The whole-record UTF-8 check still finds a field that starts inside a character split
+/// across two fields, and which field it is.
+#[test]
+fn a_character_split_across_fields_is_invalid() {
+    let encode = |fields: &[&[u8]]| {
+        let record = ByteRecord::from(fields.to_vec());
+        let mut buf = Vec::new();
+        let mut writer = BatchWriter::new(&mut buf);
+        encode_row(&mut writer, &record)
+    };
+    assert_eq!(encode(&[b"a", "é".as_bytes(), b""]), Ok(()));
+    // "é" is C3 A9: valid end to end, invalid as the fields "\xC3" and "\xA9".
+    assert_eq!(encode(&[b"a\xC3", b"\xA9b"]), Err((0, 1)));
+    assert_eq!(encode(&[b"ok", b"\xA9"]), Err((1, 0)));
+}
