@@ -100,15 +100,33 @@ psql_load() { # ROWS CONNECTIONS: the first ROWS rows split over CONNECTIONS \co
     done
     wait
 }
-timed() { # NAME ROWS COMMAND…: one measurement of a load of ROWS rows
-    local name=$1 rows=$2 start; shift 2
+# Sets CPU to the CPU seconds (user + system) of this shell's children that have ended: the
+# loaders. Not in a $(…) subshell, whose own children start from nothing.
+children_cpu() {
+    times > "$WORK/times"
+    CPU=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.2f", t }' "$WORK/times")
+}
+# CPU seconds of the PostgreSQL server so far: the postmaster, the backends it reaped and
+# the processes still running (/proc, in clock ticks).
+server_cpu() {
+    local pm c; pm=$(head -1 "$WORK/pg/postmaster.pid")
+    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
+      for c in $(pgrep -P "$pm"); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null; done
+    } | awk -v hz="$(getconf CLK_TCK)" '{ t += $1 } END { printf "%.2f", t / hz }'
+}
+timed() { # NAME ROWS COMMAND…: one measurement of a load of ROWS rows: seconds, then the
+    # CPU seconds of the client (psql or holo-host) and of the server
+    local name=$1 rows=$2 start c0 s0; shift 2
     reset
-    start=$(now)
+    s0=$(server_cpu); children_cpu; c0=$CPU; start=$(now)
     "$@"
+    children_cpu
     local s; s=$(elapsed "$start")
+    local client; client=$(echo "$CPU - $c0" | bc)
+    local server; server=$(echo "$(server_cpu) - $s0" | bc)
     check_rows "$rows" "$name"
-    fact batch "$name" "$s"
-    say "$name: $s s"
+    fact batch "$name" "$s" "$client" "$server"
+    say "$name: $s s (CPU: client $client s, server $server s)"
 }
 
 say "batch: $ROUNDS round(s), alternating"
@@ -118,13 +136,13 @@ for _ in $(seq "$ROUNDS"); do
     timed "holo-host, 1 writer" "$ROWS" holo_load "$WORK/orders.csv" "$ROWS" 1
     timed "holo-host, --writers $WRITERS" "$ROWS" holo_load "$WORK/orders.csv" "$ROWS" "$WRITERS"
 done
-if command -v pgloader >/dev/null; then
-    reset
-    start=$(now)
+pgloader_load() {
     pgloader --type csv --field "order_id,user_id,book_id,book_name,order_cnt,order_amt" \
         --with "skip header = 1" --with "fields terminated by ','" \
         "$WORK/orders.csv" "$DSN?tablename=book_order" >/dev/null 2>&1
-    fact batch "pgloader" "$(elapsed "$start")"
+}
+if command -v pgloader >/dev/null; then
+    timed "pgloader" "$ROWS" pgloader_load
 else
     fact skipped "pgloader" "not installed (apt-get install pgloader)"
 fi
@@ -230,7 +248,8 @@ for line in open(facts):
     kind, rest = line.split(" ", 1)
     rest = rest.strip()
     if kind == "batch":
-        name, s = rest.rsplit(" ", 1); batch.setdefault(name, []).append(float(s))
+        name, s, client, server = rest.rsplit(" ", 3)
+        batch.setdefault(name, []).append((float(s), float(client), float(server)))
     elif kind == "scaling":
         name, n, s = rest.rsplit(" ", 2); scaling.setdefault(name, []).append({"rows": int(n), "seconds": float(s)})
     elif kind == "transform":
@@ -252,7 +271,9 @@ def pct(p):
 lat.update({"p50_ms": pct(50), "p99_ms": pct(99), "max_ms": samples[-1] if samples else float("nan"),
             "samples_ms": samples[:: max(1, len(samples) // 5000)]})
 stream.update({"rss_peak_mib": max(rss) if rss else 0, "rss_median_mib": statistics.median(rss) if rss else 0, "latency": lat})
-runs = {name: {"seconds": statistics.median(v), "all": v} for name, v in batch.items()}
+runs = {name: {"seconds": statistics.median(s for s, _, _ in v), "all": [s for s, _, _ in v],
+               "client_cpu": statistics.median(c for _, c, _ in v),
+               "server_cpu": statistics.median(p for _, _, p in v)} for name, v in batch.items()}
 for name, why in skipped.items():
     runs[name] = {"skipped": why}
 pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.split()[2]

@@ -14,17 +14,19 @@ def table(r):
     out.append(f"Measured by `scripts/bench.sh` on {m['cores']} cores, {m['memory_gib']} GiB, "
                f"PostgreSQL {m['postgres']}, {r['rows']:,} seed orders, {r['date']}.")
     out.append("")
-    out.append("| load (CSV → table `book_order`, text primary key) | seconds | rows/s | × reference |")
-    out.append("|---|---|---|---|")
+    out.append("| load (CSV → table `book_order`, text primary key) | seconds | rows/s | × reference "
+               "| CPU s, client | CPU s, server |")
+    out.append("|---|---|---|---|---|---|")
     ref = r["batch"]["reference"]
     base = r["batch"]["runs"][ref]["seconds"]
     for name, run in r["batch"]["runs"].items():
         if run.get("skipped"):
-            out.append(f"| {name} | skipped: {run['skipped']} | | |")
+            out.append(f"| {name} | skipped: {run['skipped']} | | | | |")
             continue
         ratio = run["seconds"] / base
         mark = " (reference)" if name == ref else ""
-        out.append(f"| {name}{mark} | {run['seconds']:.2f} | {r['rows'] / run['seconds']:,.0f} | {ratio:.2f} |")
+        cpu = " | ".join(f"{run[k]:.2f}" if k in run else "" for k in ("client_cpu", "server_cpu"))
+        out.append(f"| {name}{mark} | {run['seconds']:.2f} | {r['rows'] / run['seconds']:,.0f} | {ratio:.2f} | {cpu} |")
     out.append("")
     out.append("| transform stage (enrich, to stdout, no database) | seconds | rows/s | × Rust |")
     out.append("|---|---|---|---|")
