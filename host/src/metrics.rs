@@ -43,6 +43,12 @@ pub struct RetryLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabel {
+    /// The quoted table (a partition's own name for a partitioned table).
+    pub table: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ShardLabel {
     /// `project/logstore/shard`.
     pub shard: String,
@@ -72,6 +78,9 @@ pub struct Metrics {
     pub rollbacks: Counter,
     /// Failed tries that were tried again, by operation.
     pub retries: Family<RetryLabel, Counter>,
+    /// Statements sent again, each with part of a batch the server refused, to find the
+    /// rows at fault, by table.
+    pub split_statements: Family<TableLabel, Counter>,
     /// Log Service shards this member reads.
     pub shards_held: Gauge,
     /// Seconds between now and the newest log of a shard's last pull; 0 when caught up.
@@ -102,6 +111,7 @@ impl Default for Metrics {
             reloads: Counter::default(),
             rollbacks: Counter::default(),
             retries: Family::default(),
+            split_statements: Family::default(),
             shards_held: Gauge::default(),
             shard_lag: Family::default(),
             shard_caught_up: Family::default(),
@@ -157,6 +167,12 @@ impl Default for Metrics {
             "retries",
             "Failed tries of an operation that were tried again",
             m.retries.clone(),
+        );
+        registry.register(
+            "sink_split_statements",
+            "Statements sent again, each with part of a batch the server refused, to find the \
+             rows at fault",
+            m.split_statements.clone(),
         );
         registry.register(
             "sls_shards_held",
@@ -230,6 +246,24 @@ impl Metrics {
                 reason: reason.to_owned(),
             })
             .inc();
+    }
+
+    /// A statement sent with part of a batch refused by `table`'s server.
+    pub fn split_statement(&self, table: &str) {
+        (self.split_statements)
+            .get_or_create(&TableLabel {
+                table: table.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Statements sent so far to split batches `table` refused.
+    pub fn split_statements(&self, table: &str) -> u64 {
+        (self.split_statements)
+            .get_or_create(&TableLabel {
+                table: table.to_owned(),
+            })
+            .get()
     }
 
     /// After a pull of `shard`: caught up, or how far behind its newest log (`newest`,

@@ -13,6 +13,7 @@ mod partitions;
 mod pipeline;
 mod ports;
 mod postgres_sink;
+mod refused_rows;
 mod reload;
 mod sandbox;
 mod sls_client;

@@ -20,7 +20,7 @@ use crate::support::{Args, assert_success, dead_letters, scratch, write};
 
 /// How a sink writes, for the tests that try every path.
 #[derive(Debug, Clone, Copy)]
-struct Path {
+pub(crate) struct Path {
     dialect: DialectChoice,
     writers: usize,
     /// A database dressed as this Hologres version (see [`TestPg::fake_hologres`]).
@@ -38,7 +38,7 @@ const fn path(dialect: DialectChoice, writers: usize, hologres: Option<&'static 
 /// PostgreSQL (one transaction per batch), the Hologres dialect forced on it, several
 /// writers; and Hologres by version: multi-row VALUES before 1.1.38, unnest, and Fixed
 /// Copy from 1.3.25 (which PostgreSQL refuses, so the sink falls back to unnest).
-const PATHS: [Path; 6] = [
+pub(crate) const PATHS: [Path; 6] = [
     path(DialectChoice::Postgres, 1, None),
     path(DialectChoice::Hologres, 1, None),
     path(DialectChoice::Postgres, 3, None),
@@ -48,12 +48,12 @@ const PATHS: [Path; 6] = [
 ];
 
 impl Path {
-    fn autocommit(&self) -> bool {
+    pub(crate) fn autocommit(&self) -> bool {
         self.dialect == DialectChoice::Hologres || self.hologres.is_some()
     }
 
     /// The DSN of the server this path writes to, and a session on it.
-    async fn server(&self, pg: &TestPg) -> (String, tokio_postgres::Client) {
+    pub(crate) async fn server(&self, pg: &TestPg) -> (String, tokio_postgres::Client) {
         let dsn = match self.hologres {
             Some(version) => pg.fake_hologres(version).await,
             None => pg.dsn(),
@@ -83,7 +83,7 @@ fn config(dsn: &str, table: &str, mode: WriteMode, path: Path) -> PostgresSinkCo
 }
 
 /// A sink into `table` in `mode`, writing by `path`.
-async fn connect(dsn: &str, table: &str, mode: WriteMode, path: Path) -> PostgresSink {
+pub(crate) async fn connect(dsn: &str, table: &str, mode: WriteMode, path: Path) -> PostgresSink {
     PostgresSink::connect(&config(dsn, table, mode, path))
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)))
@@ -99,13 +99,13 @@ fn encode(values: &[ValueRef<'_>]) -> Vec<u8> {
 
 /// One change of a batch: `Row(id, name, qty)` or `Delete(id)`.
 #[derive(Debug, Clone, Copy)]
-enum Op {
+pub(crate) enum Op {
     Row(i64, &'static str, i64),
     Delete(i64),
 }
 
 /// Stages `ops` (input index = position) and commits them.
-async fn apply(sink: &mut PostgresSink, job: &str, ops: &[Op]) -> (u64, Vec<Rejected>) {
+pub(crate) async fn apply(sink: &mut PostgresSink, job: &str, ops: &[Op]) -> (u64, Vec<Rejected>) {
     stage(sink, ops);
     sink.commit(&crate::support::job(job), &json!({"ops": ops.len()}))
         .await

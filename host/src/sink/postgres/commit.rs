@@ -653,6 +653,7 @@ impl PostgresSink {
                             sql: spec.delete_sql(&table, self.dialect),
                             table: table.clone(),
                             items: deletes,
+                            existing: None,
                         });
                     }
                     if !rows.is_empty() {
@@ -660,6 +661,7 @@ impl PostgresSink {
                         steps.push(Step {
                             kind,
                             sql,
+                            existing: spec.existing_keys_sql(&table),
                             table,
                             items: rows,
                         });

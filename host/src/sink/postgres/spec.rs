@@ -43,6 +43,14 @@ impl WriteSpec {
         }
     }
 
+    /// The query that finds the rows whose keys `table` (quoted) holds already, for a
+    /// plain insert into a keyed table: see [`sql::existing_keys_sql`].
+    pub fn existing_keys_sql(&self, table: &str) -> Option<String> {
+        let arrays = self.key.iter().any(|(_, t)| t.element().is_some());
+        (self.conflict == Conflict::Fail && !self.key.is_empty() && !arrays)
+            .then(|| sql::existing_keys_sql(table, &self.key))
+    }
+
     /// What writes the rows into `table` (quoted), by the method.
     pub fn rows_sql(&self, table: &str) -> (StepKind, StepSql) {
         match self.method {

@@ -179,6 +179,35 @@ pub fn delete_in_sql(table: &str, key: &[(String, PgType)]) -> String {
     )
 }
 
+/// Which of the keys `$1…` (one array per key column, row by row) `table` holds already:
+/// the ordinal of each (from 1), the server's detail for the duplicate (`Key (id)=(7)
+/// already exists.`) and the name of the primary key constraint a plain insert of that
+/// row violates. A failed insert uses it to refuse every such row at once instead of
+/// finding them one by one.
+pub fn existing_keys_sql(table: &str, key: &[(String, PgType)]) -> String {
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let (mut arrays, mut names, mut values, mut matches) =
+        (String::new(), String::new(), String::new(), String::new());
+    for (i, (name, t)) in key.iter().enumerate() {
+        let (sep, and) = if i > 0 { (", ", " AND ") } else { ("", "") };
+        let quoted = quote_ident(name);
+        write!(arrays, "{sep}${}::{}[]", i + 1, t.name()).expect("writing to a String");
+        write!(names, "{sep}quote_ident({})", literal(name)).expect("writing to a String");
+        write!(values, "{sep}u.{quoted}::text").expect("writing to a String");
+        write!(matches, "{and}t.{quoted} = u.{quoted}").expect("writing to a String");
+    }
+    format!(
+        "SELECT u.holo_ordinal, \
+         format('Key (%s)=(%s) already exists.', concat_ws(', ', {names}), concat_ws(', ', {values})), \
+         (SELECT conname::text FROM pg_catalog.pg_constraint \
+          WHERE conrelid = {}::regclass AND contype = 'p') \
+         FROM unnest({arrays}) WITH ORDINALITY AS u({}, holo_ordinal) \
+         WHERE EXISTS (SELECT 1 FROM {table} t WHERE {matches})",
+        literal(table),
+        self::names(key)
+    )
+}
+
 /// Binary COPY of the columns, in output order.
 pub fn copy_sql(table: &str, columns: &[(String, PgType)]) -> String {
     format!(

@@ -8,8 +8,10 @@ use std::error::Error as StdError;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::SinkExt;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::{Client, Statement};
+use tracing::debug;
 
 use super::sql::{self, Conflict};
 use super::staging::Staged;
@@ -58,6 +60,9 @@ pub struct Step {
     pub table: String,
     /// Indexes of the rows or deletes, in staging order.
     pub items: Vec<u32>,
+    /// For a plain insert into a keyed table, the query that finds the rows whose keys
+    /// the table holds already ([`super::sql::existing_keys_sql`]).
+    pub existing: Option<String>,
 }
 
 impl Step {
@@ -318,15 +323,15 @@ impl Writer {
             out.written = self.send(staged, shapes, step, &step.items).await?;
             return Ok(out);
         }
-        // Ranges of `step.items`, the first to try on top.
-        let mut todo = Vec::with_capacity(16);
-        todo.push(0..step.items.len());
-        while let Some(range) = todo.pop() {
-            let items = &step.items[range.clone()];
+        // Lists of `step.items`, the first to try on top.
+        let mut todo = vec![step.items.clone()];
+        let mut probed = false;
+        while let Some(items) = todo.pop() {
+            crate::metrics::global().split_statement(&step.table);
             if savepoints {
                 self.client.batch_execute("SAVEPOINT holo_split").await?;
             }
-            match self.send(staged, shapes, step, items).await {
+            match self.send(staged, shapes, step, &items).await {
                 Ok(n) => {
                     if savepoints {
                         self.client
@@ -352,16 +357,89 @@ impl Writer {
                             input,
                             reason: server_reason(&e),
                         });
-                    } else {
-                        let mid = range.start + items.len() / 2;
-                        todo.push(mid..range.end);
-                        todo.push(range.start..mid);
+                        continue;
                     }
+                    // A duplicate key: one query finds the rows whose keys are in the table
+                    // already (a reload of rows loaded before may be all of them), where
+                    // halving would take two tries a row. Once: what it misses is halved.
+                    let duplicate = e.code() == Some(&SqlState::UNIQUE_VIOLATION);
+                    if let (Some(sql), true, false, true) =
+                        (&step.existing, duplicate, probed, savepoints)
+                    {
+                        probed = true;
+                        let mut present = self.existing(sql, staged, shapes, &items).await?;
+                        if !present.is_empty() {
+                            let mut kept = Vec::with_capacity(items.len());
+                            for (i, item) in items.into_iter().enumerate() {
+                                match present.remove(&i) {
+                                    Some(reason) => out.rejected.push(Rejected {
+                                        input: staged.rows[item as usize].input,
+                                        reason,
+                                    }),
+                                    None => kept.push(item),
+                                }
+                            }
+                            // The others again, whole.
+                            if !kept.is_empty() {
+                                todo.push(kept);
+                            }
+                            continue;
+                        }
+                    }
+                    let mut front = items;
+                    let back = front.split_off(front.len() / 2);
+                    todo.push(back);
+                    todo.push(front);
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(out)
+    }
+}
+
+impl Writer {
+    /// The rows of `items` whose keys the step's table holds already, by their place in
+    /// `items`, each with the reason a plain insert of it fails; none when the query
+    /// itself fails (a savepoint keeps the transaction usable), so halving finds them.
+    async fn existing(
+        &mut self,
+        sql: &str,
+        staged: &Staged,
+        shapes: &Shapes,
+        items: &[u32],
+    ) -> Result<HashMap<usize, String>, tokio_postgres::Error> {
+        let arrays = row_key_arrays(staged, &shapes.key, items);
+        let params: Vec<RawField<'_>> = arrays.iter().map(|a| RawField(Some(&a.0))).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        self.client.batch_execute("SAVEPOINT holo_probe").await?;
+        let rows = match self.client.query(sql, &refs).await {
+            Ok(rows) => rows,
+            Err(e) if e.as_db_error().is_some() => {
+                debug!(error = %e, "cannot look the duplicate keys up: halving instead");
+                self.client
+                    .batch_execute("ROLLBACK TO SAVEPOINT holo_probe; RELEASE SAVEPOINT holo_probe")
+                    .await?;
+                return Ok(HashMap::new());
+            }
+            Err(e) => return Err(e),
+        };
+        self.client
+            .batch_execute("RELEASE SAVEPOINT holo_probe")
+            .await?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let (ordinal, detail, constraint): (i64, String, Option<String>) =
+                (row.get(0), row.get(1), row.get(2));
+            let constraint = constraint.unwrap_or_default();
+            let reason = format!(
+                "rejected by the server: duplicate key value violates unique constraint \
+                 \"{constraint}\" ({detail})"
+            );
+            found.insert(ordinal as usize - 1, reason);
+        }
+        Ok(found)
     }
 }
 
@@ -440,14 +518,35 @@ fn row_arrays(staged: &Staged, shapes: &Shapes, items: &[u32]) -> Vec<RawArray> 
 
 /// The key columns of the deletes `items` as one array parameter each.
 fn key_arrays(staged: &Staged, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
+    arrays_of_keys(
+        staged,
+        types,
+        items.iter().map(|&i| &staged.deletes[i as usize].key),
+    )
+}
+
+/// The key columns of the rows `items` as one array parameter each.
+fn row_key_arrays(staged: &Staged, types: &[PgType], items: &[u32]) -> Vec<RawArray> {
+    arrays_of_keys(
+        staged,
+        types,
+        items.iter().map(|&i| &staged.rows[i as usize].key),
+    )
+}
+
+fn arrays_of_keys<'a>(
+    staged: &Staged,
+    types: &[PgType],
+    keys: impl ExactSizeIterator<Item = &'a std::ops::Range<usize>>,
+) -> Vec<RawArray> {
     let mut arrays: Vec<RawArray> = types.iter().map(|&t| RawArray::new(t, 0)).collect();
     let mut nulls = vec![false; types.len()];
-    for &i in items {
-        let d = &staged.deletes[i as usize];
-        spread_fields(&staged.keys[d.key.clone()], &mut arrays, &mut nulls);
+    let len = keys.len();
+    for key in keys {
+        spread_fields(&staged.keys[key.clone()], &mut arrays, &mut nulls);
     }
     for (a, null) in arrays.iter_mut().zip(nulls) {
-        a.finish(items.len(), null);
+        a.finish(len, null);
     }
     arrays
 }
