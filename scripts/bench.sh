@@ -111,7 +111,7 @@ children_cpu() {
 server_cpu() {
     local pm c; pm=$(head -1 "$WORK/pg/postmaster.pid")
     { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
-      for c in $(pgrep -P "$pm"); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null; done
+      for c in $(pgrep -P "$pm" 2>/dev/null || true); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null; done
     } | awk -v hz="$(getconf CLK_TCK)" '{ t += $1 } END { printf "%.2f", t / hz }'
 }
 timed() { # NAME ROWS COMMAND…: one measurement of a load of ROWS rows: seconds, then the

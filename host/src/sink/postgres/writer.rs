@@ -1,7 +1,8 @@
 //! One writer connection and what it sends: deletes by key, writes with array parameters
 //! or multi-row `VALUES`, binary COPY and Fixed Copy. A statement the server refuses for
 //! its data ([`is_data_refusal`]) is split in halves until the rows at fault are alone;
-//! those are rejected with the server's message and the others written.
+//! those are rejected with the server's message and the others written. A plain insert
+//! that meets a duplicate key first asks which of its keys the table holds already.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -396,9 +397,7 @@ impl Writer {
         }
         Ok(out)
     }
-}
 
-impl Writer {
     /// The rows of `items` whose keys the step's table holds already, by their place in
     /// `items`, each with the reason a plain insert of it fails; none when the query
     /// itself fails (a savepoint keeps the transaction usable), so halving finds them.
