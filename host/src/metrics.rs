@@ -78,8 +78,7 @@ pub struct Metrics {
     pub rollbacks: Counter,
     /// Failed tries that were tried again, by operation.
     pub retries: Family<RetryLabel, Counter>,
-    /// Statements sent again, each with part of a batch the server refused, to find the
-    /// rows at fault, by table.
+    /// Statements sent to find the rows at fault in batches the server refused, by table.
     pub split_statements: Family<TableLabel, Counter>,
     /// Log Service shards this member reads.
     pub shards_held: Gauge,
@@ -170,8 +169,7 @@ impl Default for Metrics {
         );
         registry.register(
             "sink_split_statements",
-            "Statements sent again, each with part of a batch the server refused, to find the \
-             rows at fault",
+            "Statements sent to find the rows at fault in batches the server refused",
             m.split_statements.clone(),
         );
         registry.register(

@@ -160,13 +160,20 @@ async fn batches_in_flight_commit_in_order_with_their_positions() {
         Ok(())
     };
     stage(&mut sink, &[Op::Row(1, "a", 1), Op::Row(2, "b", 2)]);
-    let first = sink.start(0, &key, &json!({"batch": 1})).await.unwrap();
+    let first = sink
+        .start(0, &key, &json!({"batch": 1}), sink.key_hashes())
+        .await
+        .unwrap();
     stage(&mut sink, &[Op::Row(3, "c", 3), Op::Row(3, "c", 4)]);
-    assert!(!sink.overlaps(&first));
-    let second = sink.start(1, &key, &json!({"batch": 2})).await.unwrap();
+    assert!(!first.shares_a_key(&sink.key_hashes()));
+    let second = sink
+        .start(1, &key, &json!({"batch": 2}), sink.key_hashes())
+        .await
+        .unwrap();
     // Key 1 is in the first batch, still open: this one has to wait for it.
     stage(&mut sink, &[Op::Row(1, "dup", 9), Op::Row(4, "d", 4)]);
-    assert!(sink.overlaps(&first) && !sink.overlaps(&second));
+    let keys = sink.key_hashes();
+    assert!(first.shares_a_key(&keys) && !second.shares_a_key(&keys));
     // Nothing is visible before the commits.
     let client = pg.client().await;
     assert!(rows(&client, &table).await.is_empty());
@@ -184,7 +191,10 @@ async fn batches_in_flight_commit_in_order_with_their_positions() {
         Some(json!({"batch": 2}))
     );
     // Key 1 is present by now: that row alone is refused.
-    let third = sink.start(2, &key, &json!({"batch": 3})).await.unwrap();
+    let third = sink
+        .start(2, &key, &json!({"batch": 3}), sink.key_hashes())
+        .await
+        .unwrap();
     assert_eq!(sink.finish(third, &mut keep).await.unwrap(), 1);
     assert_eq!(*refused.lock().unwrap(), [0]);
     let got: Vec<(i64, String)> = (rows(&client, &table).await.into_iter())
@@ -194,7 +204,10 @@ async fn batches_in_flight_commit_in_order_with_their_positions() {
     assert_eq!(got, want);
     // Started, never finished (the process died): neither its rows nor its position land.
     stage(&mut sink, &[Op::Row(5, "e", 5)]);
-    let lost = sink.start(0, &key, &json!({"batch": 4})).await.unwrap();
+    let lost = sink
+        .start(0, &key, &json!({"batch": 4}), sink.key_hashes())
+        .await
+        .unwrap();
     drop(lost);
     drop(sink);
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -135,8 +135,9 @@ async fn start(
     }
     // A lane frees up when the oldest batch commits; a batch sharing a key with one in
     // flight waits for it, so open transactions never wait on each other.
+    let keys = out.sink.key_hashes();
     while in_flight.len() == lanes
-        || (in_flight.iter()).any(|p| p.in_flight.as_ref().is_some_and(|f| out.sink.overlaps(f)))
+        || (in_flight.iter()).any(|p| p.in_flight.as_ref().is_some_and(|f| f.shares_a_key(&keys)))
     {
         let oldest = in_flight.pop_front().expect("a batch in flight");
         commit(out, oldest, ctx).await?;
@@ -145,7 +146,9 @@ async fn start(
         .find(|l| !(in_flight.iter()).any(|p| p.in_flight.as_ref().is_some_and(|f| f.lane() == *l)))
         .expect("a free lane");
     let key = out.positions.key(&pending.batch.stream);
-    let started = out.sink.start(lane, &key, &pending.batch.position).await?;
+    let started = (out.sink)
+        .start(lane, &key, &pending.batch.position, keys)
+        .await?;
     in_flight.push_back(Pending {
         in_flight: Some(started),
         ..pending

@@ -23,6 +23,7 @@ pub use postgres::options::{
     AUTO_WRITERS, default_retry_delay_ms, default_statement_timeout_ms, default_writers,
 };
 pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions, default_tries};
+pub use postgres::staging::KeyHashes;
 pub use postgres::{
     CreateTable, DialectChoice, PostgresError, PostgresSink, PostgresSinkConfig, WriteMethod,
     WriteMode, WriteOptions, zone_named,
@@ -141,12 +142,12 @@ impl Sink {
         }
     }
 
-    /// Whether the staged batch touches a key the batch `earlier` writes (it must then
-    /// wait for `earlier` to commit).
-    pub fn overlaps(&self, earlier: &InFlight) -> bool {
+    /// The hashes of the staged batch's keys ([`PostgresSink::key_hashes`]): a batch in
+    /// flight that shares one ([`InFlight::shares_a_key`]) must commit first.
+    pub fn key_hashes(&self) -> KeyHashes {
         match self {
-            Sink::Postgres(s) => s.overlaps(earlier),
-            Sink::Stdout(_) => false,
+            Sink::Postgres(s) => s.key_hashes(),
+            Sink::Stdout(_) => KeyHashes::default(),
         }
     }
 
@@ -156,9 +157,10 @@ impl Sink {
         lane: usize,
         key: &JobKey,
         position: &Position,
+        keys: KeyHashes,
     ) -> Result<InFlight, SinkError> {
         match self {
-            Sink::Postgres(s) => Ok(s.start(lane, key, position).await?),
+            Sink::Postgres(s) => Ok(s.start(lane, key, position, keys).await?),
             Sink::Stdout(_) => unreachable!("stdout has no lanes"),
         }
     }

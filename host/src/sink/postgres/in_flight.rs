@@ -73,6 +73,17 @@ impl InFlight {
         self.lane
     }
 
+    /// Whether a batch whose keys hash to `keys` ([`PostgresSink::key_hashes`]) touches a
+    /// key this one writes: it must then wait for this one to commit.
+    pub fn shares_a_key(&self, keys: &KeyHashes) -> bool {
+        let (small, large) = if self.keys.len() < keys.len() {
+            (&self.keys, keys)
+        } else {
+            (keys, &self.keys)
+        };
+        small.iter().any(|h| large.contains(h))
+    }
+
     /// Resolves once the batch's rows are written, its transaction still open: the sink
     /// loop commits it then when nothing else is waiting. Cancel-safe: dropped before the
     /// end, the write goes on and this may be awaited again.
@@ -103,18 +114,21 @@ impl PostgresSink {
         }
     }
 
-    /// Whether the staged batch touches a key `earlier` writes.
-    pub fn overlaps(&self, earlier: &InFlight) -> bool {
-        !earlier.keys.is_empty() && self.staged.key_hashes().any(|h| earlier.keys.contains(&h))
+    /// The hashes of the keys the staged batch writes or deletes (none without a key),
+    /// computed once a batch: see [`InFlight::shares_a_key`] and [`Self::start`].
+    pub fn key_hashes(&self) -> KeyHashes {
+        self.staged.key_hashes().collect()
     }
 
     /// Starts writing the staged rows on writer `lane` (one no batch in flight holds), in a
-    /// transaction [`Self::finish`] commits with `position`. The rows leave the staging area.
+    /// transaction [`Self::finish`] commits with `position`; `keys` are the batch's
+    /// [`Self::key_hashes`]. The rows leave the staging area.
     pub async fn start(
         &mut self,
         lane: usize,
         key: &JobKey,
         position: &Position,
+        keys: KeyHashes,
     ) -> Result<InFlight, PostgresError> {
         let (routes, unrouted) = self.routes(lane).await?;
         let position = positions::envelope(self.table.oid, position).to_string();
@@ -123,7 +137,6 @@ impl PostgresSink {
         } else {
             self.steps_for(&routes, 1).remove(0)
         };
-        let keys = self.staged.key_hashes().collect();
         let staged = std::mem::take(&mut self.staged);
         let shapes = self.shapes();
         let writer = self.writers[lane].take();

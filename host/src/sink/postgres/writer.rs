@@ -364,9 +364,8 @@ impl Writer {
                     // already (a reload of rows loaded before may be all of them), where
                     // halving would take two tries a row. Once: what it misses is halved.
                     let duplicate = e.code() == Some(&SqlState::UNIQUE_VIOLATION);
-                    if let (Some(sql), true, false, true) =
-                        (&step.existing, duplicate, probed, savepoints)
-                    {
+                    let probe = step.existing.as_deref();
+                    if let Some(sql) = probe.filter(|_| duplicate && savepoints && !probed) {
                         probed = true;
                         let mut present = self.existing(sql, staged, shapes, &items).await?;
                         if !present.is_empty() {

@@ -26,7 +26,7 @@ pub use self::config::{CsvSourceConfig, Partition};
 pub use self::ledger::Ledger;
 use self::ledger::{FileStart, file_start};
 pub use self::reader::HeaderError;
-use self::reader::{Location, RecordReader, header_names};
+use self::reader::{Location, RecordReader, encode_row, header_names};
 use self::remote::{Bucket, ObjectUrl};
 use crate::position::{Positions, Start};
 use crate::record::{Batch, Column, Origin, Schema};
@@ -487,32 +487,6 @@ impl CsvSource {
         self.seq += 1;
         Ok((Some(batch), at_end))
     }
-}
-
-/// Appends the record's fields as text values; on invalid UTF-8 returns the field index
-/// and the byte within it where the encoding breaks.
-fn encode_row(writer: &mut BatchWriter<'_>, record: &ByteRecord) -> Result<(), (usize, usize)> {
-    // One check of the record's bytes (its fields end to end) instead of one per field: a
-    // field is valid when the whole is and each field ends on a character boundary.
-    if let Ok(whole) = simdutf8::basic::from_utf8(record.as_slice()) {
-        let mut ends = record.iter().scan(0, |at, f| {
-            *at += f.len();
-            Some(*at)
-        });
-        if ends.all(|end| whole.is_char_boundary(end)) {
-            let mut from = 0;
-            for f in record.iter() {
-                writer.push_text(&whole[from..from + f.len()]);
-                from += f.len();
-            }
-            return Ok(());
-        }
-    }
-    for (i, field) in record.iter().enumerate() {
-        let text = std::str::from_utf8(field).map_err(|e| (i, e.valid_up_to()))?;
-        writer.push_text(text);
-    }
-    Ok(())
 }
 
 /// The files the inputs name, in order: globs expanded and sorted.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use csv::ByteRecord;
+use holo_batch::BatchWriter;
 
 use super::remote::{Bucket, ObjectInfo, ObjectReader};
 
@@ -649,6 +650,28 @@ impl RecordReader {
         self.cr_pending = false;
         self.rdr.seek(pos)
     }
+}
+
+/// Appends the record's fields as text values; on invalid UTF-8 returns the field index
+/// and the byte within it where the encoding breaks.
+pub(super) fn encode_row(
+    writer: &mut BatchWriter<'_>,
+    record: &ByteRecord,
+) -> Result<(), (usize, usize)> {
+    // One check of the record's bytes (its fields end to end): a field is valid when the
+    // whole is and it ends on a character boundary; else its own check names the fault.
+    let whole = simdutf8::basic::from_utf8(record.as_slice()).ok();
+    let mut from = 0;
+    for (i, field) in record.iter().enumerate() {
+        let to = from + field.len();
+        let text = match whole.and_then(|w| w.get(from..to)) {
+            Some(text) => text,
+            None => std::str::from_utf8(field).map_err(|e| (i, e.valid_up_to()))?,
+        };
+        writer.push_text(text);
+        from = to;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
