@@ -6,6 +6,7 @@ mod support;
 mod authoring;
 mod db_lookup;
 mod deploy;
+mod key_order;
 mod malformed;
 mod objects;
 mod observability;

@@ -173,10 +173,7 @@ fn limits_are_in_the_summary() {
         &["--transform-memory", "48", "--transform-timeout", "3s"],
     );
     let stderr = assert_success(&out);
-    assert!(
-        stderr.contains("(48 MiB memory, 3 s per batch)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("(48 MiB memory, 3 s per call)"), "{stderr}");
 }
 
 #[test]

@@ -97,13 +97,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub from_scratch: bool,
 
-    /// Rows per batch.
-    #[arg(long, value_name = "N", default_value_t = CsvSourceConfig::default_batch_rows())]
-    pub batch_rows: usize,
+    /// Rows per batch [default: 32768 for files, 4096 for streams]. A batch is one
+    /// transaction; the transform takes it in calls of at most 4096 rows.
+    #[arg(long, value_name = "N")]
+    pub batch_rows: Option<usize>,
 
-    /// Bytes (encoded) per batch at most.
-    #[arg(long, value_name = "BYTES", default_value_t = CsvSourceConfig::default_batch_bytes())]
-    pub batch_bytes: usize,
+    /// Bytes (encoded) per batch at most [default: 16 MiB for files, 4 MiB for streams].
+    #[arg(long, value_name = "BYTES")]
+    pub batch_bytes: Option<usize>,
 
     /// For streams: bytes (uncompressed) each shard reads ahead, about: a pull asks for as
     /// many log groups as fit, by the size of the last ones (at least one).
@@ -248,8 +249,8 @@ impl RunArgs {
         for spec in &self.source {
             if spec.starts_with("sls://") {
                 let mut sls = SlsSourceConfig::parse(spec).map_err(ArgsError::Sls)?;
-                sls.batch_rows = self.batch_rows;
-                sls.batch_bytes = self.batch_bytes;
+                sls.batch_rows = self.batch_rows.unwrap_or(sls.batch_rows);
+                sls.batch_bytes = self.batch_bytes.unwrap_or(sls.batch_bytes);
                 sls.prefetch_bytes = self.prefetch_bytes;
                 sls.batch_interval = self.batch_interval;
                 sls.exit_when_idle = self.exit_when_idle;
@@ -270,7 +271,7 @@ impl RunArgs {
         if stream.is_some() && self.source.len() > 1 {
             return Err(ArgsError::MixedSources);
         }
-        if self.batch_rows == 0 {
+        if self.batch_rows == Some(0) {
             return Err(ArgsError::BatchRows);
         }
         if !(self.max_error_rate > 0.0 && self.max_error_rate <= 1.0) {
@@ -300,8 +301,10 @@ impl RunArgs {
                 Some(sls) => SourceConfig::Sls(Box::new(sls)),
                 None => SourceConfig::Csv(CsvSourceConfig {
                     inputs,
-                    batch_rows: self.batch_rows,
-                    batch_bytes: self.batch_bytes,
+                    batch_rows: (self.batch_rows)
+                        .unwrap_or_else(CsvSourceConfig::default_batch_rows),
+                    batch_bytes: (self.batch_bytes)
+                        .unwrap_or_else(CsvSourceConfig::default_batch_bytes),
                     max_record_bytes: self.max_record_bytes,
                     partition,
                 }),

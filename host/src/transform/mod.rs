@@ -62,15 +62,15 @@ impl TransformConfig {
         64 << 20
     }
 
-    /// Generous for a batch: the example transforms take about a millisecond for 4,096 rows.
+    /// Generous for a call: the example transforms take about a millisecond for 4,096 rows.
     pub fn default_timeout() -> Duration {
         Duration::from_secs(10)
     }
 
-    /// `64 MiB memory, 10 s per batch`, for the summary and errors.
+    /// `64 MiB memory, 10 s per call`, for the summary and errors.
     pub fn describe_limits(&self) -> String {
         format!(
-            "{} MiB memory, {} per batch",
+            "{} MiB memory, {} per call",
             self.memory_limit >> 20,
             humantime_secs(self.timeout)
         )

@@ -101,8 +101,8 @@ impl Live {
         }
     }
 
-    /// Runs `batch`; on failure, bisects it and turns the records that fail alone into
-    /// error entries.
+    /// Runs `batch`, in calls of at most [`CALL_ROWS`] rows; on failure, bisects the call's
+    /// rows and turns the records that fail alone into error entries.
     fn process(
         &mut self,
         input: &Schema,
@@ -110,24 +110,58 @@ impl Live {
         out: &mut Vec<u8>,
         stats: &mut StageStats,
     ) -> Result<(), TransformError> {
-        let failure = match self.instance.call(&batch.data, out) {
-            Ok(()) => return Ok(()),
-            Err(f) => f,
-        };
+        let all = 0..batch.rows();
+        if batch.rows() <= CALL_ROWS {
+            match self.instance.call(&batch.data, out) {
+                Ok(()) => return Ok(()),
+                Err(failure) => {
+                    let mut merged = Vec::with_capacity(batch.data.len());
+                    let mut w = OutputWriter::new(&mut merged);
+                    self.failed(input, batch, all, failure, &mut w, stats)?;
+                    *out = merged;
+                    return Ok(());
+                }
+            }
+        }
+        let mut w = OutputWriter::new(out);
+        for start in all.step_by(CALL_ROWS) {
+            let rows = start..(start + CALL_ROWS).min(batch.rows());
+            let mut part = Vec::new();
+            let result = (self
+                .instance
+                .call(&sub_batch(batch, rows.clone()), &mut part))
+            .and_then(|()| {
+                append_shifted(&part, self.version.output.len(), rows.clone(), &mut w)
+                    .map_err(|e| Failure::Error(format!("malformed output: {e}")))
+            });
+            if let Err(failure) = result {
+                self.failed(input, batch, rows, failure, &mut w, stats)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A call on `rows` of `batch` failed: isolates the records that cause it.
+    fn failed(
+        &mut self,
+        input: &Schema,
+        batch: &Batch,
+        rows: Range<usize>,
+        failure: Failure,
+        w: &mut OutputWriter<'_>,
+        stats: &mut StageStats,
+    ) -> Result<(), TransformError> {
         warn!(
             transform = %self.transform.name,
             hash = %self.transform.hash,
             batch = batch.seq,
-            rows = batch.rows(),
+            rows = rows.len(),
+            first_row = rows.start,
             error = failure.message(),
             "transform failed on a batch: isolating the records that cause it"
         );
         self.recover(input, &failure, stats)?;
-        let mut merged = Vec::with_capacity(batch.data.len());
-        let mut w = OutputWriter::new(&mut merged);
-        self.isolate(input, batch, 0..batch.rows(), Some(failure), &mut w, stats)?;
-        *out = merged;
-        Ok(())
+        self.isolate(input, batch, rows, Some(failure), w, stats)
     }
 
     /// After a trap the instance is replaced by a fresh one.
@@ -191,6 +225,11 @@ impl Live {
         self.isolate(input, batch, mid..rows.end, None, w, stats)
     }
 }
+
+/// Rows per call into the guest at most: a larger batch (a file's, by default) is
+/// transformed in calls of this many, so a call's guest memory and CPU deadline are those
+/// of a stream's batch whatever `--batch-rows` is.
+pub const CALL_ROWS: usize = 4096;
 
 /// A new version on trial beside the current one.
 struct Canary {

@@ -646,7 +646,7 @@ impl PostgresSink {
         work.into_iter()
             .map(|tables| {
                 let mut steps = Vec::new();
-                for (table, deletes, rows) in tables {
+                for (table, deletes, mut rows) in tables {
                     if !deletes.is_empty() {
                         steps.push(Step {
                             kind: StepKind::Delete,
@@ -657,6 +657,9 @@ impl PostgresSink {
                         });
                     }
                     if !rows.is_empty() {
+                        if spec.key_order {
+                            self.staged.sort_by_key(&mut rows);
+                        }
                         let (kind, sql) = spec.rows_sql(&table);
                         steps.push(Step {
                             kind,

@@ -209,7 +209,12 @@ impl PostgresSink {
             writeln!(out, "-- deletes, by key, before the rows of the batch{to}")?;
             write_step_sql(out, &spec.delete_sql(&table, self.dialect), true, &table)?;
         }
-        writeln!(out, "-- the rows of the batch{to}: {}", spec.method.name())?;
+        let order = if spec.key_order { ", in key order" } else { "" };
+        writeln!(
+            out,
+            "-- the rows of the batch{to}: {}{order}",
+            spec.method.name()
+        )?;
         write_step_sql(out, &spec.rows_sql(&table).1, false, &table)?;
         writeln!(out, "-- the source position, after the rows")?;
         writeln!(out, "{};", positions::UPSERT)?;

@@ -25,6 +25,10 @@ pub(super) struct WriteSpec {
     pub shapes: Shapes,
     /// Table columns the output leaves to the server.
     pub left_out: Vec<String>,
+    /// Whether a batch's rows go in key order ([`super::staging::Staged::sort_by_key`]):
+    /// binary COPY into a keyed PostgreSQL table that fills no column itself (a sequence
+    /// would number the rows in that order instead of the input's).
+    pub key_order: bool,
 }
 
 impl WriteSpec {
@@ -120,6 +124,12 @@ impl PostgresSink {
                 reason,
             },
         )?;
+        let key_order = method == Method::Copy
+            && !key.is_empty()
+            && !table
+                .columns
+                .iter()
+                .any(|c| c.server_fills() && left_out.contains(&c.name));
         let shapes = Shapes {
             columns: columns.iter().map(|(_, t)| *t).collect(),
             key: key_cols.iter().map(|(_, t)| *t).collect(),
@@ -139,6 +149,7 @@ impl PostgresSink {
             method,
             shapes,
             left_out,
+            key_order,
         })
     }
 

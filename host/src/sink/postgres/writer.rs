@@ -394,6 +394,8 @@ impl Writer {
                 Err(e) => return Err(e),
             }
         }
+        // The rows may have gone in key order; dead letters keep the input's.
+        out.rejected.sort_by_key(|r| r.input);
         Ok(out)
     }
 
@@ -550,9 +552,10 @@ fn arrays_of_keys<'a>(
 }
 
 /// The COPY rows of `items`, with `null_fill` NULL fields added to each; the staged bytes
-/// themselves when they are all of them as they are.
+/// themselves when they are all of them, in their order, as they are.
 fn copy_data(staged: &Staged, items: &[u32], null_fill: usize) -> Bytes {
-    if null_fill == 0 && staged.is_contiguous() && items.len() == staged.rows.len() {
+    let all = items.len() == staged.rows.len() && items.is_sorted();
+    if null_fill == 0 && staged.is_contiguous() && all {
         return Bytes::copy_from_slice(&staged.data);
     }
     let mut out = BytesMut::new();
@@ -581,6 +584,30 @@ mod tests {
     fn copy_header_is_the_binary_signature() {
         assert_eq!(COPY_HEADER.len(), 11 + 4 + 4);
         assert_eq!(&COPY_HEADER[..11], b"PGCOPY\n\xff\r\n\0");
+    }
+
+    #[test]
+    fn copy_data_follows_the_order_of_its_items() {
+        use super::super::staging::{Merge, RowSpec};
+        use super::super::types::{ColumnCodec, Scratch};
+        let plan = RowSpec {
+            targets: vec![ColumnCodec::new("id".into(), PgType::Int8, -1, true)],
+            key: vec![0],
+            partition: None,
+            merge: Merge::None,
+            table: "s.t".into(),
+        };
+        let mut staged = Staged::default();
+        for id in 0..3i64 {
+            let mut buf = Vec::new();
+            holo_batch::ValueRef::Int(id).encode(&mut buf);
+            let row = holo_batch::row_at(&buf, 0, 1).unwrap();
+            (staged.push_row(&plan, id as u32, row, &mut Scratch::default())).unwrap();
+        }
+        let row = |i: usize| &staged.data[staged.rows[i].data.clone()];
+        assert_eq!(&copy_data(&staged, &[0, 1, 2], 0)[..], &staged.data[..]);
+        let sorted = copy_data(&staged, &[2, 0, 1], 0);
+        assert_eq!(&sorted[..], &[row(2), row(0), row(1)].concat()[..]);
     }
 
     #[test]

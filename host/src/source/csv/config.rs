@@ -62,15 +62,16 @@ impl Partition {
 }
 
 impl CsvSourceConfig {
-    /// Large enough to amortise a transform call and a commit, small enough to keep
-    /// the rows redone after a crash few.
+    /// Large enough that a batch, sent in key order, writes a random key's index page by
+    /// page (the server's work on `scripts/bench.sh`'s load falls by a third from 4096 rows
+    /// to this), small enough to keep the rows redone after a crash few.
     pub fn default_batch_rows() -> usize {
-        4096
+        32768
     }
 
-    /// 4 MiB: bounds memory when rows are wide.
+    /// 16 MiB: bounds memory when rows are wide.
     pub fn default_batch_bytes() -> usize {
-        4 << 20
+        16 << 20
     }
 
     /// 16 MiB: far above any sane row, far below what one record may cost in memory.

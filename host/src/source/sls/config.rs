@@ -55,6 +55,16 @@ pub struct SlsSourceConfig {
 }
 
 impl SlsSourceConfig {
+    /// Smaller than a file's: a stream's batches are what its memory and latency are made of.
+    pub fn default_batch_rows() -> usize {
+        4096
+    }
+
+    /// 4 MiB: with `--prefetch-bytes`, what bounds a stream's memory.
+    pub fn default_batch_bytes() -> usize {
+        4 << 20
+    }
+
     pub fn default_batch_interval() -> Duration {
         Duration::from_millis(500)
     }
@@ -101,8 +111,8 @@ impl SlsSourceConfig {
             start: StartFrom::Begin,
             columns: None,
             meta: None,
-            batch_rows: crate::source::csv::CsvSourceConfig::default_batch_rows(),
-            batch_bytes: crate::source::csv::CsvSourceConfig::default_batch_bytes(),
+            batch_rows: Self::default_batch_rows(),
+            batch_bytes: Self::default_batch_bytes(),
             prefetch_bytes: Self::default_prefetch_bytes(),
             batch_interval: Self::default_batch_interval(),
             exit_when_idle: None,
