@@ -558,7 +558,7 @@ fn copy_data(staged: &Staged, items: &[u32], null_fill: usize) -> Bytes {
     if null_fill == 0 && staged.is_contiguous() && all {
         return Bytes::copy_from_slice(&staged.data);
     }
-    let mut out = BytesMut::new();
+    let mut out = BytesMut::with_capacity(staged.data.len());
     for &i in items {
         let row = &staged.data[staged.rows[i as usize].data.clone()];
         if null_fill == 0 {
