@@ -134,7 +134,9 @@ class Soak:
         return ["--source", f"csv:{self.args.csv}", "--transform", wasm, "--set", "lookup=books",
                 "--set", "key=book_id", "--set", "columns=name:book_name",
                 "--lookup", f"books=csv:{books}?columns=id,name", "--table", table,
-                "--writers", str(writers), "--dead-letter", dead_letter]
+                "--writers", str(writers), "--dead-letter", dead_letter,
+                # A stream's batch size, not a file's: more commits for the kills to fall between.
+                "--batch-rows", "4096"]
 
     def count(self, table):
         v = self.db.scalar(f"SELECT count(*) FROM {table}")
