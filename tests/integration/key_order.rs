@@ -21,19 +21,26 @@ async fn heap_order(table: &str, column: &str) -> Vec<String> {
     rows.iter().map(|r| r.get(0)).collect()
 }
 
-#[tokio::test]
-async fn a_batch_reaches_a_keyed_table_in_key_order() {
+/// Loads 1000 scrambled rows into a fresh table `name` with `columns`; returns what `plan`
+/// said of the load, and the table.
+async fn load(name: &str, columns: &str) -> (String, String) {
     let dir = scratch();
     let input = write(dir.path(), "in.csv", scrambled_csv(1000));
-    let t = table(
+    let t = table(name, columns).await;
+    let args = Args::csv(&input).sink(&TestPg::shared().dsn(), &t);
+    let plan = args.plan();
+    assert_success(&args.run());
+    (plan, t)
+}
+
+#[tokio::test]
+async fn a_batch_reaches_a_keyed_table_in_key_order() {
+    let (plan, t) = load(
         "key_order_plain",
         "(code text PRIMARY KEY, n int8 NOT NULL)",
     )
     .await;
-    let args = Args::csv(&input).sink(&TestPg::shared().dsn(), &t);
-    let plan = args.plan();
     assert!(plan.contains("binary COPY, in key order"), "{plan}");
-    assert_success(&args.run());
     let codes = heap_order(&t, "code").await;
     let mut sorted = codes.clone();
     sorted.sort();
@@ -43,17 +50,9 @@ async fn a_batch_reaches_a_keyed_table_in_key_order() {
 
 #[tokio::test]
 async fn a_table_that_numbers_its_rows_gets_them_in_input_order() {
-    let dir = scratch();
-    let input = write(dir.path(), "in.csv", scrambled_csv(1000));
-    let t = table(
-        "key_order_serial",
-        "(seq bigserial, code text PRIMARY KEY, n int8 NOT NULL)",
-    )
-    .await;
-    let args = Args::csv(&input).sink(&TestPg::shared().dsn(), &t);
-    let plan = args.plan();
+    let columns = "(seq bigserial, code text PRIMARY KEY, n int8 NOT NULL)";
+    let (plan, t) = load("key_order_serial", columns).await;
     assert!(plan.contains("binary COPY\n"), "{plan}");
-    assert_success(&args.run());
     let expected: Vec<String> = (0..1000).map(|n| n.to_string()).collect();
     assert_eq!(heap_order(&t, "n").await, expected);
     // The sequence numbers the rows as they come.
