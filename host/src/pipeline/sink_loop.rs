@@ -283,6 +283,12 @@ fn stage(
     // Rejected records are durable before the batch that skips them commits.
     dead_letters.flush()?;
     let at_sink = rejects.len() as u64 - transform_errors;
+    // The staged rows hold what the sink needs of the output: it need not wait for the
+    // commit in memory.
+    let processed = Processed {
+        output: Vec::new(),
+        ..processed
+    };
     Ok(Some(Pending {
         batch,
         processed,

@@ -246,15 +246,11 @@ impl Writer {
                 Ok(step.written(items.len()))
             }
             StepKind::Copy => {
-                let data = copy_data(staged, items, shapes.null_fill);
                 let sink = self.client.copy_in::<_, Bytes>(&statement).await?;
                 futures_util::pin_mut!(sink);
                 sink.feed(Bytes::from_static(COPY_HEADER)).await?;
-                let mut at = 0;
-                while at < data.len() {
-                    let end = (at + COPY_CHUNK).min(data.len());
-                    sink.feed(data.slice(at..end)).await?;
-                    at = end;
+                for chunk in copy_chunks(staged, items, shapes.null_fill) {
+                    sink.feed(chunk).await?;
                 }
                 sink.send(Bytes::from_static(COPY_TRAILER)).await?;
                 sink.finish().await
@@ -551,29 +547,44 @@ fn arrays_of_keys<'a>(
     arrays
 }
 
-/// The COPY rows of `items`, with `null_fill` NULL fields added to each; the staged bytes
-/// themselves when they are all of them, in their order, as they are.
-fn copy_data(staged: &Staged, items: &[u32], null_fill: usize) -> Bytes {
+/// The COPY rows of `items`, with `null_fill` NULL fields added to each, in messages of
+/// about [`COPY_CHUNK`] bytes made as they are sent, so a batch in flight is not held twice;
+/// slices of the staged bytes when they are all of them, in their order, as they are.
+fn copy_chunks<'a>(
+    staged: &'a Staged,
+    items: &'a [u32],
+    null_fill: usize,
+) -> impl Iterator<Item = Bytes> + 'a {
     let all = items.len() == staged.rows.len() && items.is_sorted();
-    if null_fill == 0 && staged.is_contiguous() && all {
-        return Bytes::copy_from_slice(&staged.data);
-    }
-    let mut out = BytesMut::with_capacity(staged.data.len());
-    for &i in items {
-        let row = &staged.data[staged.rows[i as usize].data.clone()];
-        if null_fill == 0 {
-            out.extend_from_slice(row);
-            continue;
+    let whole = null_fill == 0 && staged.is_contiguous() && all;
+    let (mut at, mut rows) = (0, items.iter());
+    std::iter::from_fn(move || {
+        if whole {
+            let end = (at + COPY_CHUNK).min(staged.data.len());
+            let chunk = &staged.data[at..end];
+            at = end;
+            return (!chunk.is_empty()).then(|| Bytes::copy_from_slice(chunk));
         }
-        // A row is its field count (i16), then the fields.
-        let count = i16::from_be_bytes([row[0], row[1]]);
-        out.put_i16(count + null_fill as i16);
-        out.extend_from_slice(&row[2..]);
-        for _ in 0..null_fill {
-            out.put_i32(-1);
+        let mut out = BytesMut::new();
+        for &i in rows.by_ref() {
+            let row = &staged.data[staged.rows[i as usize].data.clone()];
+            if null_fill == 0 {
+                out.extend_from_slice(row);
+            } else {
+                // A row is its field count (i16), then the fields.
+                let count = i16::from_be_bytes([row[0], row[1]]);
+                out.put_i16(count + null_fill as i16);
+                out.extend_from_slice(&row[2..]);
+                for _ in 0..null_fill {
+                    out.put_i32(-1);
+                }
+            }
+            if out.len() >= COPY_CHUNK {
+                break;
+            }
         }
-    }
-    out.freeze()
+        (!out.is_empty()).then(|| out.freeze())
+    })
 }
 
 #[cfg(test)]
@@ -587,7 +598,7 @@ mod tests {
     }
 
     #[test]
-    fn copy_data_follows_the_order_of_its_items() {
+    fn copy_chunks_follow_the_order_of_their_items() {
         use super::super::staging::{Merge, RowSpec};
         use super::super::types::{ColumnCodec, Scratch};
         let plan = RowSpec {
@@ -605,9 +616,15 @@ mod tests {
             (staged.push_row(&plan, id as u32, row, &mut Scratch::default())).unwrap();
         }
         let row = |i: usize| &staged.data[staged.rows[i].data.clone()];
-        assert_eq!(&copy_data(&staged, &[0, 1, 2], 0)[..], &staged.data[..]);
-        let sorted = copy_data(&staged, &[2, 0, 1], 0);
-        assert_eq!(&sorted[..], &[row(2), row(0), row(1)].concat()[..]);
+        let sent = |items: &[u32]| copy_chunks(&staged, items, 0).collect::<Vec<_>>().concat();
+        assert_eq!(sent(&[0, 1, 2]), &staged.data[..]);
+        assert_eq!(sent(&[2, 0, 1]), [row(2), row(0), row(1)].concat());
+        // With a NULL added to each row: the field count goes up by one.
+        let filled = copy_chunks(&staged, &[1], 1).collect::<Vec<_>>().concat();
+        let mut want = vec![0, 2];
+        want.extend_from_slice(&row(1)[2..]);
+        want.extend_from_slice(&(-1i32).to_be_bytes());
+        assert_eq!(filled, want);
     }
 
     #[test]
