@@ -130,15 +130,24 @@ impl Live {
             let result = (self
                 .instance
                 .call(&sub_batch(batch, rows.clone()), &mut part))
-            .and_then(|()| {
-                append_shifted(&part, self.version.output.len(), rows.clone(), &mut w)
-                    .map_err(|e| Failure::Error(format!("malformed output: {e}")))
-            });
+            .and_then(|()| self.shifted(&part, rows.clone(), &mut w));
             if let Err(failure) = result {
                 self.failed(input, batch, rows, failure, &mut w, stats)?;
             }
         }
         Ok(())
+    }
+
+    /// Appends `out`, the output of a call on `rows` of a batch, to that batch's output.
+    fn shifted(
+        &self,
+        out: &[u8],
+        rows: Range<usize>,
+        w: &mut OutputWriter<'_>,
+    ) -> Result<(), Failure> {
+        let width = self.version.output.len();
+        (w.append_shifted(out, width, rows.len() as u32, rows.start as u32))
+            .map_err(|e| Failure::Error(format!("malformed output: {e}")))
     }
 
     /// A call on `rows` of `batch` failed: isolates the records that cause it.
@@ -195,10 +204,8 @@ impl Live {
             None => {
                 let sub = sub_batch(batch, rows.clone());
                 let mut out = Vec::new();
-                let result = self.instance.call(&sub, &mut out).and_then(|()| {
-                    append_shifted(&out, self.version.output.len(), rows.clone(), w)
-                        .map_err(|e| Failure::Error(format!("malformed output: {e}")))
-                });
+                let result = (self.instance.call(&sub, &mut out))
+                    .and_then(|()| self.shifted(&out, rows.clone(), w));
                 match result {
                     Ok(()) => return Ok(()),
                     Err(f) => {
@@ -460,26 +467,6 @@ fn sub_batch(batch: &Batch, rows: Range<usize>) -> Vec<u8> {
     data.extend_from_slice(&(rows.len() as u32).to_le_bytes());
     data.extend_from_slice(&batch.data[start..end]);
     data
-}
-
-/// Appends the output of a sub-batch to `w`, its input indexes shifted to the whole batch.
-fn append_shifted(
-    out: &[u8],
-    width: usize,
-    rows: Range<usize>,
-    w: &mut OutputWriter<'_>,
-) -> Result<(), holo_batch::DecodeError> {
-    let shift = rows.start as u32;
-    for entry in OutputReader::new(out, width, rows.len() as u32) {
-        match entry? {
-            Entry::Row { input, row } => w.row(input + shift).extend_from_slice(row.as_bytes()),
-            Entry::Delete { input, row } => {
-                w.delete(input + shift).extend_from_slice(row.as_bytes())
-            }
-            Entry::Error { input, message } => w.error(input + shift, message),
-        }
-    }
-    Ok(())
 }
 
 /// Output entries grouped by input row, for comparing two versions.

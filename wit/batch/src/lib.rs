@@ -139,6 +139,31 @@ pub fn decode_value<'a>(buf: &'a [u8], pos: &mut usize) -> Result<ValueRef<'a>, 
     Ok(v)
 }
 
+/// Moves `*pos` past the value that starts there, checking its tag and length only.
+fn skip_value(buf: &[u8], pos: &mut usize) -> Result<(), DecodeError> {
+    let start = *pos;
+    let err = |reason| DecodeError {
+        offset: start,
+        reason,
+    };
+    let end = match *buf.get(start).ok_or(err("truncated value"))? {
+        tag::NULL | tag::FALSE | tag::TRUE => start + 1,
+        tag::INT | tag::FLOAT => start + 9,
+        tag::TEXT => {
+            let len = read_u32(buf, start + 1).ok_or(err("truncated text"))?;
+            (start + 5)
+                .checked_add(len as usize)
+                .ok_or(err("truncated text"))?
+        }
+        _ => return Err(err("unknown value tag")),
+    };
+    if end > buf.len() {
+        return Err(err("truncated value"));
+    }
+    *pos = end;
+    Ok(())
+}
+
 /// Reads a `u32`-length-prefixed UTF-8 string at `pos`; returns it and the end offset.
 fn read_str(buf: &[u8], pos: usize) -> Result<(&str, usize), ()> {
     let len = read_u32(buf, pos).ok_or(())? as usize;
@@ -362,6 +387,69 @@ impl<'b> OutputWriter<'b> {
         self.buf.is_empty()
     }
 
+    /// Appends the entries of `out`, the output of a call on `rows` input rows of `ncols`
+    /// output columns, each input index raised by `shift`: a call on rows `shift..` of a
+    /// larger batch becomes part of that batch's output. Only the structure is walked
+    /// (kinds, indexes, value lengths): the values are checked where the whole output is
+    /// read ([`OutputReader`]). On error nothing of `out` is appended.
+    pub fn append_shifted(
+        &mut self,
+        out: &[u8],
+        ncols: usize,
+        rows: u32,
+        shift: u32,
+    ) -> Result<(), DecodeError> {
+        let mark = self.buf.len();
+        let result = self.shift_entries(out, ncols, rows, shift);
+        if result.is_err() {
+            self.buf.truncate(mark);
+        }
+        result
+    }
+
+    fn shift_entries(
+        &mut self,
+        out: &[u8],
+        ncols: usize,
+        rows: u32,
+        shift: u32,
+    ) -> Result<(), DecodeError> {
+        let mut pos = 0;
+        while pos < out.len() {
+            let start = pos;
+            let err = |reason| DecodeError {
+                offset: start,
+                reason,
+            };
+            let k = out[start];
+            let input = read_u32(out, start + 1).ok_or(err("truncated entry header"))?;
+            if input >= rows {
+                return Err(err(
+                    "entry refers to an input row past the end of the batch",
+                ));
+            }
+            pos = start + 5;
+            match k {
+                kind::ROW | kind::DELETE => {
+                    for _ in 0..ncols {
+                        skip_value(out, &mut pos)?;
+                    }
+                }
+                kind::ERROR => {
+                    let len = read_u32(out, pos).ok_or(err("truncated error message"))?;
+                    pos = (pos + 4)
+                        .checked_add(len as usize)
+                        .filter(|&end| end <= out.len())
+                        .ok_or(err("truncated error message"))?;
+                }
+                _ => return Err(err("unknown entry kind")),
+            }
+            self.header(k, input + shift);
+            self.buf.extend_from_slice(&out[start + 5..pos]);
+        }
+        Ok(())
+    }
+
     #[inline]
     fn header(&mut self, kind: u8, input: u32) {
         self.buf.push(kind);
@@ -477,6 +565,43 @@ impl<'a> Iterator for OutputReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_shift_into_a_larger_batch() {
+        let mut part = Vec::new();
+        let mut w = OutputWriter::new(&mut part);
+        encode_text(w.row(0), "a");
+        ValueRef::Int(1).encode(w.delete(1));
+        w.error(2, "bad");
+        let mut all = Vec::new();
+        let mut w = OutputWriter::new(&mut all);
+        w.error(0, "first");
+        w.append_shifted(&part, 1, 3, 10).unwrap();
+        let entries: Vec<(u32, String)> = OutputReader::new(&all, 1, 13)
+            .map(|e| {
+                let e = e.unwrap();
+                let what = match e {
+                    Entry::Row { row, .. } => format!("row {:?}", row.values().next()),
+                    Entry::Delete { row, .. } => format!("delete {:?}", row.values().next()),
+                    Entry::Error { message, .. } => format!("error {message}"),
+                };
+                (e.input(), what)
+            })
+            .collect();
+        let want = [
+            (0, "error first"),
+            (10, "row Some(Text(\"a\"))"),
+            (11, "delete Some(Int(1))"),
+            (12, "error bad"),
+        ];
+        assert_eq!(entries, want.map(|(i, s)| (i, s.to_owned())));
+        // An index past the call's rows, or a cut value: an error, and nothing appended.
+        let mut w = OutputWriter::new(&mut all);
+        assert!(w.append_shifted(&part, 1, 2, 10).is_err());
+        assert!(w.append_shifted(&part[..part.len() - 1], 1, 3, 10).is_err());
+        assert!(w.append_shifted(&part[..7], 1, 3, 10).is_err());
+        assert!(w.is_empty());
+    }
 
     /// The exact bytes of the example in `wit/ENCODING.md`.
     #[test]

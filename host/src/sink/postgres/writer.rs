@@ -565,7 +565,7 @@ fn copy_chunks<'a>(
             at = end;
             return (!chunk.is_empty()).then(|| Bytes::copy_from_slice(chunk));
         }
-        let mut out = BytesMut::new();
+        let mut out = BytesMut::with_capacity(COPY_CHUNK.min(staged.data.len()) + 4096);
         for &i in rows.by_ref() {
             let row = &staged.data[staged.rows[i as usize].data.clone()];
             if null_fill == 0 {
