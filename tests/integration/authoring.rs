@@ -148,10 +148,16 @@ fn a_new_project_builds_and_passes_its_test() {
         text.replace("holo:transform@0.1.0", "holo:transform@0.2.0"),
     )
     .unwrap();
-    // Cargo does not track the WIT the bindings macro reads: touch the code that uses it.
-    let bindings = root.join("vendor/sdk/src/wasm.rs");
-    let code = std::fs::read_to_string(&bindings).unwrap();
-    std::fs::write(&bindings, code + "// built against holo:transform@0.2.0\n").unwrap();
+    // Cargo does not track the WIT the bindings macro reads, and it names a path
+    // dependency's artifacts by its place in the project, so every project built in the
+    // shared target directory shares `vendor/sdk`'s: the bumped SDK gets a place of its own
+    // (touching its code was not enough while another test built its project meanwhile).
+    std::fs::rename(root.join("vendor/sdk"), root.join("vendor/sdk_v2")).unwrap();
+    let manifest = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("path = \"vendor/sdk\""), "{text}");
+    let text = text.replace("path = \"vendor/sdk\"", "path = \"vendor/sdk_v2\"");
+    std::fs::write(&manifest, text).unwrap();
     new_project_build(&root, "my_tx");
     let out = test();
     let stderr = String::from_utf8_lossy(&out.stderr);
