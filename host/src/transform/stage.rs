@@ -1,10 +1,11 @@
 //! The transform stage of a pipeline: runs each batch through the current version of the
 //! transform, isolates the records that make it trap, and swaps versions between batches.
 //!
-//! - A trap discards the instance; a fresh one comes from the pre-instantiated component
-//!   and the batch is bisected until the records that trap are alone. Those become error
-//!   entries (dead letters with the trap message and the version's hash); the rest of the
-//!   batch is processed normally.
+//! - A batch goes to the guest in calls of at most [`CALL_ROWS`] rows. A trap discards the
+//!   instance; a fresh one comes from the pre-instantiated component and the call's rows
+//!   are bisected until the records that trap are alone. Those become error entries (dead
+//!   letters with the trap message and the version's hash); the rest of the batch is
+//!   processed normally.
 //! - A new version ([`Candidate`], from the file watcher) takes over at a batch boundary, so
 //!   every batch is processed entirely by one version. With a canary, it first runs beside
 //!   the current version on a number of batches, whose output alone is written, and takes
