@@ -139,6 +139,44 @@ pub fn decode_value<'a>(buf: &'a [u8], pos: &mut usize) -> Result<ValueRef<'a>, 
     Ok(v)
 }
 
+/// The kind, input row and end of the output entry at `start`, from its structure alone
+/// (kinds, indexes, value lengths); `rows` bounds the input row.
+fn entry_span(
+    out: &[u8],
+    start: usize,
+    ncols: usize,
+    rows: u32,
+) -> Result<(u8, u32, usize), DecodeError> {
+    let err = |reason| DecodeError {
+        offset: start,
+        reason,
+    };
+    let k = out[start];
+    let input = read_u32(out, start + 1).ok_or(err("truncated entry header"))?;
+    if input >= rows {
+        return Err(err(
+            "entry refers to an input row past the end of the batch",
+        ));
+    }
+    let mut end = start + 5;
+    match k {
+        kind::ROW | kind::DELETE => {
+            for _ in 0..ncols {
+                skip_value(out, &mut end)?;
+            }
+        }
+        kind::ERROR => {
+            let len = read_u32(out, end).ok_or(err("truncated error message"))?;
+            end = (end + 4)
+                .checked_add(len as usize)
+                .filter(|&e| e <= out.len())
+                .ok_or(err("truncated error message"))?;
+        }
+        _ => return Err(err("unknown entry kind")),
+    }
+    Ok((k, input, end))
+}
+
 /// Moves `*pos` past the value that starts there, checking its tag and length only.
 fn skip_value(buf: &[u8], pos: &mut usize) -> Result<(), DecodeError> {
     let start = *pos;
@@ -400,52 +438,19 @@ impl<'b> OutputWriter<'b> {
         shift: u32,
     ) -> Result<(), DecodeError> {
         let mark = self.buf.len();
-        let result = self.shift_entries(out, ncols, rows, shift);
-        if result.is_err() {
-            self.buf.truncate(mark);
-        }
-        result
-    }
-
-    fn shift_entries(
-        &mut self,
-        out: &[u8],
-        ncols: usize,
-        rows: u32,
-        shift: u32,
-    ) -> Result<(), DecodeError> {
         let mut pos = 0;
         while pos < out.len() {
-            let start = pos;
-            let err = |reason| DecodeError {
-                offset: start,
-                reason,
-            };
-            let k = out[start];
-            let input = read_u32(out, start + 1).ok_or(err("truncated entry header"))?;
-            if input >= rows {
-                return Err(err(
-                    "entry refers to an input row past the end of the batch",
-                ));
-            }
-            pos = start + 5;
-            match k {
-                kind::ROW | kind::DELETE => {
-                    for _ in 0..ncols {
-                        skip_value(out, &mut pos)?;
-                    }
+            match entry_span(out, pos, ncols, rows) {
+                Ok((k, input, end)) => {
+                    self.header(k, input + shift);
+                    self.buf.extend_from_slice(&out[pos + 5..end]);
+                    pos = end;
                 }
-                kind::ERROR => {
-                    let len = read_u32(out, pos).ok_or(err("truncated error message"))?;
-                    pos = (pos + 4)
-                        .checked_add(len as usize)
-                        .filter(|&end| end <= out.len())
-                        .ok_or(err("truncated error message"))?;
+                Err(e) => {
+                    self.buf.truncate(mark);
+                    return Err(e);
                 }
-                _ => return Err(err("unknown entry kind")),
             }
-            self.header(k, input + shift);
-            self.buf.extend_from_slice(&out[start + 5..pos]);
         }
         Ok(())
     }
