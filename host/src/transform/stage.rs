@@ -127,27 +127,25 @@ impl Live {
         let mut w = OutputWriter::new(out);
         for start in all.step_by(CALL_ROWS) {
             let rows = start..(start + CALL_ROWS).min(batch.rows());
-            let mut part = Vec::new();
-            let result = (self
-                .instance
-                .call(&sub_batch(batch, rows.clone()), &mut part))
-            .and_then(|()| self.shifted(&part, rows.clone(), &mut w));
-            if let Err(failure) = result {
+            if let Err(failure) = self.call_rows(batch, rows.clone(), &mut w) {
                 self.failed(input, batch, rows, failure, &mut w, stats)?;
             }
         }
         Ok(())
     }
 
-    /// Appends `out`, the output of a call on `rows` of a batch, to that batch's output.
-    fn shifted(
-        &self,
-        out: &[u8],
+    /// Calls the transform on `rows` of `batch` and appends the output to that batch's.
+    fn call_rows(
+        &mut self,
+        batch: &Batch,
         rows: Range<usize>,
         w: &mut OutputWriter<'_>,
     ) -> Result<(), Failure> {
+        let mut out = Vec::new();
+        self.instance
+            .call(&sub_batch(batch, rows.clone()), &mut out)?;
         let width = self.version.output.len();
-        (w.append_shifted(out, width, rows.len() as u32, rows.start as u32))
+        (w.append_shifted(&out, width, rows.len() as u32, rows.start as u32))
             .map_err(|e| Failure::Error(format!("malformed output: {e}")))
     }
 
@@ -202,19 +200,13 @@ impl Live {
         }
         let failure = match known {
             Some(f) => f,
-            None => {
-                let sub = sub_batch(batch, rows.clone());
-                let mut out = Vec::new();
-                let result = (self.instance.call(&sub, &mut out))
-                    .and_then(|()| self.shifted(&out, rows.clone(), w));
-                match result {
-                    Ok(()) => return Ok(()),
-                    Err(f) => {
-                        self.recover(input, &f, stats)?;
-                        f
-                    }
+            None => match self.call_rows(batch, rows.clone(), w) {
+                Ok(()) => return Ok(()),
+                Err(f) => {
+                    self.recover(input, &f, stats)?;
+                    f
                 }
-            }
+            },
         };
         if rows.len() == 1 {
             stats.isolated += 1;

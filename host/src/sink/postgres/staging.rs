@@ -323,11 +323,8 @@ impl Staged {
 
 /// The first 8 bytes of a key's first field, zero-padded, big-endian: ordered as
 /// [`key_order`] orders the keys whenever the two differ.
-fn key_prefix(key: &[u8]) -> u64 {
-    let len = key
-        .get(..4)
-        .map_or(0, |l| i32::from_be_bytes(l.try_into().expect("4 bytes")));
-    let body = &key[4..4 + len.max(0) as usize];
+fn key_prefix(mut key: &[u8]) -> u64 {
+    let body = next_field(&mut key).unwrap_or_default();
     let mut prefix = [0u8; 8];
     let n = body.len().min(8);
     prefix[..n].copy_from_slice(&body[..n]);
@@ -337,14 +334,8 @@ fn key_prefix(key: &[u8]) -> u64 {
 /// Orders two keys (concatenated fields: `i32` length, then bytes) field by field, by the
 /// fields' bytes; a null field (length -1) as an empty one.
 fn key_order(mut a: &[u8], mut b: &[u8]) -> std::cmp::Ordering {
-    fn field<'a>(k: &mut &'a [u8]) -> Option<&'a [u8]> {
-        let len = i32::from_be_bytes(k.get(..4)?.try_into().expect("4 bytes")).max(0) as usize;
-        let (body, rest) = k[4..].split_at(len);
-        *k = rest;
-        Some(body)
-    }
     loop {
-        match (field(&mut a), field(&mut b)) {
+        match (next_field(&mut a), next_field(&mut b)) {
             (Some(x), Some(y)) => match x.cmp(y) {
                 std::cmp::Ordering::Equal => continue,
                 other => return other,
@@ -352,6 +343,15 @@ fn key_order(mut a: &[u8], mut b: &[u8]) -> std::cmp::Ordering {
             (x, y) => return x.is_some().cmp(&y.is_some()),
         }
     }
+}
+
+/// The bytes of the first of `fields` (`i32` length, then bytes; a null, -1, as none),
+/// which then start after it; `None` at their end.
+fn next_field<'a>(fields: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let len = i32::from_be_bytes(fields.get(..4)?.try_into().expect("4 bytes"));
+    let (body, rest) = fields[4..].split_at(len.max(0) as usize);
+    *fields = rest;
+    Some(body)
 }
 
 /// Appends a key field (`i32` length, then bytes) in a form equal for equal values, so
