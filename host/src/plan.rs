@@ -6,10 +6,10 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::config::{PipelineConfig, SinkConfig, SourceConfig};
-use crate::lookup::{LookupError, Lookups};
+use crate::config::{PipelineConfig, SourceConfig};
+use crate::lookup::LookupError;
 use crate::record::Schema;
-use crate::sink::{PostgresError, PostgresSink};
+use crate::sink::{Sink, SinkError};
 use crate::source::csv::{CsvError, CsvSource};
 use crate::transform::{Transform, TransformError, describe};
 
@@ -27,7 +27,7 @@ pub enum PlanError {
     #[error(transparent)]
     Transform(#[from] TransformError),
     #[error(transparent)]
-    Sink(#[from] PostgresError),
+    Sink(#[from] SinkError),
     #[error("the {0} stage stopped unexpectedly")]
     StageLost(&'static str),
 }
@@ -37,12 +37,7 @@ pub async fn plan(config: PipelineConfig) -> Result<String, PlanError> {
     let SourceConfig::Csv(csv) = &config.source else {
         return Err(PlanError::SlsSource);
     };
-    // Database lookups read the sink's database unless their spec names another.
-    let sink_dsn = match &config.sink {
-        SinkConfig::Postgres(pc) => Some(pc.dsn.as_str()),
-        SinkConfig::Stdout => None,
-    };
-    let lookups = Arc::new(Lookups::load(&config.lookups, sink_dsn).await?);
+    let lookups = Arc::new(crate::pipeline::load_lookups(&config).await?);
     let (input, transform) = {
         let csv = csv.clone();
         let transform = config.transform.clone();
@@ -82,16 +77,8 @@ pub async fn plan(config: PipelineConfig) -> Result<String, PlanError> {
             input
         }
     };
-    match &config.sink {
-        SinkConfig::Postgres(pc) => {
-            let mut sink = PostgresSink::connect_read_only(pc).await?;
-            sink.bind(&output)?;
-            out.push_str(&sink.explain());
-        }
-        SinkConfig::Stdout => {
-            writeln!(w, "sink:      stdout, one JSON object per row")
-                .expect("writing to a String cannot fail");
-        }
-    }
+    let mut sink = Sink::open_read_only(&config.sink).await?;
+    sink.bind(&output)?;
+    out.push_str(&sink.explain());
     Ok(out)
 }

@@ -4,17 +4,20 @@
 //! - [`dsn`]: libpq DSNs, `PGPASSWORD`, TLS options, the password-free server name;
 //! - [`names`]: table names and quoted identifiers;
 //! - [`connect`]: opening a session (the transport, and TLS when asked);
-//! - [`retry`]: which errors are worth another try, and how long to wait.
+//! - [`retry`]: which errors are worth another try, and how long to wait;
+//! - [`session`]: a session that reconnects, and the one loop that retries a call on it.
 
 pub mod connect;
 pub mod dsn;
 pub mod names;
 pub mod retry;
+pub mod session;
 
 pub use connect::{ConnectConfig, TlsError, connect};
 pub use dsn::{DEFAULT_CONNECT_TIMEOUT, parse_dsn};
 pub use names::{TableName, quote_ident};
 pub use retry::{is_retriable, reason};
+pub use session::{Retriable, Session};
 
 /// Why a session could not be opened, or its settings could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -128,3 +128,23 @@ pub enum LookupMode {
     /// Rows are fetched from the database by key and cached.
     ByKey,
 }
+
+/// A lookup's database call fails for a passing reason when its statement or its
+/// connection does (see [`crate::db::is_retriable`]).
+impl crate::db::Retriable for LookupError {
+    fn is_retriable(&self) -> bool {
+        match self {
+            LookupError::Query { source, .. } => crate::db::is_retriable(source),
+            LookupError::Database { source, .. } => source.is_retriable(),
+            _ => false,
+        }
+    }
+
+    fn reason(&self) -> String {
+        match self {
+            LookupError::Query { source, .. } => crate::db::reason(source),
+            LookupError::Database { .. } => "connect".to_owned(),
+            _ => "lookup".to_owned(),
+        }
+    }
+}

@@ -28,7 +28,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
 use super::error::{LookupError, LookupMode, Row};
-use crate::db::{ConnectConfig, TableName, connect, is_retriable, parse_dsn, quote_ident};
+use crate::db::session::on_session;
+use crate::db::{ConnectConfig, Session, TableName, connect, parse_dsn, quote_ident};
 
 /// Tables of at most this many rows are read whole, unless `preload=` says otherwise.
 pub const DEFAULT_PRELOAD: u64 = 100_000;
@@ -421,7 +422,7 @@ struct Queries {
 }
 
 /// A connection with the statements prepared on it.
-struct Session {
+struct Prepared {
     client: Client,
     many: Statement,
     one: Statement,
@@ -502,7 +503,7 @@ impl Worker {
         }
         tracing::debug!(table = %self.name, source = %self.table, over = self.spec.preload, "lookup table fetched by key");
         let mut session = match self.prepare(client, &plan).await {
-            Ok(s) => s,
+            Ok(s) => Session::new(Some(s)),
             Err(e) => {
                 let _ = ready.send(Err(e));
                 return;
@@ -645,7 +646,7 @@ impl Worker {
         Ok(map)
     }
 
-    async fn prepare(&self, client: Client, plan: &Queries) -> Result<Session, LookupError> {
+    async fn prepare(&self, client: Client, plan: &Queries) -> Result<Prepared, LookupError> {
         let many = client
             .prepare(&plan.many)
             .await
@@ -654,38 +655,28 @@ impl Worker {
             .prepare(&plan.one)
             .await
             .map_err(self.query_error("prepare the query by key"))?;
-        Ok(Session { client, many, one })
+        Ok(Prepared { client, many, one })
     }
 
-    /// The rows of `keys`, reconnecting once when the connection was lost.
+    /// The rows of `keys`, on a new session when the connection was lost.
     async fn fetch(
         &self,
-        session: &mut Session,
+        session: &mut Session<Prepared>,
         plan: &Queries,
         keys: &[String],
     ) -> Result<Vec<(String, Row)>, LookupError> {
         // The database's retry policy, kept short: a transform waits on the answer.
         let backoff = crate::db::retry::backoff(3, Duration::from_millis(100));
         let what = format!("lookup `{}` by key", self.name);
-        let mut attempts = backoff.attempts(&what);
-        loop {
-            match self.fetch_on(session, plan, keys).await {
-                Ok(rows) => return Ok(rows),
-                Err(e) => {
-                    let (again, reason) = (is_retriable(&e), crate::db::reason(&e));
-                    (attempts.next(e, again, &reason).await)
-                        .map_err(self.query_error("fetch rows by key"))?;
-                    // The session is broken: a new one for the next try.
-                    let client = self.connect().await?;
-                    *session = self.prepare(client, plan).await?;
-                }
-            }
-        }
+        let connect = || async { self.prepare(self.connect().await?, plan).await };
+        on_session!(session, backoff, &what, connect(), |prepared, _failed| async {
+            (self.fetch_on(prepared, plan, keys).await).map_err(self.query_error("fetch rows by key"))
+        })
     }
 
     async fn fetch_on(
         &self,
-        session: &Session,
+        session: &Prepared,
         plan: &Queries,
         keys: &[String],
     ) -> Result<Vec<(String, Row)>, tokio_postgres::Error> {

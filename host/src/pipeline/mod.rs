@@ -12,15 +12,14 @@
 //! Each batch's rows commit with the position of its stream (the CSV inputs, or one
 //! shard) after them, so a run killed at any moment and started again resumes exactly
 //! where the last commit left it. The transform stage swaps versions only between
-//! batches; the sink loop also answers a new version's check against the destination.
+//! batches (see [`crate::transform::reload`]).
 //!
 //! - [`sink_loop`]: writing each transformed batch, dead letters, acks;
-//! - [`reload`]: the transform stage and hot reload; [`error_rate`]: `--max-error-rate`;
+//! - [`error_rate`]: `--max-error-rate`;
 //! - [`summary`]: what a run did; [`progress`]: the progress bar.
 
 pub mod error_rate;
 pub mod progress;
-pub mod reload;
 pub mod sink_loop;
 pub mod summary;
 
@@ -39,6 +38,7 @@ use crate::metrics::{self, Metrics, ServeError};
 use crate::record::Batch;
 use crate::sink::{Sink, SinkError};
 use crate::source::{self, SourceError};
+use crate::transform::reload::{self, Started};
 use crate::transform::stage::{Processed, StageStats, TransformStage};
 use crate::transform::{Transform, TransformError};
 use error_rate::ErrorWindow;
@@ -110,17 +110,22 @@ pub async fn run(
     let input = source.schema.clone();
     // Everything is checked before the first record is read: the transform's settings, its
     // output against the destination's columns.
-    let (check_tx, mut check_rx) = mpsc::channel(1);
-    let (stage, watcher) = reload::start_stage(
-        transform,
-        config.reload,
-        &lookups,
-        &input,
-        &mut sink,
-        check_tx,
-    )?;
+    let started_transform = match transform {
+        Some(transform) => {
+            let (instance, output) = transform.start(&input)?;
+            Some(Started {
+                transform,
+                instance,
+                output,
+            })
+        }
+        None => None,
+    };
+    sink.bind(started_transform.as_ref().map_or(&input, |s| &s.output))?;
     // A table to create (`--create-table`) is created now, before any data flows.
     sink.prepare().await?;
+    let check = sink.output_check();
+    let (stage, watcher) = reload::start_stage(started_transform, config.reload, &lookups, &input, check);
     if let Some(t) = &transform_version {
         metrics.set_version(&t.0, &t.1);
     }
@@ -152,7 +157,6 @@ pub async fn run(
     let result = sink_loop::run(
         &mut out,
         &mut processed,
-        &mut check_rx,
         control,
         &input,
         &progress,
@@ -165,8 +169,6 @@ pub async fn run(
     drop(source.acks);
     source.task.join().await;
     let stats = transform_thread.join().unwrap_or_default();
-    // The watcher may wait on a check: close the channel before joining it.
-    drop(check_rx);
     drop(watcher);
     if let Some(h) = hangup {
         h.abort();
@@ -181,8 +183,9 @@ pub async fn run(
     Ok(summary)
 }
 
-/// Database lookups read the sink's database unless their spec names another.
-async fn load_lookups(config: &PipelineConfig) -> Result<Lookups, LookupError> {
+/// Database lookups read the sink's database unless their spec names another (`run` and
+/// `plan` alike).
+pub(crate) async fn load_lookups(config: &PipelineConfig) -> Result<Lookups, LookupError> {
     let sink_dsn = match &config.sink {
         SinkConfig::Postgres(pc) => Some(pc.dsn.as_str()),
         SinkConfig::Stdout => None,

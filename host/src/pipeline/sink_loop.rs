@@ -1,10 +1,9 @@
 //! The sink loop: takes each transformed batch in order, stages its rows in the sink,
-//! dead-letters what is rejected, and commits the rows with the batch's position; then
-//! tells the source its batch is committed. With several writers on PostgreSQL, up to one
-//! batch per writer is written at once, each committing in order. It also answers a new
-//! transform version's check against the destination, and a shutdown request.
+//! dead-letters what is rejected, and submits the rows with the batch's position; as the
+//! sink commits batches (in order: it may keep some in flight), tells the source and
+//! counts them. On a shutdown request it stops the source and writes what was read.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,14 +14,13 @@ use tokio::sync::mpsc;
 
 use super::error_rate::ErrorWindow;
 use super::progress::Progress;
-use super::reload::CheckRequest;
 use super::{PipelineError, Summary, Transformed};
 use crate::dead_letter::DeadLetters;
 use crate::errors::BoxError;
 use crate::metrics::Metrics;
 use crate::position::Positions;
 use crate::record::{Batch, DeadLetter, PipelineStage, Schema};
-use crate::sink::{InFlight, Rejected, Sink};
+use crate::sink::{Committed, Rejected, Sink};
 use crate::source::{Ack, Stopper};
 use crate::transform::stage::Processed;
 
@@ -46,15 +44,17 @@ pub struct SourceControl<'a> {
     pub bytes_done: &'a std::sync::atomic::AtomicU64,
 }
 
-/// A batch staged in the sink, until its commit: written one at a time, or with
-/// `--writers N` on PostgreSQL in flight on a writer of its own.
+/// A batch submitted to the sink, until it commits.
 struct Pending {
+    /// The sink's ticket of the batch: how many were submitted before it.
+    ticket: u64,
     batch: Batch,
     processed: Processed,
     taken: Instant,
     /// Dead-lettered before the commit: (at the transform, at the sink's staging).
     rejected: (u64, u64),
-    in_flight: Option<InFlight>,
+    /// Input records the destination refused, kept as dead letters already.
+    kept: HashSet<u32>,
 }
 
 /// Runs until the transform stage's output ends; on `shutdown` the source is stopped and
@@ -62,7 +62,6 @@ struct Pending {
 pub async fn run(
     out: &mut Outputs,
     processed: &mut mpsc::Receiver<Result<Transformed, PipelineError>>,
-    checks: &mut mpsc::Receiver<CheckRequest>,
     source: SourceControl<'_>,
     input_schema: &Schema,
     progress: &Progress,
@@ -70,18 +69,18 @@ pub async fn run(
 ) -> Result<(), PipelineError> {
     let mut shutdown = std::pin::pin!(shutdown);
     let mut shutting_down = false;
-    let lanes = out.sink.lanes();
-    // Batches in flight, oldest first: they commit in this order.
-    let mut in_flight: VecDeque<Pending> = VecDeque::new();
+    // Batches submitted and not committed yet, oldest first: they commit in this order.
+    let mut pending: VecDeque<Pending> = VecDeque::new();
+    let mut submitted = 0;
     let ctx = Context {
         source: &source,
         input_schema,
         progress,
     };
     loop {
-        // In this order: a stop request, a check, the next batch (started beside those in
-        // flight); else, once the oldest batch in flight is written, it commits, rather than
-        // hold its rows (and a stream's progress) until more input comes.
+        // In this order: a stop request, the next batch; else, once the oldest
+        // batch in flight is written, it commits, rather than hold its rows (and a
+        // stream's progress) until more input comes.
         let item = tokio::select! {
             biased;
             () = &mut shutdown, if !shutting_down => {
@@ -91,87 +90,96 @@ pub async fn run(
                 source.stop.stop();
                 continue;
             }
-            Some((output, reply)) = checks.recv() => {
-                let _ = reply.send(out.sink.check(&output).map_err(|e| e.to_string()));
-                continue;
-            }
             item = processed.recv() => item,
-            () = oldest_written(&mut in_flight), if !in_flight.is_empty() => {
-                let oldest = in_flight.pop_front().expect("a batch in flight");
-                commit(out, oldest, &ctx).await?;
+            () = out.sink.next_written(), if out.sink.in_flight() > 0 => {
+                commit_next(out, &mut pending, &ctx).await?;
                 continue;
             }
         };
         let Some(item) = item else {
-            return drain(out, &mut in_flight, &ctx).await;
+            return drain(out, &mut pending, &ctx).await;
         };
         let staged = item.and_then(|(batch, processed, taken)| {
             stage(out, batch, processed, taken, input_schema)
         });
-        let pending = match staged {
+        let batch = match staged {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             // An error before this batch's commit: the batches in flight were fine.
             Err(e) => {
-                drain(out, &mut in_flight, &ctx).await?;
+                drain(out, &mut pending, &ctx).await?;
                 return Err(e);
             }
         };
-        start(out, pending, &mut in_flight, &ctx, lanes).await?;
+        let (key, position) = (out.positions.key(&batch.batch.stream), batch.batch.position.clone());
+        pending.push_back(Pending {
+            ticket: submitted,
+            ..batch
+        });
+        submitted += 1;
+        let committed = {
+            let mut keep = keeper(&mut pending, &mut out.dead_letters, input_schema);
+            out.sink.submit(&key, &position, &mut keep).await?
+        };
+        for c in committed {
+            account(out, &mut pending, c, &ctx);
+        }
     }
 }
 
-/// Writes a staged batch: committed at once with one writer, else put in flight on a free
-/// lane (after committing the oldest ones while none is free).
-async fn start(
+/// Keeps the rows the destination refused, of the pending batch with the sink's ticket, as
+/// dead letters: durable before the commit that skips them; a repeated try hands them over
+/// again, so each is written once.
+fn keeper<'a>(
+    pending: &'a mut VecDeque<Pending>,
+    dead_letters: &'a mut DeadLetters,
+    input_schema: &'a Schema,
+) -> impl FnMut(u64, &[Rejected]) -> Result<(), BoxError> + Send + 'a {
+    move |ticket, refused| {
+        let first = pending.front().map_or(ticket, |p| p.ticket);
+        let p = (pending.get_mut((ticket - first) as usize)).expect("a pending batch per ticket");
+        for r in refused.iter().filter(|r| p.kept.insert(r.input)) {
+            let reason = r.reason.clone();
+            let l = letter(
+                &p.batch,
+                &p.processed,
+                input_schema,
+                r.input,
+                PipelineStage::Sink,
+                reason,
+            );
+            dead_letters.push(&l)?;
+        }
+        Ok(dead_letters.flush()?)
+    }
+}
+
+/// Commits the oldest batch in flight.
+async fn commit_next(
     out: &mut Outputs,
-    pending: Pending,
-    in_flight: &mut VecDeque<Pending>,
+    pending: &mut VecDeque<Pending>,
     ctx: &Context<'_, '_>,
-    lanes: usize,
-) -> Result<(), PipelineError> {
-    if lanes == 0 {
-        return commit(out, pending, ctx).await;
-    }
-    // A lane frees up when the oldest batch commits; a batch sharing a key with one in
-    // flight waits for it, so open transactions never wait on each other.
-    let keys = out.sink.key_hashes();
-    while in_flight.len() == lanes
-        || (in_flight.iter()).any(|p| p.in_flight.as_ref().is_some_and(|f| f.shares_a_key(&keys)))
-    {
-        let oldest = in_flight.pop_front().expect("a batch in flight");
-        commit(out, oldest, ctx).await?;
-    }
-    let lane = (0..lanes)
-        .find(|l| !(in_flight.iter()).any(|p| p.in_flight.as_ref().is_some_and(|f| f.lane() == *l)))
-        .expect("a free lane");
-    let key = out.positions.key(&pending.batch.stream);
-    let started = (out.sink)
-        .start(lane, &key, &pending.batch.position, keys)
-        .await?;
-    in_flight.push_back(Pending {
-        in_flight: Some(started),
-        ..pending
-    });
-    Ok(())
-}
-
-/// Resolves once the oldest batch in flight is written (its transaction open).
-async fn oldest_written(in_flight: &mut VecDeque<Pending>) {
-    if let Some(f) = in_flight.front_mut().and_then(|p| p.in_flight.as_mut()) {
-        f.written().await;
+) -> Result<bool, PipelineError> {
+    let committed = {
+        let mut keep = keeper(pending, &mut out.dead_letters, ctx.input_schema);
+        out.sink.commit_next(&mut keep).await?
+    };
+    match committed {
+        Some(c) => {
+            account(out, pending, c, ctx);
+            Ok(true)
+        }
+        None => Ok(false),
     }
 }
 
 /// Commits the batches in flight, oldest first.
 async fn drain(
     out: &mut Outputs,
-    in_flight: &mut VecDeque<Pending>,
+    pending: &mut VecDeque<Pending>,
     ctx: &Context<'_, '_>,
 ) -> Result<(), PipelineError> {
-    while let Some(p) = in_flight.pop_front() {
-        commit(out, p, ctx).await?;
-    }
+    while commit_next(out, pending, ctx).await? {}
     Ok(())
 }
 
@@ -290,57 +298,34 @@ fn stage(
         ..processed
     };
     Ok(Some(Pending {
+        ticket: 0,
         batch,
         processed,
         taken,
         rejected: (transform_errors, at_sink),
-        in_flight: None,
+        kept: HashSet::new(),
     }))
 }
 
-/// Commits a staged batch with its position (after the batches before it), and accounts
-/// for it: metrics, summary, the source told, progress.
-async fn commit(out: &mut Outputs, p: Pending, ctx: &Context<'_, '_>) -> Result<(), PipelineError> {
+/// Accounts for a committed batch, the oldest pending: metrics, summary, the source told,
+/// progress.
+fn account(out: &mut Outputs, pending: &mut VecDeque<Pending>, c: Committed, ctx: &Context<'_, '_>) {
+    let p = pending.pop_front().expect("a pending batch per commit");
+    debug_assert_eq!(p.ticket, c.ticket, "batches commit in the order submitted");
     let Pending {
         batch,
-        processed,
         taken,
         rejected: (at_transform, at_sink),
-        in_flight,
+        kept,
+        ..
     } = p;
     let Outputs {
-        sink,
-        positions,
         dead_letters,
         summary,
         metrics,
         ..
     } = out;
-    // Refused rows are durable before the commit that skips them; a repeated try hands
-    // them over again, so each is written once.
-    let mut kept = std::collections::HashSet::new();
-    let mut keep = |refused: &[Rejected]| -> Result<(), BoxError> {
-        for r in refused.iter().filter(|r| kept.insert(r.input)) {
-            let reason = r.reason.clone();
-            let l = letter(
-                &batch,
-                &processed,
-                ctx.input_schema,
-                r.input,
-                PipelineStage::Sink,
-                reason,
-            );
-            dead_letters.push(&l)?;
-        }
-        Ok(dead_letters.flush()?)
-    };
-    let written = match in_flight {
-        Some(started) => sink.finish(started, &mut keep).await?,
-        None => {
-            let key = positions.key(&batch.stream);
-            sink.commit(&key, &batch.position, &mut keep).await?
-        }
-    };
+    let written = c.written;
     metrics.records_read.inc_by(batch.records_read);
     metrics.records_written.inc_by(written);
     metrics.batches.inc();
@@ -361,5 +346,4 @@ async fn commit(out: &mut Outputs, p: Pending, ctx: &Context<'_, '_>) -> Result<
         });
     }
     (ctx.progress).update(ctx.source.bytes_done.load(Ordering::Relaxed), summary);
-    Ok(())
 }

@@ -2,7 +2,9 @@
 //!
 //! A sink stages rows one by one ([`Sink::push_row`], where a value that does not fit
 //! rejects only its row) and makes them durable together with the source position they
-//! reach ([`Sink::commit`]). Rows the destination itself refuses at commit (a constraint,
+//! reach ([`Sink::submit`]): batches commit in the order submitted, and a sink that writes
+//! several at once keeps them in flight itself ([`Sink::next_written`],
+//! [`Sink::commit_next`]). Rows the destination itself refuses at commit (a constraint,
 //! a partition that may not be created) come back as [`Rejected`], by input index. The
 //! sink owns the positions it saves: [`Sink::positions`] reads them back for the source.
 //!
@@ -14,16 +16,16 @@ pub mod stdout;
 
 use std::sync::Arc;
 
+use crate::errors::BoxError;
 use crate::position::{JobKey, Positions};
 use crate::record::{Column, Position};
+use crate::transform::reload::OutputCheck;
 
 pub use postgres::commit::OnRefused;
-pub use postgres::in_flight::InFlight;
 pub use postgres::options::{
     AUTO_WRITERS, default_retry_delay_ms, default_statement_timeout_ms, default_writers,
 };
 pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions, default_tries};
-pub use postgres::staging::KeyHashes;
 pub use postgres::{
     CreateTable, DialectChoice, PostgresError, PostgresSink, PostgresSinkConfig, WriteMethod,
     WriteMode, WriteOptions, zone_named,
@@ -53,6 +55,19 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// A submitted batch, committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// The batch's ticket: how many batches were submitted before it.
+    pub ticket: u64,
+    /// Rows written.
+    pub written: u64,
+}
+
+/// Receives the rows the destination refused of the batch with this ticket, before the
+/// commit that moves the position past them.
+pub type OnRefusedOf<'a> = dyn FnMut(u64, &[Rejected]) -> Result<(), BoxError> + Send + 'a;
+
 /// Where the run writes: a PostgreSQL/Hologres table, or JSON lines on stdout.
 pub enum Sink {
     Postgres(Box<postgres::PostgresSink>),
@@ -65,6 +80,16 @@ impl Sink {
         Ok(match config {
             SinkConfig::Postgres(pc) => {
                 Sink::Postgres(Box::new(PostgresSink::connect_patiently(pc).await?))
+            }
+            SinkConfig::Stdout => Sink::Stdout(stdout::StdoutSink::new()),
+        })
+    }
+
+    /// [`Sink::open`] that changes nothing at the destination (for `holo-host plan`).
+    pub async fn open_read_only(config: &SinkConfig) -> Result<Sink, SinkError> {
+        Ok(match config {
+            SinkConfig::Postgres(pc) => {
+                Sink::Postgres(Box::new(PostgresSink::connect_read_only(pc).await?))
             }
             SinkConfig::Stdout => Sink::Stdout(stdout::StdoutSink::new()),
         })
@@ -94,6 +119,18 @@ impl Sink {
         match self {
             Sink::Postgres(s) => Ok(s.check(output)?),
             Sink::Stdout(_) => Ok(()),
+        }
+    }
+
+    /// [`Sink::check`] on the destination as it stands now, for another thread: a new
+    /// transform version is checked with it before it takes over.
+    pub fn output_check(&self) -> OutputCheck {
+        match self {
+            Sink::Postgres(s) => {
+                let destination = Arc::new(s.target().clone());
+                Arc::new(move |output| destination.check(output).map_err(|e| e.to_string()))
+            }
+            Sink::Stdout(_) => Arc::new(|_| Ok(())),
         }
     }
 
@@ -133,62 +170,57 @@ impl Sink {
         }
     }
 
-    /// How many batches may be written at once ([`Sink::start`]); 0: one at a time through
-    /// [`Sink::commit`].
-    pub fn lanes(&self) -> usize {
+    /// Hands the staged rows over to be written with `position` under `key`; batches
+    /// commit in the order submitted, each first handing the rows the destination refused
+    /// to `on_refused` with its ticket (it may see the same rows again if a try is repeated).
+    /// Returns the batches committed during the call, oldest first: the sink may keep this
+    /// one in flight, and commit older ones to make room.
+    pub async fn submit(
+        &mut self,
+        key: &JobKey,
+        position: &Position,
+        on_refused: &mut OnRefusedOf<'_>,
+    ) -> Result<Vec<Committed>, SinkError> {
         match self {
-            Sink::Postgres(s) => s.lanes(),
+            Sink::Postgres(s) => Ok(s.submit(key, position, on_refused).await?),
+            Sink::Stdout(s) => s.submit().map(|c| vec![c]).map_err(SinkError::Stdout),
+        }
+    }
+
+    /// Batches submitted and not committed yet.
+    pub fn in_flight(&self) -> usize {
+        match self {
+            Sink::Postgres(s) => s.in_flight(),
             Sink::Stdout(_) => 0,
         }
     }
 
-    /// The hashes of the staged batch's keys ([`PostgresSink::key_hashes`]): a batch in
-    /// flight that shares one ([`InFlight::shares_a_key`]) must commit first.
-    pub fn key_hashes(&self) -> KeyHashes {
+    /// Resolves once the oldest batch in flight may commit (never, with none in flight),
+    /// so that its rows (and a stream's progress) are not held until more input comes.
+    /// Cancel-safe.
+    pub async fn next_written(&mut self) {
         match self {
-            Sink::Postgres(s) => s.key_hashes(),
-            Sink::Stdout(_) => KeyHashes::default(),
+            Sink::Postgres(s) => s.next_written().await,
+            Sink::Stdout(_) => std::future::pending().await,
         }
     }
 
-    /// Starts writing the staged rows on writer `lane` ([`PostgresSink::start`]).
-    pub async fn start(
+    /// Commits the oldest batch in flight, if any.
+    pub async fn commit_next(
         &mut self,
-        lane: usize,
-        key: &JobKey,
-        position: &Position,
-        keys: KeyHashes,
-    ) -> Result<InFlight, SinkError> {
+        on_refused: &mut OnRefusedOf<'_>,
+    ) -> Result<Option<Committed>, SinkError> {
         match self {
-            Sink::Postgres(s) => Ok(s.start(lane, key, position, keys).await?),
-            Sink::Stdout(_) => unreachable!("stdout has no lanes"),
+            Sink::Postgres(s) => Ok(s.commit_next(on_refused).await?),
+            Sink::Stdout(_) => Ok(None),
         }
     }
 
-    /// Commits a started batch, in the order they were started ([`PostgresSink::finish`]).
-    pub async fn finish(
-        &mut self,
-        batch: InFlight,
-        on_refused: &mut OnRefused<'_>,
-    ) -> Result<u64, SinkError> {
+    /// What a run would write, and how, as text (for `holo-host plan`).
+    pub fn explain(&self) -> String {
         match self {
-            Sink::Postgres(s) => Ok(s.finish(batch, on_refused).await?),
-            Sink::Stdout(_) => unreachable!("stdout has no lanes"),
-        }
-    }
-
-    /// Writes the staged rows and records `position` under `key`; returns the rows written.
-    /// Rows the destination refuses go to `on_refused` before the commit that moves the
-    /// position past them (it may see the same rows again if a try is repeated).
-    pub async fn commit(
-        &mut self,
-        key: &JobKey,
-        position: &Position,
-        on_refused: &mut OnRefused<'_>,
-    ) -> Result<u64, SinkError> {
-        match self {
-            Sink::Postgres(s) => Ok(s.commit_with(key, position, on_refused).await?),
-            Sink::Stdout(s) => s.commit().map_err(SinkError::Stdout),
+            Sink::Postgres(s) => s.explain(),
+            Sink::Stdout(_) => "sink:      stdout, one JSON object per row\n".to_owned(),
         }
     }
 }

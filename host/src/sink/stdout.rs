@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use super::Committed;
 use crate::record::{Column, row_json};
 
 /// Prints each committed batch as JSON lines (`{"column": value, …}`).
@@ -10,6 +11,8 @@ pub struct StdoutSink {
     schema: Vec<Column>,
     staged: Vec<u8>,
     rows: u64,
+    /// Batches committed so far: the next one's ticket.
+    committed: u64,
 }
 
 impl StdoutSink {
@@ -38,11 +41,17 @@ impl StdoutSink {
         self.staged.push(b'\n');
     }
 
-    pub fn commit(&mut self) -> std::io::Result<u64> {
+    /// Prints the staged rows: a batch commits as it is submitted.
+    pub fn submit(&mut self) -> std::io::Result<Committed> {
         let mut out = std::io::stdout().lock();
         out.write_all(&self.staged)?;
         out.flush()?;
         self.staged.clear();
-        Ok(std::mem::take(&mut self.rows))
+        let ticket = self.committed;
+        self.committed += 1;
+        Ok(Committed {
+            ticket,
+            written: std::mem::take(&mut self.rows),
+        })
     }
 }

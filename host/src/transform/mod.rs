@@ -9,12 +9,14 @@
 //!
 //! - [`stage`]: the transform stage of a pipeline: poison-record isolation, hot reload and
 //!   canary runs on top of [`Transform`] and [`Instance`];
-//! - [`watch`]: notices a new version of the component file;
+//! - [`watch`]: notices a new version of the component file; [`reload`]: the stage made
+//!   ready for a run, taking up each new version whose output fits the destination;
 //! - [`cache`]: compiled components on disk.
 
 mod bindings;
 pub mod cache;
 mod host;
+pub mod reload;
 pub mod stage;
 pub mod watch;
 

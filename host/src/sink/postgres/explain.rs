@@ -3,20 +3,29 @@
 
 use std::fmt::{self, Write as _};
 
-use super::PostgresSink;
 use super::catalog::PartitionKey;
+use super::create;
+use super::destination::Destination;
+use super::partition::Partitions;
 use super::positions;
 use super::spec::WriteSpec;
 use super::sql::{self, Conflict};
 use super::writer::StepSql;
 use crate::db::quote_ident;
+use crate::record::Column;
 
-impl PostgresSink {
-    /// What a run would do, as text: the target, the mode, the column mapping and the SQL
-    /// (for `holo-host plan`). Needs [`Self::bind`] first.
-    pub fn explain(&self) -> String {
+/// What a run writing `output` to a destination would do, as text for `holo-host plan`.
+pub(super) struct Explain<'a> {
+    pub dest: &'a Destination,
+    pub output: &'a [Column],
+    pub partitions: Option<&'a Partitions>,
+}
+
+impl Explain<'_> {
+    /// The target, the mode, the column mapping and the SQL; `spec` is how `output` binds.
+    pub(super) fn text(&self, spec: Option<&WriteSpec>) -> String {
         let mut out = String::new();
-        let Some(spec) = &self.spec else {
+        let Some(spec) = spec else {
             return "(not bound to a transform output)\n".into();
         };
         (self.explain_target(&mut out, spec))
@@ -29,22 +38,22 @@ impl PostgresSink {
 
     /// The server, the dialect and the write mode.
     fn explain_target(&self, out: &mut String, spec: &WriteSpec) -> fmt::Result {
-        let o = &self.options;
+        let o = &self.dest.options();
         writeln!(
             out,
             "target:   table `{}` on {}",
-            self.table.name, self.server
+            self.dest.table().name, self.dest.server()
         )?;
-        match &self.hologres_version {
+        match self.dest.hologres_version() {
             Some(v) => writeln!(out, "server:   Hologres ({v})")?,
             None => writeln!(out, "server:   PostgreSQL")?,
         }
-        let how = if self.autocommit {
+        let how = if self.dest.autocommit() {
             "autocommit statements; the position is written after the rows"
         } else {
             "one transaction per batch holds its rows and its position"
         };
-        writeln!(out, "dialect:  {} ({how})", self.dialect.name())?;
+        writeln!(out, "dialect:  {} ({how})", self.dest.dialect().name())?;
         let key = if spec.key.is_empty() {
             "no key".to_owned()
         } else {
@@ -64,7 +73,7 @@ impl PostgresSink {
             o.writers,
             if o.writers == 1 { "" } else { "s" }
         )?;
-        let zone = self.zone.map_or("UTC", |z| z.name());
+        let zone = self.dest.zone().map_or("UTC", |z| z.name());
         writeln!(
             out,
             "times:    timestamptz text without an offset is read in {zone}"
@@ -74,10 +83,10 @@ impl PostgresSink {
 
     /// How rows find their partition, and what happens to a missing one.
     fn explain_partitions(&self, out: &mut String) -> fmt::Result {
-        let o = &self.options;
-        if let Some(PartitionKey { strategy, column }) = &self.table.partition {
+        let o = &self.dest.options();
+        if let Some(PartitionKey { strategy, column }) = &self.dest.table().partition {
             let column = column.as_deref().unwrap_or("(expression)");
-            match &self.partitions {
+            match self.partitions {
                 Some(p) if *strategy == 'l' => {
                     let mut children: Vec<String> = p
                         .children()
@@ -130,8 +139,7 @@ impl PostgresSink {
     fn explain_columns(&self, out: &mut String, spec: &WriteSpec) -> fmt::Result {
         writeln!(out, "\ncolumns (transform output -> table):")?;
         for (c, (name, ty)) in self.output.iter().zip(&spec.columns) {
-            let declared = self
-                .table
+            let declared = (self.dest.table())
                 .column(name)
                 .map_or(ty.name(), |tc| tc.type_name.as_str());
             let mark = if spec.key.iter().any(|(k, _)| k == name) {
@@ -168,11 +176,11 @@ impl PostgresSink {
 
     /// The statements of a run: the DDL when creating, the writes, the position.
     fn explain_sql(&self, out: &mut String, spec: &WriteSpec) -> fmt::Result {
-        let o = &self.options;
+        let o = &self.dest.options();
         writeln!(out, "\nSQL:")?;
-        if self.create_pending {
+        if self.dest.create_pending() {
             writeln!(out, "-- the table is missing: --create-table creates it")?;
-            let ddl = self.create_table_sql();
+            let ddl = create::create_table_sql(self.dest, self.output);
             if ddl.len() > 1 {
                 writeln!(out, "BEGIN;")?;
             }
@@ -187,27 +195,27 @@ impl PostgresSink {
         let table = if partitioned {
             format!(
                 "{}.{}",
-                quote_ident(&self.table.schema),
-                quote_ident(&format!("{}_<value>", self.table.table))
+                quote_ident(&self.dest.table().schema),
+                quote_ident(&format!("{}_<value>", self.dest.table().table))
             )
         } else {
-            self.table.quoted()
+            self.dest.table().quoted()
         };
         if partitioned && o.create_partitions {
             writeln!(out, "-- a missing child, for each new value")?;
             writeln!(
                 out,
                 "CREATE TABLE {table} PARTITION OF {} FOR VALUES IN ('<value>');",
-                self.table.quoted()
+                self.dest.table().quoted()
             )?;
         }
-        if !self.autocommit {
+        if !self.dest.autocommit() {
             writeln!(out, "BEGIN;")?;
         }
         let to = if partitioned { " (to each child)" } else { "" };
         if !spec.key.is_empty() {
             writeln!(out, "-- deletes, by key, before the rows of the batch{to}")?;
-            write_step_sql(out, &spec.delete_sql(&table, self.dialect), true, &table)?;
+            write_step_sql(out, &spec.delete_sql(&table, self.dest.dialect()), true, &table)?;
         }
         let order = if spec.key_order { ", in key order" } else { "" };
         writeln!(
@@ -218,7 +226,7 @@ impl PostgresSink {
         write_step_sql(out, &spec.rows_sql(&table).1, false, &table)?;
         writeln!(out, "-- the source position, after the rows")?;
         writeln!(out, "{};", positions::UPSERT)?;
-        if !self.autocommit {
+        if !self.dest.autocommit() {
             writeln!(out, "COMMIT;")?;
         }
         Ok(())

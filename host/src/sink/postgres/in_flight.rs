@@ -7,14 +7,14 @@ use std::fmt;
 
 use tracing::{debug, warn};
 
-use super::PostgresSink;
-use super::commit::{Connector, Failed, Keep, OnRefused, Work, reconnect, run_transaction};
+use super::commit::{Failed, Keep, OnRefused, Work, run_transaction};
 use super::error::PostgresError;
-use super::positions;
+use super::sessions::Sessions;
 use super::staging::{KeyHashes, Staged};
 use super::writer::{Outcome, Shapes, Step, Writer};
+use crate::db::session::on_session;
+use crate::db::{Retriable, Session};
 use crate::position::JobKey;
-use crate::record::Position;
 use crate::sink::Rejected;
 
 /// A batch being written on a writer of its own, in a transaction left open until the
@@ -68,12 +68,154 @@ impl fmt::Debug for InFlight {
     }
 }
 
+/// A batch to start: its rows, how they are written, and the position they reach.
+pub(super) struct Batch {
+    pub staged: Staged,
+    pub shapes: Shapes,
+    pub steps: Vec<Step>,
+    /// The position's text, as saved.
+    pub position: String,
+    /// Rows no partition takes.
+    pub unrouted: Vec<Rejected>,
+    pub keys: KeyHashes,
+}
+
 impl InFlight {
+    /// Starts writing `batch` on writer `lane` (one no batch in flight holds), in a
+    /// transaction [`Self::finish`] commits; the write runs on a task of its own.
+    pub(super) fn start(
+        sessions: &mut Sessions,
+        lane: usize,
+        key: &JobKey,
+        table: &str,
+        batch: Batch,
+    ) -> InFlight {
+        let Batch {
+            staged,
+            shapes,
+            steps,
+            position,
+            unrouted,
+            keys,
+        } = batch;
+        let connector = sessions.connector().clone();
+        let mut writer = sessions.take(lane);
+        let (table, job, at) = (table.to_owned(), key.as_str().to_owned(), position.clone());
+        let task = tokio::spawn(async move {
+            let work = Work {
+                staged: &staged,
+                shapes: &shapes,
+                steps: &steps,
+                job: &job,
+                position: &at,
+                expected: None,
+            };
+            let what = format!("write to table `{table}`");
+            let backoff = connector.backoff();
+            let written = on_session!(&mut writer, backoff, &what, connector.open(), |w, _failed| {
+                work.open_once(w, &table)
+            });
+            Opened {
+                writer,
+                staged,
+                shapes,
+                steps,
+                written,
+            }
+        });
+        InFlight {
+            lane,
+            key: key.clone(),
+            position,
+            unrouted,
+            keys,
+            task: Task::Running(task),
+        }
+    }
+
+    /// Commits this batch, after those started before it (call in order): its refused rows
+    /// go to `on_refused`, its position is saved compare-and-set against `expected`, COMMIT.
+    /// A failure after the rows were written writes the batch again in a new transaction.
+    /// Returns the rows written, and the position saved.
+    pub(super) async fn finish(
+        self,
+        sessions: &mut Sessions,
+        table: &str,
+        expected: Option<Option<String>>,
+        on_refused: &mut OnRefused<'_>,
+    ) -> Result<(u64, String), PostgresError> {
+        let InFlight {
+            lane,
+            key,
+            position,
+            unrouted,
+            task,
+            ..
+        } = self;
+        let Opened {
+            writer,
+            staged,
+            shapes,
+            steps,
+            written,
+        } = task.opened().await;
+        sessions.put(lane, writer);
+        let work = Work {
+            staged: &staged,
+            shapes: &shapes,
+            steps: &steps,
+            job: key.as_str(),
+            position: &position,
+            expected: expected.as_ref(),
+        };
+        let mut keep = Keep {
+            unrouted: &unrouted,
+            on_refused,
+        };
+        let mut sent_commit = None;
+        let closed = match (written, sessions.get_mut(lane)) {
+            (Ok(total), Some(w)) => work.close(w, total, &mut sent_commit, &mut keep).await,
+            (Ok(_), None) => Err(Failed::Fenced),
+            (Err(e), _) => Err(e),
+        };
+        let outcome = match closed {
+            Ok(out) => out,
+            Err(e) if sent_commit.is_some() || e.is_retriable() => {
+                sessions.put(lane, Session::default());
+                warn!(table = %table, job = %key, error = %e,
+                      "committing a batch written ahead failed: writing it again");
+                let (connector, writers) = sessions.all();
+                (run_transaction(
+                    connector,
+                    &mut writers[lane],
+                    &work,
+                    &key,
+                    table,
+                    &mut keep,
+                    sent_commit,
+                ))
+                .await?
+            }
+            Err(e) => {
+                sessions.put(lane, Session::default());
+                return Err(e.into_error(key.as_str(), table));
+            }
+        };
+        debug!(table = %table, job = %key, rows = outcome.written, lane,
+               rejected = unrouted.len() + outcome.rejected.len(), "committed");
+        Ok((outcome.written, position))
+    }
+
+    /// The job whose position the batch moves.
+    pub fn job(&self) -> &JobKey {
+        &self.key
+    }
+
     pub fn lane(&self) -> usize {
         self.lane
     }
 
-    /// Whether a batch whose keys hash to `keys` ([`PostgresSink::key_hashes`]) touches a
+    /// Whether a batch whose keys hash to `keys` ([`Staged::key_hashes`]) touches a
     /// key this one writes: it must then wait for this one to commit.
     pub fn shares_a_key(&self, keys: &KeyHashes) -> bool {
         let (small, large) = if self.keys.len() < keys.len() {
@@ -95,184 +237,9 @@ impl InFlight {
 /// What a pipelined batch's writer hands back: its session (the transaction open on it),
 /// and what the batch needs should it have to be written again.
 struct Opened {
-    writer: Option<Writer>,
+    writer: Session<Writer>,
     staged: Staged,
     shapes: Shapes,
     steps: Vec<Step>,
     written: Result<Outcome, Failed>,
-}
-
-impl PostgresSink {
-    /// How many batches may be in flight at once, each on a writer of its own
-    /// ([`Self::start`]); 0 when batches are written one at a time ([`Self::commit_with`]):
-    /// one writer, or Hologres, whose statements autocommit.
-    pub fn lanes(&self) -> usize {
-        if self.autocommit || self.writers.len() < 2 {
-            0
-        } else {
-            self.writers.len()
-        }
-    }
-
-    /// The hashes of the keys the staged batch writes or deletes (none without a key),
-    /// computed once a batch: see [`InFlight::shares_a_key`] and [`Self::start`].
-    pub fn key_hashes(&self) -> KeyHashes {
-        self.staged.key_hashes().collect()
-    }
-
-    /// Starts writing the staged rows on writer `lane` (one no batch in flight holds), in a
-    /// transaction [`Self::finish`] commits with `position`; `keys` are the batch's
-    /// [`Self::key_hashes`]. The rows leave the staging area.
-    pub async fn start(
-        &mut self,
-        lane: usize,
-        key: &JobKey,
-        position: &Position,
-        keys: KeyHashes,
-    ) -> Result<InFlight, PostgresError> {
-        let (routes, unrouted) = self.routes(lane).await?;
-        let position = positions::envelope(self.table.oid, position).to_string();
-        let steps = if self.staged.is_empty() {
-            Vec::new()
-        } else {
-            self.steps_for(&routes, 1).remove(0)
-        };
-        let staged = std::mem::take(&mut self.staged);
-        let shapes = self.shapes();
-        let writer = self.writers[lane].take();
-        let (pg, server) = (self.pg.clone(), self.server.clone());
-        let (hologres_version, timeout) = (
-            self.hologres_version.clone(),
-            self.options.statement_timeout_ms,
-        );
-        let (backoff, table) = (self.backoff(), self.table.name.clone());
-        let (job, at) = (key.as_str().to_owned(), position.clone());
-        let task = tokio::spawn(async move {
-            let connector = Connector::new(&pg, &server, &hologres_version, timeout);
-            let mut slot = writer;
-            let work = Work {
-                staged: &staged,
-                shapes: &shapes,
-                steps: &steps,
-                job: &job,
-                position: &at,
-                expected: None,
-            };
-            let what = format!("write to table `{table}`");
-            let mut attempts = backoff.attempts(&what);
-            let written = loop {
-                let result = match connector.ensure(&mut slot).await {
-                    Ok(w) => work.open_once(w, &table).await,
-                    Err(e) => Err(Failed::from(e)),
-                };
-                match result {
-                    Ok(out) => break Ok(out),
-                    Err(e) => {
-                        let (again, reason) = (reconnect(&mut slot, &e), e.reason());
-                        if let Err(e) = attempts.next(e, again, &reason).await {
-                            break Err(e);
-                        }
-                    }
-                }
-            };
-            Opened {
-                writer: slot,
-                staged,
-                shapes,
-                steps,
-                written,
-            }
-        });
-        Ok(InFlight {
-            lane,
-            key: key.clone(),
-            position,
-            unrouted,
-            keys,
-            task: Task::Running(task),
-        })
-    }
-
-    /// Commits a batch [`Self::start`]ed, after those started before it (call in order):
-    /// its refused rows go to `on_refused`, its position is saved compare-and-set, COMMIT.
-    /// A failure after the rows were written writes the batch again in a new transaction.
-    pub async fn finish(
-        &mut self,
-        batch: InFlight,
-        on_refused: &mut OnRefused<'_>,
-    ) -> Result<u64, PostgresError> {
-        let InFlight {
-            lane,
-            key,
-            position,
-            unrouted,
-            task,
-            ..
-        } = batch;
-        let Opened {
-            writer,
-            staged,
-            shapes,
-            steps,
-            written,
-        } = task.opened().await;
-        self.writers[lane] = writer;
-        let table = self.table.name.clone();
-        let expected = self.expected(&key);
-        let work = Work {
-            staged: &staged,
-            shapes: &shapes,
-            steps: &steps,
-            job: key.as_str(),
-            position: &position,
-            expected: expected.as_ref(),
-        };
-        let mut keep = Keep {
-            unrouted: &unrouted,
-            on_refused,
-        };
-        let mut sent_commit = None;
-        let slot = &mut self.writers[lane];
-        let closed = match (written, slot.as_mut()) {
-            (Ok(total), Some(w)) => work.close(w, total, &mut sent_commit, &mut keep).await,
-            (Ok(_), None) => Err(Failed::Fenced),
-            (Err(e), _) => Err(e),
-        };
-        let outcome = match closed {
-            Ok(out) => out,
-            Err(e) if sent_commit.is_some() || e.retriable() => {
-                *slot = None;
-                warn!(table = %table, job = %key, error = %e,
-                      "committing a batch written ahead failed: writing it again");
-                let connector = Connector::new(
-                    &self.pg,
-                    &self.server,
-                    &self.hologres_version,
-                    self.options.statement_timeout_ms,
-                );
-                let backoff = self.backoff();
-                let slot = &mut self.writers[lane];
-                (run_transaction(
-                    connector,
-                    slot,
-                    &work,
-                    &key,
-                    &table,
-                    &backoff,
-                    &mut keep,
-                    sent_commit,
-                ))
-                .await?
-            }
-            Err(e) => {
-                *slot = None;
-                return Err(e.into_error(key.as_str(), &table));
-            }
-        };
-        (self.known.lock().unwrap_or_else(|e| e.into_inner()))
-            .insert(key.as_str().to_owned(), Some(position));
-        debug!(table = %table, job = %key, rows = outcome.written, lane,
-               rejected = unrouted.len() + outcome.rejected.len(), "committed");
-        Ok(outcome.written)
-    }
 }

@@ -144,43 +144,6 @@ pub fn choose(
     }
 }
 
-/// Falling back from Fixed Copy when the server refuses it (see [`super::commit`]).
-impl super::PostgresSink {
-    /// Whether the server refused Fixed Copy itself (its options unknown or turned off),
-    /// when the method was chosen, not asked for: then INSERT takes over.
-    pub(super) fn fixed_copy_refused(&self, e: &tokio_postgres::Error) -> bool {
-        let chosen = self.options.method == WriteMethod::Auto
-            && self
-                .spec
-                .as_ref()
-                .is_some_and(|s| s.method == Method::FixedCopy);
-        chosen
-            && e.as_db_error().is_some_and(|db| {
-                let code = db.code().code();
-                let message = db.message().to_ascii_lowercase();
-                ["42601", "0A000", "22023"].contains(&code)
-                    && ["stream_mode", "on_conflict"]
-                        .iter()
-                        .any(|o| message.contains(o))
-            })
-    }
-
-    /// Switches the run from Fixed Copy to the INSERT its version allows.
-    pub(super) fn copy_refused(&mut self, e: &tokio_postgres::Error) {
-        let spec = self.spec.as_mut().expect("a bound output");
-        spec.method = match self
-            .hologres_version
-            .as_deref()
-            .and_then(HoloVersion::parse)
-        {
-            Some(v) if v < HoloVersion::UNNEST => Method::Values,
-            _ => Method::Unnest,
-        };
-        tracing::warn!(table = %self.table.name, error = %e, method = spec.method.name(),
-              "the server refused Fixed Copy: writing with INSERT instead");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

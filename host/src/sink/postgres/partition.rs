@@ -14,8 +14,10 @@ use tracing::{info, warn};
 use super::catalog::TableInfo;
 use super::encode;
 use super::sql;
+use super::staging::Staged;
 use super::types::{PgType, Problem};
 use crate::db::quote_ident;
+use crate::sink::Rejected;
 
 /// A partition value as text in one canonical spelling per type (`7`, `2024-01-31`), so
 /// a row's value and a bound's literal compare equal; `None` is NULL.
@@ -401,28 +403,25 @@ async fn auto_partitioned(client: &Client, schema: &str, table: &str) -> bool {
     }
 }
 
-/// Routing a staged batch's rows to the children (see [`super::commit`]).
-impl super::PostgresSink {
-    /// The staged rows and deletes whose partition value no child takes.
-    pub(super) fn unrouted(&self, routes: &[Route]) -> Vec<crate::sink::Rejected> {
-        if routes.is_empty() {
-            return Vec::new();
-        }
-        let deletes = self.staged.deletes.iter().map(|d| (d.part, d.input));
-        let rows = (self.staged.rows.iter())
-            .filter(|r| r.live)
-            .map(|r| (r.part, r.input));
-        deletes
-            .chain(rows)
-            .filter_map(|(part, input)| match &routes[part as usize] {
-                Route::Reject(reason) => Some(crate::sink::Rejected {
-                    input,
-                    reason: reason.clone(),
-                }),
-                Route::Child(_) | Route::Missing => None,
-            })
-            .collect()
+/// The staged rows and deletes whose partition value no child takes (see [`Route`]).
+pub fn unrouted(staged: &Staged, routes: &[Route]) -> Vec<Rejected> {
+    if routes.is_empty() {
+        return Vec::new();
     }
+    let deletes = staged.deletes.iter().map(|d| (d.part, d.input));
+    let rows = (staged.rows.iter())
+        .filter(|r| r.live)
+        .map(|r| (r.part, r.input));
+    deletes
+        .chain(rows)
+        .filter_map(|(part, input)| match &routes[part as usize] {
+            Route::Reject(reason) => Some(Rejected {
+                input,
+                reason: reason.clone(),
+            }),
+            Route::Child(_) | Route::Missing => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 use tracing::info;
 
-use crate::db::{self, ConnectConfig, TableName};
+use crate::db::session::on_session;
+use crate::db::{self, ConnectConfig, Retriable, Session, TableName};
 use crate::position::{BoxError, JobKey, PositionError, PositionStore, StoreFuture};
 use crate::record::Position;
 use crate::retry::Backoff;
@@ -145,7 +146,7 @@ pub struct PostgresPositions {
     table: TableName,
     backoff: Backoff,
     /// Opened on first use, and again after a failure.
-    client: Mutex<Option<Client>>,
+    client: Mutex<Session<Client>>,
     known: Known,
 }
 
@@ -158,7 +159,7 @@ enum StoreError {
     Query(#[from] tokio_postgres::Error),
 }
 
-impl StoreError {
+impl Retriable for StoreError {
     fn reason(&self) -> String {
         match self {
             StoreError::Connect(_) => "connect".to_owned(),
@@ -187,7 +188,7 @@ impl PostgresPositions {
             server,
             table,
             backoff,
-            client: Mutex::new(None),
+            client: Mutex::new(Session::default()),
             known,
         }
     }
@@ -197,35 +198,14 @@ impl PostgresPositions {
         known.insert(key.as_str().to_owned(), position);
     }
 
-    /// The store's session, connecting first if it has none.
-    async fn session<'s>(&self, slot: &'s mut Option<Client>) -> Result<&'s Client, StoreError> {
-        if slot.is_none() {
-            *slot = Some(db::connect(&self.pg, &self.server).await?);
-        }
-        Ok(slot.as_ref().expect("connected above"))
-    }
-
     async fn clear_keys(&self, key: &JobKey) -> Result<(), StoreError> {
         let legacy = legacy_key(key, &self.table);
-        let mut slot = self.client.lock().await;
-        let mut attempts = self.backoff.attempts("clearing a saved position");
-        loop {
-            let result = match self.session(&mut slot).await {
-                Ok(c) => c
-                    .execute(DELETE, &[&key.as_str(), &legacy])
-                    .await
-                    .map_err(StoreError::from),
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    *slot = None;
-                    let (again, reason) = (e.is_retriable(), e.reason());
-                    attempts.next(e, again, &reason).await?;
-                }
-            }
-        }
+        let mut session = self.client.lock().await;
+        let what = "clearing a saved position";
+        (on_session!(&mut session, self.backoff, what, db::connect(&self.pg, &self.server), |c, _failed| async {
+            Ok::<_, StoreError>(c.execute(DELETE, &[&key.as_str(), &legacy]).await?)
+        }))
+        .map(drop)
     }
 }
 
@@ -267,43 +247,31 @@ impl PostgresPositions {
     ) -> Result<(HashMap<String, String>, Option<u32>), StoreError> {
         let jobs: Vec<&str> = keys.iter().map(JobKey::as_str).collect();
         let legacy: Vec<String> = keys.iter().map(|k| legacy_key(k, &self.table)).collect();
-        let mut slot = self.client.lock().await;
-        let mut attempts = self.backoff.attempts("reading saved positions");
-        loop {
-            let result: Result<_, StoreError> = async {
-                let c = self.session(&mut slot).await?;
-                let oid: Option<u32> = c
-                    .query_one(TABLE_OID, &[&self.table.quoted()])
-                    .await?
-                    .get(0);
-                let mut found: HashMap<String, String> = (c.query(SELECT_MANY, &[&jobs]).await?)
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1)))
-                    .collect();
-                let missing: Vec<usize> = (0..keys.len())
-                    .filter(|&i| !found.contains_key(jobs[i]))
-                    .collect();
-                if !missing.is_empty() {
-                    let new: Vec<&str> = missing.iter().map(|&i| jobs[i]).collect();
-                    let old: Vec<&str> = missing.iter().map(|&i| legacy[i].as_str()).collect();
-                    for r in c.query(ADOPT_LEGACY_MANY, &[&new, &old]).await? {
-                        let job: String = r.get(0);
-                        info!(job = %job, "the saved position now goes by its new key");
-                        found.insert(job, r.get(1));
-                    }
-                }
-                Ok((found, oid))
-            }
-            .await;
-            match result {
-                Ok(found) => return Ok(found),
-                Err(e) => {
-                    *slot = None;
-                    let (again, reason) = (e.is_retriable(), e.reason());
-                    attempts.next(e, again, &reason).await?;
+        let mut session = self.client.lock().await;
+        let what = "reading saved positions";
+        on_session!(&mut session, self.backoff, what, db::connect(&self.pg, &self.server), |c, _failed| async {
+            let oid: Option<u32> = c
+                .query_one(TABLE_OID, &[&self.table.quoted()])
+                .await?
+                .get(0);
+            let mut found: HashMap<String, String> = (c.query(SELECT_MANY, &[&jobs]).await?)
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            let missing: Vec<usize> = (0..keys.len())
+                .filter(|&i| !found.contains_key(jobs[i]))
+                .collect();
+            if !missing.is_empty() {
+                let new: Vec<&str> = missing.iter().map(|&i| jobs[i]).collect();
+                let old: Vec<&str> = missing.iter().map(|&i| legacy[i].as_str()).collect();
+                for r in c.query(ADOPT_LEGACY_MANY, &[&new, &old]).await? {
+                    let job: String = r.get(0);
+                    info!(job = %job, "the saved position now goes by its new key");
+                    found.insert(job, r.get(1));
                 }
             }
-        }
+            Ok::<_, StoreError>((found, oid))
+        })
     }
 }
 

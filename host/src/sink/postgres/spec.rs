@@ -2,16 +2,17 @@
 //! key, which picks the partition, the conflict clause of the write mode, and the method
 //! (see [`super::method`]).
 
-use super::catalog::PartitionKey;
+use super::catalog::{PartitionKey, TableInfo};
+use super::destination::Destination;
 use super::error::PostgresError;
-use super::method::{self, HoloVersion, Method, Needs};
+use super::method::{self, HoloVersion, Method, Needs, WriteMethod};
 use super::options::WriteMode;
-use super::partition;
+use super::partition::{self, Route};
 use super::sql::Conflict;
-use super::staging::{Merge, RowSpec};
+use super::staging::{Merge, RowSpec, Staged};
 use super::types::{ColumnCodec, PgType};
-use super::writer::{Shapes, StepKind, StepSql};
-use super::{Dialect, PostgresSink, sql};
+use super::writer::{Shapes, Step, StepKind, StepSql};
+use super::{Dialect, sql};
 use crate::record::Column;
 
 /// The output bound to the table, and how it is written.
@@ -81,22 +82,22 @@ impl WriteSpec {
     }
 }
 
-impl PostgresSink {
-    /// How `output`, whose columns encode as `codecs`, is written to the table.
-    pub(super) fn write_spec(
-        &self,
+impl WriteSpec {
+    /// How `output`, whose columns encode as `codecs`, is written to `table` of `dest`.
+    pub fn new(
+        dest: &Destination,
+        table: &TableInfo,
         mut codecs: Vec<ColumnCodec>,
         output: &[Column],
     ) -> Result<WriteSpec, PostgresError> {
         for c in
             (codecs.iter_mut()).filter(|c| matches!(c.ty, PgType::Timestamptz | PgType::Timetz))
         {
-            c.zone = self.zone;
+            c.zone = dest.zone();
         }
-        let table = &self.table;
-        let mode = self.options.mode;
-        let key = self.key_columns(output)?;
-        let partition = self.partition_column(&codecs, output)?;
+        let mode = dest.options().mode;
+        let key = key_columns(table, mode, output)?;
+        let partition = partition_column(table, &codecs, output)?;
         let merge = match mode {
             WriteMode::Insert => Merge::None,
             WriteMode::InsertOrIgnore => Merge::KeepFirst,
@@ -109,16 +110,16 @@ impl PostgresSink {
             .filter(|c| !output.iter().any(|o| o.name == c.name))
             .map(|c| c.name.clone())
             .collect();
-        let (null_fill, reset) = self.cleared(&left_out, &key_cols);
+        let (null_fill, reset) = cleared(table, mode, &left_out, &key_cols);
         columns.extend(null_fill.iter().cloned());
-        let conflict = self.conflict(&columns, &key_cols, reset);
-        let version = (self.hologres_version.as_deref()).and_then(HoloVersion::parse);
+        let conflict = conflict(mode, dest.autocommit(), &columns, &key_cols, reset);
+        let version = dest.hologres_version().and_then(HoloVersion::parse);
         let needs = Needs {
             keyed: conflict != Conflict::Fail,
             defaults: matches!(&conflict, Conflict::Update { reset, .. } if !reset.is_empty()),
             arrays: columns.iter().any(|(_, t)| t.element().is_some()),
         };
-        let method = method::choose(self.options.method, self.dialect, version, needs).map_err(
+        let method = method::choose(dest.options().method, dest.dialect(), version, needs).map_err(
             |reason| PostgresError::WriteMethod {
                 table: table.name.clone(),
                 reason,
@@ -153,124 +154,237 @@ impl PostgresSink {
         })
     }
 
-    /// Indexes of the primary key's columns in `output`; none when the mode needs no key
-    /// and the output lacks one (deletes will then be refused).
-    fn key_columns(&self, output: &[Column]) -> Result<Vec<usize>, PostgresError> {
-        let table = &self.table;
-        let mode = self.options.mode;
-        if mode.is_upsert() && table.primary_key.is_empty() {
-            return Err(PostgresError::NoPrimaryKey {
-                table: table.name.clone(),
-                mode,
-            });
-        }
-        let mut key = Vec::new();
-        for k in &table.primary_key {
-            match output.iter().position(|c| &c.name == k) {
-                Some(i) => key.push(i),
-                None if mode.is_upsert() => {
-                    return Err(PostgresError::KeyNotInOutput {
-                        table: table.name.clone(),
-                        column: k.clone(),
-                        mode,
-                    });
+    /// The steps of each of `n` writers for the staged batch: per table (`parent`, quoted,
+    /// or the children `routes` name), its deletes, then its rows.
+    pub fn steps(
+        &self,
+        staged: &Staged,
+        routes: &[Route],
+        parent: &str,
+        dialect: Dialect,
+        n: usize,
+    ) -> Vec<Vec<Step>> {
+        // Per writer: (table, deletes, rows), tables in order of first use.
+        let mut work: Vec<Vec<TableWork>> = vec![Vec::new(); n];
+        let table_of = |part: u32| -> Option<&str> {
+            if self.row.partition.is_none() {
+                return Some(parent);
+            }
+            match &routes[part as usize] {
+                Route::Child(c) => Some(c.as_str()),
+                Route::Reject(_) | Route::Missing => None,
+            }
+        };
+        let mut add = |w: usize, table: &str, item: u32, delete: bool| {
+            let list = &mut work[w];
+            let i = match list.iter().position(|(t, _, _)| t == table) {
+                Some(i) => i,
+                None => {
+                    list.push((table.to_owned(), Vec::new(), Vec::new()));
+                    list.len() - 1
                 }
-                None => return Ok(Vec::new()),
+            };
+            if delete {
+                list[i].1.push(item);
+            } else {
+                list[i].2.push(item);
+            }
+        };
+        for (i, d) in staged.deletes.iter().enumerate() {
+            if let Some(t) = table_of(d.part) {
+                add(staged.writer_of(&d.key, i, n), t, i as u32, true);
             }
         }
-        Ok(key)
-    }
-
-    /// The output column that picks the child of a LIST-partitioned table, and its type.
-    fn partition_column(
-        &self,
-        codecs: &[ColumnCodec],
-        output: &[Column],
-    ) -> Result<Option<(usize, PgType)>, PostgresError> {
-        let table = &self.table;
-        let Some(PartitionKey {
-            strategy: 'l',
-            column: Some(column),
-        }) = &table.partition
-        else {
-            return Ok(None);
-        };
-        let bad = |reason: String| PostgresError::Partitioning {
-            table: table.name.clone(),
-            reason,
-        };
-        let i = output
-            .iter()
-            .position(|c| &c.name == column)
-            .ok_or_else(|| {
-                bad(format!(
-                    "the transform output has no column `{column}`, which picks the partition of \
-                 each row: output it"
-                ))
-            })?;
-        let ty = codecs[i].ty;
-        if !partition::supports(ty) {
-            return Err(bad(format!(
-                "its partition column `{column}` is {ty}, not text, an integer or a date"
-            )));
-        }
-        Ok(Some((i, ty)))
-    }
-
-    /// What insert-or-replace does with the columns the output leaves out, as holo-client
-    /// (`UpsertStatementBuilder.prepareRecord` fills them in the client): written as NULL
-    /// (the Fixed Plan shape, `c = excluded.c`), or, for a column with a default (or of a
-    /// type the sink cannot send), reset to it with `c = DEFAULT`. Other modes clear nothing.
-    fn cleared(
-        &self,
-        left_out: &[String],
-        key: &[(String, PgType)],
-    ) -> (Vec<(String, PgType)>, Vec<String>) {
-        let mut null_fill = Vec::new();
-        let mut reset = Vec::new();
-        if self.options.mode != WriteMode::InsertOrReplace {
-            return (null_fill, reset);
-        }
-        for c in &self.table.columns {
-            if !left_out.contains(&c.name)
-                || c.generated
-                || c.identity
-                || key.iter().any(|(k, _)| *k == c.name)
-            {
+        for (i, r) in staged.rows.iter().enumerate() {
+            if !r.live {
                 continue;
             }
-            match c.pg_type() {
-                Some(ty) if !c.has_default => null_fill.push((c.name.clone(), ty)),
-                _ => reset.push(c.name.clone()),
+            if let Some(t) = table_of(r.part) {
+                add(staged.writer_of(&r.key, i, n), t, i as u32, false);
             }
         }
-        (null_fill, reset)
+        (work.into_iter())
+            .map(|tables| self.table_steps(staged, tables, dialect))
+            .collect()
     }
 
-    /// The conflict clause of the write mode: every written column is set from the new
-    /// row, the key included (as holo-client's builders write it).
-    fn conflict(
-        &self,
-        columns: &[(String, PgType)],
-        key: &[(String, PgType)],
-        reset: Vec<String>,
-    ) -> Conflict {
-        let key: Vec<String> = key.iter().map(|(n, _)| n.clone()).collect();
-        let set = || -> Vec<String> { columns.iter().map(|(n, _)| n.clone()).collect() };
-        match self.options.mode {
-            WriteMode::Insert if self.autocommit && !key.is_empty() => Conflict::Nothing { key },
-            WriteMode::Insert => Conflict::Fail,
-            WriteMode::InsertOrIgnore => Conflict::Nothing { key },
-            WriteMode::InsertOrUpdate => Conflict::Update {
-                set: set(),
-                key,
-                reset: vec![],
-            },
-            WriteMode::InsertOrReplace => Conflict::Update {
-                set: set(),
-                key,
-                reset,
-            },
+    /// One writer's steps: per table, its deletes, then its rows.
+    fn table_steps(&self, staged: &Staged, tables: Vec<TableWork>, dialect: Dialect) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for (table, deletes, mut rows) in tables {
+            if !deletes.is_empty() {
+                steps.push(Step {
+                    kind: StepKind::Delete,
+                    sql: self.delete_sql(&table, dialect),
+                    table: table.clone(),
+                    items: deletes,
+                    existing: None,
+                });
+            }
+            if !rows.is_empty() {
+                if self.key_order {
+                    staged.sort_by_key(&mut rows);
+                }
+                let (kind, sql) = self.rows_sql(&table);
+                steps.push(Step {
+                    kind,
+                    sql,
+                    existing: self.existing_keys_sql(&table),
+                    table,
+                    items: rows,
+                });
+            }
         }
+        steps
+    }
+
+    /// Whether the server refused Fixed Copy itself (its options unknown or turned off),
+    /// when the method was chosen (`asked` is auto), not asked for: then INSERT takes over.
+    pub fn fixed_copy_refused(&self, asked: WriteMethod, e: &tokio_postgres::Error) -> bool {
+        let chosen = asked == WriteMethod::Auto && self.method == Method::FixedCopy;
+        chosen
+            && e.as_db_error().is_some_and(|db| {
+                let code = db.code().code();
+                let message = db.message().to_ascii_lowercase();
+                ["42601", "0A000", "22023"].contains(&code)
+                    && ["stream_mode", "on_conflict"]
+                        .iter()
+                        .any(|o| message.contains(o))
+            })
+    }
+
+    /// Switches from Fixed Copy to the INSERT the server's `version` allows.
+    pub fn fall_back_to_insert(&mut self, version: Option<&str>) {
+        self.method = match version.and_then(HoloVersion::parse) {
+            Some(v) if v < HoloVersion::UNNEST => Method::Values,
+            _ => Method::Unnest,
+        };
+    }
+}
+
+/// One table's work for one writer: the table, its deletes, its rows.
+type TableWork = (String, Vec<u32>, Vec<u32>);
+
+/// Indexes of the primary key's columns in `output`; none when the mode needs no key
+/// and the output lacks one (deletes will then be refused).
+fn key_columns(
+    table: &TableInfo,
+    mode: WriteMode,
+    output: &[Column],
+) -> Result<Vec<usize>, PostgresError> {
+    if mode.is_upsert() && table.primary_key.is_empty() {
+        return Err(PostgresError::NoPrimaryKey {
+            table: table.name.clone(),
+            mode,
+        });
+    }
+    let mut key = Vec::new();
+    for k in &table.primary_key {
+        match output.iter().position(|c| &c.name == k) {
+            Some(i) => key.push(i),
+            None if mode.is_upsert() => {
+                return Err(PostgresError::KeyNotInOutput {
+                    table: table.name.clone(),
+                    column: k.clone(),
+                    mode,
+                });
+            }
+            None => return Ok(Vec::new()),
+        }
+    }
+    Ok(key)
+}
+
+/// The output column that picks the child of a LIST-partitioned table, and its type.
+fn partition_column(
+    table: &TableInfo,
+    codecs: &[ColumnCodec],
+    output: &[Column],
+) -> Result<Option<(usize, PgType)>, PostgresError> {
+    let Some(PartitionKey {
+        strategy: 'l',
+        column: Some(column),
+    }) = &table.partition
+    else {
+        return Ok(None);
+    };
+    let bad = |reason: String| PostgresError::Partitioning {
+        table: table.name.clone(),
+        reason,
+    };
+    let i = output
+        .iter()
+        .position(|c| &c.name == column)
+        .ok_or_else(|| {
+            bad(format!(
+                "the transform output has no column `{column}`, which picks the partition of \
+             each row: output it"
+            ))
+        })?;
+    let ty = codecs[i].ty;
+    if !partition::supports(ty) {
+        return Err(bad(format!(
+            "its partition column `{column}` is {ty}, not text, an integer or a date"
+        )));
+    }
+    Ok(Some((i, ty)))
+}
+
+/// What insert-or-replace does with the columns the output leaves out, as holo-client
+/// (`UpsertStatementBuilder.prepareRecord` fills them in the client): written as NULL
+/// (the Fixed Plan shape, `c = excluded.c`), or, for a column with a default (or of a
+/// type the sink cannot send), reset to it with `c = DEFAULT`. Other modes clear nothing.
+fn cleared(
+    table: &TableInfo,
+    mode: WriteMode,
+    left_out: &[String],
+    key: &[(String, PgType)],
+) -> (Vec<(String, PgType)>, Vec<String>) {
+    let mut null_fill = Vec::new();
+    let mut reset = Vec::new();
+    if mode != WriteMode::InsertOrReplace {
+        return (null_fill, reset);
+    }
+    for c in &table.columns {
+        if !left_out.contains(&c.name)
+            || c.generated
+            || c.identity
+            || key.iter().any(|(k, _)| *k == c.name)
+        {
+            continue;
+        }
+        match c.pg_type() {
+            Some(ty) if !c.has_default => null_fill.push((c.name.clone(), ty)),
+            _ => reset.push(c.name.clone()),
+        }
+    }
+    (null_fill, reset)
+}
+
+/// The conflict clause of the write mode: every written column is set from the new
+/// row, the key included (as holo-client's builders write it).
+fn conflict(
+    mode: WriteMode,
+    autocommit: bool,
+    columns: &[(String, PgType)],
+    key: &[(String, PgType)],
+    reset: Vec<String>,
+) -> Conflict {
+    let key: Vec<String> = key.iter().map(|(n, _)| n.clone()).collect();
+    let set = || -> Vec<String> { columns.iter().map(|(n, _)| n.clone()).collect() };
+    match mode {
+        WriteMode::Insert if autocommit && !key.is_empty() => Conflict::Nothing { key },
+        WriteMode::Insert => Conflict::Fail,
+        WriteMode::InsertOrIgnore => Conflict::Nothing { key },
+        WriteMode::InsertOrUpdate => Conflict::Update {
+            set: set(),
+            key,
+            reset: vec![],
+        },
+        WriteMode::InsertOrReplace => Conflict::Update {
+            set: set(),
+            key,
+            reset,
+        },
     }
 }

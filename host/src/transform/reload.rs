@@ -1,40 +1,44 @@
-//! The transform stage made ready for a run, and hot reload: with `--watch` a watcher
-//! thread compiles each new version of the file, the sink task checks its output against
-//! the destination, and the stage swaps versions between two batches.
+//! Hot reload: with `--watch` a watcher thread compiles each new version of the file,
+//! checks its output against the destination ([`OutputCheck`]), and the stage swaps
+//! versions between two batches.
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
-use super::PipelineError;
+use super::stage::{Candidate, TransformStage};
+use super::watch::Watcher;
+use super::{Instance, Transform, TransformConfig};
 use crate::config::Reload;
 use crate::lookup::Lookups;
 use crate::record::Schema;
-use crate::sink::Sink;
-use crate::transform::stage::{Candidate, TransformStage};
-use crate::transform::watch::Watcher;
-use crate::transform::{Transform, TransformConfig};
 
-/// A new version's output, and where the sink task sends its verdict.
-pub type CheckRequest = (Schema, tokio::sync::oneshot::Sender<Result<(), String>>);
+/// Whether a new version's output fits the destination (the table, the write mode's key,
+/// partitions): an error says why not.
+pub type OutputCheck = Arc<dyn Fn(&Schema) -> Result<(), String> + Send + Sync>;
 
-/// The stage that runs `transform` (or passes rows through), bound to the sink; with
-/// [`Reload::Watch`], the watcher whose new versions it takes up, checked by the sink task
-/// through `checks`.
+/// A transform started on the run's input: its first instance and its output columns.
+pub struct Started {
+    pub transform: Transform,
+    pub instance: Instance,
+    pub output: Schema,
+}
+
+/// The stage that runs `started` (or passes `input` through); with [`Reload::Watch`], the
+/// watcher whose new versions it takes up once `check` accepts their output.
 pub fn start_stage(
-    transform: Option<Transform>,
+    started: Option<Started>,
     reload: Reload,
     lookups: &Arc<Lookups>,
     input: &Schema,
-    sink: &mut Sink,
-    checks: mpsc::Sender<CheckRequest>,
-) -> Result<(TransformStage, Option<Watcher>), PipelineError> {
-    let Some(t) = transform else {
-        sink.bind(input)?;
-        return Ok((TransformStage::passthrough(input.clone()), None));
+    check: OutputCheck,
+) -> (TransformStage, Option<Watcher>) {
+    let Some(Started {
+        transform: t,
+        instance,
+        output,
+    }) = started
+    else {
+        return (TransformStage::passthrough(input.clone()), None);
     };
-    let (instance, output) = t.start(input)?;
-    sink.bind(&output)?;
     let (candidates, watcher, canary_batches) = match reload {
         Reload::Never => (None, None, 0),
         Reload::Watch { canary_batches } => {
@@ -43,7 +47,7 @@ pub fn start_stage(
                 t.config().clone(),
                 lookups.clone(),
                 input.clone(),
-                output_check(checks),
+                check,
             );
             let path = t.config().path.clone();
             let watcher = Watcher::spawn(path, t.hash().to_owned(), prepare, tx);
@@ -58,7 +62,7 @@ pub fn start_stage(
         candidates,
         canary_batches,
     );
-    Ok((stage, watcher))
+    (stage, watcher)
 }
 
 /// Forwards SIGHUP to the watcher: the transform file is checked at once.
@@ -104,22 +108,4 @@ fn prepare_versions(
             output,
         })
     }
-}
-
-/// Whether an output schema fits the destination: asked of the sink task, answered as
-/// [`Sink::check`] says (the table, the write mode's key, partitions).
-type OutputCheck = Arc<dyn Fn(&Schema) -> Result<(), String> + Send + Sync>;
-
-/// Called on the watcher thread: blocks until the sink task has answered.
-fn output_check(requests: mpsc::Sender<CheckRequest>) -> OutputCheck {
-    Arc::new(move |output: &Schema| {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let ending = |_| "the run is ending".to_owned();
-        requests
-            .blocking_send((output.clone(), reply))
-            .map_err(ending)?;
-        answer
-            .blocking_recv()
-            .map_err(|_| "the run is ending".to_owned())?
-    })
 }
