@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use csv::ByteRecord;
 
-use super::error::{LookupError, Row};
+use super::error::LookupError;
+use super::row::Row;
 use crate::source::csv::reader::{Location, RecordReader, header_names};
 use crate::source::csv::remote;
 

@@ -1,13 +1,9 @@
-//! What lookups share: a row, how a table answers, and what can go wrong loading one.
+//! What can go wrong loading or querying a lookup table.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::db::DbError;
 use crate::source::csv::HeaderError;
-
-/// One row of a lookup table, values in column order (`None`: NULL).
-pub type Row = Arc<[Option<String>]>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
@@ -118,15 +114,6 @@ pub enum LookupError {
         name: String,
         source: std::io::Error,
     },
-}
-
-/// How a table answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LookupMode {
-    /// Every row is in memory (a CSV file, or a small database table).
-    Whole,
-    /// Rows are fetched from the database by key and cached.
-    ByKey,
 }
 
 /// A lookup's database call fails for a passing reason when its statement or its

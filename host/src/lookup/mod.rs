@@ -5,12 +5,14 @@
 //! run before a record is read. A database table is read whole when it is small, and
 //! otherwise fetched by key and cached ([`postgres`]).
 //!
-//! - [`csv`]: tables from files; [`error`]: rows, modes and errors they share;
+//! - [`csv`]: tables from files; [`row`]: the rows and modes they share; [`error`]: what
+//!   can go wrong;
 //! - [`postgres`]: tables from PostgreSQL/Hologres.
 
 pub mod csv;
 pub mod error;
 pub mod postgres;
+pub mod row;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -22,8 +24,9 @@ use crate::errors::chain;
 use crate::record::Column;
 
 pub use self::csv::CsvLookup;
-pub use self::error::{LookupError, LookupMode, Row};
+pub use self::error::LookupError;
 pub use self::postgres::{CacheStats, PgLookup};
+pub use self::row::{LookupMode, Row};
 
 /// The options a `csv:` lookup accepts after `?`.
 const CSV_OPTIONS: &str = "columns, key";

@@ -27,7 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
-use super::error::{LookupError, LookupMode, Row};
+use super::error::LookupError;
+use super::row::{LookupMode, Row};
 use crate::db::session::on_session;
 use crate::db::{ConnectConfig, Session, TableName, connect, parse_dsn, quote_ident};
 
@@ -669,9 +670,16 @@ impl Worker {
         let backoff = crate::db::retry::backoff(3, Duration::from_millis(100));
         let what = format!("lookup `{}` by key", self.name);
         let connect = || async { self.prepare(self.connect().await?, plan).await };
-        on_session!(session, backoff, &what, connect(), |prepared, _failed| async {
-            (self.fetch_on(prepared, plan, keys).await).map_err(self.query_error("fetch rows by key"))
-        })
+        on_session!(
+            session,
+            backoff,
+            &what,
+            connect(),
+            |prepared, _failed| async {
+                (self.fetch_on(prepared, plan, keys).await)
+                    .map_err(self.query_error("fetch rows by key"))
+            }
+        )
     }
 
     async fn fetch_on(

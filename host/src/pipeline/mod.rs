@@ -15,7 +15,7 @@
 //! batches (see [`crate::transform::reload`]).
 //!
 //! - [`sink_loop`]: writing each transformed batch, dead letters, acks;
-//! - [`error_rate`]: `--max-error-rate`;
+//! - [`error_rate`]: what `--max-error-rate` counts;
 //! - [`summary`]: what a run did; [`progress`]: the progress bar.
 
 pub mod error_rate;
@@ -125,7 +125,8 @@ pub async fn run(
     // A table to create (`--create-table`) is created now, before any data flows.
     sink.prepare().await?;
     let check = sink.output_check();
-    let (stage, watcher) = reload::start_stage(started_transform, config.reload, &lookups, &input, check);
+    let (stage, watcher) =
+        reload::start_stage(started_transform, config.reload, &lookups, &input, check);
     if let Some(t) = &transform_version {
         metrics.set_version(&t.0, &t.1);
     }

@@ -111,7 +111,10 @@ pub async fn run(
                 return Err(e);
             }
         };
-        let (key, position) = (out.positions.key(&batch.batch.stream), batch.batch.position.clone());
+        let (key, position) = (
+            out.positions.key(&batch.batch.stream),
+            batch.batch.position.clone(),
+        );
         pending.push_back(Pending {
             ticket: submitted,
             ..batch
@@ -309,7 +312,12 @@ fn stage(
 
 /// Accounts for a committed batch, the oldest pending: metrics, summary, the source told,
 /// progress.
-fn account(out: &mut Outputs, pending: &mut VecDeque<Pending>, c: Committed, ctx: &Context<'_, '_>) {
+fn account(
+    out: &mut Outputs,
+    pending: &mut VecDeque<Pending>,
+    c: Committed,
+    ctx: &Context<'_, '_>,
+) {
     let p = pending.pop_front().expect("a pending batch per commit");
     debug_assert_eq!(p.ticket, c.ticket, "batches commit in the order submitted");
     let Pending {

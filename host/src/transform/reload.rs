@@ -43,12 +43,8 @@ pub fn start_stage(
         Reload::Never => (None, None, 0),
         Reload::Watch { canary_batches } => {
             let (tx, rx) = std::sync::mpsc::channel();
-            let prepare = prepare_versions(
-                t.config().clone(),
-                lookups.clone(),
-                input.clone(),
-                check,
-            );
+            let prepare =
+                prepare_versions(t.config().clone(), lookups.clone(), input.clone(), check);
             let path = t.config().path.clone();
             let watcher = Watcher::spawn(path, t.hash().to_owned(), prepare, tx);
             (Some(rx), Some(watcher), canary_batches)

@@ -11,7 +11,7 @@ use super::error::PostgresError;
 use super::positions;
 use super::sessions::{Connector, Sessions};
 use super::staging::Staged;
-use super::writer::{self, OnDataError, Outcome, Shapes, Step, StepKind, Writer};
+use super::writer::{self, OnDataError, Outcome, ParamTypes, Step, StepKind, Writer};
 use crate::db::session::on_session;
 use crate::db::{self, Retriable, Session};
 use crate::errors::BoxError;
@@ -21,7 +21,7 @@ use crate::sink::Rejected;
 
 /// Why a write attempt failed, and at what.
 #[derive(Debug)]
-pub(super) enum Failed {
+pub(super) enum WriteFailure {
     Step {
         kind: StepKind,
         table: String,
@@ -36,40 +36,40 @@ pub(super) enum Failed {
     /// The saved position is not the one this writer read: another writer moved it.
     Fenced,
     /// The refused rows could not be kept (the dead-letter output failed).
-    Keep(String),
+    KeepRefused(String),
 }
 
-impl Retriable for Failed {
+impl Retriable for WriteFailure {
     /// Why, for the retries metric (see [`db::reason`]).
     fn reason(&self) -> String {
         match self {
-            Failed::Step { source, .. }
-            | Failed::SavePosition(source)
-            | Failed::LoadPosition(source)
-            | Failed::Commit(source)
-            | Failed::Partitions(source) => db::reason(source),
-            Failed::Connect(_) => "connect".to_owned(),
-            Failed::Fenced => "fenced".to_owned(),
-            Failed::Keep(_) => "dead letter".to_owned(),
+            WriteFailure::Step { source, .. }
+            | WriteFailure::SavePosition(source)
+            | WriteFailure::LoadPosition(source)
+            | WriteFailure::Commit(source)
+            | WriteFailure::Partitions(source) => db::reason(source),
+            WriteFailure::Connect(_) => "connect".to_owned(),
+            WriteFailure::Fenced => "fenced".to_owned(),
+            WriteFailure::KeepRefused(_) => "dead letter".to_owned(),
         }
     }
 
     fn is_retriable(&self) -> bool {
         match self {
-            Failed::Step { source, .. }
-            | Failed::SavePosition(source)
-            | Failed::LoadPosition(source)
-            | Failed::Commit(source)
-            | Failed::Partitions(source) => db::is_retriable(source),
-            Failed::Connect(e) => e.is_retriable(),
-            Failed::Fenced | Failed::Keep(_) => false,
+            WriteFailure::Step { source, .. }
+            | WriteFailure::SavePosition(source)
+            | WriteFailure::LoadPosition(source)
+            | WriteFailure::Commit(source)
+            | WriteFailure::Partitions(source) => db::is_retriable(source),
+            WriteFailure::Connect(e) => e.is_retriable(),
+            WriteFailure::Fenced | WriteFailure::KeepRefused(_) => false,
         }
     }
 }
 
-impl Failed {
-    fn step(step: &Step) -> impl FnOnce(tokio_postgres::Error) -> Failed + '_ {
-        move |source| Failed::Step {
+impl WriteFailure {
+    fn step(step: &Step) -> impl FnOnce(tokio_postgres::Error) -> WriteFailure + '_ {
+        move |source| WriteFailure::Step {
             kind: step.kind,
             table: step.table.clone(),
             rows: step.items.len(),
@@ -80,7 +80,7 @@ impl Failed {
     pub(super) fn into_error(self, job: &str, table: &str) -> PostgresError {
         let job = job.to_owned();
         match self {
-            Failed::Step {
+            WriteFailure::Step {
                 kind: StepKind::Delete,
                 table,
                 rows,
@@ -90,7 +90,7 @@ impl Failed {
                 rows,
                 source,
             },
-            Failed::Step {
+            WriteFailure::Step {
                 table,
                 rows,
                 source,
@@ -100,41 +100,41 @@ impl Failed {
                 rows,
                 source,
             },
-            Failed::SavePosition(source) => PostgresError::SavePosition { job, source },
-            Failed::LoadPosition(source) => PostgresError::LoadPosition { job, source },
-            Failed::Commit(source) => PostgresError::Commit {
+            WriteFailure::SavePosition(source) => PostgresError::SavePosition { job, source },
+            WriteFailure::LoadPosition(source) => PostgresError::LoadPosition { job, source },
+            WriteFailure::Commit(source) => PostgresError::Commit {
                 job,
                 table: table.to_owned(),
                 source,
             },
-            Failed::Partitions(source) => PostgresError::Partitions {
+            WriteFailure::Partitions(source) => PostgresError::Partitions {
                 table: table.to_owned(),
                 source,
             },
-            Failed::Connect(e) => e,
-            Failed::Fenced => PostgresError::Fenced { job },
-            Failed::Keep(reason) => PostgresError::KeepRefused { job, reason },
+            WriteFailure::Connect(e) => e,
+            WriteFailure::Fenced => PostgresError::Fenced { job },
+            WriteFailure::KeepRefused(reason) => PostgresError::KeepRefused { job, reason },
         }
     }
 }
 
-impl From<PostgresError> for Failed {
-    fn from(e: PostgresError) -> Failed {
-        Failed::Connect(e)
+impl From<PostgresError> for WriteFailure {
+    fn from(e: PostgresError) -> WriteFailure {
+        WriteFailure::Connect(e)
     }
 }
 
-impl fmt::Display for Failed {
+impl fmt::Display for WriteFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failed::Step { source, .. }
-            | Failed::SavePosition(source)
-            | Failed::LoadPosition(source)
-            | Failed::Commit(source)
-            | Failed::Partitions(source) => write!(f, "{source}"),
-            Failed::Connect(e) => write!(f, "{e}"),
-            Failed::Fenced => f.write_str("the saved position was moved by another writer"),
-            Failed::Keep(reason) => f.write_str(reason),
+            WriteFailure::Step { source, .. }
+            | WriteFailure::SavePosition(source)
+            | WriteFailure::LoadPosition(source)
+            | WriteFailure::Commit(source)
+            | WriteFailure::Partitions(source) => write!(f, "{source}"),
+            WriteFailure::Connect(e) => write!(f, "{e}"),
+            WriteFailure::Fenced => f.write_str("the saved position was moved by another writer"),
+            WriteFailure::KeepRefused(reason) => f.write_str(reason),
         }
     }
 }
@@ -143,33 +143,54 @@ impl fmt::Display for Failed {
 pub type OnRefused<'a> = dyn FnMut(&[Rejected]) -> Result<(), BoxError> + Send + 'a;
 
 /// Where a batch's refused rows go: those no partition takes, and those the server refused.
-pub(super) struct Keep<'a> {
+pub(super) struct Refusals<'a> {
     pub(super) unrouted: &'a [Rejected],
     pub(super) on_refused: &'a mut OnRefused<'a>,
 }
 
-impl Keep<'_> {
+impl Refusals<'_> {
     /// Hands every refused row, in input order, to the callback.
-    fn refused(&mut self, by_server: &[Rejected]) -> Result<(), Failed> {
+    fn refused(&mut self, by_server: &[Rejected]) -> Result<(), WriteFailure> {
         let mut all: Vec<Rejected> = self.unrouted.iter().chain(by_server).cloned().collect();
         all.sort_by_key(|r| r.input);
-        (self.on_refused)(&all).map_err(|e| Failed::Keep(crate::errors::chain(&*e)))
+        (self.on_refused)(&all).map_err(|e| WriteFailure::KeepRefused(crate::errors::chain(&*e)))
     }
 }
 
 /// The read-only parts of a batch's write, shared by its tries.
-pub(super) struct Work<'a> {
+pub(super) struct BatchWrite<'a> {
     pub(super) staged: &'a Staged,
-    pub(super) shapes: &'a Shapes,
+    pub(super) shapes: &'a ParamTypes,
     pub(super) steps: &'a [Step],
     pub(super) job: &'a str,
     pub(super) position: &'a str,
-    /// The position this writer read or saved last (`Some(None)`: none was saved), which
-    /// the save must move from; `None` when it never read one (no check).
-    pub(super) expected: Option<&'a Option<String>>,
+    /// The position the save must move from (compare-and-set).
+    pub(super) expected: Expected<'a>,
 }
 
-impl Work<'_> {
+/// The saved position a save must find, to move it: what this process read or saved last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Expected<'a> {
+    /// This process never read the job's position: no check.
+    Unchecked,
+    /// None was saved.
+    Nothing,
+    /// This position's text.
+    Position(&'a str),
+}
+
+impl<'a> Expected<'a> {
+    /// From what [`super::positions::SavedPositions`] holds for the job.
+    pub(super) fn of(known: &'a Option<Option<String>>) -> Expected<'a> {
+        match known {
+            None => Expected::Unchecked,
+            Some(None) => Expected::Nothing,
+            Some(Some(text)) => Expected::Position(text),
+        }
+    }
+}
+
+impl BatchWrite<'_> {
     /// One try of the transaction path: deletes, rows, position, COMMIT. `sent_commit`
     /// holds the outcome once COMMIT is sent, until its reply comes.
     async fn transaction(
@@ -177,12 +198,12 @@ impl Work<'_> {
         w: &mut Writer,
         on_data_error: OnDataError,
         sent_commit: &mut Option<Outcome>,
-        keep: &mut Keep<'_>,
-    ) -> Result<Outcome, Failed> {
+        keep: &mut Refusals<'_>,
+    ) -> Result<Outcome, WriteFailure> {
         w.client
             .batch_execute("BEGIN")
             .await
-            .map_err(Failed::Commit)?;
+            .map_err(WriteFailure::Commit)?;
         let total = self.run_steps(w, on_data_error).await?;
         self.close(w, total, sent_commit, keep).await
     }
@@ -192,13 +213,13 @@ impl Work<'_> {
         &self,
         w: &mut Writer,
         on_data_error: OnDataError,
-    ) -> Result<Outcome, Failed> {
+    ) -> Result<Outcome, WriteFailure> {
         let mut total = Outcome::default();
         for step in self.steps {
             let out = w
                 .run_step(self.staged, self.shapes, step, on_data_error)
                 .await
-                .map_err(Failed::step(step))?;
+                .map_err(WriteFailure::step(step))?;
             total.add(out);
         }
         Ok(total)
@@ -211,22 +232,26 @@ impl Work<'_> {
         w: &mut Writer,
         total: Outcome,
         sent_commit: &mut Option<Outcome>,
-        keep: &mut Keep<'_>,
-    ) -> Result<Outcome, Failed> {
+        keep: &mut Refusals<'_>,
+    ) -> Result<Outcome, WriteFailure> {
         keep.refused(&total.rejected)?;
         self.save_position(w, total.written, false).await?;
         *sent_commit = Some(total.clone());
         w.client
             .batch_execute("COMMIT")
             .await
-            .map_err(Failed::Commit)?;
+            .map_err(WriteFailure::Commit)?;
         *sent_commit = None;
         Ok(total)
     }
 
     /// One try of the steps of a pipelined batch, in a transaction left open for
-    /// [`Work::close`]: run again bisecting on a data error, as [`Work::transaction_once`].
-    pub(super) async fn open_once(&self, w: &mut Writer, table: &str) -> Result<Outcome, Failed> {
+    /// [`BatchWrite::close`]: run again bisecting on a data error, as [`BatchWrite::transaction_once`].
+    pub(super) async fn open_once(
+        &self,
+        w: &mut Writer,
+        table: &str,
+    ) -> Result<Outcome, WriteFailure> {
         let mut on_data_error = OnDataError::Fail;
         loop {
             // A wait on a row another open transaction holds would never end (that one
@@ -234,7 +259,7 @@ impl Work<'_> {
             (w.client
                 .batch_execute("SET lock_timeout = '60s'; BEGIN")
                 .await)
-                .map_err(Failed::Commit)?;
+                .map_err(WriteFailure::Commit)?;
             match self.run_steps(w, on_data_error).await {
                 Ok(out) => return Ok(out),
                 Err(e) => on_data_error = split_after(w, table, e, on_data_error).await?,
@@ -249,12 +274,16 @@ impl Work<'_> {
         connector: &Connector,
         session: &mut Session<Writer>,
         what: &str,
-    ) -> Result<Outcome, Failed> {
+    ) -> Result<Outcome, WriteFailure> {
         let mut total = Outcome::default();
         let mut done = 0;
-        on_session!(session, connector.backoff(), what, connector.open(), |w, _failed| {
-            self.steps_from(w, &mut done, &mut total)
-        })?;
+        on_session!(
+            session,
+            connector.backoff(),
+            what,
+            connector.open(),
+            |w, _failed| { self.steps_from(w, &mut done, &mut total) }
+        )?;
         Ok(total)
     }
 
@@ -264,12 +293,12 @@ impl Work<'_> {
         w: &mut Writer,
         done: &mut usize,
         total: &mut Outcome,
-    ) -> Result<(), Failed> {
+    ) -> Result<(), WriteFailure> {
         while let Some(step) = self.steps.get(*done) {
             let out = w
                 .run_step(self.staged, self.shapes, step, OnDataError::Bisect)
                 .await
-                .map_err(Failed::step(step))?;
+                .map_err(WriteFailure::step(step))?;
             total.add(out);
             *done += 1;
         }
@@ -284,8 +313,8 @@ impl Work<'_> {
         key: &JobKey,
         table: &str,
         sent_commit: &mut Option<Outcome>,
-        keep: &mut Keep<'_>,
-    ) -> Result<Outcome, Failed> {
+        keep: &mut Refusals<'_>,
+    ) -> Result<Outcome, WriteFailure> {
         if sent_commit.is_some() {
             if self.landed(w, key).await? {
                 info!(job = %key, "the commit whose reply was lost took effect");
@@ -304,45 +333,56 @@ impl Work<'_> {
 
     /// Saves the position with the rows written; `retry` after a try whose reply may have
     /// been lost (then finding the position already saved is success).
-    async fn save_position(&self, w: &mut Writer, written: u64, retry: bool) -> Result<(), Failed> {
+    async fn save_position(
+        &self,
+        w: &mut Writer,
+        written: u64,
+        retry: bool,
+    ) -> Result<(), WriteFailure> {
         let written = written as i64;
-        let Some(expected) = self.expected else {
-            let save = (w.statement(positions::UPSERT).await).map_err(Failed::SavePosition)?;
-            (w.client
-                .execute(&save, &[&self.job, &self.position, &written])
-                .await)
-                .map_err(Failed::SavePosition)?;
-            return Ok(());
+        let expected = match self.expected {
+            Expected::Nothing => None,
+            Expected::Position(text) => Some(text),
+            Expected::Unchecked => {
+                let save =
+                    (w.statement(positions::UPSERT).await).map_err(WriteFailure::SavePosition)?;
+                (w.client
+                    .execute(&save, &[&self.job, &self.position, &written])
+                    .await)
+                    .map_err(WriteFailure::SavePosition)?;
+                return Ok(());
+            }
         };
-        let save = (w.statement(positions::UPSERT_FROM).await).map_err(Failed::SavePosition)?;
+        let save =
+            (w.statement(positions::UPSERT_FROM).await).map_err(WriteFailure::SavePosition)?;
         let changed = (w.client)
-            .execute(&save, &[&self.job, &self.position, &written, expected])
+            .execute(&save, &[&self.job, &self.position, &written, &expected])
             .await
-            .map_err(Failed::SavePosition)?;
+            .map_err(WriteFailure::SavePosition)?;
         // No row changed: another writer moved it, unless this very save landed on an
         // earlier try whose reply was lost.
         if changed == 0 && !(retry && self.saved_is_ours(w).await?) {
-            return Err(Failed::Fenced);
+            return Err(WriteFailure::Fenced);
         }
         Ok(())
     }
 
-    async fn saved_is_ours(&self, w: &mut Writer) -> Result<bool, Failed> {
+    async fn saved_is_ours(&self, w: &mut Writer) -> Result<bool, WriteFailure> {
         let row = (w.client)
             .query_opt(
                 "SELECT position = $2::text::jsonb FROM holo_host.progress WHERE job = $1",
                 &[&self.job, &self.position],
             )
             .await
-            .map_err(Failed::LoadPosition)?;
+            .map_err(WriteFailure::LoadPosition)?;
         Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
     }
 
     /// Whether the saved position is this batch's: a COMMIT whose reply was lost landed.
-    async fn landed(&self, w: &mut Writer, key: &JobKey) -> Result<bool, Failed> {
+    async fn landed(&self, w: &mut Writer, key: &JobKey) -> Result<bool, WriteFailure> {
         let saved = positions::load(&w.client, key)
             .await
-            .map_err(Failed::LoadPosition)?;
+            .map_err(WriteFailure::LoadPosition)?;
         let parse = |t: &str| serde_json::from_str::<Position>(t).ok();
         Ok((saved.as_deref().and_then(parse)).is_some_and(|p| Some(p) == parse(self.position)))
     }
@@ -354,14 +394,14 @@ impl Work<'_> {
 async fn split_after(
     w: &mut Writer,
     table: &str,
-    e: Failed,
+    e: WriteFailure,
     on_data_error: OnDataError,
-) -> Result<OnDataError, Failed> {
+) -> Result<OnDataError, WriteFailure> {
     if !w.client.is_closed() {
         let _ = w.client.batch_execute("ROLLBACK").await;
     }
     match &e {
-        Failed::Step { source, .. }
+        WriteFailure::Step { source, .. }
             if on_data_error == OnDataError::Fail && writer::is_data_error(source) =>
         {
             debug!(table, error = %source, "data error: splitting the batch to find the rows at fault");
@@ -378,10 +418,10 @@ async fn split_after(
 pub(super) async fn run_transaction(
     connector: &Connector,
     session: &mut Session<Writer>,
-    work: &Work<'_>,
+    work: &BatchWrite<'_>,
     key: &JobKey,
     table: &str,
-    keep: &mut Keep<'_>,
+    keep: &mut Refusals<'_>,
     mut sent_commit: Option<Outcome>,
 ) -> Result<Outcome, PostgresError> {
     let what = format!("commit to table `{table}`");
@@ -396,10 +436,10 @@ pub(super) async fn run_transaction(
 /// runs it again with each statement split until the bad rows are found.
 pub(super) async fn write_transaction(
     sessions: &mut Sessions,
-    work: &Work<'_>,
+    work: &BatchWrite<'_>,
     key: &JobKey,
     table: &str,
-    keep: &mut Keep<'_>,
+    keep: &mut Refusals<'_>,
 ) -> Result<Outcome, PostgresError> {
     let (connector, writers) = sessions.all();
     run_transaction(connector, &mut writers[0], work, key, table, keep, None).await
@@ -409,15 +449,16 @@ pub(super) async fn write_transaction(
 /// autocommitted; then the position, on writer 0.
 pub(super) async fn write_autocommit(
     sessions: &mut Sessions,
-    works: &[Work<'_>],
+    works: &[BatchWrite<'_>],
     key: &JobKey,
     table: &str,
-    keep: &mut Keep<'_>,
+    keep: &mut Refusals<'_>,
 ) -> Result<Outcome, PostgresError> {
-    let failed = |e: Failed| e.into_error(key.as_str(), table);
+    let failed = |e: WriteFailure| e.into_error(key.as_str(), table);
     let (connector, writers) = sessions.all();
     let what = format!("write to table `{table}`");
-    let writes = (writers.iter_mut().zip(works)).map(|(s, work)| work.autocommit(connector, s, &what));
+    let writes =
+        (writers.iter_mut().zip(works)).map(|(s, work)| work.autocommit(connector, s, &what));
     let mut total = Outcome::default();
     for result in futures_util::future::join_all(writes).await {
         total.add(result.map_err(failed)?);
@@ -425,9 +466,13 @@ pub(super) async fn write_autocommit(
     keep.refused(&total.rejected).map_err(failed)?;
     let what = format!("saving the position of job `{key}`");
     let (backoff, written) = (connector.backoff(), total.written);
-    (on_session!(&mut writers[0], backoff, &what, connector.open(), |w, tries| {
-        works[0].save_position(w, written, tries > 0)
-    }))
+    (on_session!(
+        &mut writers[0],
+        backoff,
+        &what,
+        connector.open(),
+        |w, tries| { works[0].save_position(w, written, tries > 0) }
+    ))
     .map_err(failed)?;
     Ok(total)
 }

@@ -51,7 +51,8 @@ impl Destination {
             }
         };
         (client.simple_query("SELECT 1").await).map_err(query_err("run `SELECT 1`"))?;
-        let hologres_version = (dialect::detect(client).await).map_err(query_err("detect Hologres"))?;
+        let hologres_version =
+            (dialect::detect(client).await).map_err(query_err("detect Hologres"))?;
         let hologres = hologres_version.is_some();
         (dialect::setup(client, hologres, options.statement_timeout_ms).await)
             .map_err(query_err("set up the session"))?;

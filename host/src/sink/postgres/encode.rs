@@ -117,7 +117,8 @@ fn encode_body(
             }
             _ => return Err(Problem::Incompatible("a boolean")),
         },
-        ValueRef::Null => unreachable!("encode_field writes nulls"),
+        // `encode_field` writes nulls itself; a null here has no bytes to give.
+        ValueRef::Null => return Err(Problem::Null { empty: false }),
     }
     Ok(())
 }

@@ -42,7 +42,8 @@ impl Explain<'_> {
         writeln!(
             out,
             "target:   table `{}` on {}",
-            self.dest.table().name, self.dest.server()
+            self.dest.table().name,
+            self.dest.server()
         )?;
         match self.dest.hologres_version() {
             Some(v) => writeln!(out, "server:   Hologres ({v})")?,
@@ -215,7 +216,12 @@ impl Explain<'_> {
         let to = if partitioned { " (to each child)" } else { "" };
         if !spec.key.is_empty() {
             writeln!(out, "-- deletes, by key, before the rows of the batch{to}")?;
-            write_step_sql(out, &spec.delete_sql(&table, self.dest.dialect()), true, &table)?;
+            write_step_sql(
+                out,
+                &spec.delete_sql(&table, self.dest.dialect()),
+                true,
+                &table,
+            )?;
         }
         let order = if spec.key_order { ", in key order" } else { "" };
         writeln!(

@@ -7,11 +7,11 @@ use std::fmt;
 
 use tracing::{debug, warn};
 
-use super::commit::{Failed, Keep, OnRefused, Work, run_transaction};
+use super::commit::{BatchWrite, Expected, OnRefused, Refusals, WriteFailure, run_transaction};
 use super::error::PostgresError;
 use super::sessions::Sessions;
 use super::staging::{KeyHashes, Staged};
-use super::writer::{Outcome, Shapes, Step, Writer};
+use super::writer::{Outcome, ParamTypes, Step, Writer};
 use crate::db::session::on_session;
 use crate::db::{Retriable, Session};
 use crate::position::JobKey;
@@ -34,29 +34,30 @@ pub struct InFlight {
 
 /// The writer task of a batch in flight, then what it handed back.
 enum Task {
-    Running(tokio::task::JoinHandle<Opened>),
-    Written(Box<Opened>),
+    Running(tokio::task::JoinHandle<WrittenAhead>),
+    Written(Box<WrittenAhead>),
 }
 
 impl Task {
     /// Waits for the writer task (a panic in it goes on here); cancel-safe.
     async fn wait(&mut self) {
         if let Task::Running(handle) = self {
-            let opened = match handle.await {
-                Ok(o) => o,
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            };
-            *self = Task::Written(Box::new(opened));
+            *self = Task::Written(Box::new(joined(handle.await)));
         }
     }
 
-    async fn opened(mut self) -> Opened {
-        self.wait().await;
+    /// What the writer task handed back, once it ends.
+    async fn into_written(self) -> WrittenAhead {
         match self {
-            Task::Written(opened) => *opened,
-            Task::Running(_) => unreachable!("waited for"),
+            Task::Written(written) => *written,
+            Task::Running(handle) => joined(handle.await),
         }
     }
+}
+
+/// A writer task's result; its panic goes on in the caller.
+fn joined(result: Result<WrittenAhead, tokio::task::JoinError>) -> WrittenAhead {
+    result.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 impl fmt::Debug for InFlight {
@@ -71,7 +72,7 @@ impl fmt::Debug for InFlight {
 /// A batch to start: its rows, how they are written, and the position they reach.
 pub(super) struct Batch {
     pub staged: Staged,
-    pub shapes: Shapes,
+    pub shapes: ParamTypes,
     pub steps: Vec<Step>,
     /// The position's text, as saved.
     pub position: String,
@@ -102,20 +103,24 @@ impl InFlight {
         let mut writer = sessions.take(lane);
         let (table, job, at) = (table.to_owned(), key.as_str().to_owned(), position.clone());
         let task = tokio::spawn(async move {
-            let work = Work {
+            let work = BatchWrite {
                 staged: &staged,
                 shapes: &shapes,
                 steps: &steps,
                 job: &job,
                 position: &at,
-                expected: None,
+                expected: Expected::Unchecked,
             };
             let what = format!("write to table `{table}`");
             let backoff = connector.backoff();
-            let written = on_session!(&mut writer, backoff, &what, connector.open(), |w, _failed| {
-                work.open_once(w, &table)
-            });
-            Opened {
+            let written = on_session!(
+                &mut writer,
+                backoff,
+                &what,
+                connector.open(),
+                |w, _failed| { work.open_once(w, &table) }
+            );
+            WrittenAhead {
                 writer,
                 staged,
                 shapes,
@@ -152,30 +157,30 @@ impl InFlight {
             task,
             ..
         } = self;
-        let Opened {
+        let WrittenAhead {
             writer,
             staged,
             shapes,
             steps,
             written,
-        } = task.opened().await;
+        } = task.into_written().await;
         sessions.put(lane, writer);
-        let work = Work {
+        let work = BatchWrite {
             staged: &staged,
             shapes: &shapes,
             steps: &steps,
             job: key.as_str(),
             position: &position,
-            expected: expected.as_ref(),
+            expected: Expected::of(&expected),
         };
-        let mut keep = Keep {
+        let mut keep = Refusals {
             unrouted: &unrouted,
             on_refused,
         };
         let mut sent_commit = None;
         let closed = match (written, sessions.get_mut(lane)) {
             (Ok(total), Some(w)) => work.close(w, total, &mut sent_commit, &mut keep).await,
-            (Ok(_), None) => Err(Failed::Fenced),
+            (Ok(_), None) => Err(WriteFailure::Fenced),
             (Err(e), _) => Err(e),
         };
         let outcome = match closed {
@@ -236,10 +241,10 @@ impl InFlight {
 
 /// What a pipelined batch's writer hands back: its session (the transaction open on it),
 /// and what the batch needs should it have to be written again.
-struct Opened {
+struct WrittenAhead {
     writer: Session<Writer>,
     staged: Staged,
-    shapes: Shapes,
+    shapes: ParamTypes,
     steps: Vec<Step>,
-    written: Result<Outcome, Failed>,
+    written: Result<Outcome, WriteFailure>,
 }

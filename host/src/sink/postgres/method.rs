@@ -98,7 +98,7 @@ impl fmt::Display for HoloVersion {
 
 /// What the choice depends on besides the dialect and the version.
 #[derive(Debug, Clone, Copy)]
-pub struct Needs {
+pub struct MethodNeeds {
     /// The write resolves key conflicts (or ignores them).
     pub keyed: bool,
     /// Some left-out columns are reset to their default on conflict: only an `INSERT` can
@@ -114,7 +114,7 @@ pub fn choose(
     forced: WriteMethod,
     dialect: Dialect,
     version: Option<HoloVersion>,
-    needs: Needs,
+    needs: MethodNeeds,
 ) -> Result<Method, String> {
     let insert = match (dialect, version) {
         _ if needs.arrays => Method::Values,
@@ -169,12 +169,12 @@ mod tests {
     fn methods_by_dialect_version_and_mode() {
         use Dialect::*;
         use WriteMethod::*;
-        let keyed = Needs {
+        let keyed = MethodNeeds {
             keyed: true,
             defaults: false,
             arrays: false,
         };
-        let plain = Needs {
+        let plain = MethodNeeds {
             keyed: false,
             ..keyed
         };
@@ -223,12 +223,12 @@ mod tests {
         // The dialect forced on a server without `hg_version()`: unnest.
         assert_eq!(choose(Auto, Hologres, None, keyed), Ok(Method::Unnest));
         // Defaults to reset keep the INSERT.
-        let defaults = Needs {
+        let defaults = MethodNeeds {
             defaults: true,
             ..keyed
         };
         // Arrays go by VALUES wherever unnest would be used.
-        let arrays = Needs {
+        let arrays = MethodNeeds {
             arrays: true,
             ..keyed
         };

@@ -91,7 +91,7 @@ fn unwrap_envelope(saved: Position, table_oid: Option<u32>) -> Result<Position, 
 /// The position each job had when this process last read or saved it (JSON text; `None`:
 /// none saved), shared by the store that reads positions and the sink that saves them, so
 /// that a save is compare-and-set against it.
-pub type Known =
+pub type SavedPositions =
     std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>;
 
 const DELETE: &str = "DELETE FROM holo_host.progress WHERE job = $1 OR job = $2";
@@ -147,7 +147,7 @@ pub struct PostgresPositions {
     backoff: Backoff,
     /// Opened on first use, and again after a failure.
     client: Mutex<Session<Client>>,
-    known: Known,
+    known: SavedPositions,
 }
 
 /// A failed call of the store: the session, or the statement.
@@ -181,7 +181,7 @@ impl PostgresPositions {
         server: String,
         table: TableName,
         backoff: Backoff,
-        known: Known,
+        known: SavedPositions,
     ) -> Self {
         PostgresPositions {
             pg,
@@ -202,9 +202,15 @@ impl PostgresPositions {
         let legacy = legacy_key(key, &self.table);
         let mut session = self.client.lock().await;
         let what = "clearing a saved position";
-        (on_session!(&mut session, self.backoff, what, db::connect(&self.pg, &self.server), |c, _failed| async {
-            Ok::<_, StoreError>(c.execute(DELETE, &[&key.as_str(), &legacy]).await?)
-        }))
+        (on_session!(
+            &mut session,
+            self.backoff,
+            what,
+            db::connect(&self.pg, &self.server),
+            |c, _failed| async {
+                Ok::<_, StoreError>(c.execute(DELETE, &[&key.as_str(), &legacy]).await?)
+            }
+        ))
         .map(drop)
     }
 }
@@ -249,29 +255,35 @@ impl PostgresPositions {
         let legacy: Vec<String> = keys.iter().map(|k| legacy_key(k, &self.table)).collect();
         let mut session = self.client.lock().await;
         let what = "reading saved positions";
-        on_session!(&mut session, self.backoff, what, db::connect(&self.pg, &self.server), |c, _failed| async {
-            let oid: Option<u32> = c
-                .query_one(TABLE_OID, &[&self.table.quoted()])
-                .await?
-                .get(0);
-            let mut found: HashMap<String, String> = (c.query(SELECT_MANY, &[&jobs]).await?)
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
-            let missing: Vec<usize> = (0..keys.len())
-                .filter(|&i| !found.contains_key(jobs[i]))
-                .collect();
-            if !missing.is_empty() {
-                let new: Vec<&str> = missing.iter().map(|&i| jobs[i]).collect();
-                let old: Vec<&str> = missing.iter().map(|&i| legacy[i].as_str()).collect();
-                for r in c.query(ADOPT_LEGACY_MANY, &[&new, &old]).await? {
-                    let job: String = r.get(0);
-                    info!(job = %job, "the saved position now goes by its new key");
-                    found.insert(job, r.get(1));
+        on_session!(
+            &mut session,
+            self.backoff,
+            what,
+            db::connect(&self.pg, &self.server),
+            |c, _failed| async {
+                let oid: Option<u32> = c
+                    .query_one(TABLE_OID, &[&self.table.quoted()])
+                    .await?
+                    .get(0);
+                let mut found: HashMap<String, String> = (c.query(SELECT_MANY, &[&jobs]).await?)
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
+                let missing: Vec<usize> = (0..keys.len())
+                    .filter(|&i| !found.contains_key(jobs[i]))
+                    .collect();
+                if !missing.is_empty() {
+                    let new: Vec<&str> = missing.iter().map(|&i| jobs[i]).collect();
+                    let old: Vec<&str> = missing.iter().map(|&i| legacy[i].as_str()).collect();
+                    for r in c.query(ADOPT_LEGACY_MANY, &[&new, &old]).await? {
+                        let job: String = r.get(0);
+                        info!(job = %job, "the saved position now goes by its new key");
+                        found.insert(job, r.get(1));
+                    }
                 }
+                Ok::<_, StoreError>((found, oid))
             }
-            Ok::<_, StoreError>((found, oid))
-        })
+        )
     }
 }
 

@@ -63,7 +63,6 @@ impl Connector {
             })?;
         Ok(Writer::new(client))
     }
-
 }
 
 /// One session per writer; writer 0 also creates tables and partitions.
@@ -90,7 +89,8 @@ impl Sessions {
         &self.connector
     }
 
-    pub fn len(&self) -> usize {
+    /// How many writers: at least one.
+    pub fn count(&self) -> usize {
         self.writers.len()
     }
 

@@ -11,7 +11,7 @@ use tokio_postgres::error::SqlState;
 use tracing::{debug, info, warn};
 
 use super::catalog::{self, PartitionKey, TableColumn, TableInfo};
-use super::commit::{self, Failed, Keep, OnRefused, Work};
+use super::commit::{self, BatchWrite, Expected, OnRefused, Refusals, WriteFailure};
 use super::create;
 use super::destination::Destination;
 use super::error::{PostgresError, RowError};
@@ -25,7 +25,7 @@ use super::sessions::{Connector, Sessions};
 use super::spec::WriteSpec;
 use super::staging::{KeyHashes, Staged};
 use super::types::Scratch;
-use super::writer::{Shapes, Step, Writer};
+use super::writer::{ParamTypes, Step, Writer};
 use super::{Dialect, PostgresSinkConfig};
 use crate::db::session::on_session;
 use crate::db::{self, Retriable, Session};
@@ -42,7 +42,7 @@ pub struct PostgresSink {
     destination: Destination,
     sessions: Sessions,
     /// The positions this process read or saved: each save is compare-and-set against them.
-    known: positions::Known,
+    known: positions::SavedPositions,
     /// The output the sink is bound to.
     output: Vec<Column>,
     partitions: Option<Partitions>,
@@ -93,9 +93,13 @@ impl PostgresSink {
         // Nothing to reconnect: each try opens the sink anew.
         let mut none = Session::<()>::default();
         let connect = || async { Ok::<(), PostgresError>(()) };
-        on_session!(&mut none, backoff, "connecting to the sink", connect(), |_s, _failed| {
-            Self::open(cfg, false)
-        })
+        on_session!(
+            &mut none,
+            backoff,
+            "connecting to the sink",
+            connect(),
+            |_s, _failed| { Self::open(cfg, false) }
+        )
     }
 
     /// [`Self::connect`] that changes nothing on the server (for `holo-host plan`): no
@@ -118,15 +122,17 @@ impl PostgresSink {
             })?;
         }
         let options = destination.options();
-        let backoff = db::retry::backoff(
-            options.tries,
-            Duration::from_millis(options.retry_delay_ms),
-        );
+        let backoff =
+            db::retry::backoff(options.tries, Duration::from_millis(options.retry_delay_ms));
         let hologres = destination.hologres_version().is_some();
         let connector = Connector::new(pg, server, hologres, options.statement_timeout_ms, backoff);
         // Several writers on PostgreSQL each take whole batches in transactions of their own
         // ([`InFlight`]); Hologres writes with autocommitted statements.
-        let more = if read_only { 0 } else { options.writers.max(1) - 1 };
+        let more = if read_only {
+            0
+        } else {
+            options.writers.max(1) - 1
+        };
         let sessions = Sessions::open(connector, Writer::new(client), more).await?;
         let mut sink = PostgresSink {
             destination,
@@ -346,7 +352,8 @@ impl PostgresSink {
         } else {
             ddl[0].clone()
         };
-        let properties = (dest.options().create_table.as_ref()).is_some_and(|s| !s.properties.is_empty());
+        let properties =
+            (dest.options().create_table.as_ref()).is_some_and(|s| !s.properties.is_empty());
         if (dest.dialect() == Dialect::Hologres && !hologres && ddl.len() > 1)
             || (dest.dialect() == Dialect::Postgres && properties)
         {
@@ -397,10 +404,11 @@ impl PostgresSink {
         position: &Position,
     ) -> Result<(u64, Vec<crate::sink::Rejected>), PostgresError> {
         let mut kept = Vec::new();
-        let mut collect = |refused: &[crate::sink::Rejected]| -> Result<(), crate::errors::BoxError> {
-            kept = refused.to_vec();
-            Ok(())
-        };
+        let mut collect =
+            |refused: &[crate::sink::Rejected]| -> Result<(), crate::errors::BoxError> {
+                kept = refused.to_vec();
+                Ok(())
+            };
         let written = self.commit_with(key, position, &mut collect).await?;
         Ok((written, kept))
     }
@@ -415,7 +423,7 @@ impl PostgresSink {
         on_refused: &mut OnRefused<'_>,
     ) -> Result<u64, PostgresError> {
         let (routes, unrouted) = self.routes(0).await?;
-        let mut keep = Keep {
+        let mut keep = Refusals {
             unrouted: &unrouted,
             on_refused,
         };
@@ -424,17 +432,17 @@ impl PostgresSink {
         let outcome = loop {
             // Autocommitted statements spread over the writers; a transaction is one writer's.
             let autocommit = self.destination.autocommit();
-            let n = if autocommit { self.sessions.len() } else { 1 };
+            let n = if autocommit { self.sessions.count() } else { 1 };
             let steps = self.steps(&routes, n);
             let (shapes, expected) = (self.shapes(), self.expected(key));
-            let works: Vec<Work<'_>> = (steps.iter())
-                .map(|steps| Work {
+            let works: Vec<BatchWrite<'_>> = (steps.iter())
+                .map(|steps| BatchWrite {
                     staged: &self.staged,
                     shapes: &shapes,
                     steps,
                     job: key.as_str(),
                     position: &position,
-                    expected: expected.as_ref(),
+                    expected: Expected::of(&expected),
                 })
                 .collect();
             let sessions = &mut self.sessions;
@@ -506,9 +514,16 @@ impl PostgresSink {
         let what = format!("partition lookup for table `{table}`");
         let (connector, session) = self.sessions.lane(lane);
         let backoff = connector.backoff();
-        (on_session!(session, backoff, &what, connector.open(), |w, _failed| async {
-            (partitions.resolve(&w.client, &values, &for_rows).await).map_err(Failed::Partitions)
-        }))
+        (on_session!(
+            session,
+            backoff,
+            &what,
+            connector.open(),
+            |w, _failed| async {
+                (partitions.resolve(&w.client, &values, &for_rows).await)
+                    .map_err(WriteFailure::Partitions)
+            }
+        ))
         .map_err(|e| e.into_error("", table))
     }
 
@@ -526,10 +541,10 @@ impl PostgresSink {
     /// ([`Self::start`]); 0 when batches are written one at a time ([`Self::commit_with`]):
     /// one writer, or Hologres, whose statements autocommit.
     pub fn lanes(&self) -> usize {
-        if self.destination.autocommit() || self.sessions.len() < 2 {
+        if self.destination.autocommit() || self.sessions.count() < 2 {
             0
         } else {
-            self.sessions.len()
+            self.sessions.count()
         }
     }
 
@@ -575,7 +590,8 @@ impl PostgresSink {
         let key = batch.job().clone();
         let expected = self.expected(&key);
         let table = self.destination.table().name.clone();
-        let (written, position) = (batch.finish(&mut self.sessions, &table, expected, on_refused)).await?;
+        let (written, position) =
+            (batch.finish(&mut self.sessions, &table, expected, on_refused)).await?;
         self.remember(&key, position);
         Ok(written)
     }
@@ -644,7 +660,7 @@ impl PostgresSink {
         Ok(Some(Committed { ticket, written }))
     }
 
-    /// The position `key` is known to have (see [`super::positions::Known`]).
+    /// The position `key` is known to have (see [`super::positions::SavedPositions`]).
     fn expected(&self, key: &JobKey) -> Option<Option<String>> {
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         known.get(key.as_str()).cloned()
@@ -657,7 +673,7 @@ impl PostgresSink {
     }
 
     /// The array parameter types of the bound output.
-    fn shapes(&self) -> Shapes {
+    fn shapes(&self) -> ParamTypes {
         (self.spec.as_ref())
             .map(|s| s.shapes.clone())
             .unwrap_or_default()

@@ -5,13 +5,13 @@
 use super::catalog::{PartitionKey, TableInfo};
 use super::destination::Destination;
 use super::error::PostgresError;
-use super::method::{self, HoloVersion, Method, Needs, WriteMethod};
+use super::method::{self, HoloVersion, Method, MethodNeeds, WriteMethod};
 use super::options::WriteMode;
 use super::partition::{self, Route};
 use super::sql::Conflict;
 use super::staging::{Merge, RowSpec, Staged};
 use super::types::{ColumnCodec, PgType};
-use super::writer::{Shapes, Step, StepKind, StepSql};
+use super::writer::{ParamTypes, Step, StepKind, StepSql};
 use super::{Dialect, sql};
 use crate::record::Column;
 
@@ -23,7 +23,7 @@ pub(super) struct WriteSpec {
     pub key: Vec<(String, PgType)>,
     pub conflict: Conflict,
     pub method: Method,
-    pub shapes: Shapes,
+    pub shapes: ParamTypes,
     /// Table columns the output leaves to the server.
     pub left_out: Vec<String>,
     /// Whether a batch's rows go in key order ([`super::staging::Staged::sort_by_key`]):
@@ -114,24 +114,23 @@ impl WriteSpec {
         columns.extend(null_fill.iter().cloned());
         let conflict = conflict(mode, dest.autocommit(), &columns, &key_cols, reset);
         let version = dest.hologres_version().and_then(HoloVersion::parse);
-        let needs = Needs {
+        let needs = MethodNeeds {
             keyed: conflict != Conflict::Fail,
             defaults: matches!(&conflict, Conflict::Update { reset, .. } if !reset.is_empty()),
             arrays: columns.iter().any(|(_, t)| t.element().is_some()),
         };
-        let method = method::choose(dest.options().method, dest.dialect(), version, needs).map_err(
-            |reason| PostgresError::WriteMethod {
+        let method = method::choose(dest.options().method, dest.dialect(), version, needs)
+            .map_err(|reason| PostgresError::WriteMethod {
                 table: table.name.clone(),
                 reason,
-            },
-        )?;
+            })?;
         let key_order = method == Method::Copy
             && !key.is_empty()
             && !table
                 .columns
                 .iter()
                 .any(|c| c.server_fills() && left_out.contains(&c.name));
-        let shapes = Shapes {
+        let shapes = ParamTypes {
             columns: columns.iter().map(|(_, t)| *t).collect(),
             key: key_cols.iter().map(|(_, t)| *t).collect(),
             null_fill: null_fill.len(),

@@ -78,7 +78,7 @@ impl Step {
 
 /// Column types of the parameters: written columns for inserts, key columns for deletes.
 #[derive(Debug, Clone, Default)]
-pub struct Shapes {
+pub struct ParamTypes {
     pub columns: Vec<PgType>,
     pub key: Vec<PgType>,
     /// The last this many of `columns` are not in the staged rows: written as NULL
@@ -221,7 +221,7 @@ impl Writer {
     async fn send(
         &mut self,
         staged: &Staged,
-        shapes: &Shapes,
+        shapes: &ParamTypes,
         step: &Step,
         items: &[u32],
     ) -> Result<u64, tokio_postgres::Error> {
@@ -263,7 +263,7 @@ impl Writer {
     async fn send_per_rows(
         &mut self,
         staged: &Staged,
-        shapes: &Shapes,
+        shapes: &ParamTypes,
         step: &Step,
         items: &[u32],
         columns: &[(String, PgType)],
@@ -310,7 +310,7 @@ impl Writer {
     pub async fn run_step(
         &mut self,
         staged: &Staged,
-        shapes: &Shapes,
+        shapes: &ParamTypes,
         step: &Step,
         on_data_error: OnDataError,
     ) -> Result<Outcome, tokio_postgres::Error> {
@@ -402,7 +402,7 @@ impl Writer {
         &mut self,
         sql: &str,
         staged: &Staged,
-        shapes: &Shapes,
+        shapes: &ParamTypes,
         items: &[u32],
     ) -> Result<HashMap<usize, String>, tokio_postgres::Error> {
         let arrays = row_key_arrays(staged, &shapes.key, items);
@@ -482,7 +482,7 @@ fn push_fields<'a>(mut fields: &'a [u8], out: &mut Vec<RawField<'a>>) {
 }
 
 /// The columns of `items` as one array parameter each; the NULL-filled ones all NULL.
-fn row_arrays(staged: &Staged, shapes: &Shapes, items: &[u32]) -> Vec<RawArray> {
+fn row_arrays(staged: &Staged, shapes: &ParamTypes, items: &[u32]) -> Vec<RawArray> {
     let types = &shapes.columns;
     let staged_columns = types.len() - shapes.null_fill;
     let per_row = items
