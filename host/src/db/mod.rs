@@ -7,11 +7,11 @@
 //! - [`retry`]: which errors are worth another try, and how long to wait;
 //! - [`session`]: a session that reconnects, and the one loop that retries a call on it.
 
-pub mod connect;
-pub mod dsn;
-pub mod names;
-pub mod retry;
-pub mod session;
+mod connect;
+mod dsn;
+mod names;
+pub(crate) mod retry;
+pub(crate) mod session;
 
 pub use connect::{ConnectConfig, TlsError, connect};
 pub use dsn::{DEFAULT_CONNECT_TIMEOUT, parse_dsn};

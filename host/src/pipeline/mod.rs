@@ -18,10 +18,10 @@
 //! - [`error_rate`]: what `--max-error-rate` counts;
 //! - [`summary`]: what a run did; [`progress`]: the progress bar.
 
-pub mod error_rate;
-pub mod progress;
-pub mod sink_loop;
-pub mod summary;
+mod error_rate;
+mod progress;
+mod sink_loop;
+mod summary;
 
 use std::future::Future;
 use std::sync::Arc;

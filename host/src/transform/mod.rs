@@ -14,11 +14,11 @@
 //! - [`cache`]: compiled components on disk.
 
 mod bindings;
-pub mod cache;
+pub(crate) mod cache;
 mod host;
-pub mod reload;
-pub mod stage;
-pub mod watch;
+pub(crate) mod reload;
+pub(crate) mod stage;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

@@ -253,10 +253,6 @@ impl Partitions {
         Ok(())
     }
 
-    pub fn column(&self) -> &str {
-        &self.column
-    }
-
     /// Children known, by value.
     pub fn children(&self) -> impl Iterator<Item = (&PartValue, &String)> {
         self.children.iter()
@@ -264,19 +260,6 @@ impl Partitions {
 
     pub fn auto(&self) -> bool {
         self.auto
-    }
-
-    /// Children this run created.
-    pub fn created(&self) -> usize {
-        self.created
-    }
-
-    /// The child for `value` if one is known.
-    pub fn lookup(&self, value: &PartValue) -> Option<&str> {
-        self.children
-            .get(value)
-            .or(self.default_child.as_ref())
-            .map(String::as_str)
     }
 
     /// The child for each value, creating missing ones when allowed for the values rows
