@@ -508,7 +508,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                         stream: stream.clone(),
                         position: p.to_string(),
                     })?;
-                (cursor, skip, "the committed position")
+                (cursor, skip, "the committed position".to_owned())
             }
             None => {
                 let checkpoint = match &cfg.consumer_group {
@@ -522,7 +522,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                     None => None,
                 };
                 match checkpoint {
-                    Some(c) => (c, 0, "the group's checkpoint"),
+                    Some(c) => (c, 0, "the group's checkpoint".to_owned()),
                     None => {
                         let from = match cfg.start {
                             StartFrom::Begin => CursorFrom::Begin,
@@ -532,7 +532,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                         (
                             client.get_cursor(&cfg.logstore, shard, from).await?,
                             0,
-                            "start=",
+                            format!("start={}", cfg.start),
                         )
                     }
                 }
