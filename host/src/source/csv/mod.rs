@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use csv::ByteRecord;
 use holo_batch::BatchWriter;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 pub use self::config::{CsvSourceConfig, Partition};
@@ -496,29 +495,31 @@ fn encode_record(
 }
 
 /// The position after the last record read from `current`, with what the file looked
-/// like up to there (see [`ledger`]).
+/// like up to there.
 fn position_after(current: &Current) -> Result<Position, CsvError> {
     let offset = current.reader.offset();
-    let mut position = json!({
-        "file": current.canonical,
-        "offset": offset,
-        "line": current.reader.line(),
-    });
-    if let Some(etag) = &current.etag {
-        position["etag"] = json!(etag);
+    let before_sha256 = match &current.file {
+        Some(file) => {
+            Some(
+                fingerprint::before(file, offset).map_err(|source| CsvError::Fingerprint {
+                    path: current.given.to_string(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let (head_bytes, head_sha256) = current.head.clone().unzip();
+    Ok(ledger::CsvPosition {
+        file: current.canonical.clone(),
+        offset,
+        line: current.reader.line(),
+        etag: current.etag.clone(),
+        head_bytes,
+        head_sha256,
+        before_sha256,
     }
-    if let Some((head_bytes, head)) = &current.head {
-        position["head_bytes"] = json!(head_bytes);
-        position["head_sha256"] = json!(head);
-    }
-    if let Some(file) = &current.file {
-        let before = fingerprint::before(file, offset).map_err(|source| CsvError::Fingerprint {
-            path: current.given.to_string(),
-            source,
-        })?;
-        position["before_sha256"] = json!(before);
-    }
-    Ok(position)
+    .into_json())
 }
 
 /// The files the inputs name, in order: globs expanded and sorted.
