@@ -148,6 +148,8 @@ pub fn parse(
                     format!("unknown key `{key}` in [{section}]: it is no flag of `holo-host run`"),
                 ));
             }
+            check_value(&flag, &v)
+                .map_err(|m| file.err(section, &key, format!("key `{key}`: {m}")))?;
             push_flag(&mut out.args, &flag, &v).map_err(|m| file.err(section, &key, m))?;
         }
     }
@@ -381,6 +383,37 @@ fn scalar(v: &Value) -> Option<String> {
         Value::Boolean(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// Checks `v` with `--flag`'s own parser, so a bad value (`16XB` for a size) names its line
+/// in the file and not only the flag it became. Whatever depends on other flags (one flag
+/// requiring another) is left to the command line's parse.
+fn check_value(flag: &str, v: &Value) -> Result<(), String> {
+    let items = match v {
+        Value::Array(items) => items.as_slice(),
+        v => std::slice::from_ref(v),
+    };
+    for value in items.iter().filter(|v| !v.is_bool()).filter_map(scalar) {
+        let argv = [
+            "holo-host",
+            "run",
+            "--source",
+            "csv:-",
+            &format!("--{flag}"),
+            &value,
+        ];
+        if let Err(e) = Cli::command().try_get_matches_from(argv)
+            && matches!(
+                e.kind(),
+                clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::ValueValidation
+            )
+        {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            return Err(first.trim_start_matches("error: ").to_owned());
+        }
+    }
+    Ok(())
 }
 
 fn push_flag(args: &mut Vec<String>, flag: &str, v: &Value) -> Result<(), String> {
@@ -639,6 +672,25 @@ partitionrouter = "true"
         };
         assert_eq!((csv.max_record_bytes, csv.batch_bytes), (16 << 20, 65536));
         assert_eq!(c.transform.unwrap().memory_limit, 1 << 30);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_line() {
+        let err = parse_text("[source]\ncsv = \"a.csv\"\nmax_record_bytes = \"16XB\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("`pipeline.toml` line 3: key `max_record_bytes`: invalid value '16XB' for '--max-record-bytes <SIZE>'"),
+            "{err}"
+        );
+        assert!(err.contains("unknown unit `XB`"), "{err}");
+        let err = parse_text("[run]\nbatch-interval = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("`pipeline.toml` line 2: key `batch-interval`"),
+            "{err}"
+        );
     }
 
     #[test]
