@@ -498,17 +498,13 @@ fn encode_record(
 /// like up to there.
 fn position_after(current: &Current) -> Result<Position, CsvError> {
     let offset = current.reader.offset();
-    let before_sha256 = match &current.file {
-        Some(file) => {
-            Some(
-                fingerprint::before(file, offset).map_err(|source| CsvError::Fingerprint {
-                    path: current.given.to_string(),
-                    source,
-                })?,
-            )
-        }
-        None => None,
-    };
+    let before_sha256 = (current.file.as_ref())
+        .map(|file| fingerprint::before(file, offset))
+        .transpose()
+        .map_err(|source| CsvError::Fingerprint {
+            path: current.given.to_string(),
+            source,
+        })?;
     let (head_bytes, head_sha256) = current.head.clone().unzip();
     Ok(ledger::CsvPosition {
         file: current.canonical.clone(),
