@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark suite: holo-host side by side with its anchors, in one run on this machine,
-# reported as ratios. Writes target/bench/results.json, results.md (the table the README
-# embeds between its bench markers; --readme rewrites them) and PNG plots.
+# reported as ratios. Writes target/bench/results.json, results.md (the table
+# docs/performance.md embeds between its bench markers; --docs, or its older name --readme,
+# rewrites them) and PNG plots.
 #
-#   scripts/bench.sh [--rows N] [--writers N] [--backlog N] [--rounds N] [--quick] [--readme]
+#   scripts/bench.sh [--rows N] [--writers N] [--backlog N] [--rounds N] [--quick] [--docs]
 #   scripts/bench.sh --smoke     (the test command's short run: debug build, tiny sizes,
 #                                 into target/bench-smoke; checks the suite runs, not speed)
 #
@@ -18,7 +19,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-ROWS=1000000 WRITERS=2 BACKLOG=1000000 ROUNDS=3 RATE=10000 SECONDS_PACED=20 README=
+ROWS=1000000 WRITERS=2 BACKLOG=1000000 ROUNDS=3 RATE=10000 SECONDS_PACED=20 DOCS=
 PROFILE=release OUT="$TARGET_DIR/bench"
 while [ $# -gt 0 ]; do
     case $1 in
@@ -29,8 +30,8 @@ while [ $# -gt 0 ]; do
         --quick) ROWS=100000 BACKLOG=50000 ROUNDS=1 SECONDS_PACED=5; shift ;;
         --smoke) ROWS=20000 BACKLOG=5000 ROUNDS=1 RATE=1000 SECONDS_PACED=2 PROFILE=dev
                  OUT="$TARGET_DIR/bench-smoke"; shift ;;
-        --readme) README=1; shift ;;
-        *) echo "usage: $0 [--rows N] [--writers N] [--backlog N] [--rounds N] [--quick|--smoke] [--readme]" >&2; exit 2 ;;
+        --docs|--readme) DOCS=1; shift ;;
+        *) echo "usage: $0 [--rows N] [--writers N] [--backlog N] [--rounds N] [--quick|--smoke] [--docs]" >&2; exit 2 ;;
     esac
 done
 
@@ -288,5 +289,5 @@ result = {
 }
 json.dump(result, open(out, "w"), indent=1)
 PY
-"$PY" scripts/bench/report.py "$OUT" ${README:+--readme README.md}
+"$PY" scripts/bench/report.py "$OUT" ${DOCS:+--docs docs/performance.md}
 say "wrote $OUT/results.json, results.md and the plots"

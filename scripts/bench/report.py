@@ -1,7 +1,8 @@
 """Turns target/bench/results.json (written by scripts/bench.sh) into a Markdown table
-(target/bench/results.md, and between the bench markers of README.md with --readme) and PNG
-plots (throughput against rows, the put-to-visible latency distribution) when matplotlib is
-importable. Results are ratios to the reference measured in the same run."""
+(target/bench/results.md, and between the bench markers of the page given with --docs PATH,
+docs/performance.md; --readme PATH is its older name) and PNG plots (throughput against
+rows, the put-to-visible latency distribution) when matplotlib is importable. Results are
+ratios to the reference measured in the same run."""
 
 import json
 import sys
@@ -95,15 +96,16 @@ def main():
     (out_dir / "results.md").write_text(md)
     for p in plots(r, out_dir):
         print(f"wrote {p}", file=sys.stderr)
-    if "--readme" in sys.argv:
-        readme = Path(sys.argv[sys.argv.index("--readme") + 1])
-        text = readme.read_text()
+    flag = next((f for f in ("--docs", "--readme") if f in sys.argv), None)
+    if flag:
+        page = Path(sys.argv[sys.argv.index(flag) + 1])
+        text = page.read_text()
         start, end = "<!-- bench:start -->", "<!-- bench:end -->"
         if start in text and end in text:
             head, rest = text.split(start, 1)
             _, tail = rest.split(end, 1)
-            readme.write_text(head + start + "\n" + md + end + tail)
-            print(f"updated {readme}", file=sys.stderr)
+            page.write_text(head + start + "\n" + md + end + tail)
+            print(f"updated {page}", file=sys.stderr)
     print(md)
 
 

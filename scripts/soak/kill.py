@@ -11,8 +11,8 @@ fault spells thrown in at random; at the end every record must be in the table e
           after 1-4 s of each life; at the end a last run drains the logstore
           (--exit-when-idle) and ids 1..fed must each be in the table once.
 
-Prints a table of trials, and writes it as JSON for the README. Only loopback addresses are
-used."""
+Prints a table of trials, and writes it as JSON for the Soak section of docs/testing.md. Only
+loopback addresses are used."""
 
 import argparse
 import json
