@@ -108,8 +108,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// `holo-host test`: prints the outcomes, or with --expect their differences.
 fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
-    use holo_host::author::test;
-    let config = test::TestConfig {
+    use holo_host::author::run_test;
+    let config = run_test::TestConfig {
         transform: args.transform.config(),
         input: args.input,
         lookups: args.transform.lookups,
@@ -118,15 +118,15 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     let expected = config
         .expect
         .as_deref()
-        .map(test::read_expected)
+        .map(run_test::read_expected)
         .transpose()?;
-    let outcomes = runtime()?.block_on(test::run(&config))?;
+    let outcomes = runtime()?.block_on(run_test::run(&config))?;
     let summary = format!(
         "{} emitted, {} rejected, {} deleted",
         outcomes.emitted, outcomes.rejected, outcomes.deleted
     );
     if let Some(expected) = expected {
-        let diffs = test::differences(&expected, &outcomes.entries);
+        let diffs = run_test::differences(&expected, &outcomes.entries);
         if diffs.is_empty() {
             eprintln!("holo-host test: as expected ({summary})");
             return Ok(ExitCode::SUCCESS);
@@ -155,9 +155,9 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     print!(
         "{}",
         if as_table {
-            test::table(&outcomes)
+            run_test::table(&outcomes)
         } else {
-            test::json_lines(&outcomes)
+            run_test::json_lines(&outcomes)
         }
     );
     eprintln!("holo-host test: {summary}");

@@ -67,6 +67,7 @@ pub async fn plan(config: PipelineConfig) -> Result<String, PlanError> {
     .expect("writing to a String cannot fail");
     let output: Schema = match &transform {
         Some((name, hash, output)) => {
+            let hash = crate::transform::short_hash(hash);
             writeln!(w, "transform: `{name}` {hash} -> {}", describe(output))
                 .expect("writing to a String cannot fail");
             output.clone()

@@ -115,17 +115,18 @@ fn inspect_names_version_imports_and_output() {
 }
 
 /// `holo-host new` writes a project that builds (offline, with the crates the workspace
-/// already has) and passes `holo-host test --expect` as generated; built against another
+/// already has; named with a `-` as cargo takes it, its library with `_`) and passes
+/// `holo-host test --expect` as generated; built against another
 /// version of the WIT, the component is refused with both versions named.
 #[test]
 fn a_new_project_builds_and_passes_its_test() {
     let dir = scratch();
-    let root = dir.path().join("my_tx");
-    new_project(dir.path(), "my_tx", "rust");
+    let root = dir.path().join("my-tx");
+    new_project(dir.path(), "my-tx", "rust");
     let test = || {
         holo_host()
             .arg("test")
-            .arg(root.join("my_tx.wasm"))
+            .arg(root.join("my-tx.wasm"))
             .arg("--input")
             .arg(root.join("sample.csv"))
             .arg("--expect")
@@ -158,7 +159,7 @@ fn a_new_project_builds_and_passes_its_test() {
     assert!(text.contains("path = \"vendor/sdk\""), "{text}");
     let text = text.replace("path = \"vendor/sdk\"", "path = \"vendor/sdk_v2\"");
     std::fs::write(&manifest, text).unwrap();
-    new_project_build(&root, "my_tx");
+    new_project_build(&root, "my-tx");
     let out = test();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());

@@ -174,6 +174,12 @@ fn limits_are_in_the_summary() {
     );
     let stderr = assert_success(&out);
     assert!(stderr.contains("(48 MiB memory, 3 s per call)"), "{stderr}");
+    // The version is named by a short hash.
+    let summary = (stderr.lines())
+        .find(|l| l.starts_with("holo-host: read"))
+        .unwrap_or_else(|| panic!("a summary in {stderr}"));
+    let hash = summary.split("sha256:").nth(1).unwrap_or_default();
+    assert_eq!(hash.find(' '), Some(12), "{summary}");
 }
 
 #[test]

@@ -116,10 +116,13 @@ async fn s2_webtracking_orders_land_typed() {
     let args = source_args(&server, "book-orders", "")
         .transform(&guest("alias"))
         .set(&["select=order_id,user_id,book_id,book_name,order_cnt,order_amt"])
-        .sink(&TestPg::shared().dsn(), &t);
+        .sink(&TestPg::shared().dsn(), &t)
+        .env("RUST_LOG", "holo_host=info");
     let out = run_until_idle(args.clone()).await;
     let stderr = assert_success(&out);
     assert!(stderr.contains("read 300 rows, wrote 300"), "{stderr}");
+    // Each shard's start is logged as the `start=` option reads.
+    assert!(stderr.contains("\"start=begin\""), "{stderr}");
     assert_eq!(query_i64(&format!("SELECT count(*) FROM {t}")).await, 300);
     let expected: i64 = orders.iter().map(|o| o.order_amt).sum();
     assert_eq!(
@@ -133,6 +136,7 @@ async fn s2_webtracking_orders_land_typed() {
     let again = run_until_idle(args).await;
     let stderr = assert_success(&again);
     assert!(stderr.contains("read 0 rows, wrote 0"), "{stderr}");
+    assert!(stderr.contains("\"the committed position\""), "{stderr}");
     server.shutdown().await;
 }
 

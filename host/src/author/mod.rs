@@ -1,9 +1,9 @@
 //! Tools for people who write transforms, none of which needs a database:
-//! - [`test`]: runs a transform on a CSV file and shows what it emits, rejects and
-//!   deletes, or how that differs from what was expected;
+//! - [`run_test`] (the `test` command): runs a transform on a CSV file and shows what it
+//!   emits, rejects and deletes, or how that differs from what was expected;
 //! - [`inspect`]: what a `.wasm` file is (WIT version, imports, size, hash, output columns);
 //! - [`new`]: a ready transform project to start from.
 
 pub mod inspect;
 pub mod new;
-pub mod test;
+pub mod run_test;

@@ -30,9 +30,9 @@ impl std::str::FromStr for Lang {
 #[derive(Debug, thiserror::Error)]
 pub enum NewError {
     #[error(
-        "`{name}` is not a usable project name: use letters, digits and `_` (it names the crate and the .wasm file)"
+        "`{name}` is not a usable project name: {why} (it names the folder, the crate and the .wasm file)"
     )]
-    BadName { name: String },
+    BadName { name: String, why: &'static str },
     #[error("`{}` already exists: pick another name or remove it", path.display())]
     Exists { path: PathBuf },
     #[error("cannot write `{}`", path.display())]
@@ -194,7 +194,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 cargo build --release --target wasm32-wasip2
-cp "${CARGO_TARGET_DIR:-target}/wasm32-wasip2/release/{name}.wasm" {name}.wasm
+cp "${CARGO_TARGET_DIR:-target}/wasm32-wasip2/release/{lib}.wasm" {name}.wasm
 echo "built $(pwd)/{name}.wasm"
 "#;
 
@@ -320,17 +320,70 @@ const JS_PACKAGE: &str = include_str!("../../../guest-transforms/sdk-js/toolchai
 const JS_LOCK: &str = include_str!("../../../guest-transforms/sdk-js/toolchain/package-lock.json");
 const JS_BUILD: &str = include_str!("../../../guest-transforms/sdk-js/toolchain/build.mjs");
 
-/// Writes the project into `dir/name`; returns its path.
-pub fn generate(dir: &Path, name: &str, lang: Lang) -> Result<PathBuf, NewError> {
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        return Err(NewError::BadName { name: name.into() });
+/// Words Rust reserves: a crate cannot be named by one, as `cargo new` says.
+const KEYWORDS: &[&str] = &[
+    "Self", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
+    "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if",
+    "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub",
+    "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Takes a project name as `cargo new` does: ASCII letters, digits, `-` and `_`, starting
+/// with a letter or `_`, and no Rust keyword.
+fn check_name(name: &str) -> Result<(), NewError> {
+    let why = if !name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    {
+        Some("start it with a letter or `_`")
+    } else if !(name.chars()).all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        Some("use letters, digits, `-` and `_`")
+    } else if KEYWORDS.contains(&name) {
+        Some("it is a Rust keyword")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(NewError::BadName {
+            name: name.into(),
+            why,
+        }),
+        None => Ok(()),
     }
+}
+
+/// Writes the project into `dir/name`; returns its path. The crate is named `name` as
+/// given; its library (and so the `.wasm` cargo builds) has `-` turned into `_`, as cargo
+/// names it.
+pub fn generate(dir: &Path, name: &str, lang: Lang) -> Result<PathBuf, NewError> {
+    check_name(name)?;
     let root = dir.join(name);
     if root.exists() {
         return Err(NewError::Exists { path: root });
     }
+    let mut files: Vec<(String, String)> = vec![
+        ("sample.csv".into(), SAMPLE_CSV.into()),
+        ("expected.jsonl".into(), EXPECTED.into()),
+        ("wit/transform.wit".into(), VENDORED[0].1.into()),
+    ];
+    files.extend(match lang {
+        Lang::Rust => rust_files(name),
+        Lang::Python => python_files(name),
+        Lang::JavaScript => js_files(name),
+    });
+    write_files(&root, files)?;
+    Ok(root)
+}
+
+/// `text` with `{name}` (the project) and `{lib}` (its library) filled in.
+fn fill(text: &str, name: &str) -> String {
+    text.replace("{lib}", &name.replace('-', "_"))
+        .replace("{name}", name)
+}
+
+fn rust_files(name: &str) -> Vec<(String, String)> {
     let cargo_toml = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
          [lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n\
@@ -339,83 +392,79 @@ pub fn generate(dir: &Path, name: &str, lang: Lang) -> Result<PathBuf, NewError>
          [profile.release]\nopt-level = \"s\"\nlto = true\ncodegen-units = 1\n"
     );
     let mut files: Vec<(String, String)> = vec![
-        ("sample.csv".into(), SAMPLE_CSV.into()),
-        ("expected.jsonl".into(), EXPECTED.into()),
-        ("wit/transform.wit".into(), VENDORED[0].1.into()),
+        ("Cargo.toml".into(), cargo_toml),
+        ("src/lib.rs".into(), fill(LIB_RS, name)),
+        ("build.sh".into(), fill(BUILD_SH, name)),
+        ("README.md".into(), fill(README, name)),
+        (".gitignore".into(), "target/\n*.wasm\n".into()),
+        ("vendor/batch/Cargo.toml".into(), BATCH_TOML.into()),
+        ("vendor/sdk/Cargo.toml".into(), SDK_TOML.into()),
     ];
-    match lang {
-        Lang::Rust => {
-            files.extend([
-                ("Cargo.toml".into(), cargo_toml),
-                ("src/lib.rs".into(), LIB_RS.replace("{name}", name)),
-                ("build.sh".into(), BUILD_SH.replace("{name}", name)),
-                ("README.md".into(), README.replace("{name}", name)),
-                (".gitignore".into(), "target/\n*.wasm\n".into()),
-                ("vendor/batch/Cargo.toml".into(), BATCH_TOML.into()),
-                ("vendor/sdk/Cargo.toml".into(), SDK_TOML.into()),
-            ]);
-            files.extend(
-                VENDORED[1..]
-                    .iter()
-                    .map(|(p, c)| (p.to_string(), c.to_string())),
-            );
-        }
-        Lang::Python => files.extend([
-            ("app.py".into(), APP_PY.replace("{name}", name)),
-            ("build.sh".into(), BUILD_PY_SH.replace("{name}", name)),
-            (
-                "README.md".into(),
-                README
-                    .replace("--lang rust", "--lang python")
-                    .replace(
-                        "`src/lib.rs` is the transform: `new`",
-                        "`app.py` is the transform: `__init__`",
-                    )
-                    .replace(
-                        "(or deletes, `out.delete()`), and an `Err` sends",
-                        "(`emit.row`, or deletes with `emit.delete`), and an exception sends",
-                    )
-                    .replace(
-                        "`vendor/`\nholds the Rust SDK",
-                        "`vendor/`\nholds the Python SDK",
-                    )
-                    .replace("{name}", name),
-            ),
-            (".gitignore".into(), ".venv/\n*.wasm\n__pycache__/\n".into()),
-            (
-                "vendor/holo_transform/__init__.py".into(),
-                PYTHON_SDK.into(),
-            ),
-        ]),
-        Lang::JavaScript => files.extend([
-            ("app.js".into(), APP_JS.replace("{name}", name)),
-            ("build.sh".into(), BUILD_JS_SH.replace("{name}", name)),
-            (
-                "README.md".into(),
-                README
-                    .replace("--lang rust", "--lang js")
-                    .replace(
-                        "`src/lib.rs` is the transform: `new`",
-                        "`app.js` is the transform: `constructor`",
-                    )
-                    .replace("`output_schema`", "`outputSchema`")
-                    .replace(
-                        "(or deletes, `out.delete()`), and an `Err` sends",
-                        "(`emit.row`, or deletes with `emit.delete`), and a thrown error sends",
-                    )
-                    .replace(
-                        "`vendor/`\nholds the Rust SDK",
-                        "`vendor/`\nholds the JavaScript SDK",
-                    )
-                    .replace("{name}", name),
-            ),
-            (".gitignore".into(), "node_modules/\n*.wasm\n".into()),
-            ("vendor/holo_transform.js".into(), JS_SDK.into()),
-            ("package.json".into(), JS_PACKAGE.into()),
-            ("package-lock.json".into(), JS_LOCK.into()),
-            ("build.mjs".into(), JS_BUILD.into()),
-        ]),
-    }
+    files.extend(
+        VENDORED[1..]
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.to_string())),
+    );
+    files
+}
+
+fn python_files(name: &str) -> Vec<(String, String)> {
+    let readme = README
+        .replace("--lang rust", "--lang python")
+        .replace(
+            "`src/lib.rs` is the transform: `new`",
+            "`app.py` is the transform: `__init__`",
+        )
+        .replace(
+            "(or deletes, `out.delete()`), and an `Err` sends",
+            "(`emit.row`, or deletes with `emit.delete`), and an exception sends",
+        )
+        .replace(
+            "`vendor/`\nholds the Rust SDK",
+            "`vendor/`\nholds the Python SDK",
+        );
+    vec![
+        ("app.py".into(), fill(APP_PY, name)),
+        ("build.sh".into(), fill(BUILD_PY_SH, name)),
+        ("README.md".into(), fill(&readme, name)),
+        (".gitignore".into(), ".venv/\n*.wasm\n__pycache__/\n".into()),
+        (
+            "vendor/holo_transform/__init__.py".into(),
+            PYTHON_SDK.into(),
+        ),
+    ]
+}
+
+fn js_files(name: &str) -> Vec<(String, String)> {
+    let readme = README
+        .replace("--lang rust", "--lang js")
+        .replace(
+            "`src/lib.rs` is the transform: `new`",
+            "`app.js` is the transform: `constructor`",
+        )
+        .replace("`output_schema`", "`outputSchema`")
+        .replace(
+            "(or deletes, `out.delete()`), and an `Err` sends",
+            "(`emit.row`, or deletes with `emit.delete`), and a thrown error sends",
+        )
+        .replace(
+            "`vendor/`\nholds the Rust SDK",
+            "`vendor/`\nholds the JavaScript SDK",
+        );
+    vec![
+        ("app.js".into(), fill(APP_JS, name)),
+        ("build.sh".into(), fill(BUILD_JS_SH, name)),
+        ("README.md".into(), fill(&readme, name)),
+        (".gitignore".into(), "node_modules/\n*.wasm\n".into()),
+        ("vendor/holo_transform.js".into(), JS_SDK.into()),
+        ("package.json".into(), JS_PACKAGE.into()),
+        ("package-lock.json".into(), JS_LOCK.into()),
+        ("build.mjs".into(), JS_BUILD.into()),
+    ]
+}
+
+/// Writes `files` (paths relative to `root`), `build.sh` executable.
+fn write_files(root: &Path, files: Vec<(String, String)>) -> Result<(), NewError> {
     for (rel, content) in files {
         let path = root.join(&rel);
         let write_err = |source| NewError::Write {
@@ -431,7 +480,7 @@ pub fn generate(dir: &Path, name: &str, lang: Lang) -> Result<PathBuf, NewError>
                 .map_err(write_err)?;
         }
     }
-    Ok(root)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -462,7 +511,7 @@ mod tests {
             Err(NewError::Exists { .. })
         ));
         assert!(matches!(
-            generate(dir.path(), "bad-name", Lang::Rust),
+            generate(dir.path(), "bad name", Lang::Rust),
             Err(NewError::BadName { .. })
         ));
         assert!(
@@ -495,5 +544,40 @@ mod tests {
         }
         let readme = std::fs::read_to_string(py.join("README.md")).unwrap();
         assert!(readme.contains("--lang python") && readme.contains("`app.py` is the transform"));
+    }
+
+    #[test]
+    fn names_are_taken_as_cargo_takes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = generate(dir.path(), "my-transform", Lang::Rust).unwrap();
+        assert!(root.ends_with("my-transform"));
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("name = \"my-transform\""), "{manifest}");
+        // Cargo builds the library as `my_transform.wasm`; the project's is named as given.
+        let build = std::fs::read_to_string(root.join("build.sh")).unwrap();
+        assert!(
+            build.contains("release/my_transform.wasm\" my-transform.wasm"),
+            "{build}"
+        );
+        let py = generate(dir.path(), "py-tx", Lang::Python).unwrap();
+        let build = std::fs::read_to_string(py.join("build.sh")).unwrap();
+        assert!(build.contains("-o py-tx.wasm"), "{build}");
+        assert!(generate(dir.path(), "_private", Lang::JavaScript).is_ok());
+        for (bad, why) in [
+            ("1tx", "start it with a letter or `_`"),
+            ("-tx", "start it with a letter or `_`"),
+            ("", "start it with a letter or `_`"),
+            ("my.tx", "use letters, digits, `-` and `_`"),
+            ("fn", "it is a Rust keyword"),
+        ] {
+            let err = generate(dir.path(), bad, Lang::Rust)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(why) && err.contains(&format!("`{bad}`")),
+                "{bad}: {err}"
+            );
+            assert!(!dir.path().join(bad).join("Cargo.toml").exists());
+        }
     }
 }

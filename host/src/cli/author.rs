@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{parse_duration, parse_setting};
+use super::{parse_duration, parse_mebibytes, parse_setting};
 use crate::author::new::Lang;
 use crate::lookup::LookupSpec;
 use crate::record::Schema;
@@ -27,8 +27,9 @@ pub struct TransformArgs {
     #[arg(long = "lookup", value_name = "NAME=SPEC")]
     pub lookups: Vec<LookupSpec>,
 
-    /// Memory cap of the transform, in MiB.
-    #[arg(long, value_name = "MiB", default_value_t = TransformConfig::default_memory_limit() >> 20)]
+    /// Memory cap of the transform, in MiB, or with a unit (`256MiB`, `1GiB`).
+    #[arg(long, value_name = "MiB", value_parser = parse_mebibytes,
+          default_value_t = TransformConfig::default_memory_limit() >> 20)]
     pub transform_memory: usize,
 
     /// CPU time the transform may spend on one batch.
@@ -88,8 +89,8 @@ fn parse_columns(s: &str) -> Result<Schema, String> {
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// The project's name: letters, digits and `_`; it names the folder, the crate and the
-    /// `.wasm` file.
+    /// The project's name, as `cargo new` takes it (letters, digits, `-` and `_`); it names
+    /// the folder, the crate and the `.wasm` file (the Rust library has `-` as `_`).
     pub name: String,
 
     /// The language of the transform.

@@ -99,6 +99,7 @@ fn known_flags() -> Vec<String> {
         .collect()
 }
 
+/// The flags and environment `text` (the pipeline file at `path`) stands for.
 pub fn parse(
     path: &Path,
     text: &str,
@@ -110,23 +111,81 @@ pub fn parse(
             path: path.to_owned(),
             message: e.to_string().trim().replace('\n', " "),
         })?;
+    let file = FileText { path, text };
     let flags = known_flags();
     let mut out = Expanded::default();
-    let err = |section: &str, key: &str, message: String| ConfigFileError::Key {
-        path: path.to_owned(),
-        line: line_of(text, section, key),
-        message,
-    };
     for (section, value) in &table {
+        let keys = file.section(section, value)?;
+        // Values as text, `${NAME}` replaced.
+        let mut values: BTreeMap<String, Value> = BTreeMap::new();
+        for (key, v) in keys {
+            let v = interpolate(v, env)
+                .map_err(|m| file.err(section, key, format!("key `{key}`: {m}")))?;
+            values.insert(key.clone(), v);
+        }
+        match section.as_str() {
+            "lookups" => {
+                lookups(&values, &mut out).map_err(|(k, m)| file.err(section, &k, m))?;
+                continue;
+            }
+            "source" => {
+                flink_sls(&mut values, &mut out).map_err(|(k, m)| file.err(section, &k, m))?
+            }
+            "sink" => {
+                flink_hologres(&mut values, &mut out).map_err(|(k, m)| file.err(section, &k, m))?
+            }
+            "transform" => {
+                transform(&mut values, &mut out).map_err(|(k, m)| file.err(section, &k, m))?
+            }
+            _ => {}
+        }
+        for (key, v) in values {
+            let flag = key.replace('_', "-");
+            if !flags.contains(&flag) || ["config", "help", "version"].contains(&flag.as_str()) {
+                return Err(file.err(
+                    section,
+                    &key,
+                    format!("unknown key `{key}` in [{section}]: it is no flag of `holo-host run`"),
+                ));
+            }
+            check_value(&flag, &v)
+                .map_err(|m| file.err(section, &key, format!("key `{key}`: {m}")))?;
+            push_flag(&mut out.args, &flag, &v).map_err(|m| file.err(section, &key, m))?;
+        }
+    }
+    Ok(out)
+}
+
+/// A pipeline file's name and text, to name the line of a mistake.
+struct FileText<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl FileText<'_> {
+    fn err(&self, section: &str, key: &str, message: String) -> ConfigFileError {
+        ConfigFileError::Key {
+            path: self.path.to_owned(),
+            line: line_of(self.text, section, key),
+            message,
+        }
+    }
+
+    /// The keys of `[section]`, which must be one of the known sections.
+    fn section<'v>(
+        &self,
+        section: &str,
+        value: &'v Value,
+    ) -> Result<&'v toml::Table, ConfigFileError> {
         let Value::Table(keys) = value else {
-            return Err(err(
+            return Err(self.err(
                 "",
                 section,
                 format!("`{section}` must be a section ([{section}])"),
             ));
         };
-        if !["source", "transform", "lookups", "sink", "run"].contains(&section.as_str()) {
-            return Err(err(
+        if !["source", "transform", "lookups", "sink", "run"].contains(&section) {
+            return Err(self.err(
                 "",
                 section,
                 format!(
@@ -134,75 +193,55 @@ pub fn parse(
                 ),
             ));
         }
-        // Values as text, `${NAME}` replaced.
-        let mut strings: BTreeMap<String, Value> = BTreeMap::new();
-        for (key, v) in keys {
-            let v =
-                interpolate(v, env).map_err(|m| err(section, key, format!("key `{key}`: {m}")))?;
-            strings.insert(key.clone(), v);
-        }
-        match section.as_str() {
-            "lookups" => {
-                for (name, spec) in &strings {
-                    let spec = scalar(spec).ok_or_else(|| {
-                        err(section, name, format!("lookup `{name}` must be a string"))
-                    })?;
-                    out.args
-                        .extend(["--lookup".into(), format!("{name}={spec}")]);
-                }
-                continue;
-            }
-            "source" => flink_sls(&mut strings, &mut out).map_err(|(k, m)| err(section, &k, m))?,
-            "sink" => {
-                flink_hologres(&mut strings, &mut out).map_err(|(k, m)| err(section, &k, m))?
-            }
-            "transform" => {
-                if let Some(p) = strings.remove("path") {
-                    strings.insert("transform".into(), p);
-                }
-                for (short, long) in [
-                    ("memory", "transform-memory"),
-                    ("timeout", "transform-timeout"),
-                ] {
-                    if let Some(v) = strings.remove(short) {
-                        strings.insert(long.into(), v);
-                    }
-                }
-                if let Some(set) = strings.remove("set") {
-                    let Value::Table(set) = set else {
-                        return Err(err(
-                            section,
-                            "set",
-                            "`set` must be a table: set = { key = \"value\" }".into(),
-                        ));
-                    };
-                    for (k, v) in set {
-                        let v = scalar(&v).ok_or_else(|| {
-                            err(
-                                section,
-                                "set",
-                                format!("setting `{k}` must be a string or a number"),
-                            )
-                        })?;
-                        out.args.extend(["--set".into(), format!("{k}={v}")]);
-                    }
-                }
-            }
-            _ => {}
-        }
-        for (key, v) in strings {
-            let flag = key.replace('_', "-");
-            if !flags.contains(&flag) || ["config", "help", "version"].contains(&flag.as_str()) {
-                return Err(err(
-                    section,
-                    &key,
-                    format!("unknown key `{key}` in [{section}]: it is no flag of `holo-host run`"),
-                ));
-            }
-            push_flag(&mut out.args, &flag, &v).map_err(|m| err(section, &key, m))?;
+        Ok(keys)
+    }
+}
+
+/// `[lookups]`: `NAME = "SPEC"`, each a `--lookup NAME=SPEC`.
+fn lookups(values: &BTreeMap<String, Value>, out: &mut Expanded) -> Result<(), (String, String)> {
+    for (name, spec) in values {
+        let spec = scalar(spec)
+            .ok_or_else(|| (name.clone(), format!("lookup `{name}` must be a string")))?;
+        out.args
+            .extend(["--lookup".into(), format!("{name}={spec}")]);
+    }
+    Ok(())
+}
+
+/// `[transform]`: `path`, `memory` and `timeout` for the `--transform…` flags, and the
+/// settings table `set`.
+fn transform(
+    values: &mut BTreeMap<String, Value>,
+    out: &mut Expanded,
+) -> Result<(), (String, String)> {
+    for (short, long) in [
+        ("path", "transform"),
+        ("memory", "transform-memory"),
+        ("timeout", "transform-timeout"),
+    ] {
+        if let Some(v) = values.remove(short) {
+            values.insert(long.into(), v);
         }
     }
-    Ok(out)
+    let Some(set) = values.remove("set") else {
+        return Ok(());
+    };
+    let Value::Table(set) = set else {
+        return Err((
+            "set".into(),
+            "`set` must be a table: set = { key = \"value\" }".into(),
+        ));
+    };
+    for (k, v) in set {
+        let v = scalar(&v).ok_or_else(|| {
+            (
+                "set".to_owned(),
+                format!("setting `{k}` must be a string or a number"),
+            )
+        })?;
+        out.args.extend(["--set".into(), format!("{k}={v}")]);
+    }
+    Ok(())
 }
 
 /// `[source]`: `csv` and `sls`, and the Flink Log Service connector's options.
@@ -344,6 +383,37 @@ fn scalar(v: &Value) -> Option<String> {
         Value::Boolean(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// Checks `v` with `--flag`'s own parser, so a bad value (`16XB` for a size) names its line
+/// in the file and not only the flag it became. Whatever depends on other flags (one flag
+/// requiring another) is left to the command line's parse.
+fn check_value(flag: &str, v: &Value) -> Result<(), String> {
+    let items = match v {
+        Value::Array(items) => items.as_slice(),
+        v => std::slice::from_ref(v),
+    };
+    for value in items.iter().filter(|v| !v.is_bool()).filter_map(scalar) {
+        let argv = [
+            "holo-host",
+            "run",
+            "--source",
+            "csv:-",
+            &format!("--{flag}"),
+            &value,
+        ];
+        if let Err(e) = Cli::command().try_get_matches_from(argv)
+            && matches!(
+                e.kind(),
+                clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::ValueValidation
+            )
+        {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            return Err(first.trim_start_matches("error: ").to_owned());
+        }
+    }
+    Ok(())
 }
 
 fn push_flag(args: &mut Vec<String>, flag: &str, v: &Value) -> Result<(), String> {
@@ -577,6 +647,48 @@ partitionrouter = "true"
             .to_string();
         assert!(
             err.contains("need all of `endpoint`, `project` and `logstore`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sizes_in_a_file_take_units() {
+        let e = parse_text(
+            "[source]\ncsv = \"a.csv\"\nmax_record_bytes = \"16 MiB\"\nbatch-bytes = 65536\n\n\
+             [transform]\npath = \"t.wasm\"\nmemory = \"1GiB\"\n",
+        )
+        .unwrap();
+        let argv = ["holo-host", "run"]
+            .map(String::from)
+            .into_iter()
+            .chain(e.args);
+        let cli = <Cli as clap::Parser>::try_parse_from(argv).unwrap();
+        let super::super::Command::Run(run) = cli.command else {
+            panic!("a run")
+        };
+        let c = run.build().unwrap();
+        let crate::config::SourceConfig::Csv(csv) = &c.source else {
+            panic!("a CSV source")
+        };
+        assert_eq!((csv.max_record_bytes, csv.batch_bytes), (16 << 20, 65536));
+        assert_eq!(c.transform.unwrap().memory_limit, 1 << 30);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_line() {
+        let err = parse_text("[source]\ncsv = \"a.csv\"\nmax_record_bytes = \"16XB\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("`pipeline.toml` line 3: key `max_record_bytes`: invalid value '16XB' for '--max-record-bytes <SIZE>'"),
+            "{err}"
+        );
+        assert!(err.contains("unknown unit `XB`"), "{err}");
+        let err = parse_text("[run]\nbatch-interval = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("`pipeline.toml` line 2: key `batch-interval`"),
             "{err}"
         );
     }

@@ -102,19 +102,22 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub batch_rows: Option<usize>,
 
-    /// Bytes (encoded) per batch at most [default: 16 MiB for files, 4 MiB for streams].
-    #[arg(long, value_name = "BYTES")]
-    pub batch_bytes: Option<usize>,
+    /// Bytes (encoded) per batch at most, as a number of bytes or with a unit (`16MiB`)
+    /// [default: 16MiB for files, 4MiB for streams].
+    #[arg(long, value_name = "SIZE")]
+    pub batch_bytes: Option<ByteSize>,
 
     /// For streams: bytes (uncompressed) each shard reads ahead, about: a pull asks for as
     /// many log groups as fit, by the size of the last ones (at least one).
-    #[arg(long, value_name = "BYTES", default_value_t = SlsSourceConfig::default_prefetch_bytes())]
-    pub prefetch_bytes: usize,
+    #[arg(long, value_name = "SIZE",
+          default_value_t = ByteSize::of(SlsSourceConfig::default_prefetch_bytes()))]
+    pub prefetch_bytes: ByteSize,
 
     /// A CSV record larger than this is dead-lettered with its size and line, and reading
     /// goes on at the next line, without holding it whole.
-    #[arg(long, value_name = "BYTES", default_value_t = CsvSourceConfig::default_max_record_bytes())]
-    pub max_record_bytes: u64,
+    #[arg(long, value_name = "SIZE",
+          default_value_t = ByteSize(CsvSourceConfig::default_max_record_bytes()))]
+    pub max_record_bytes: ByteSize,
 
     /// For streams: a batch that has waited this long is written, however small, so
     /// records are visible within about this time.
@@ -126,8 +129,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub exit_when_idle: Option<Duration>,
 
-    /// Memory cap of the transform, in MiB.
-    #[arg(long, value_name = "MiB", default_value_t = TransformConfig::default_memory_limit() >> 20)]
+    /// Memory cap of the transform, in MiB, or with a unit (`256MiB`, `1GiB`).
+    #[arg(long, value_name = "MiB", value_parser = parse_mebibytes,
+          default_value_t = TransformConfig::default_memory_limit() >> 20)]
     pub transform_memory: usize,
 
     /// CPU time the transform may spend on one batch (`10s`, `500ms`, or seconds) before it
@@ -212,6 +216,87 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// A size in bytes: a number of bytes (`524288`), or a number and a unit (`512KiB`,
+/// `16 MiB`, `1.5GB`), the unit in any case: `B`; `KiB`, `MiB`, `GiB` are powers of 1024;
+/// `KB`, `MB`, `GB` powers of 1000, as in the SI.
+pub(crate) fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len()));
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "kib" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit `{unit}` (use B, KB, KiB, MB, MiB, GB or GiB)"
+            ));
+        }
+    };
+    let number = number.trim();
+    let bytes = match number.parse::<u64>() {
+        Ok(n) => n.checked_mul(scale),
+        // A fraction (`1.5GiB`) must still come to whole bytes.
+        Err(_) => (number.parse::<f64>().ok())
+            .map(|n| n * scale as f64)
+            .filter(|b| b.is_finite() && *b >= 0.0 && b.fract() == 0.0 && *b < u64::MAX as f64)
+            .map(|b| b as u64),
+    };
+    bytes.ok_or_else(|| format!("`{s}` is not a size (say 524288, 512KiB or 16MiB)"))
+}
+
+/// A memory cap in MiB: a number of MiB (`64`), or a size with a unit (`1GiB`) that comes
+/// to whole MiB.
+pub(crate) fn parse_mebibytes(s: &str) -> Result<usize, String> {
+    if let Ok(mib) = s.trim().parse::<usize>() {
+        return Ok(mib);
+    }
+    let bytes = parse_bytes(s)?;
+    if !bytes.is_multiple_of(1 << 20) {
+        return Err(format!("`{s}` is not a whole number of MiB"));
+    }
+    usize::try_from(bytes >> 20).map_err(|_| format!("`{s}` is too large"))
+}
+
+/// A byte size on the command line: parsed by [`parse_bytes`], shown in the largest binary
+/// unit it is a whole number of (`512KiB`), so the help's defaults read as the docs write
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub fn of(bytes: usize) -> ByteSize {
+        ByteSize(bytes as u64)
+    }
+
+    /// The size as a `usize`, saturated (a size past the address space bounds nothing).
+    pub fn usize(self) -> usize {
+        usize::try_from(self.0).unwrap_or(usize::MAX)
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_bytes(s).map(ByteSize)
+    }
+}
+
+impl std::fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+            if self.0 >= 1 << shift && self.0.is_multiple_of(1 << shift) {
+                return write!(f, "{}{unit}", self.0 >> shift);
+            }
+        }
+        write!(f, "{}", self.0)
+    }
+}
+
 /// Why the arguments do not make a pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum ArgsError {
@@ -250,8 +335,8 @@ impl RunArgs {
             if spec.starts_with("sls://") {
                 let mut sls = SlsSourceConfig::parse(spec).map_err(ArgsError::Sls)?;
                 sls.batch_rows = self.batch_rows.unwrap_or(sls.batch_rows);
-                sls.batch_bytes = self.batch_bytes.unwrap_or(sls.batch_bytes);
-                sls.prefetch_bytes = self.prefetch_bytes;
+                sls.batch_bytes = self.batch_bytes.map_or(sls.batch_bytes, ByteSize::usize);
+                sls.prefetch_bytes = self.prefetch_bytes.usize();
                 sls.batch_interval = self.batch_interval;
                 sls.exit_when_idle = self.exit_when_idle;
                 stream = Some(sls);
@@ -304,8 +389,8 @@ impl RunArgs {
                     batch_rows: (self.batch_rows)
                         .unwrap_or_else(CsvSourceConfig::default_batch_rows),
                     batch_bytes: (self.batch_bytes)
-                        .unwrap_or_else(CsvSourceConfig::default_batch_bytes),
-                    max_record_bytes: self.max_record_bytes,
+                        .map_or_else(CsvSourceConfig::default_batch_bytes, ByteSize::usize),
+                    max_record_bytes: self.max_record_bytes.0,
                     partition,
                 }),
             },
@@ -465,6 +550,87 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.contains("cannot be combined"), "{err}");
+    }
+
+    #[test]
+    fn byte_sizes_take_units() {
+        assert_eq!(parse_bytes("524288"), Ok(524288));
+        assert_eq!(parse_bytes("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_bytes("16 MiB"), Ok(16 << 20));
+        assert_eq!(parse_bytes("16mib"), Ok(16 << 20));
+        assert_eq!(parse_bytes("2KB"), Ok(2000));
+        assert_eq!(parse_bytes("1GB"), Ok(1_000_000_000));
+        assert_eq!(parse_bytes("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_bytes("7B"), Ok(7));
+        assert!(parse_bytes("1.5").is_err());
+        assert!(
+            parse_bytes("5TiB")
+                .unwrap_err()
+                .contains("unknown unit `TiB`")
+        );
+        assert!(
+            parse_bytes("-1KiB")
+                .unwrap_err()
+                .contains("`-1KiB` is not a size")
+        );
+        assert_eq!(parse_mebibytes("128"), Ok(128));
+        assert_eq!(parse_mebibytes("1GiB"), Ok(1024));
+        assert!(
+            parse_mebibytes("512KiB")
+                .unwrap_err()
+                .contains("whole number of MiB")
+        );
+        // The help shows the defaults in the units the docs use.
+        assert_eq!(ByteSize(512 << 10).to_string(), "512KiB");
+        assert_eq!(ByteSize(16 << 20).to_string(), "16MiB");
+        assert_eq!(ByteSize(1000).to_string(), "1000");
+
+        let c = parse(&[
+            "holo-host",
+            "run",
+            "--source",
+            "sls://p/l?endpoint=http://127.0.0.1:9",
+            "--prefetch-bytes",
+            "512KiB",
+            "--batch-bytes",
+            "2MB",
+        ])
+        .unwrap();
+        let SourceConfig::Sls(s) = c.source else {
+            panic!("a Log Service source")
+        };
+        assert_eq!((s.prefetch_bytes, s.batch_bytes), (512 << 10, 2_000_000));
+        let c = parse(&[
+            "holo-host",
+            "run",
+            "--source",
+            "csv:a.csv",
+            "--transform",
+            "t.wasm",
+            "--max-record-bytes",
+            "16MiB",
+            "--transform-memory",
+            "1GiB",
+        ])
+        .unwrap();
+        let SourceConfig::Csv(csv) = &c.source else {
+            panic!("a CSV source")
+        };
+        assert_eq!(csv.max_record_bytes, 16 << 20);
+        assert_eq!(c.transform.unwrap().memory_limit, 1 << 30);
+        let err = parse(&[
+            "holo-host",
+            "run",
+            "--source",
+            "csv:a.csv",
+            "--max-record-bytes",
+            "16XB",
+        ])
+        .unwrap_err();
+        assert!(
+            err.contains("'16XB'") && err.contains("--max-record-bytes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -67,9 +67,10 @@ pub enum PipelineError {
         source: holo_batch::DecodeError,
     },
     #[error(
-        "transform `{name}` ({hash}) failed {errors} of the last {records} records, over the \
+        "transform `{name}` ({}) failed {errors} of the last {records} records, over the \
          --max-error-rate of {limit}: stopped before the batch starting at {origin}; what was \
-         written before stays, fix the transform and run again to resume"
+         written before stays, fix the transform and run again to resume",
+        crate::transform::short_hash(.hash)
     )]
     ErrorRate {
         name: String,
@@ -102,7 +103,8 @@ pub async fn run(
         (transform.as_ref()).map(|t| (t.name().to_owned(), t.hash().to_owned()));
     let transform_label = transform.as_ref().map(|t| {
         let limits = t.config().describe_limits();
-        format!("`{}` {} ({limits})", t.name(), t.hash())
+        let hash = crate::transform::short_hash(t.hash());
+        format!("`{}` {hash} ({limits})", t.name())
     });
     let mut sink = Sink::open(&config.sink).await?;
     let positions = sink.positions();

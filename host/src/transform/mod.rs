@@ -525,6 +525,13 @@ pub fn content_hash(bytes: &[u8]) -> String {
     s
 }
 
+/// `sha256:` and the first 12 hex digits of a [`content_hash`], as people read it: enough
+/// to tell versions apart where the full hash would crowd the line (dead letters, metrics
+/// and `inspect` keep the full one).
+pub fn short_hash(hash: &str) -> &str {
+    hash.get(..7 + 12).unwrap_or(hash)
+}
+
 fn transform_name(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -576,5 +583,13 @@ mod tests {
             content_hash(b"abc"),
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn short_hashes_keep_twelve_digits() {
+        let full = content_hash(b"abc");
+        assert_eq!(short_hash(&full), "sha256:ba7816bf8f01");
+        assert!(full.starts_with(short_hash(&full)));
+        assert_eq!(short_hash("-"), "-");
     }
 }

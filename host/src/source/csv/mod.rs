@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use csv::ByteRecord;
 use holo_batch::BatchWriter;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 pub use self::config::{CsvSourceConfig, Partition};
@@ -29,7 +28,7 @@ pub use self::reader::HeaderError;
 use self::reader::{Location, RecordReader, encode_row, header_names};
 use self::remote::{Bucket, ObjectUrl};
 use crate::position::{Positions, Start};
-use crate::record::{Batch, Column, Origin, Schema};
+use crate::record::{Batch, Column, Origin, Position, Schema};
 use crate::record::{DeadLetter, PipelineStage};
 use crate::source::{CHANNEL_DEPTH, RunningSource, SourceError, SourceTask, Stopper};
 
@@ -380,18 +379,12 @@ impl CsvSource {
     /// Reads up to a batch from the current input; says whether the input ended.
     fn read_batch(&mut self) -> Result<(Option<Batch>, bool), CsvError> {
         let current = self.current.as_mut().expect("a current input");
-        let width = self.schema.len();
         let mut data = Vec::new();
         let mut writer = BatchWriter::new(&mut data);
-        let mut row_offsets = Vec::new();
-        let mut origins = Vec::new();
-        let mut rejected = Vec::new();
-        let mut rejected_bytes = 0;
-        let mut records = 0u64;
+        let mut rows = Rows::default();
         let mut at_end = false;
-
-        while (records as usize) < self.batch_rows
-            && writer.len() + rejected_bytes < self.batch_bytes
+        while (rows.records as usize) < self.batch_rows
+            && writer.len() + rows.rejected_bytes < self.batch_bytes
         {
             let line = current
                 .reader
@@ -404,89 +397,125 @@ impl CsvSource {
                 at_end = true;
                 break;
             };
-            records += 1;
             let origin = Origin {
                 source: current.given.clone(),
                 line,
             };
-            let reason = if let Some(why) = current.reader.malformed() {
-                Some(why.to_owned())
-            } else if self.record.len() != width {
-                Some(format!(
-                    "expected {width} fields (header of `{}`), found {}",
-                    current.given,
-                    self.record.len()
-                ))
-            } else {
-                let row_start = writer.len();
-                match encode_row(&mut writer, &self.record) {
-                    Ok(()) => {
-                        writer.end_row();
-                        row_offsets.push(u32::try_from(row_start).expect("batch under 4 GiB"));
-                        origins.push(origin.clone());
-                        None
-                    }
-                    Err((field, at)) => {
-                        writer.buf().truncate(row_start);
-                        Some(format!(
-                            "invalid UTF-8 in column `{}` (field {}) at byte {at} of the field",
-                            self.header[field],
-                            field + 1
-                        ))
-                    }
+            rows.records += 1;
+            match encode_record(&mut writer, &self.record, current, &self.header) {
+                Ok(offset) => {
+                    rows.row_offsets.push(offset);
+                    rows.origins.push(origin);
                 }
-            };
-            if let Some(reason) = reason {
-                rejected_bytes += current.reader.raw().len();
-                rejected.push(DeadLetter {
-                    origin,
-                    stage: PipelineStage::Source,
-                    record: current.reader.raw_json(),
-                    reason,
-                    transform: None,
-                });
+                Err(reason) => rows.reject(&current.reader, origin, reason),
             }
         }
         writer.finish();
 
-        if records == 0 {
+        if rows.records == 0 {
             return Ok((None, at_end));
-        }
-        let offset = current.reader.offset();
-        let mut position = json!({
-            "file": current.canonical,
-            "offset": offset,
-            "line": current.reader.line(),
-        });
-        if let Some(etag) = &current.etag {
-            position["etag"] = json!(etag);
-        }
-        if let Some((head_bytes, head)) = &current.head {
-            position["head_bytes"] = json!(head_bytes);
-            position["head_sha256"] = json!(head);
-        }
-        if let Some(file) = &current.file {
-            let before =
-                fingerprint::before(file, offset).map_err(|source| CsvError::Fingerprint {
-                    path: current.given.to_string(),
-                    source,
-                })?;
-            position["before_sha256"] = json!(before);
         }
         let batch = Batch {
             seq: self.seq,
             stream: current.stream.clone(),
             data,
-            row_offsets,
-            origins,
-            rejected,
-            records_read: records,
-            position,
+            row_offsets: rows.row_offsets,
+            origins: rows.origins,
+            rejected: rows.rejected,
+            records_read: rows.records,
+            position: position_after(current)?,
             lease: None,
         };
         self.seq += 1;
         Ok((Some(batch), at_end))
     }
+}
+
+/// The records of a batch being read, besides their encoding.
+#[derive(Default)]
+struct Rows {
+    row_offsets: Vec<u32>,
+    origins: Vec<Origin>,
+    rejected: Vec<DeadLetter>,
+    /// The raw size of the rejected records: they count towards the batch's bytes.
+    rejected_bytes: usize,
+    /// Records read, rejected ones included.
+    records: u64,
+}
+
+impl Rows {
+    /// Dead-letters the record `reader` just read.
+    fn reject(&mut self, reader: &RecordReader, origin: Origin, reason: String) {
+        self.rejected_bytes += reader.raw().len();
+        self.rejected.push(DeadLetter {
+            origin,
+            stage: PipelineStage::Source,
+            record: reader.raw_json(),
+            reason,
+            transform: None,
+        });
+    }
+}
+
+/// Encodes `record`, just read from `current`, as the next row of `writer`; returns where
+/// the row starts, or why the record is no row (malformed, the wrong number of fields,
+/// invalid UTF-8), leaving `writer` as it was.
+fn encode_record(
+    writer: &mut BatchWriter<'_>,
+    record: &ByteRecord,
+    current: &Current,
+    header: &[String],
+) -> Result<u32, String> {
+    if let Some(why) = current.reader.malformed() {
+        return Err(why.to_owned());
+    }
+    if record.len() != header.len() {
+        return Err(format!(
+            "expected {} fields (header of `{}`), found {}",
+            header.len(),
+            current.given,
+            record.len()
+        ));
+    }
+    let row_start = writer.len();
+    match encode_row(writer, record) {
+        Ok(()) => {
+            writer.end_row();
+            Ok(u32::try_from(row_start).expect("batch under 4 GiB"))
+        }
+        Err((field, at)) => {
+            writer.buf().truncate(row_start);
+            Err(format!(
+                "invalid UTF-8 in column `{}` (field {}) at byte {at} of the field",
+                header[field],
+                field + 1
+            ))
+        }
+    }
+}
+
+/// The position after the last record read from `current`, with what the file looked
+/// like up to there.
+fn position_after(current: &Current) -> Result<Position, CsvError> {
+    let offset = current.reader.offset();
+    let before_sha256 = (current.file.as_ref())
+        .map(|file| fingerprint::before(file, offset))
+        .transpose()
+        .map_err(|source| CsvError::Fingerprint {
+            path: current.given.to_string(),
+            source,
+        })?;
+    let (head_bytes, head_sha256) = current.head.clone().unzip();
+    Ok(ledger::CsvPosition {
+        file: current.canonical.clone(),
+        offset,
+        line: current.reader.line(),
+        etag: current.etag.clone(),
+        head_bytes,
+        head_sha256,
+        before_sha256,
+    }
+    .into_json())
 }
 
 /// The files the inputs name, in order: globs expanded and sorted.

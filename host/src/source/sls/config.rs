@@ -13,6 +13,17 @@ pub enum StartFrom {
     Time(i64),
 }
 
+/// As the `start=` option says it: `begin`, `end` or unix seconds.
+impl std::fmt::Display for StartFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartFrom::Begin => f.write_str("begin"),
+            StartFrom::End => f.write_str("end"),
+            StartFrom::Time(t) => write!(f, "{t}"),
+        }
+    }
+}
+
 /// What the Log Service source reads, and how it cuts the stream into batches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlsSourceConfig {
@@ -224,6 +235,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.start, StartFrom::Time(1_700_000_000));
+        // The start is logged as the option reads.
+        assert_eq!(c.start.to_string(), "1700000000");
+        for start in ["begin", "end"] {
+            let c = SlsSourceConfig::parse(&format!("sls://p/l?endpoint=x&start={start}"));
+            assert_eq!(c.unwrap().start.to_string(), start);
+        }
         assert_eq!(c.columns, Some(vec!["a".into(), "b".into()]));
         assert_eq!(c.group_timeout, 5);
         assert!(c.wants_meta("__topic__"));

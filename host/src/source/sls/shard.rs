@@ -350,17 +350,52 @@ impl<'b> BatchWriterAt<'b> {
     }
 }
 
-/// A shard's position: the next log is the `skip`-th after `cursor`.
-pub(super) fn position(cursor: &str, skip: u64) -> Position {
-    serde_json::json!({ "cursor": cursor, "skip": skip })
+/// A shard's position: the next log is the `skip`-th after `cursor`. Saved as JSON with a
+/// version tag, `"version": "1"`; positions saved before the tag, `{"cursor", "skip"}`,
+/// are read as version 1.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShardPosition {
+    pub cursor: String,
+    #[serde(default)]
+    pub skip: u64,
 }
 
-/// The cursor and skip of a position made by [`position`].
+/// [`ShardPosition`] as saved, by version.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "version")]
+enum Versioned {
+    #[serde(rename = "1")]
+    V1(ShardPosition),
+}
+
+impl ShardPosition {
+    /// The position as saved: tagged with its version.
+    pub fn into_json(self) -> Position {
+        serde_json::to_value(Versioned::V1(self)).expect("a shard position is plain JSON")
+    }
+
+    /// Reads a saved position, tagged or from before the tag; `None` if it is none.
+    pub fn read(p: &Position) -> Option<ShardPosition> {
+        let read = match p.get("version") {
+            None => <ShardPosition as serde::Deserialize>::deserialize(p),
+            Some(_) => <Versioned as serde::Deserialize>::deserialize(p).map(|Versioned::V1(p)| p),
+        };
+        read.ok()
+    }
+}
+
+/// A shard's position, as saved.
+pub(super) fn position(cursor: &str, skip: u64) -> Position {
+    ShardPosition {
+        cursor: cursor.to_owned(),
+        skip,
+    }
+    .into_json()
+}
+
+/// The cursor and skip of a saved position.
 pub(super) fn parse_position(p: &Position) -> Option<(String, u64)> {
-    Some((
-        p.get("cursor")?.as_str()?.to_owned(),
-        p.get("skip").and_then(|s| s.as_u64()).unwrap_or(0),
-    ))
+    ShardPosition::read(p).map(|p| (p.cursor, p.skip))
 }
 
 /// Log groups the next pull asks for, so that it holds about `budget` bytes uncompressed

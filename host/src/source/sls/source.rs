@@ -9,7 +9,8 @@
 //!                                                                 └──▶ checkpoint
 //! ```
 //!
-//! A shard's position is `{"cursor": C, "skip": K}`: the next log is the K-th after cursor
+//! A shard's position is `{"version": "1", "cursor": C, "skip": K}` (see
+//! [`super::shard::ShardPosition`]): the next log is the K-th after cursor
 //! C (batches may end inside one PullLogs response, whose logs share a cursor). It is
 //! committed with the rows by the sink, and read back from the sink when a shard is taken
 //! (by this process after a restart, or by another member of the group); the group's
@@ -508,7 +509,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                         stream: stream.clone(),
                         position: p.to_string(),
                     })?;
-                (cursor, skip, "the committed position")
+                (cursor, skip, "the committed position".to_owned())
             }
             None => {
                 let checkpoint = match &cfg.consumer_group {
@@ -522,7 +523,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                     None => None,
                 };
                 match checkpoint {
-                    Some(c) => (c, 0, "the group's checkpoint"),
+                    Some(c) => (c, 0, "the group's checkpoint".to_owned()),
                     None => {
                         let from = match cfg.start {
                             StartFrom::Begin => CursorFrom::Begin,
@@ -532,7 +533,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                         (
                             client.get_cursor(&cfg.logstore, shard, from).await?,
                             0,
-                            "start=",
+                            format!("start={}", cfg.start),
                         )
                     }
                 }
@@ -777,6 +778,17 @@ mod tests {
     fn positions_round_trip() {
         let p = position("MTIzNDU=", 17);
         assert_eq!(parse_position(&p), Some(("MTIzNDU=".into(), 17)));
+        assert_eq!(p["version"], "1");
+        // As saved before the version tag.
+        let legacy = serde_json::json!({"cursor": "MTIzNDU=", "skip": 17});
+        assert_eq!(parse_position(&legacy), Some(("MTIzNDU=".into(), 17)));
+        let legacy = serde_json::json!({"cursor": "MTIzNDU="});
+        assert_eq!(parse_position(&legacy), Some(("MTIzNDU=".into(), 0)));
+        assert_eq!(
+            parse_position(&serde_json::json!({"version": "2", "cursor": "x"})),
+            None
+        );
+        assert_eq!(parse_position(&serde_json::json!({"skip": 1})), None);
         assert_eq!(shard_of("sls://p/l/3"), Some(3));
     }
 
