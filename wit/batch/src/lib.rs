@@ -280,6 +280,18 @@ impl<'b> BatchWriter<'b> {
         BatchWriter { buf, rows: 0 }
     }
 
+    /// Continues a batch [`BatchWriter::new`] started in `buf`, which holds `rows` rows: for
+    /// a batch built across several calls (a Log Service shard adds logs as pulls arrive).
+    pub fn resume(buf: &'b mut Vec<u8>, rows: u32) -> Self {
+        debug_assert!(buf.len() >= 4, "a batch starts with its row count");
+        BatchWriter { buf, rows }
+    }
+
+    /// Where the next row starts in the buffer.
+    pub fn offset(&self) -> u32 {
+        self.buf.len() as u32
+    }
+
     /// The buffer to append the next row's values to; call [`BatchWriter::end_row`] after.
     pub fn buf(&mut self) -> &mut Vec<u8> {
         self.buf
@@ -570,6 +582,31 @@ impl<'a> Iterator for OutputReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_resumed_across_calls_is_the_batch_written_at_once() {
+        let rows = [["a", "1"], ["b", "2"], ["c", "3"]];
+        let mut at_once = Vec::new();
+        let mut w = BatchWriter::new(&mut at_once);
+        for row in rows {
+            row.iter().for_each(|v| w.push_text(v));
+            w.end_row();
+        }
+        w.finish();
+        let mut resumed = Vec::new();
+        BatchWriter::new(&mut resumed);
+        let (mut count, mut offsets) = (0, Vec::new());
+        for row in rows {
+            let mut w = BatchWriter::resume(&mut resumed, count);
+            offsets.push(w.offset());
+            row.iter().for_each(|v| w.push_text(v));
+            w.end_row();
+            count = w.rows();
+        }
+        assert_eq!(BatchWriter::resume(&mut resumed, count).finish(), 3);
+        assert_eq!(resumed, at_once);
+        assert_eq!(offsets[0], 4, "the first row follows the row count");
+    }
 
     #[test]
     fn entries_shift_into_a_larger_batch() {

@@ -291,22 +291,23 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
                 values[i] = Some(v);
             }
         }
-        let mut w = BatchWriterAt::new(&mut pending.data);
+        let mut w = BatchWriter::resume(&mut pending.data, pending.rows);
         pending.row_offsets.push(w.offset());
         for v in values {
             match v {
-                Some(s) => w.text(s),
-                None => w.null(),
+                Some(s) => w.push_text(s),
+                None => w.push_value(holo_batch::ValueRef::Null),
             }
         }
-        pending.rows += 1;
+        w.end_row();
+        pending.rows = w.rows();
         pending.origins.push(origin);
     }
 
     /// Sends a batch; `false` when the pipeline is gone.
     async fn send(&self, p: Pending, position: Position) -> bool {
         let mut data = p.data;
-        data[..4].copy_from_slice(&p.rows.to_le_bytes());
+        BatchWriter::resume(&mut data, p.rows).finish();
         let batch = Batch {
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
             stream: self.stream.clone(),
@@ -324,29 +325,6 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             return false;
         }
         true
-    }
-}
-
-/// Appends values to an encoded batch that is built across several calls.
-struct BatchWriterAt<'b> {
-    buf: &'b mut Vec<u8>,
-}
-
-impl<'b> BatchWriterAt<'b> {
-    fn new(buf: &'b mut Vec<u8>) -> Self {
-        BatchWriterAt { buf }
-    }
-
-    fn offset(&self) -> u32 {
-        self.buf.len() as u32
-    }
-
-    fn text(&mut self, s: &str) {
-        holo_batch::encode_text(self.buf, s);
-    }
-
-    fn null(&mut self) {
-        holo_batch::ValueRef::Null.encode(self.buf);
     }
 }
 
