@@ -3,7 +3,7 @@
 //! sandboxed component returns with, and the `--source`, `--lookup` and DSN parsers. Any
 //! input gives a value or a named error, never a panic; a DSN's password never shows in an
 //! error. The CSV reader and the PullLogs decoding have theirs next to them
-//! (`source/csv/reader.rs`, `source/sls/pull.rs`).
+//! (`source/csv/reader.rs`, and `pull.rs` of the `sls-client` crate).
 
 use proptest::prelude::*;
 

@@ -24,8 +24,7 @@ use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3Builder, AwsCredential};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore};
-
-use crate::source::sls::credentials::CredentialsProvider;
+use sls_client::CredentialsProvider;
 
 /// The schemes read from object storage.
 const SCHEMES: [&str; 2] = ["oss://", "s3://"];
