@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
 done
 # PACKAGE:TARGET, each run from its package's folder.
 ALL=(
-    holo-host:source::csv::reader::fuzz           # the CSV reader, quoting faults
+    holo-host:input::csv::fuzz                    # the CSV reader, quoting faults
     sls-client:pull::fuzz                         # PullLogs bodies: LZ4/zstd, lying sizes, damage
     holo-host:fuzz_tests::transform_output        # the batch codec reading what a transform returns
     holo-host:fuzz_tests::lookup_specs            # --lookup

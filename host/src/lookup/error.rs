@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::db::DbError;
-use crate::source::csv::HeaderError;
+use crate::input::csv::HeaderError;
 
 /// One row of a lookup table, values in column order (`None`: NULL).
 pub type Row = Arc<[Option<String>]>;

@@ -8,8 +8,6 @@
 mod config;
 mod fingerprint;
 mod ledger;
-pub(crate) mod reader;
-pub mod remote;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,9 +23,9 @@ use tokio::sync::mpsc;
 pub use self::config::{CsvSourceConfig, Partition};
 pub use self::ledger::Ledger;
 use self::ledger::{FileStart, file_start};
-pub use self::reader::HeaderError;
-use self::reader::{Location, RecordReader, encode_row, header_names};
-use self::remote::{Bucket, ObjectUrl};
+pub use crate::input::csv::HeaderError;
+use crate::input::csv::{Location, RecordReader, encode_row, header_names};
+use crate::input::objects::{self, Bucket, ObjectUrl};
 use crate::position::{Positions, Start};
 use crate::record::{Batch, Column, Origin, Schema};
 use crate::record::{DeadLetter, PipelineStage};
@@ -185,6 +183,34 @@ struct Current {
     /// Bytes and checksum of the file's start (see [`fingerprint`]).
     head: Option<(u64, String)>,
     reader: RecordReader,
+}
+
+impl Current {
+    /// The point after the last record read, with what identifies the file's version.
+    fn position(&self) -> Result<serde_json::Value, CsvError> {
+        let offset = self.reader.offset();
+        let mut position = json!({
+            "file": self.canonical,
+            "offset": offset,
+            "line": self.reader.line(),
+        });
+        if let Some(etag) = &self.etag {
+            position["etag"] = json!(etag);
+        }
+        if let Some((head_bytes, head)) = &self.head {
+            position["head_bytes"] = json!(head_bytes);
+            position["head_sha256"] = json!(head);
+        }
+        if let Some(file) = &self.file {
+            let before =
+                fingerprint::before(file, offset).map_err(|source| CsvError::Fingerprint {
+                    path: self.given.to_string(),
+                    source,
+                })?;
+            position["before_sha256"] = json!(before);
+        }
+        Ok(position)
+    }
 }
 
 /// Reads CSV inputs in order, as batches of text rows.
@@ -452,27 +478,7 @@ impl CsvSource {
         if records == 0 {
             return Ok((None, at_end));
         }
-        let offset = current.reader.offset();
-        let mut position = json!({
-            "file": current.canonical,
-            "offset": offset,
-            "line": current.reader.line(),
-        });
-        if let Some(etag) = &current.etag {
-            position["etag"] = json!(etag);
-        }
-        if let Some((head_bytes, head)) = &current.head {
-            position["head_bytes"] = json!(head_bytes);
-            position["head_sha256"] = json!(head);
-        }
-        if let Some(file) = &current.file {
-            let before =
-                fingerprint::before(file, offset).map_err(|source| CsvError::Fingerprint {
-                    path: current.given.to_string(),
-                    source,
-                })?;
-            position["before_sha256"] = json!(before);
-        }
+        let position = current.position()?;
         let batch = Batch {
             seq: self.seq,
             stream: current.stream.clone(),
@@ -504,7 +510,7 @@ fn expand(inputs: &[String]) -> Result<Inputs, CsvError> {
     let mut files = Vec::new();
     let mut seen: HashMap<String, Arc<str>> = HashMap::new();
     for input in inputs {
-        if remote::is_remote(input) {
+        if objects::is_remote(input) {
             for file in objects(input)? {
                 if let Some(first) = seen.insert(file.canonical.clone(), file.given.clone()) {
                     return Err(CsvError::Duplicate {

@@ -1,17 +1,17 @@
 //! Alibaba Cloud Log Service (SLS) as a source, built on the `sls-client` crate (the calls,
 //! signatures, credentials and errors of the service).
 //!
-//! - [`config`]: the `sls://` spec, and the client it reads with; `start`: the source started
+//! - `config`: the `sls://` spec, and the client it reads with; `start`: the source started
 //!   for the pipeline;
 //! - `coordinator`: which shards are ours, checkpoints, positions; `heartbeat`: the consumer
 //!   group heartbeat, on its own task;
 //! - `shard`: one shard's reader; `layout`: which column holds what;
 //! - `transient`: failures a stream retries without end, logged once a minute;
-//! - [`error`]: [`SlsSourceError`], why the source stopped.
+//! - `error`: [`SlsSourceError`], why the source stopped.
 
-pub mod config;
+mod config;
 mod coordinator;
-pub mod error;
+mod error;
 mod heartbeat;
 mod layout;
 mod shard;
