@@ -19,6 +19,5 @@ mod start;
 mod transient;
 
 pub use self::config::{ClientForSource, SlsSourceConfig, StartFrom};
-pub use self::coordinator::SlsSource;
 pub use self::error::SlsSourceError;
 pub use self::start::start;
