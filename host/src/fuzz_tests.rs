@@ -3,12 +3,12 @@
 //! sandboxed component returns with, and the `--source`, `--lookup` and DSN parsers. Any
 //! input gives a value or a named error, never a panic; a DSN's password never shows in an
 //! error. The CSV reader and the PullLogs decoding have theirs next to them
-//! (`source/csv/reader.rs`, `source/sls/pull.rs`).
+//! (`input/csv.rs`, and `pull.rs` of the `sls-client` crate).
 
 use proptest::prelude::*;
 
+use crate::input::objects::ObjectUrl;
 use crate::lookup::LookupSpec;
-use crate::source::csv::remote::ObjectUrl;
 use crate::source::sls::SlsSourceConfig;
 
 /// Text made of the pieces these grammars are built from, so the cases reach past the

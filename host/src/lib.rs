@@ -7,14 +7,16 @@
 //! A record enters in [`source`], changes in [`transform`] and leaves through [`sink`]:
 //!
 //! - [`source`]: readers that turn input into encoded [`record::Batch`]es (`source::csv`,
-//!   `source::sls` for Log Service shards), started by `source::open`;
+//!   `source::sls` for Log Service shards, on the `sls-client` crate), started by
+//!   `source::open`;
+//! - [`input`]: what sources and lookups both read: CSV records, objects in a bucket;
 //! - [`transform`]: the wasmtime host that runs a component on each batch, with limits,
 //!   poison-record isolation and hot reload;
 //! - [`sink`]: writers of transformed batches (`sink/postgres`, `sink/stdout.rs`);
 //! - [`pipeline`]: the three stages wired together, positions committed with the rows;
 //! - [`position`]: where each job stands, keyed by stable identities; the sink saves it;
 //! - [`db`]: the one PostgreSQL layer (DSN, TLS, sessions, which errors to retry);
-//!   [`retry`]: backoff with jitter for every remote system;
+//!   [`retry`]: backoff with jitter for every remote system (crate `holo-common`);
 //! - [`lookup`]: dimension tables that transforms query by key;
 //! - [`dead_letter`]: where rejected records go, with the reason;
 //! - [`metrics`]: what a run exposes for Prometheus, and its health and readiness;
@@ -30,6 +32,7 @@ pub mod config;
 pub mod db;
 pub mod dead_letter;
 pub mod errors;
+pub mod input;
 pub mod lookup;
 pub mod metrics;
 pub mod pipeline;

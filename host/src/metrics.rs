@@ -230,10 +230,16 @@ impl Metrics {
     }
 }
 
-/// The process's metrics, created on first use.
+/// The process's metrics, created on first use; from then on they count every retry, the
+/// Log Service client's included.
 pub fn global() -> &'static Arc<Metrics> {
     static GLOBAL: OnceLock<Arc<Metrics>> = OnceLock::new();
-    GLOBAL.get_or_init(|| Arc::new(Metrics::default()))
+    GLOBAL.get_or_init(|| {
+        holo_common::retry::count_retries(|operation, reason| {
+            global().retried(operation, reason);
+        });
+        Arc::new(Metrics::default())
+    })
 }
 
 impl Metrics {

@@ -5,7 +5,7 @@
 
 use std::io::Write as _;
 
-use holo_host::source::csv::remote::{ObjectReader, open_object};
+use holo_host::input::objects::{ObjectReader, open_object};
 use holo_host::source::csv::{CsvSource, CsvSourceConfig, Ledger};
 use sls_lite::proto::{Log, LogGroup};
 use sls_lite::testing::Compression;

@@ -4,9 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use holo_host::source::sls::{
-    Credentials, CursorFrom, LogGroup, PullLogs, RetryPolicy, SlsClient, SlsError,
-};
+use sls_client::{Credentials, CursorFrom, LogGroup, PullLogs, RetryPolicy, SlsClient, SlsError};
 use sls_lite::proto::{Log as LiteLog, LogGroup as LiteGroup, LogTag};
 use sls_lite::testing::{Client as Feeder, Compression};
 use sls_lite::{Config, FaultRule, LogstoreSpec, Op, RunningServer, Server};

@@ -11,10 +11,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use holo_host::source::sls::client::Auth;
-use holo_host::source::sls::credentials::Env;
-use holo_host::source::sls::{
-    CredentialsProvider, CursorFrom, RetryPolicy, Signature, SlsClient, SlsError, SlsSourceConfig,
+use holo_host::source::sls::{ClientForSource, SlsSourceConfig};
+use sls_client::credentials::Env;
+use sls_client::{
+    Auth, CredentialsProvider, CursorFrom, RetryPolicy, Signature, SlsClient, SlsError,
 };
 use sls_lite::proto::{Log as LiteLog, LogGroup as LiteGroup};
 use sls_lite::testing::{Client as Feeder, Compression};

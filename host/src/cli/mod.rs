@@ -17,8 +17,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ErrorRate, PipelineConfig, Reload, SourceConfig, Start};
+use crate::input::objects;
 use crate::lookup::LookupSpec;
-use crate::source::csv::{CsvSourceConfig, Partition, remote};
+use crate::source::csv::{CsvSourceConfig, Partition};
 use crate::source::sls::SlsSourceConfig;
 use crate::transform::{TransformConfig, cache};
 
@@ -345,8 +346,8 @@ impl RunArgs {
             match spec.strip_prefix("csv:") {
                 // An object URL is checked now, so a bad option stops the run before it
                 // lists anything.
-                Some(url) if remote::is_remote(url) => {
-                    remote::ObjectUrl::parse(url).map_err(ArgsError::Sls)?;
+                Some(url) if objects::is_remote(url) => {
+                    objects::ObjectUrl::parse(url).map_err(ArgsError::Sls)?;
                     inputs.push(url.to_owned());
                 }
                 Some(path) if !path.is_empty() => inputs.push(path.to_owned()),

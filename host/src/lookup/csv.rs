@@ -8,8 +8,8 @@ use csv::ByteRecord;
 
 use super::error::LookupError;
 use super::row::Row;
-use crate::source::csv::reader::{Location, RecordReader, header_names};
-use crate::source::csv::remote;
+use crate::input::csv::{Location, RecordReader, header_names};
+use crate::input::objects;
 
 /// Where a `csv:` table comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +29,8 @@ type Loaded = (Vec<String>, usize, HashMap<String, Row>);
 /// line is an error naming it, a repeated key keeps its first row.
 pub(super) fn load(name: &str, spec: &CsvLookup) -> Result<Loaded, LookupError> {
     let path = &spec.path;
-    let opened = match path.to_str().filter(|p| remote::is_remote(p)) {
-        Some(url) => remote::open_object(url)
+    let opened = match path.to_str().filter(|p| objects::is_remote(p)) {
+        Some(url) => objects::open_object(url)
             .map(|(bucket, object)| Location::Object(bucket, object))
             .map_err(std::io::Error::other),
         None => Ok(Location::File(path.clone())),

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::db::DbError;
-use crate::source::csv::HeaderError;
+use crate::input::csv::HeaderError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {

@@ -173,7 +173,7 @@ fn settings(
             option: redacted(k),
             problem: problem.into(),
         };
-        let remote = !is_pg && crate::source::csv::remote::is_remote(path);
+        let remote = !is_pg && crate::input::objects::is_remote(path);
         if remote && matches!(k, "endpoint" | "region" | "style" | "anonymous") {
             // The object's own options: kept on its URL for the client to read.
             if seen.contains(&k) {
@@ -455,7 +455,7 @@ fn check_names<'a>(names: impl Iterator<Item = &'a str>) -> Result<(), LookupErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::csv::HeaderError;
+    use crate::input::csv::HeaderError;
     use std::path::Path;
 
     /// The seed's `tests/data/books.csv`: id and title, no header.

@@ -1,7 +1,7 @@
 //! Sources: where records enter the pipeline.
 //!
-//! - [`csv`]: files and stdin;
-//! - [`sls`]: Alibaba Cloud Log Service logstores (client, and the source built on it).
+//! - [`csv`]: files, objects and stdin, read through [`crate::input`] (shared with lookups);
+//! - [`sls`]: Alibaba Cloud Log Service logstores, read with the `sls-client` crate.
 //!
 //! [`open`] starts the configured source at the positions the sink saved for it, reading on
 //! a thread or tasks of its own; the pipeline takes its batches from the [`RunningSource`].

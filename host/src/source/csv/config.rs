@@ -76,7 +76,7 @@ impl CsvSourceConfig {
 
     /// 16 MiB: far above any sane row, far below what one record may cost in memory.
     pub fn default_max_record_bytes() -> u64 {
-        super::reader::DEFAULT_RECORD_LIMIT
+        crate::input::csv::DEFAULT_RECORD_LIMIT
     }
 }
 

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::reader::Location;
 use super::{CsvError, InputFile, fingerprint};
+use crate::input::csv::Location;
 use crate::record::Position;
 
 /// The saved positions of a load's inputs, by job stream (`csv:/abs/path`).

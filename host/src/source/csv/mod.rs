@@ -8,8 +8,6 @@
 mod config;
 mod fingerprint;
 mod ledger;
-pub(crate) mod reader;
-pub mod remote;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,9 +22,9 @@ use tokio::sync::mpsc;
 pub use self::config::{CsvSourceConfig, Partition};
 pub use self::ledger::Ledger;
 use self::ledger::{FileStart, file_start};
-pub use self::reader::HeaderError;
-use self::reader::{Location, RecordReader, encode_row, header_names};
-use self::remote::{Bucket, ObjectUrl};
+pub use crate::input::csv::HeaderError;
+use crate::input::csv::{Location, RecordReader, encode_row, header_names};
+use crate::input::objects::{self, Bucket, ObjectUrl};
 use crate::position::{Positions, Start};
 use crate::record::{Batch, Column, Origin, Position, Schema};
 use crate::record::{DeadLetter, PipelineStage};
@@ -533,7 +531,7 @@ fn expand(inputs: &[String]) -> Result<Inputs, CsvError> {
     let mut files = Vec::new();
     let mut seen: HashMap<String, Arc<str>> = HashMap::new();
     for input in inputs {
-        if remote::is_remote(input) {
+        if objects::is_remote(input) {
             for file in objects(input)? {
                 if let Some(first) = seen.insert(file.canonical.clone(), file.given.clone()) {
                     return Err(CsvError::Duplicate {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::sign::Signature;
+use sls_client::{Auth, CredentialsProvider, Signature, SlsClient, SlsError};
 
 /// Where a shard starts when nothing was committed for it yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub struct SlsSourceConfig {
     pub signature: Signature,
     /// Send requests unsigned (`anonymous=true`), for a local server without authentication;
     /// otherwise credentials are looked for as the Alibaba Cloud tools look for them (see
-    /// [`super::credentials`]) and their absence is an error.
+    /// [`sls_client::credentials`]) and their absence is an error.
     pub anonymous: bool,
 }
 
@@ -209,6 +209,28 @@ fn list(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// The client a source reads with: unsigned with `anonymous=true`, else signed as
+/// `sign=`/`region=` say with credentials from the default chain (see
+/// [`sls_client::credentials`]). The chain is asked on the first call, which fails before
+/// sending anything when no source has credentials.
+pub trait ClientForSource: Sized {
+    fn for_source(config: &SlsSourceConfig) -> Result<Self, SlsError>;
+}
+
+impl ClientForSource for SlsClient {
+    fn for_source(config: &SlsSourceConfig) -> Result<SlsClient, SlsError> {
+        let auth = if config.anonymous {
+            Auth::Anonymous
+        } else {
+            Auth::Signed {
+                provider: CredentialsProvider::default_chain(),
+                signature: config.signature.clone(),
+            }
+        };
+        SlsClient::with_auth(&config.endpoint, &config.project, auth)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,5 +310,23 @@ mod tests {
         assert!(c.anonymous);
         let c = SlsSourceConfig::parse(&format!("sls://p/l?endpoint={hz}&sign=v1")).unwrap();
         assert_eq!(c.signature, Signature::V1);
+    }
+
+    #[test]
+    fn source_options_choose_the_auth() {
+        let config =
+            SlsSourceConfig::parse("sls://demo/orders?endpoint=http://127.0.0.1:1&anonymous=true")
+                .unwrap();
+        let c = SlsClient::for_source(&config).unwrap();
+        assert!(matches!(c.auth(), Auth::Anonymous));
+        let config = SlsSourceConfig::parse(
+            "sls://demo/orders?endpoint=https://cn-beijing.log.aliyuncs.com&sign=v4",
+        )
+        .unwrap();
+        let c = SlsClient::for_source(&config).unwrap();
+        assert!(matches!(
+            c.auth(),
+            Auth::Signed { signature: Signature::V4 { region }, .. } if region == "cn-beijing"
+        ));
     }
 }

@@ -13,12 +13,11 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sls_client::{SlsClient, SlsError};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::client::SlsClient;
 use super::config::SlsSourceConfig;
-use super::error::SlsError;
 use super::transient::Transient;
 
 /// What the last heartbeat said.

@@ -7,15 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use holo_batch::BatchWriter;
+use sls_client::{Log, LogGroup, MAX_PULL_COUNT, PullLogs, SlsClient};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
-use super::client::{MAX_PULL_COUNT, SlsClient};
 use super::config::SlsSourceConfig;
 use super::error::SlsSourceError;
 use super::layout::Layout;
-use super::proto::{Log, LogGroup};
-use super::pull::PullLogs;
 use super::transient::Transient;
 use crate::record::{Batch, DeadLetter, Lease, Origin, PipelineStage, Position};
 

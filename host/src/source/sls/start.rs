@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU64;
 use tokio::sync::mpsc;
 
 use super::config::SlsSourceConfig;
-use super::source::SlsSource;
+use super::coordinator::SlsSource;
 use crate::position::Positions;
 use crate::position::Start;
 use crate::source::{CHANNEL_DEPTH, RunningSource, SourceError, SourceTask, Stopper};

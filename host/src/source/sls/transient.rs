@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use sls_client::SlsError;
 use tracing::warn;
 
-use super::error::SlsError;
 use crate::retry::Backoff;
 
 /// How often one kind of failure is logged at most.

@@ -21,13 +21,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use sls_client::{CursorFrom, Shard, SlsClient, SlsError};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::client::{CursorFrom, Shard, SlsClient};
-use super::config::{SlsSourceConfig, StartFrom};
-use super::error::{SlsError, SlsSourceError};
+use super::config::{ClientForSource, SlsSourceConfig, StartFrom};
+use super::error::SlsSourceError;
 use super::heartbeat::{Heartbeat, News};
 use super::layout::Layout;
 use super::shard::{ShardReader, parse_position};

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 
 use tracing::warn;
 
-use super::error::{BoxError, SlsError, Target};
-use super::proto;
-use super::proto::LogGroup;
-use super::request::Answer;
+use crate::error::{BoxError, SlsError, Target};
+use crate::proto;
+use crate::proto::LogGroup;
+use crate::request::Answer;
 
 /// LZ4 cannot expand data more than about 255 times; a larger claim is corrupt and must not
 /// make us allocate it.

@@ -10,9 +10,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 
-use super::credentials::CredentialsProvider;
-use super::error::{SlsError, Target};
-use super::sign::{self, Credentials, Signature};
+use crate::credentials::CredentialsProvider;
+use crate::error::{SlsError, Target};
+use crate::sign::{self, Credentials, Signature};
 
 /// The API version every SDK sends.
 const API_VERSION: &str = "0.6.0";
@@ -63,7 +63,7 @@ pub(super) struct Route {
 impl Route {
     pub(super) fn new(endpoint: &str, project: &str) -> Result<Route, SlsError> {
         let bad = |reason: &str| SlsError::Endpoint {
-            endpoint: crate::errors::hide_userinfo(endpoint),
+            endpoint: holo_common::errors::hide_userinfo(endpoint),
             reason: reason.to_owned(),
         };
         let trimmed = endpoint.trim();

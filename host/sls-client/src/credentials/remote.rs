@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::files::OidcSettings;
 use super::{CredentialsError, Env, Fetched};
-use crate::source::sls::sign::Credentials;
+use crate::sign::Credentials;
 
 /// The metadata service of every ECS instance.
 const DEFAULT_IMDS: &str = "http://100.100.100.200";

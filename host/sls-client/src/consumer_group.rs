@@ -4,9 +4,9 @@ use bytes::Bytes;
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::client::{Checkpoint, ConsumerGroup, SlsClient};
-use super::error::SlsError;
-use super::request::{Call, group_path, segment};
+use crate::client::{Checkpoint, ConsumerGroup, SlsClient};
+use crate::error::SlsError;
+use crate::request::{Call, group_path, segment};
 
 impl SlsClient {
     /// CreateConsumerGroup; `ConsumerGroupAlreadyExist` when it exists (see

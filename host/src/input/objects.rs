@@ -1,5 +1,6 @@
-//! CSV inputs in object storage: `oss://BUCKET/KEY` (Alibaba Cloud OSS) and `s3://BUCKET/KEY`
-//! (any S3-compatible store), read through the `object_store` crate over OSS's S3 API.
+//! CSV inputs and lookup tables in object storage: `oss://BUCKET/KEY` (Alibaba Cloud OSS)
+//! and `s3://BUCKET/KEY` (any S3-compatible store), read through the `object_store` crate
+//! over OSS's S3 API.
 //!
 //! An object is streamed, never downloaded whole: a ranged GET from the offset the reader
 //! needs, pinned to the ETag the object had when it was listed (`If-Match`), so a resumed
@@ -10,9 +11,9 @@
 //! taken from the host), `region=`, `style=virtual|path` (OSS wants virtual-hosted
 //! requests, `BUCKET.oss-….aliyuncs.com`; an endpoint on an IP address or `localhost` gets
 //! path-style ones) and `anonymous=true` (unsigned requests). Credentials are the Log
-//! Service source's: the Alibaba Cloud chain (environment, OIDC role, profiles, ECS RAM role),
-//! sent as AWS Signature V4, which OSS accepts ("Use AWS SDKs to access OSS", Alibaba Cloud
-//! documentation).
+//! Service client's (`sls-client`): the Alibaba Cloud chain (environment, OIDC role,
+//! profiles, ECS RAM role), sent as AWS Signature V4, which OSS accepts ("Use AWS SDKs to
+//! access OSS", Alibaba Cloud documentation).
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -24,8 +25,7 @@ use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3Builder, AwsCredential};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore};
-
-use crate::source::sls::credentials::CredentialsProvider;
+use sls_client::CredentialsProvider;
 
 /// The schemes read from object storage.
 const SCHEMES: [&str; 2] = ["oss://", "s3://"];

@@ -522,6 +522,22 @@ mod tests {
         }
     }
 
+    const V4_ID: &str = "acsddda21dsd";
+    const V4_SECRET: &str = "zxasdasdasw2";
+    const V4_DATE_TIME: &str = "20220808T032330Z";
+    const V4_BODY: &[u8] = b"adasd= -asd zcas";
+
+    /// A v4 vector: region, method, path, query, headers, body, expected signature.
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        &'a [(&'a str, &'a str)],
+        &'a [u8],
+        &'a str,
+    );
+
     /// The v4 known-answer vectors shared by the official SDKs' tests: aliyun-log-go-sdk
     /// `signature_v4_test.go` (`TestSignV4Case1`…`Case5`), aliyun-log-python-sdk
     /// `tests/unit/test_auth.py` (`test_sign_post_logstores` … `test_sign_post_with_extra_params`)
@@ -529,10 +545,6 @@ mod tests {
     /// parameters and expected signatures.
     #[test]
     fn reproduces_the_official_sdks_v4_vectors() {
-        const ID: &str = "acsddda21dsd";
-        const SECRET: &str = "zxasdasdasw2";
-        const DATE_TIME: &str = "20220808T032330Z";
-        const BODY: &[u8] = b"adasd= -asd zcas";
         let common_headers: &[(&str, &str)] = &[
             ("hello", "world"),
             ("hello-Text", "a12X- "),
@@ -546,15 +558,6 @@ mod tests {
         let mut extra_query = common_query.to_vec();
         extra_query.push(("abs-ij*asd/vc", "a~js+d ada"));
         extra_query.push(("a abAas123/vc", "a~jdad a2ADFs+d ada"));
-        type Case<'a> = (
-            &'a str,
-            &'a str,
-            &'a str,
-            &'a [(&'a str, &'a str)],
-            &'a [(&'a str, &'a str)],
-            &'a [u8],
-            &'a str,
-        );
         let cases: [Case<'_>; 5] = [
             (
                 "cn-hangzhou",
@@ -562,7 +565,7 @@ mod tests {
                 "/logstores",
                 common_query,
                 common_headers,
-                BODY,
+                V4_BODY,
                 "a98f5632e93836e63839cd836a54055f480020a9364ca944e2d34f2eb9bf1bed",
             ),
             (
@@ -571,7 +574,7 @@ mod tests {
                 "/logstores",
                 &[],
                 &[],
-                BODY,
+                V4_BODY,
                 "8a10a5e723cb2e75964816de660b2c16a58af8bc0261f7f0722d832468c76ce8",
             ),
             (
@@ -598,11 +601,11 @@ mod tests {
                 "/logstores/hello/a+*~bb/cc",
                 &extra_query,
                 common_headers,
-                BODY,
+                V4_BODY,
                 "2c204068e961a8813a6bcf7ac422f7fa6e9bf9a5da493e0165dfe100854d18ff",
             ),
         ];
-        let credentials = Credentials::new(ID, SECRET);
+        let credentials = Credentials::new(V4_ID, V4_SECRET);
         for (region, method, path, query, headers, body, expected) in cases {
             let sha = if body.is_empty() {
                 v4::EMPTY_SHA256.to_owned()
@@ -610,7 +613,7 @@ mod tests {
                 v4::content_sha256(body)
             };
             let mut all = headers.to_vec();
-            all.push(("x-log-date", DATE_TIME));
+            all.push(("x-log-date", V4_DATE_TIME));
             all.push(("x-log-content-sha256", &sha));
             // The Go signer adds Content-Length too; it is not a signed header.
             let length = body.len().to_string();
@@ -619,13 +622,13 @@ mod tests {
                 method,
                 path,
                 query,
-                date_time: DATE_TIME,
+                date_time: V4_DATE_TIME,
                 content_sha256: &sha,
             };
             assert_eq!(
                 v4::authorization(&credentials, region, &request, all),
                 format!(
-                    "SLS4-HMAC-SHA256 Credential={ID}/20220808/{region}/sls/aliyun_v4_request,Signature={expected}"
+                    "SLS4-HMAC-SHA256 Credential={V4_ID}/20220808/{region}/sls/aliyun_v4_request,Signature={expected}"
                 ),
                 "{method} {path} in {region}"
             );

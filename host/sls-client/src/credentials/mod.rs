@@ -47,9 +47,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tracing::{info, warn};
 
-use super::sign::Credentials;
-use crate::errors::BoxError;
+use crate::sign::Credentials;
 use files::Profile;
+use holo_common::errors::BoxError;
 use remote::{CredentialsUri, EcsRamRole, OidcRole};
 
 /// Temporary credentials with this little time left are fetched again (credentials-go:

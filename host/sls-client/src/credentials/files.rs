@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::Env;
-use crate::source::sls::sign::Credentials;
+use crate::sign::Credentials;
 
 /// What a profile asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,17 +15,16 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::config::SlsSourceConfig;
-use super::credentials::{CredentialsProvider, Issued};
-use super::error::{SlsError, Target, service_error};
-pub use super::pull::PullLogs;
-use super::pull::decode_pull;
-pub use super::request::Auth;
-use super::request::{
+use crate::credentials::{CredentialsProvider, Issued};
+use crate::error::{SlsError, Target, service_error};
+use crate::pull::PullLogs;
+use crate::pull::decode_pull;
+use crate::request::Auth;
+use crate::request::{
     self, Answer, Call, Route, check_header_value, request_url, segment, shard_path, valid_project,
 };
-use super::sign::{Credentials, Signature};
-use crate::retry::Backoff;
+use crate::sign::{Credentials, Signature};
+use holo_common::retry::Backoff;
 
 /// The most log groups one PullLogs may ask for.
 pub const MAX_PULL_COUNT: u32 = 1000;
@@ -133,22 +132,6 @@ impl SlsClient {
         Self::with_auth(endpoint, project, auth)
     }
 
-    /// The client of a Log Service source: unsigned with `anonymous=true`, else signed as
-    /// `sign=`/`region=` say with credentials from the default chain (see
-    /// [`super::credentials`]). The chain is asked on the first call, which fails before
-    /// sending anything when no source has credentials.
-    pub fn for_source(config: &SlsSourceConfig) -> Result<SlsClient, SlsError> {
-        let auth = if config.anonymous {
-            Auth::Anonymous
-        } else {
-            Auth::Signed {
-                provider: CredentialsProvider::default_chain(),
-                signature: config.signature.clone(),
-            }
-        };
-        Self::with_auth(&config.endpoint, &config.project, auth)
-    }
-
     /// A client of `project` at `endpoint` that signs (or not) as `auth` says.
     pub fn with_auth(endpoint: &str, project: &str, auth: Auth) -> Result<SlsClient, SlsError> {
         if !valid_project(project) {
@@ -185,6 +168,11 @@ impl SlsClient {
 
     pub fn project(&self) -> &str {
         &self.inner.project
+    }
+
+    /// Whether and how requests are signed.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
     }
 
     /// The endpoint as configured (scheme, host, port), for messages.
@@ -463,10 +451,10 @@ impl SlsClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::sls::proto;
-    use crate::source::sls::proto::Log;
-    use crate::source::sls::proto::LogGroup;
-    use crate::source::sls::sign;
+    use crate::proto;
+    use crate::proto::Log;
+    use crate::proto::LogGroup;
+    use crate::sign;
     use bytes::Bytes;
     use reqwest::header::{HeaderName, HeaderValue};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -669,7 +657,7 @@ mod tests {
     #[tokio::test]
     async fn no_credentials_fails_before_sending() {
         let home = tempfile::tempdir().unwrap();
-        let env = crate::source::sls::credentials::Env::from_pairs([
+        let env = crate::credentials::Env::from_pairs([
             ("HOME", home.path().display().to_string()),
             ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true".to_owned()),
         ]);
@@ -692,24 +680,6 @@ mod tests {
         );
         assert!(shown.contains("ALIBABA_CLOUD_ACCESS_KEY_ID"), "{shown}");
         assert!(shown.contains("anonymous=true"), "{shown}");
-    }
-
-    #[test]
-    fn source_options_choose_the_auth() {
-        let config =
-            SlsSourceConfig::parse("sls://demo/orders?endpoint=http://127.0.0.1:1&anonymous=true")
-                .unwrap();
-        let c = SlsClient::for_source(&config).unwrap();
-        assert!(matches!(c.inner.auth, Auth::Anonymous));
-        let config = SlsSourceConfig::parse(
-            "sls://demo/orders?endpoint=https://cn-beijing.log.aliyuncs.com&sign=v4",
-        )
-        .unwrap();
-        let c = SlsClient::for_source(&config).unwrap();
-        assert!(matches!(
-            &c.inner.auth,
-            Auth::Signed { signature: Signature::V4 { region }, .. } if region == "cn-beijing"
-        ));
     }
 
     #[test]

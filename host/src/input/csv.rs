@@ -1,4 +1,4 @@
-//! CSV records with the line each starts on and its raw text, for the source and lookups.
+//! CSV records with the line each starts on and its raw text, for the CSV source and lookups.
 //!
 //! `csv::ByteRecord::position()` is where the reader stopped after the previous record,
 //! which lies before any blank lines and, in a CRLF file, before the `\n` of the previous
@@ -6,7 +6,7 @@
 //! since the current record began, so it can skip those line ends itself and count
 //! the lines exactly, and quote a malformed record as it was written. Files named `.gz` or
 //! `.zst` are read decompressed, their offsets counting decompressed bytes; objects in a
-//! bucket are streamed ([`super::remote`]).
+//! bucket are streamed ([`super::objects`]).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use csv::ByteRecord;
 use holo_batch::BatchWriter;
 
-use super::remote::{Bucket, ObjectInfo, ObjectReader};
+use super::objects::{Bucket, ObjectInfo, ObjectReader};
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
@@ -654,7 +654,7 @@ impl RecordReader {
 
 /// Appends the record's fields as text values; on invalid UTF-8 returns the field index
 /// and the byte within it where the encoding breaks.
-pub(super) fn encode_row(
+pub(crate) fn encode_row(
     writer: &mut BatchWriter<'_>,
     record: &ByteRecord,
 ) -> Result<(), (usize, usize)> {

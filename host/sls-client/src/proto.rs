@@ -138,8 +138,9 @@ pub fn decode_log_group_list(raw: &[u8]) -> Result<Decoded, prost::DecodeError> 
     Ok(Decoded { groups, lossy })
 }
 
-/// Encodes groups as a `LogGroupList` (what a PullLogs answer carries).
-pub fn encode_log_group_list(groups: &[LogGroup]) -> Vec<u8> {
+/// Encodes groups as a `LogGroupList` (what a PullLogs answer carries), for tests' answers.
+#[cfg(test)]
+pub(crate) fn encode_log_group_list(groups: &[LogGroup]) -> Vec<u8> {
     wire::LogGroupList {
         log_groups: groups.iter().map(LogGroup::to_wire).collect(),
     }
