@@ -7,11 +7,10 @@
 
 mod config;
 mod fingerprint;
+mod inputs;
 mod ledger;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -20,18 +19,18 @@ use holo_batch::BatchWriter;
 use tokio::sync::mpsc;
 
 pub use self::config::{CsvSourceConfig, Partition};
+use self::inputs::{InputFile, Inputs, expand};
 pub use self::ledger::Ledger;
 use self::ledger::{FileStart, file_start};
 pub use crate::input::csv::HeaderError;
 use crate::input::csv::{Location, RecordReader, encode_row, header_names};
-use crate::input::objects::{self, Bucket, ObjectUrl};
 use crate::position::{Positions, Start};
 use crate::record::{Batch, Column, Origin, Position, Schema};
 use crate::record::{DeadLetter, PipelineStage};
 use crate::source::{CHANNEL_DEPTH, RunningSource, SourceError, SourceTask, Stopper};
 
 /// The input name that means stdin.
-const STDIN: &str = "-";
+pub(crate) const STDIN: &str = "-";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CsvError {
@@ -110,62 +109,6 @@ pub enum CsvError {
         offset: u64,
         source: csv::Error,
     },
-}
-
-/// One input file.
-#[derive(Debug)]
-struct InputFile {
-    /// As the user gave it (or as the glob produced it): origins name it so.
-    given: Arc<str>,
-    location: Location,
-    /// Absolute and free of links (`oss://BUCKET/KEY` for an object): the file's identity
-    /// in positions and the job key.
-    canonical: String,
-    len: u64,
-    /// An object's version: a position taken from another version does not apply.
-    etag: Option<String>,
-}
-
-impl InputFile {
-    /// The job stream of this file: each file keeps its own position.
-    fn stream(&self) -> String {
-        format!("csv:{}", self.canonical)
-    }
-}
-
-#[derive(Debug)]
-enum Inputs {
-    Stdin,
-    Files(Vec<InputFile>),
-}
-
-impl Inputs {
-    fn count(&self) -> usize {
-        match self {
-            Inputs::Stdin => 1,
-            Inputs::Files(files) => files.len(),
-        }
-    }
-
-    /// The job stream of each input, in order.
-    fn streams(&self) -> Vec<String> {
-        match self {
-            Inputs::Stdin => vec![format!("csv:{STDIN}")],
-            Inputs::Files(files) => files.iter().map(InputFile::stream).collect(),
-        }
-    }
-
-    /// The stream releases before the per-file ledger saved one position under, for all
-    /// the inputs together; `None` where it is the same as today's (a single input).
-    fn shared_stream(&self) -> Option<String> {
-        match self {
-            Inputs::Files(files) if files.len() > 1 => {
-                let paths: Vec<&str> = files.iter().map(|f| f.canonical.as_str()).collect();
-                Some(format!("csv:{}", paths.join(",")))
-            }
-            _ => None,
-        }
-    }
 }
 
 /// The file being read.
@@ -514,123 +457,6 @@ fn position_after(current: &Current) -> Result<Position, CsvError> {
         before_sha256,
     }
     .into_json())
-}
-
-/// The files the inputs name, in order: globs expanded and sorted.
-fn expand(inputs: &[String]) -> Result<Inputs, CsvError> {
-    if inputs.is_empty() {
-        return Err(CsvError::NoInputs);
-    }
-    if inputs.iter().any(|i| i == STDIN) {
-        return if inputs.len() == 1 {
-            Ok(Inputs::Stdin)
-        } else {
-            Err(CsvError::StdinNotAlone)
-        };
-    }
-    let mut files = Vec::new();
-    let mut seen: HashMap<String, Arc<str>> = HashMap::new();
-    for input in inputs {
-        if objects::is_remote(input) {
-            for file in objects(input)? {
-                if let Some(first) = seen.insert(file.canonical.clone(), file.given.clone()) {
-                    return Err(CsvError::Duplicate {
-                        path: file.canonical,
-                        first: first.to_string(),
-                        second: input.clone(),
-                    });
-                }
-                files.push(file);
-            }
-            continue;
-        }
-        // A name with glob characters that exists as is is taken literally.
-        let paths = if is_glob(input) && !Path::new(input).exists() {
-            glob_files(input)?
-        } else {
-            vec![PathBuf::from(input)]
-        };
-        for path in paths {
-            let given: Arc<str> = path.to_string_lossy().into();
-            let open_error = |source| CsvError::Open {
-                path: given.to_string(),
-                source,
-            };
-            let canonical = std::fs::canonicalize(&path).map_err(open_error)?;
-            let meta = std::fs::metadata(&canonical).map_err(open_error)?;
-            if !meta.is_file() {
-                return Err(CsvError::NotAFile {
-                    path: given.to_string(),
-                });
-            }
-            let canonical = canonical.to_string_lossy().into_owned();
-            if let Some(first) = seen.insert(canonical.clone(), given.clone()) {
-                return Err(CsvError::Duplicate {
-                    path: canonical,
-                    first: first.to_string(),
-                    second: given.to_string(),
-                });
-            }
-            files.push(InputFile {
-                given,
-                location: Location::File(path),
-                canonical,
-                len: meta.len(),
-                etag: None,
-            });
-        }
-    }
-    Ok(Inputs::Files(files))
-}
-
-/// The objects an `oss://` or `s3://` input names (a glob over keys lists them, sorted).
-fn objects(input: &str) -> Result<Vec<InputFile>, CsvError> {
-    let remote = |message| CsvError::Remote { message };
-    let url = ObjectUrl::parse(input).map_err(remote)?;
-    let bucket = Bucket::connect(&url).map_err(remote)?;
-    let listed = bucket.list(&url.key).map_err(remote)?;
-    Ok(listed
-        .into_iter()
-        .map(|object| {
-            let name: Arc<str> = url.name(&object.key).into();
-            InputFile {
-                given: name.clone(),
-                canonical: name.to_string(),
-                len: object.size,
-                etag: object.etag.clone(),
-                location: Location::Object(bucket.clone(), object),
-            }
-        })
-        .collect())
-}
-
-fn is_glob(s: &str) -> bool {
-    s.contains(['*', '?', '['])
-}
-
-/// The files matching `pattern`, sorted; directories are left out.
-fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, CsvError> {
-    let matches = glob::glob(pattern).map_err(|source| CsvError::GlobPattern {
-        pattern: pattern.to_owned(),
-        source,
-    })?;
-    let mut paths = Vec::new();
-    for m in matches {
-        let path = m.map_err(|source| CsvError::Glob {
-            pattern: pattern.to_owned(),
-            source,
-        })?;
-        if path.is_file() {
-            paths.push(path);
-        }
-    }
-    if paths.is_empty() {
-        return Err(CsvError::GlobNoMatch {
-            pattern: pattern.to_owned(),
-        });
-    }
-    paths.sort();
-    Ok(paths)
 }
 
 fn file_reader(file: &InputFile, limit: u64) -> Result<RecordReader, CsvError> {
