@@ -1,7 +1,7 @@
-//! Error text shared by every stage: an error with its causes on one line; secrets hidden
-//! and the boxed cause come from `holo-common`, which the Log Service client shares.
+//! Error text shared by every stage: an error with its causes on one line; the boxed cause
+//! comes from `holo-common`, which the Log Service client shares.
 
-pub use holo_common::errors::{BoxError, hide_userinfo};
+pub use holo_common::errors::BoxError;
 
 /// An error and its causes, `a: b: c`, for messages that travel as text (a refused
 /// transform version, a lookup that failed inside a guest call).

@@ -12,10 +12,12 @@
 //! - [`input`]: what sources and lookups both read: CSV records, objects in a bucket;
 //! - [`transform`]: the wasmtime host that runs a component on each batch, with limits,
 //!   poison-record isolation and hot reload;
-//! - [`sink`]: writers of transformed batches (`sink/postgres`, `sink/stdout.rs`);
-//! - [`pipeline`]: the three stages wired together, positions committed with the rows;
+//! - [`sink`]: writers of transformed batches (`sink/postgres`, `sink/stdout.rs`), each
+//!   keeping its own batches in flight and committing them, with their positions, in order;
+//! - [`pipeline`]: the three stages wired together: batches in, commits out;
 //! - [`position`]: where each job stands, keyed by stable identities; the sink saves it;
-//! - [`db`]: the one PostgreSQL layer (DSN, TLS, sessions, which errors to retry);
+//! - [`db`]: the one PostgreSQL layer (DSN, TLS, sessions and the one loop that retries a
+//!   call on them, which errors to retry);
 //!   [`retry`]: backoff with jitter for every remote system (crate `holo-common`);
 //! - [`lookup`]: dimension tables that transforms query by key;
 //! - [`dead_letter`]: where rejected records go, with the reason;

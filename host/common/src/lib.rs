@@ -3,7 +3,9 @@
 //!
 //! - [`retry`]: how a failed call to a remote system is tried again (backoff with jitter),
 //!   and where retries are counted;
-//! - [`errors`]: error text (secrets hidden from what a user wrote, the boxed cause).
+//! - [`redact`]: secrets hidden from what a user wrote, before it is quoted in an error;
+//! - [`errors`]: the boxed cause.
 
 pub mod errors;
+pub mod redact;
 pub mod retry;

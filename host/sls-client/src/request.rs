@@ -63,7 +63,7 @@ pub(super) struct Route {
 impl Route {
     pub(super) fn new(endpoint: &str, project: &str) -> Result<Route, SlsError> {
         let bad = |reason: &str| SlsError::Endpoint {
-            endpoint: holo_common::errors::hide_userinfo(endpoint),
+            endpoint: holo_common::redact::hide_userinfo(endpoint),
             reason: reason.to_owned(),
         };
         let trimmed = endpoint.trim();

@@ -84,7 +84,7 @@ impl ObjectUrl {
         };
         for pair in query.into_iter().flat_map(|q| q.split('&')) {
             let (k, v) = pair.split_once('=').ok_or_else(|| {
-                let pair = crate::errors::hide_userinfo(pair);
+                let pair = holo_common::redact::hide_userinfo(pair);
                 format!("option `{pair}` of `{scheme}://{path}` needs a value (`option=value`)")
             })?;
             let bad = |why: &str| format!("option `{k}` of `{scheme}://{path}` {why}");

@@ -72,8 +72,8 @@ fn column_list(v: &str) -> Result<Vec<String>, String> {
 /// mistake, found by the fuzz tests).
 fn redacted(spec: &str) -> String {
     match spec.find("dsn=") {
-        Some(i) => format!("{}dsn=…", crate::errors::hide_userinfo(&spec[..i])),
-        None => crate::errors::hide_userinfo(spec),
+        Some(i) => format!("{}dsn=…", holo_common::redact::hide_userinfo(&spec[..i])),
+        None => holo_common::redact::hide_userinfo(spec),
     }
 }
 
