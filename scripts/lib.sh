@@ -53,11 +53,11 @@ build_ported_guests() {
     build_js_guests
 }
 
-# componentize-js (npm, from the lock file in guest-transforms/sdk-js/toolchain) under
+# componentize-js (npm, from the lock file in guest-transforms/sdk/js/toolchain) under
 # target/js-toolchain, installed where missing or when the lock file changed.
 JS_TOOLCHAIN="$TARGET_DIR/js-toolchain"
 ensure_componentize_js() {
-    local src="$ROOT/guest-transforms/sdk-js/toolchain"
+    local src="$ROOT/guest-transforms/sdk/js/toolchain"
     if [ ! -d "$JS_TOOLCHAIN/node_modules/@bytecodealliance/componentize-js" ] \
         || ! cmp -s "$src/package-lock.json" "$JS_TOOLCHAIN/package-lock.json"; then
         say "installing componentize-js into $JS_TOOLCHAIN (npm ci)"
@@ -69,21 +69,21 @@ ensure_componentize_js() {
     export HOLO_JS_TOOLCHAIN="$JS_TOOLCHAIN"
 }
 
-# The JavaScript ports of the examples (guest-transforms/js/NAME/app.js, with the SDK
-# beside it) as NAME-js.wasm, rebuilt when a source is newer than the component.
+# The JavaScript ports of the examples (guest-transforms/examples/NAME/js/app.js, with the
+# SDK beside it) as NAME-js.wasm, rebuilt when a source is newer than the component.
 build_js_guests() {
     ensure_componentize_js
     local wit app out work
     wit=$(mktemp -d)
     cp "$ROOT/wit/transform.wit" "$wit/"
-    for app in "$ROOT"/guest-transforms/js/*/app.js; do
-        out="$GUEST_DIR/$(basename "$(dirname "$app")")-js.wasm"
-        if [ -f "$out" ] && [ -z "$(find "$app" "$ROOT/guest-transforms/sdk-js/holo_transform.js" "$ROOT/wit/transform.wit" -newer "$out")" ]; then
+    for app in "$ROOT"/guest-transforms/examples/*/js/app.js; do
+        out="$GUEST_DIR/$(basename "$(dirname "$(dirname "$app")")")-js.wasm"
+        if [ -f "$out" ] && [ -z "$(find "$app" "$ROOT/guest-transforms/sdk/js/holo_transform.js" "$ROOT/wit/transform.wit" -newer "$out")" ]; then
             continue
         fi
         say "building $(basename "$out") (componentize-js)"
         work=$(mktemp -d)
-        cp "$app" "$ROOT/guest-transforms/sdk-js/holo_transform.js" "$work/"
+        cp "$app" "$ROOT/guest-transforms/sdk/js/holo_transform.js" "$work/"
         node "$JS_TOOLCHAIN/build.mjs" "$work/app.js" "$wit" "$out"
         rm -rf "$work"
     done
@@ -103,21 +103,21 @@ ensure_componentize_py() {
     export HOLO_PY_VENV="$PY_VENV"
 }
 
-# The Python ports of the examples (guest-transforms/python/NAME/app.py) as NAME-py.wasm,
-# rebuilt when a source is newer than the component.
+# The Python ports of the examples (guest-transforms/examples/NAME/python/app.py) as
+# NAME-py.wasm, rebuilt when a source is newer than the component.
 build_python_guests() {
     ensure_componentize_py
     local wit app out
     wit=$(mktemp -d)
     cp "$ROOT/wit/transform.wit" "$wit/"
-    for app in "$ROOT"/guest-transforms/python/*/app.py; do
-        out="$GUEST_DIR/$(basename "$(dirname "$app")")-py.wasm"
-        if [ -f "$out" ] && [ -z "$(find "$app" "$ROOT/guest-transforms/sdk-python" "$ROOT/wit/transform.wit" -newer "$out" \( -name '*.py' -o -name '*.wit' \))" ]; then
+    for app in "$ROOT"/guest-transforms/examples/*/python/app.py; do
+        out="$GUEST_DIR/$(basename "$(dirname "$(dirname "$app")")")-py.wasm"
+        if [ -f "$out" ] && [ -z "$(find "$app" "$ROOT/guest-transforms/sdk/python" "$ROOT/wit/transform.wit" -newer "$out" \( -name '*.py' -o -name '*.wit' \))" ]; then
             continue
         fi
         say "building $(basename "$out") (componentize-py)"
         "$PY_VENV/bin/componentize-py" -d "$wit" -w transform componentize \
-            -p "$ROOT/guest-transforms/sdk-python" -p "$(dirname "$app")" app -o "$out" >/dev/null
+            -p "$ROOT/guest-transforms/sdk/python" -p "$(dirname "$app")" app -o "$out" >/dev/null
     done
     rm -rf "$wit"
 }

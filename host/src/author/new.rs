@@ -58,53 +58,53 @@ const VENDORED: &[(&str, &str)] = &[
     ),
     (
         "vendor/sdk/src/config.rs",
-        include_str!("../../../guest-transforms/sdk/src/config.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/config.rs"),
     ),
     (
         "vendor/sdk/src/emit.rs",
-        include_str!("../../../guest-transforms/sdk/src/emit.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/emit.rs"),
     ),
     (
         "vendor/sdk/src/error.rs",
-        include_str!("../../../guest-transforms/sdk/src/error.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/error.rs"),
     ),
     (
         "vendor/sdk/src/lib.rs",
-        include_str!("../../../guest-transforms/sdk/src/lib.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/lib.rs"),
     ),
     (
         "vendor/sdk/src/log.rs",
-        include_str!("../../../guest-transforms/sdk/src/log.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/log.rs"),
     ),
     (
         "vendor/sdk/src/lookup.rs",
-        include_str!("../../../guest-transforms/sdk/src/lookup.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/lookup.rs"),
     ),
     (
         "vendor/sdk/src/native.rs",
-        include_str!("../../../guest-transforms/sdk/src/native.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/native.rs"),
     ),
     (
         "vendor/sdk/src/row.rs",
-        include_str!("../../../guest-transforms/sdk/src/row.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/row.rs"),
     ),
     (
         "vendor/sdk/src/runtime.rs",
-        include_str!("../../../guest-transforms/sdk/src/runtime.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/runtime.rs"),
     ),
     (
         "vendor/sdk/src/types.rs",
-        include_str!("../../../guest-transforms/sdk/src/types.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/types.rs"),
     ),
     (
         "vendor/sdk/src/wasm.rs",
-        include_str!("../../../guest-transforms/sdk/src/wasm.rs"),
+        include_str!("../../../guest-transforms/sdk/rust/src/wasm.rs"),
     ),
 ];
 
 /// The Python SDK of this release.
 const PYTHON_SDK: &str =
-    include_str!("../../../guest-transforms/sdk-python/holo_transform/__init__.py");
+    include_str!("../../../guest-transforms/sdk/python/holo_transform/__init__.py");
 
 const BATCH_TOML: &str = r#"[package]
 name = "holo-batch"
@@ -315,10 +315,21 @@ echo "built $(pwd)/{name}.wasm"
 "#;
 
 /// The JavaScript SDK and the toolchain that builds with it.
-const JS_SDK: &str = include_str!("../../../guest-transforms/sdk-js/holo_transform.js");
-const JS_PACKAGE: &str = include_str!("../../../guest-transforms/sdk-js/toolchain/package.json");
-const JS_LOCK: &str = include_str!("../../../guest-transforms/sdk-js/toolchain/package-lock.json");
-const JS_BUILD: &str = include_str!("../../../guest-transforms/sdk-js/toolchain/build.mjs");
+const JS_SDK: &str = include_str!("../../../guest-transforms/sdk/js/holo_transform.js");
+const JS_PACKAGE: &str = include_str!("../../../guest-transforms/sdk/js/toolchain/package.json");
+const JS_LOCK: &str = include_str!("../../../guest-transforms/sdk/js/toolchain/package-lock.json");
+const JS_BUILD: &str = include_str!("../../../guest-transforms/sdk/js/toolchain/build.mjs");
+
+/// A vendored file as the project holds it. The SDK sits one folder higher in a project
+/// (`vendor/sdk`) than in this repository (`guest-transforms/sdk/rust`), so its bindings
+/// reach the project's `wit/` with one `..` less.
+fn vendored(path: &str, content: &str) -> String {
+    if path == "vendor/sdk/src/wasm.rs" {
+        content.replacen("path: \"../../../wit\"", "path: \"../../wit\"", 1)
+    } else {
+        content.to_string()
+    }
+}
 
 /// Words Rust reserves: a crate cannot be named by one, as `cargo new` says.
 const KEYWORDS: &[&str] = &[
@@ -403,7 +414,7 @@ fn rust_files(name: &str) -> Vec<(String, String)> {
     files.extend(
         VENDORED[1..]
             .iter()
-            .map(|(p, c)| (p.to_string(), c.to_string())),
+            .map(|(p, c)| (p.to_string(), vendored(p, c))),
     );
     files
 }
@@ -504,6 +515,8 @@ mod tests {
         ] {
             assert!(root.join(f).is_file(), "{f}");
         }
+        let wasm = std::fs::read_to_string(root.join("vendor/sdk/src/wasm.rs")).unwrap();
+        assert!(wasm.contains("path: \"../../wit\","), "{wasm}");
         let build = std::fs::read_to_string(root.join("build.sh")).unwrap();
         assert!(build.contains("release/my_tx.wasm\" my_tx.wasm"), "{build}");
         assert!(matches!(

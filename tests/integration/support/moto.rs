@@ -86,7 +86,7 @@ impl Moto {
                 return None;
             }
         };
-        let port = crate::observability::free_port();
+        let port = crate::operations::observability::free_port();
         let child = Command::new(server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())

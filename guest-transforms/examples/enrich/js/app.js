@@ -1,4 +1,4 @@
-// enrich, in JavaScript: the port of guest-transforms/enrich with the same settings, the
+// enrich, in JavaScript: the port of ../src/lib.rs with the same settings, the
 // same output and the same messages. Joins each record with a row of a dimension table
 // (--lookup NAME=...) by key, adding some of that row's columns. Settings: lookup=NAME
 // (required); key=COLUMN (default: the name of the table's first column);

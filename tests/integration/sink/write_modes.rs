@@ -633,8 +633,12 @@ async fn a_transform_can_delete_rows_by_key() {
     let dir = scratch();
     let stamp = dir.path().join("stamp.wasm");
     let deleter = dir.path().join("deleter.wasm");
-    std::fs::write(&stamp, crate::reload::stamp_bytes("v1", "ok__")).unwrap();
-    std::fs::write(&deleter, crate::reload::stamp_bytes("v1", "dele")).unwrap();
+    std::fs::write(&stamp, crate::transform::reload::stamp_bytes("v1", "ok__")).unwrap();
+    std::fs::write(
+        &deleter,
+        crate::transform::reload::stamp_bytes("v1", "dele"),
+    )
+    .unwrap();
     let ids = |range: std::ops::RangeInclusive<u32>| {
         let mut csv = String::from("id,name\n");
         for i in range {

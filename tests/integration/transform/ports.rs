@@ -1,7 +1,7 @@
-//! The ports of the example transforms to other languages (`guest-transforms/python/` and
-//! `guest-transforms/js/`, built by scripts/test.sh as `NAME-py.wasm` and `NAME-js.wasm`)
-//! against the Rust originals: the same settings give the same outcomes on the same
-//! input, the same configuration errors, and the same rows in PostgreSQL.
+//! The ports of the example transforms to other languages (`python/` and `js/` beside each
+//! crate in `guest-transforms/examples/`, built by scripts/test.sh as `NAME-py.wasm` and
+//! `NAME-js.wasm`) against the Rust originals: the same settings give the same outcomes on
+//! the same input, the same configuration errors, and the same rows in PostgreSQL.
 
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-// alias, in JavaScript: the port of guest-transforms/alias with the same settings, the
+// alias, in JavaScript: the port of ../src/lib.rs with the same settings, the
 // same output and the same messages. Settings, applied in this order: rename=old:new,…;
 // select=a,b,… (names after renaming); cast=col:type,… (text, int, float, boolean, json).
 // A name that matches no column is an error before any data flows; a value that does not

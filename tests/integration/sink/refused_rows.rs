@@ -4,8 +4,8 @@
 use holo_host::record::{Column, ColumnType};
 use holo_host::sink::postgres::WriteMode;
 
+use crate::sink::write_modes::{Op, PATHS, apply, connect};
 use crate::support::pg::TestPg;
-use crate::write_modes::{Op, PATHS, apply, connect};
 
 /// A plain insert of rows whose keys the table holds already (a reload): every such row is
 /// refused with the message the server gives for it, the others are written, and a

@@ -12,7 +12,7 @@ use crate::{Column, ColumnType, Transform, Value};
 /// would clash with the SDK's.
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../../wit",
         world: "transform",
         export_macro_name: "__export_transform_world",
         pub_export_macro: true,

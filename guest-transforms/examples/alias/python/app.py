@@ -1,4 +1,4 @@
-"""alias, in Python: the port of guest-transforms/alias with the same settings, the same
+"""alias, in Python: the port of ../src/lib.rs with the same settings, the same
 output and the same messages.
 
 Renames, selects and casts columns. Settings, applied in this order:

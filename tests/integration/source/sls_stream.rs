@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use sls_lite::faults::{FaultRule, Op};
 
-use crate::sls_source::{assert_exactly, member, member_named, owners, put_ids, server, wait_rows};
+use crate::source::sls_source::{
+    assert_exactly, member, member_named, owners, put_ids, server, wait_rows,
+};
 use crate::support::{pg::TestPg, query_i64, table};
 
 const IDS: &str = "(id int8 NOT NULL, payload text NOT NULL)";
@@ -98,7 +100,7 @@ async fn a_stream_idles_then_receives_more() {
     let (server, client) = server("idle", 2).await;
     put_ids(&client, "idle", 1..=3000).await;
     let t = table("sls_idle", IDS).await;
-    let port = crate::observability::free_port();
+    let port = crate::operations::observability::free_port();
     let mut cmd = member(&server, "idle", &t, "12s");
     cmd.args(["--metrics-addr", &format!("127.0.0.1:{port}")]);
     let mut child = spawn(cmd);
@@ -106,7 +108,7 @@ async fn a_stream_idles_then_receives_more() {
     // Caught up for a while: every pull now answers end-of-cursor, most with empty bodies.
     tokio::time::sleep(Duration::from_secs(6)).await;
     // The member holds both shards, each caught up with no lag.
-    let metrics = crate::observability::get(port, "/metrics")
+    let metrics = crate::operations::observability::get(port, "/metrics")
         .expect("metrics")
         .1;
     for want in [

@@ -10,7 +10,7 @@ use holo_host::source::csv::{CsvSource, CsvSourceConfig, Ledger};
 use sls_lite::proto::{Log, LogGroup};
 use sls_lite::testing::Compression;
 
-use crate::sls_source;
+use crate::source::sls_source;
 use crate::support::moto::{KEY_ID, KEY_SECRET, Moto};
 use crate::support::{
     Args, assert_failure, assert_success, book_name_mismatches, holo_host, pg::TestPg, query_i64,
