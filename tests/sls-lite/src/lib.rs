@@ -11,7 +11,9 @@
 //! ```
 //!
 //! # Layout
-//! - [`server`]: connections, project from `Host`, authentication, routing, handlers.
+//! - [`server`]: connections, project from `Host`, authentication, routing; its child modules
+//!   hold the handlers by API area (logstores, shards, put, cursors, pull, consumer groups,
+//!   webtracking, admin).
 //! - [`store`]: projects, logstores, shards and log groups; the optional data directory.
 //! - [`consumer`]: consumer groups, heartbeats, balanced shard assignment, checkpoints.
 //! - [`proto`]: the `LogGroup` protobuf messages (crate `sls-proto`) as text; [`cursor`]: cursors.
