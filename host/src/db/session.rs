@@ -44,11 +44,6 @@ impl<S> Session<S> {
         Session { slot: connected }
     }
 
-    /// The connected session, if any, leaving none behind.
-    pub fn take(&mut self) -> Option<S> {
-        self.slot.take()
-    }
-
     /// Puts a session back (`None`: it broke).
     pub fn put(&mut self, session: Option<S>) {
         self.slot = session;

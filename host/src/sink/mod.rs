@@ -114,16 +114,9 @@ impl Sink {
         }
     }
 
-    /// Whether [`Sink::bind`] would accept these output columns, without binding them.
-    pub fn check(&self, output: &[Column]) -> Result<(), SinkError> {
-        match self {
-            Sink::Postgres(s) => Ok(s.check(output)?),
-            Sink::Stdout(_) => Ok(()),
-        }
-    }
-
-    /// [`Sink::check`] on the destination as it stands now, for another thread: a new
-    /// transform version is checked with it before it takes over.
+    /// Whether [`Sink::bind`] would accept an output, asked of the destination as it
+    /// stands now from another thread: a new transform version is checked with it before it
+    /// takes over.
     pub fn output_check(&self) -> OutputCheck {
         match self {
             Sink::Postgres(s) => {

@@ -283,12 +283,6 @@ impl PostgresSink {
         Ok(())
     }
 
-    /// Whether [`PostgresSink::bind`] would accept `output`, without binding it: a new
-    /// transform version is checked this way before it takes over.
-    pub fn check(&self, output: &[Column]) -> Result<(), PostgresError> {
-        self.destination.check(output)
-    }
-
     /// Stages one output row (values in output-column order) of input record `input`. On
     /// error nothing of the row stays staged.
     #[inline]
