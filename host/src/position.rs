@@ -68,19 +68,19 @@ pub enum PositionError {
     #[error("cannot read the position of job `{job}` from {store}")]
     Load {
         job: String,
-        store: &'static str,
+        store: String,
         source: BoxError,
     },
     #[error("the position of job `{job}` in {store} is not valid JSON: clear it to start over")]
     Bad {
         job: String,
-        store: &'static str,
+        store: String,
         source: serde_json::Error,
     },
     #[error("cannot clear the position of job `{job}` in {store}")]
     Clear {
         job: String,
-        store: &'static str,
+        store: String,
         source: BoxError,
     },
 }

@@ -22,10 +22,8 @@ use crate::record::{Column, Position};
 use crate::transform::reload::OutputCheck;
 
 pub use postgres::commit::OnRefused;
-pub use postgres::options::{
-    AUTO_WRITERS, default_retry_delay_ms, default_statement_timeout_ms, default_writers,
-};
-pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions, default_tries};
+pub use postgres::options::{AUTO_WRITERS, default_statement_timeout_ms, default_writers};
+pub use postgres::options::{TABLE_PROPERTIES, default_max_new_partitions};
 pub use postgres::{
     CreateTable, DialectChoice, PostgresError, PostgresSink, PostgresSinkConfig, WriteMethod,
     WriteMode, WriteOptions, zone_named,
@@ -132,7 +130,7 @@ impl Sink {
     /// does it otherwise.
     pub async fn prepare(&mut self) -> Result<(), SinkError> {
         match self {
-            Sink::Postgres(s) => Ok(s.create_pending_table().await?),
+            Sink::Postgres(s) => Ok(s.prepare().await?),
             Sink::Stdout(_) => Ok(()),
         }
     }

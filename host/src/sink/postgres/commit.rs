@@ -8,7 +8,7 @@ use std::fmt;
 use tracing::{debug, info};
 
 use super::error::PostgresError;
-use super::positions;
+use super::positions::ProgressTable;
 use super::sessions::{Connector, Sessions};
 use super::staging::Staged;
 use super::writer::{self, OnDataError, Outcome, ParamTypes, Step, StepKind, Writer};
@@ -166,6 +166,7 @@ pub(super) struct BatchWrite<'a> {
     pub(super) position: &'a str,
     /// The position the save must move from (compare-and-set).
     pub(super) expected: Expected<'a>,
+    pub(super) progress: &'a ProgressTable,
 }
 
 /// The saved position a save must find, to move it: what this process read or saved last.
@@ -235,7 +236,7 @@ impl BatchWrite<'_> {
         keep: &mut Refusals<'_>,
     ) -> Result<Outcome, WriteFailure> {
         keep.refused(&total.rejected)?;
-        self.save_position(w, total.written, false).await?;
+        self.save_position(w, total.written).await?;
         *sent_commit = Some(total.clone());
         w.client
             .batch_execute("COMMIT")
@@ -316,7 +317,7 @@ impl BatchWrite<'_> {
         keep: &mut Refusals<'_>,
     ) -> Result<Outcome, WriteFailure> {
         if sent_commit.is_some() {
-            if self.landed(w, key).await? {
+            if self.landed(w).await? {
                 info!(job = %key, "the commit whose reply was lost took effect");
                 return Ok(sent_commit.take().expect("checked above"));
             }
@@ -331,61 +332,72 @@ impl BatchWrite<'_> {
         }
     }
 
-    /// Saves the position with the rows written; `retry` after a try whose reply may have
-    /// been lost (then finding the position already saved is success).
-    async fn save_position(
-        &self,
-        w: &mut Writer,
-        written: u64,
-        retry: bool,
-    ) -> Result<(), WriteFailure> {
+    /// Saves the position with the rows written, moving it only from the one this writer
+    /// expects. Whether the save took is read back from the table: an affected-row count
+    /// is not reliable on Hologres (holo-client turns it off for the fixed dispatcher).
+    /// Finding this batch's position already saved (a try whose reply was lost) is success.
+    async fn save_position(&self, w: &mut Writer, written: u64) -> Result<(), WriteFailure> {
         let written = written as i64;
-        let expected = match self.expected {
-            Expected::Nothing => None,
-            Expected::Position(text) => Some(text),
-            Expected::Unchecked => {
-                let save =
-                    (w.statement(positions::UPSERT).await).map_err(WriteFailure::SavePosition)?;
-                (w.client
-                    .execute(&save, &[&self.job, &self.position, &written])
-                    .await)
-                    .map_err(WriteFailure::SavePosition)?;
-                return Ok(());
-            }
+        let p = self.progress;
+        let (sql, expected) = match self.expected {
+            Expected::Unchecked => (p.upsert(), None),
+            Expected::Nothing => (p.insert_new(), None),
+            Expected::Position(text) => (p.update_from(), Some(text)),
         };
-        let save =
-            (w.statement(positions::UPSERT_FROM).await).map_err(WriteFailure::SavePosition)?;
-        let changed = (w.client)
-            .execute(&save, &[&self.job, &self.position, &written, &expected])
-            .await
-            .map_err(WriteFailure::SavePosition)?;
-        // No row changed: another writer moved it, unless this very save landed on an
-        // earlier try whose reply was lost.
-        if changed == 0 && !(retry && self.saved_is_ours(w).await?) {
-            return Err(WriteFailure::Fenced);
+        let save = (w.statement(&sql).await).map_err(WriteFailure::SavePosition)?;
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            vec![&self.job, &self.position, &written];
+        if let Some(expected) = &expected {
+            params.push(expected);
         }
-        Ok(())
+        (w.client.execute(&save, &params).await).map_err(WriteFailure::SavePosition)?;
+        match self.saved(w).await? {
+            Some(saved) if same_position(&saved, self.position) => Ok(()),
+            _ => Err(WriteFailure::Fenced),
+        }
     }
 
-    async fn saved_is_ours(&self, w: &mut Writer) -> Result<bool, WriteFailure> {
-        let row = (w.client)
-            .query_opt(
-                "SELECT position = $2::text::jsonb FROM holo_host.progress WHERE job = $1",
-                &[&self.job, &self.position],
-            )
-            .await
+    /// The job's saved position as JSON text, if any.
+    async fn saved(&self, w: &mut Writer) -> Result<Option<String>, WriteFailure> {
+        let select =
+            (w.statement(&self.progress.select()).await).map_err(WriteFailure::LoadPosition)?;
+        let row = (w.client.query_opt(&select, &[&self.job]).await)
             .map_err(WriteFailure::LoadPosition)?;
-        Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Before any row of the batch is sent on the autocommit path: the saved position is
+    /// still the one this writer expects (or already this batch's, saved by a try whose
+    /// reply was lost). Otherwise another process moved the job on, and the stale rows
+    /// must not overwrite its newer ones.
+    async fn still_owned(&self, w: &mut Writer) -> Result<(), WriteFailure> {
+        let saved = self.saved(w).await?;
+        let owned = match (self.expected, saved.as_deref()) {
+            (Expected::Unchecked, _) => true,
+            (_, Some(saved)) if same_position(saved, self.position) => true,
+            (Expected::Nothing, saved) => saved.is_none(),
+            (Expected::Position(text), Some(saved)) => same_position(saved, text),
+            (Expected::Position(_), None) => false,
+        };
+        if owned {
+            Ok(())
+        } else {
+            Err(WriteFailure::Fenced)
+        }
     }
 
     /// Whether the saved position is this batch's: a COMMIT whose reply was lost landed.
-    async fn landed(&self, w: &mut Writer, key: &JobKey) -> Result<bool, WriteFailure> {
-        let saved = positions::load(&w.client, key)
-            .await
-            .map_err(WriteFailure::LoadPosition)?;
-        let parse = |t: &str| serde_json::from_str::<Position>(t).ok();
-        Ok((saved.as_deref().and_then(parse)).is_some_and(|p| Some(p) == parse(self.position)))
+    async fn landed(&self, w: &mut Writer) -> Result<bool, WriteFailure> {
+        let saved = self.saved(w).await?;
+        Ok(saved.is_some_and(|s| same_position(&s, self.position)))
     }
+}
+
+/// Whether two positions' JSON texts are the same value (the server's `jsonb` text orders
+/// keys and spaces them its own way).
+fn same_position(a: &str, b: &str) -> bool {
+    let parse = |t: &str| serde_json::from_str::<Position>(t).ok();
+    parse(a).is_some_and(|a| Some(a) == parse(b))
 }
 
 /// After a failed try of a transaction on `w`: rolls it back, and when a data error is to
@@ -456,6 +468,15 @@ pub(super) async fn write_autocommit(
 ) -> Result<Outcome, PostgresError> {
     let failed = |e: WriteFailure| e.into_error(key.as_str(), table);
     let (connector, writers) = sessions.all();
+    let what = format!("checking that job `{key}` is still this process's");
+    (on_session!(
+        &mut writers[0],
+        connector.backoff(),
+        &what,
+        connector.open(),
+        |w, _tries| { works[0].still_owned(w) }
+    ))
+    .map_err(failed)?;
     let what = format!("write to table `{table}`");
     let writes =
         (writers.iter_mut().zip(works)).map(|(s, work)| work.autocommit(connector, s, &what));
@@ -471,7 +492,7 @@ pub(super) async fn write_autocommit(
         backoff,
         &what,
         connector.open(),
-        |w, tries| { works[0].save_position(w, written, tries > 0) }
+        |w, _tries| { works[0].save_position(w, written) }
     ))
     .map_err(failed)?;
     Ok(total)

@@ -9,6 +9,7 @@ use super::create;
 use super::dialect;
 use super::error::PostgresError;
 use super::options::{self, DialectChoice, WriteOptions};
+use super::positions::ProgressTable;
 use super::spec::WriteSpec;
 use super::{Dialect, zone_named};
 use crate::db::{ConnectConfig, TableName};
@@ -121,6 +122,11 @@ impl Destination {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The table positions are saved in.
+    pub fn progress(&self) -> ProgressTable {
+        ProgressTable::in_schema(&self.options().positions_schema)
     }
 
     /// Statements autocommit (the Hologres dialect); else a batch is one transaction.

@@ -35,11 +35,12 @@ pub enum PostgresError {
     )]
     TableNotFound { table: String, server: String },
     #[error(
-        "cannot create table holo_host.progress on `{server}`: create it, or grant CREATE on \
-         the database"
+        "cannot create the positions table {table} on `{server}`: create it, grant CREATE \
+         on the database, or name a schema you may create tables in with --positions-schema"
     )]
     ProgressTable {
         server: String,
+        table: String,
         source: tokio_postgres::Error,
     },
     /// The transform output does not fit the table; one line per problem.
@@ -53,6 +54,14 @@ pub enum PostgresError {
          --mode insert"
     )]
     NoPrimaryKey { table: String, mode: WriteMode },
+    #[error(
+        "table `{table}` has no primary key: on Hologres each statement commits on its own, \
+         apart from the saved position, so a statement retried after a lost reply, or a batch \
+         written again after a crash, would add its rows twice. Give the table a primary key \
+         (then a row written again replaces itself), or pass --at-least-once to accept \
+         duplicates"
+    )]
+    KeylessAutocommit { table: String },
     #[error("cannot write table `{table}` with the method asked for: {reason}")]
     WriteMethod { table: String, reason: String },
     #[error(
@@ -97,7 +106,7 @@ pub enum PostgresError {
         rows: usize,
         source: tokio_postgres::Error,
     },
-    #[error("cannot save the position of job `{job}` in holo_host.progress")]
+    #[error("cannot save the position of job `{job}` in the positions table")]
     SavePosition {
         job: String,
         source: tokio_postgres::Error,
@@ -118,7 +127,7 @@ pub enum PostgresError {
         table: String,
         source: tokio_postgres::Error,
     },
-    #[error("cannot read the position of job `{job}` from holo_host.progress")]
+    #[error("cannot read the position of job `{job}` from the positions table")]
     LoadPosition {
         job: String,
         source: tokio_postgres::Error,
@@ -165,6 +174,7 @@ impl PostgresError {
             | PostgresError::TableNotFound { .. }
             | PostgresError::Bind { .. }
             | PostgresError::NoPrimaryKey { .. }
+            | PostgresError::KeylessAutocommit { .. }
             | PostgresError::WriteMethod { .. }
             | PostgresError::DialectMismatch { .. }
             | PostgresError::KeyNotInOutput { .. }

@@ -6,8 +6,8 @@ use std::fmt::{self, Write as _};
 use super::catalog::PartitionKey;
 use super::create;
 use super::destination::Destination;
+use super::method::Method;
 use super::partition::Partitions;
-use super::positions;
 use super::spec::WriteSpec;
 use super::sql::{self, Conflict};
 use super::writer::StepSql;
@@ -224,14 +224,19 @@ impl Explain<'_> {
             )?;
         }
         let order = if spec.key_order { ", in key order" } else { "" };
+        let probe = if spec.fixed_copy_candidate && spec.method != Method::FixedCopy {
+            " (Fixed Copy instead if the server takes a COPY of no rows at start-up)"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "-- the rows of the batch{to}: {}{order}",
+            "-- the rows of the batch{to}: {}{order}{probe}",
             spec.method.name()
         )?;
         write_step_sql(out, &spec.rows_sql(&table).1, false, &table)?;
         writeln!(out, "-- the source position, after the rows")?;
-        writeln!(out, "{};", positions::UPSERT)?;
+        writeln!(out, "{};", self.dest.progress().upsert())?;
         if !self.dest.autocommit() {
             writeln!(out, "COMMIT;")?;
         }

@@ -9,6 +9,7 @@ use tracing::{debug, warn};
 
 use super::commit::{BatchWrite, Expected, OnRefused, Refusals, WriteFailure, run_transaction};
 use super::error::PostgresError;
+use super::positions::ProgressTable;
 use super::sessions::Sessions;
 use super::staging::{KeyHashes, Staged};
 use super::writer::{Outcome, ParamTypes, Step, Writer};
@@ -79,6 +80,8 @@ pub(super) struct Batch {
     /// Rows no partition takes.
     pub unrouted: Vec<Rejected>,
     pub keys: KeyHashes,
+    /// Where the position is saved.
+    pub progress: ProgressTable,
 }
 
 impl InFlight {
@@ -98,6 +101,7 @@ impl InFlight {
             position,
             unrouted,
             keys,
+            progress,
         } = batch;
         let connector = sessions.connector().clone();
         let mut writer = sessions.take(lane);
@@ -110,6 +114,7 @@ impl InFlight {
                 job: &job,
                 position: &at,
                 expected: Expected::Unchecked,
+                progress: &progress,
             };
             let what = format!("write to table `{table}`");
             let backoff = connector.backoff();
@@ -125,6 +130,7 @@ impl InFlight {
                 staged,
                 shapes,
                 steps,
+                progress,
                 written,
             }
         });
@@ -162,6 +168,7 @@ impl InFlight {
             staged,
             shapes,
             steps,
+            progress,
             written,
         } = task.into_written().await;
         sessions.put(lane, writer);
@@ -172,6 +179,7 @@ impl InFlight {
             job: key.as_str(),
             position: &position,
             expected: Expected::of(&expected),
+            progress: &progress,
         };
         let mut keep = Refusals {
             unrouted: &unrouted,
@@ -246,5 +254,6 @@ struct WrittenAhead {
     staged: Staged,
     shapes: ParamTypes,
     steps: Vec<Step>,
+    progress: ProgressTable,
     written: Result<Outcome, WriteFailure>,
 }

@@ -1,7 +1,9 @@
 //! How rows reach the table, chosen as holo-client and the Hologres Flink connector choose
-//! by server version: binary COPY in a transaction on PostgreSQL; on Hologres, Fixed Copy
-//! (`COPY … WITH (stream_mode true, …)`) where the version has it, else an `INSERT` with
-//! one array parameter per column (`unnest`), or multi-row `VALUES` before 1.1.38.
+//! by server version: binary COPY in a transaction on PostgreSQL; on Hologres an `INSERT`
+//! with one array parameter per column (`unnest`), or multi-row `VALUES` before 1.1.38 (the
+//! Flink connector's default, `sink.write-mode = INSERT`), and Fixed Copy
+//! (`COPY … WITH (stream_mode true, …)`) where the version has it and a probe at start-up
+//! showed that this server takes it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -104,9 +106,29 @@ pub struct MethodNeeds {
     /// Some left-out columns are reset to their default on conflict: only an `INSERT` can
     /// say `= DEFAULT`.
     pub defaults: bool,
-    /// Some columns are arrays, which `unnest` would flatten: holo-client writes them with
-    /// `VALUES` (`StatementBuilderUtil.isTypeSupportForUnnest`).
+    /// Some columns cannot go through `unnest`: arrays (it would flatten them), and on
+    /// Hologres `time` and `uuid`, which holo-client writes with `VALUES` too
+    /// (`StatementBuilderUtil.isTypeSupportForUnnest`).
     pub arrays: bool,
+    /// Some columns are of a type holo-client's binary COPY does not send (`uuid`:
+    /// `RecordBinaryOutputStream`), so Fixed Copy is not tried.
+    pub no_copy: bool,
+}
+
+/// Whether Fixed Copy may take over from the INSERT [`choose`] picks for `auto` on
+/// Hologres, once a probe on the server shows it works (the Flink connector's `AUTO` picks
+/// it above 1.3.24: `HologresUtils.chooseBestWriteMode`).
+pub fn fixed_copy_candidate(
+    forced: WriteMethod,
+    dialect: Dialect,
+    version: Option<HoloVersion>,
+    needs: MethodNeeds,
+) -> bool {
+    forced == WriteMethod::Auto
+        && dialect == Dialect::Hologres
+        && version.is_some_and(|v| v >= HoloVersion::FIXED_COPY)
+        && !needs.defaults
+        && !needs.no_copy
 }
 
 /// Picks the method; an error says why a forced one cannot be used.
@@ -136,11 +158,13 @@ pub fn choose(
              COPY cannot do: use --write-method insert, or output those columns"
                 .into(),
         ),
+        (WriteMethod::Copy, Dialect::Hologres) if needs.no_copy => Err(
+            "a column is of a type Fixed Copy is not sent in (uuid): use --write-method insert"
+                .into(),
+        ),
         (WriteMethod::Copy, Dialect::Hologres) => Ok(Method::FixedCopy),
-        (WriteMethod::Auto, Dialect::Hologres) => Ok(match version {
-            Some(v) if v >= HoloVersion::FIXED_COPY && !needs.defaults => Method::FixedCopy,
-            _ => insert,
-        }),
+        // Fixed Copy only after a probe ([`fixed_copy_candidate`]).
+        (WriteMethod::Auto, Dialect::Hologres) => Ok(insert),
     }
 }
 
@@ -173,6 +197,7 @@ mod tests {
             keyed: true,
             defaults: false,
             arrays: false,
+            no_copy: false,
         };
         let plain = MethodNeeds {
             keyed: false,
@@ -187,7 +212,7 @@ mod tests {
                 .unwrap_err()
                 .contains("--mode insert")
         );
-        // Hologres: VALUES before 1.1.38, unnest up to 1.3.24, Fixed Copy after.
+        // Hologres: VALUES before 1.1.38, then unnest; Fixed Copy a candidate from 1.3.25.
         assert_eq!(
             choose(Auto, Hologres, v(1, 1, 37), keyed),
             Ok(Method::Values)
@@ -197,17 +222,15 @@ mod tests {
             Ok(Method::Unnest)
         );
         assert_eq!(
-            choose(Auto, Hologres, v(1, 3, 24), keyed),
+            choose(Auto, Hologres, v(1, 3, 25), keyed),
             Ok(Method::Unnest)
         );
-        assert_eq!(
-            choose(Auto, Hologres, v(1, 3, 25), keyed),
-            Ok(Method::FixedCopy)
-        );
-        assert_eq!(
-            choose(Auto, Hologres, v(2, 2, 25), plain),
-            Ok(Method::FixedCopy)
-        );
+        let candidate = |v, needs| fixed_copy_candidate(Auto, Hologres, v, needs);
+        assert!(!candidate(v(1, 3, 24), keyed));
+        assert!(candidate(v(1, 3, 25), keyed));
+        assert!(candidate(v(2, 2, 25), plain));
+        assert!(!fixed_copy_candidate(Insert, Hologres, v(3, 0, 0), keyed));
+        assert!(!fixed_copy_candidate(Auto, Postgres, None, keyed));
         assert_eq!(
             choose(Insert, Hologres, v(3, 0, 0), keyed),
             Ok(Method::Unnest)
@@ -237,14 +260,14 @@ mod tests {
             choose(Auto, Hologres, v(1, 3, 0), arrays),
             Ok(Method::Values)
         );
-        assert_eq!(
-            choose(Auto, Hologres, v(3, 0, 0), arrays),
-            Ok(Method::FixedCopy)
-        );
-        assert_eq!(
-            choose(Auto, Hologres, v(3, 0, 0), defaults),
-            Ok(Method::Unnest)
-        );
+        assert!(candidate(v(3, 0, 0), arrays));
+        assert!(!candidate(v(3, 0, 0), defaults));
+        let uuid = MethodNeeds {
+            no_copy: true,
+            ..keyed
+        };
+        assert!(!candidate(v(3, 0, 0), uuid));
+        assert!(choose(Copy, Hologres, v(3, 0, 0), uuid).is_err());
         assert!(choose(Copy, Hologres, v(3, 0, 0), defaults).is_err());
         assert!("COPY".parse::<WriteMethod>() == Ok(Copy));
         assert!(

@@ -141,13 +141,20 @@ pub struct WriteOptions {
     /// Child partitions one run may create at most.
     pub max_new_partitions: usize,
     /// Tries of a statement that fails for a transient reason (connection lost, server
-    /// busy), the first included.
-    pub tries: u32,
-    /// Wait before the second try, in milliseconds; doubles each time.
-    pub retry_delay_ms: u64,
+    /// busy, a failover), the first included; `None`: the dialect's default
+    /// ([`crate::db::retry::write_backoff`]).
+    pub tries: Option<u32>,
+    /// Wait before the second try, in milliseconds; doubles each time. `None`: the
+    /// dialect's default.
+    pub retry_delay_ms: Option<u64>,
     /// The zone `timestamptz` text without an offset is read in; the session's TimeZone
     /// when `None`.
     pub timezone: Option<chrono_tz::Tz>,
+    /// The schema of the positions table (`SCHEMA.progress`), created if missing.
+    pub positions_schema: String,
+    /// Accept that a table without a primary key may get a row twice on the autocommit
+    /// path (Hologres), where rows and position cannot commit together.
+    pub at_least_once: bool,
 }
 
 pub fn default_writers() -> usize {
@@ -189,14 +196,6 @@ pub fn default_max_new_partitions() -> usize {
     64
 }
 
-pub fn default_tries() -> u32 {
-    5
-}
-
-pub fn default_retry_delay_ms() -> u64 {
-    500
-}
-
 impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
@@ -208,9 +207,11 @@ impl Default for WriteOptions {
             create_table: None,
             create_partitions: false,
             max_new_partitions: default_max_new_partitions(),
-            tries: default_tries(),
-            retry_delay_ms: default_retry_delay_ms(),
+            tries: None,
+            retry_delay_ms: None,
             timezone: None,
+            positions_schema: super::positions::DEFAULT_SCHEMA.to_owned(),
+            at_least_once: false,
         }
     }
 }

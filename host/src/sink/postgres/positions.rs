@@ -17,47 +17,92 @@ use crate::position::{BoxError, JobKey, PositionError, PositionStore, StoreFutur
 use crate::record::Position;
 use crate::retry::Backoff;
 
-/// Names the store in errors.
-const STORE: &str = "holo_host.progress";
+/// The schema of the positions table unless `--positions-schema` names another.
+pub const DEFAULT_SCHEMA: &str = "holo_host";
 
-/// Creates the table if needed; tests and parallel loads may race to do it.
-const CREATE: &str = "CREATE SCHEMA IF NOT EXISTS holo_host; \
-    CREATE TABLE IF NOT EXISTS holo_host.progress (\
+/// The table that holds each job's position: `SCHEMA.progress`, and the statements on it.
+/// Every statement is one Hologres accepts as well: no `RETURNING`, no non-constant column
+/// default, no `CREATE SCHEMA` when the schema exists (many Hologres users may not create
+/// one), and no affected-row count is relied on (see `commit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressTable {
+    schema: String,
+    /// `"schema".progress`, quoted.
+    name: String,
+}
+
+impl ProgressTable {
+    pub fn in_schema(schema: &str) -> ProgressTable {
+        ProgressTable {
+            schema: schema.to_owned(),
+            name: format!("{}.progress", crate::db::quote_ident(schema)),
+        }
+    }
+
+    /// `SCHEMA.progress`, for messages.
+    pub fn display(&self) -> String {
+        format!("{}.progress", self.schema)
+    }
+
+    fn sql(&self, template: &str) -> String {
+        template.replace("{progress}", &self.name)
+    }
+
+    /// `$1` job, `$2` position as JSON text, `$3` rows of this commit (added to the total).
+    pub fn upsert(&self) -> String {
+        self.sql(UPSERT)
+    }
+
+    /// The first position of a job: changes nothing if another writer saved one.
+    pub fn insert_new(&self) -> String {
+        self.sql(INSERT_NEW)
+    }
+
+    /// Moves the position from the one this writer read (`$4`, JSON text): a writer fenced
+    /// off by another (which took its shard over, or loads the same input) changes nothing.
+    pub fn update_from(&self) -> String {
+        self.sql(UPDATE_FROM)
+    }
+
+    /// `$1` job: the saved position as JSON text.
+    pub fn select(&self) -> String {
+        self.sql(SELECT)
+    }
+}
+
+/// Creates the table; tests and parallel loads may race to do it.
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS {progress} (\
         job text PRIMARY KEY, \
         position jsonb NOT NULL, \
         rows_written bigint NOT NULL, \
-        updated_at timestamptz NOT NULL DEFAULT now())";
+        updated_at timestamptz NOT NULL)";
 
-/// `$1` job, `$2` position as JSON text, `$3` rows of this commit (added to the total).
-pub const UPSERT: &str = "INSERT INTO holo_host.progress (job, position, rows_written) \
-    VALUES ($1, $2::text::jsonb, $3) \
+const UPSERT: &str = "INSERT INTO {progress} (job, position, rows_written, updated_at) \
+    VALUES ($1, $2::text::jsonb, $3, now()) \
     ON CONFLICT (job) DO UPDATE SET position = excluded.position, \
-        rows_written = holo_host.progress.rows_written + excluded.rows_written, \
-        updated_at = now()";
+        rows_written = {progress}.rows_written + excluded.rows_written, \
+        updated_at = excluded.updated_at";
 
-/// [`UPSERT`] that moves the position only from the one this writer read (`$4`, JSON text,
-/// NULL for none): a writer fenced off by another (which took its shard over, or loads the
-/// same input) changes no row.
-pub const UPSERT_FROM: &str = "INSERT INTO holo_host.progress (job, position, rows_written) \
-    VALUES ($1, $2::text::jsonb, $3) \
-    ON CONFLICT (job) DO UPDATE SET position = excluded.position, \
-        rows_written = holo_host.progress.rows_written + excluded.rows_written, \
-        updated_at = now() \
-    WHERE holo_host.progress.position = $4::text::jsonb";
+const INSERT_NEW: &str = "INSERT INTO {progress} (job, position, rows_written, updated_at) \
+    VALUES ($1, $2::text::jsonb, $3, now()) ON CONFLICT (job) DO NOTHING";
 
-const SELECT: &str = "SELECT position::text FROM holo_host.progress WHERE job = $1";
+const UPDATE_FROM: &str = "UPDATE {progress} \
+    SET position = $2::text::jsonb, rows_written = rows_written + $3, updated_at = now() \
+    WHERE job = $1 AND position = $4::text::jsonb";
+
+const SELECT: &str = "SELECT position::text FROM {progress} WHERE job = $1";
 
 /// The positions of the jobs in `$1` (a text array).
-const SELECT_MANY: &str =
-    "SELECT job, position::text FROM holo_host.progress WHERE job = ANY($1::text[])";
+const SELECT_MANY: &str = "SELECT job, position::text FROM {progress} WHERE job = ANY($1::text[])";
 
-/// Moves positions saved under the keys of an older release to the current keys unless
-/// these exist: `$1` current keys, `$2` the old ones, pairwise.
-const ADOPT_LEGACY_MANY: &str = "UPDATE holo_host.progress p SET job = m.new \
-    FROM unnest($1::text[], $2::text[]) AS m(new, old) \
-    WHERE p.job = m.old \
-      AND NOT EXISTS (SELECT 1 FROM holo_host.progress q WHERE q.job = m.new) \
-    RETURNING p.job, p.position::text";
+/// A position saved under the key of an older release, copied to the current key `$1`
+/// (old key `$2`) unless that has one; then the old row goes (Hologres cannot update a
+/// primary key, so no `UPDATE … SET job`).
+const ADOPT_LEGACY: &str = "INSERT INTO {progress} (job, position, rows_written, updated_at) \
+    SELECT $1, position, rows_written, now() FROM {progress} WHERE job = $2 \
+    ON CONFLICT (job) DO NOTHING";
+
+const DELETE_ONE: &str = "DELETE FROM {progress} WHERE job = $1";
 
 /// The table's OID now (NULL when it does not exist); `$1` is the quoted name.
 const TABLE_OID: &str = "SELECT pg_catalog.to_regclass($1)::oid";
@@ -94,24 +139,38 @@ fn unwrap_envelope(saved: Position, table_oid: Option<u32>) -> Result<Position, 
 pub type SavedPositions =
     std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>;
 
-const DELETE: &str = "DELETE FROM holo_host.progress WHERE job = $1 OR job = $2";
+const DELETE: &str = "DELETE FROM {progress} WHERE job = $1 OR job = $2";
 
-/// Creates `holo_host.progress` unless it exists (checked first, so a user without the
-/// CREATE privilege can use a table made for them).
-pub async fn ensure_table(client: &Client) -> Result<(), tokio_postgres::Error> {
+/// Creates the positions table unless it exists, and its schema unless that exists (each
+/// checked first, so a user without the CREATE privilege can use a table or a schema made
+/// for them).
+pub async fn ensure_table(
+    client: &Client,
+    progress: &ProgressTable,
+) -> Result<(), tokio_postgres::Error> {
     let mut attempt = 0;
     loop {
-        let exists: bool = client
+        let row = client
             .query_one(
-                "SELECT pg_catalog.to_regclass('holo_host.progress') IS NOT NULL",
-                &[],
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1), \
+                        pg_catalog.to_regclass($2) IS NOT NULL",
+                &[&progress.schema, &progress.name],
             )
-            .await?
-            .get(0);
-        if exists {
+            .await?;
+        let (schema, table): (bool, bool) = (row.get(0), row.get(1));
+        if table {
             return Ok(());
         }
-        match client.batch_execute(CREATE).await {
+        let create = if schema {
+            progress.sql(CREATE_TABLE)
+        } else {
+            format!(
+                "CREATE SCHEMA IF NOT EXISTS {}; {}",
+                crate::db::quote_ident(&progress.schema),
+                progress.sql(CREATE_TABLE)
+            )
+        };
+        match client.batch_execute(&create).await {
             Ok(()) => return Ok(()),
             // Another session created it between our check and our CREATE.
             Err(e) if attempt < 2 && is_creation_race(&e) => attempt += 1,
@@ -128,12 +187,6 @@ fn is_creation_race(e: &tokio_postgres::Error) -> bool {
     })
 }
 
-/// The job's position as JSON text, if it has one.
-pub async fn load(client: &Client, key: &JobKey) -> Result<Option<String>, tokio_postgres::Error> {
-    let row = client.query_opt(SELECT, &[&key.as_str()]).await?;
-    Ok(row.map(|r| r.get(0)))
-}
-
 /// The key releases before 0.2 saved positions under: display text of the destination.
 fn legacy_key(key: &JobKey, table: &TableName) -> String {
     format!("{} -> table `{table}`", key.stream())
@@ -144,6 +197,7 @@ pub struct PostgresPositions {
     pg: ConnectConfig,
     server: String,
     table: TableName,
+    progress: ProgressTable,
     backoff: Backoff,
     /// Opened on first use, and again after a failure.
     client: Mutex<Session<Client>>,
@@ -180,6 +234,7 @@ impl PostgresPositions {
         pg: ConnectConfig,
         server: String,
         table: TableName,
+        progress: ProgressTable,
         backoff: Backoff,
         known: SavedPositions,
     ) -> Self {
@@ -187,6 +242,7 @@ impl PostgresPositions {
             pg,
             server,
             table,
+            progress,
             backoff,
             client: Mutex::new(Session::default()),
             known,
@@ -202,13 +258,14 @@ impl PostgresPositions {
         let legacy = legacy_key(key, &self.table);
         let mut session = self.client.lock().await;
         let what = "clearing a saved position";
+        let delete = self.progress.sql(DELETE);
         (on_session!(
             &mut session,
             self.backoff,
             what,
             db::connect(&self.pg, &self.server),
             |c, _failed| async {
-                Ok::<_, StoreError>(c.execute(DELETE, &[&key.as_str(), &legacy]).await?)
+                Ok::<_, StoreError>(c.execute(&delete, &[&key.as_str(), &legacy]).await?)
             }
         ))
         .map(drop)
@@ -230,7 +287,7 @@ impl PostgresPositions {
         let Some(text) = text else { return Ok(None) };
         let saved = serde_json::from_str(&text).map_err(|source| PositionError::Bad {
             job: key.to_string(),
-            store: STORE,
+            store: self.progress.display(),
             source,
         })?;
         match unwrap_envelope(saved, oid) {
@@ -255,6 +312,9 @@ impl PostgresPositions {
         let legacy: Vec<String> = keys.iter().map(|k| legacy_key(k, &self.table)).collect();
         let mut session = self.client.lock().await;
         let what = "reading saved positions";
+        let select_many = self.progress.sql(SELECT_MANY);
+        let adopt = self.progress.sql(ADOPT_LEGACY);
+        let delete_one = self.progress.sql(DELETE_ONE);
         on_session!(
             &mut session,
             self.backoff,
@@ -265,7 +325,7 @@ impl PostgresPositions {
                     .query_one(TABLE_OID, &[&self.table.quoted()])
                     .await?
                     .get(0);
-                let mut found: HashMap<String, String> = (c.query(SELECT_MANY, &[&jobs]).await?)
+                let mut found: HashMap<String, String> = (c.query(&select_many, &[&jobs]).await?)
                     .iter()
                     .map(|r| (r.get(0), r.get(1)))
                     .collect();
@@ -273,12 +333,19 @@ impl PostgresPositions {
                     .filter(|&i| !found.contains_key(jobs[i]))
                     .collect();
                 if !missing.is_empty() {
-                    let new: Vec<&str> = missing.iter().map(|&i| jobs[i]).collect();
                     let old: Vec<&str> = missing.iter().map(|&i| legacy[i].as_str()).collect();
-                    for r in c.query(ADOPT_LEGACY_MANY, &[&new, &old]).await? {
-                        let job: String = r.get(0);
-                        info!(job = %job, "the saved position now goes by its new key");
-                        found.insert(job, r.get(1));
+                    let olds: HashMap<String, String> = (c.query(&select_many, &[&old]).await?)
+                        .iter()
+                        .map(|r| (r.get(0), r.get(1)))
+                        .collect();
+                    for &i in &missing {
+                        let Some(position) = olds.get(&legacy[i]) else {
+                            continue;
+                        };
+                        c.execute(&adopt, &[&jobs[i], &legacy[i]]).await?;
+                        c.execute(&delete_one, &[&legacy[i]]).await?;
+                        info!(job = %jobs[i], "the saved position now goes by its new key");
+                        found.insert(jobs[i].to_owned(), position.clone());
                     }
                 }
                 Ok::<_, StoreError>((found, oid))
@@ -296,7 +363,7 @@ impl PositionStore for PostgresPositions {
                     .await
                     .map_err(|e| PositionError::Load {
                         job: key.to_string(),
-                        store: STORE,
+                        store: self.progress.display(),
                         source: BoxError::from(e),
                     })?;
             self.finish(key, found.remove(key.as_str()), oid)
@@ -314,7 +381,7 @@ impl PositionStore for PostgresPositions {
                             keys.len(),
                             keys.first().map_or("", JobKey::as_str)
                         ),
-                        store: STORE,
+                        store: self.progress.display(),
                         source: BoxError::from(e),
                     })?;
             keys.iter()
@@ -330,7 +397,7 @@ impl PositionStore for PostgresPositions {
                 .await
                 .map_err(|e| PositionError::Clear {
                     job: key.to_string(),
-                    store: STORE,
+                    store: self.progress.display(),
                     source: BoxError::from(e),
                 })
         })

@@ -18,11 +18,11 @@ use super::error::{PostgresError, RowError};
 use super::explain::Explain;
 use super::in_flight::{self, InFlight};
 use super::method::Method;
-use super::options::WriteMode;
 use super::partition::{self, Partitions, Route};
 use super::positions::{self, PostgresPositions};
 use super::sessions::{Connector, Sessions};
 use super::spec::WriteSpec;
+use super::sql;
 use super::staging::{KeyHashes, Staged};
 use super::types::Scratch;
 use super::writer::{ParamTypes, Step, Writer};
@@ -54,6 +54,9 @@ pub struct PostgresSink {
     in_flight: VecDeque<(u64, InFlight)>,
     /// Batches submitted so far: the next one's ticket.
     submitted: u64,
+    /// Whether this server took Fixed Copy into the table when asked at start-up
+    /// ([`Self::probe_fixed_copy`]); `None` until asked.
+    fixed_copy: Option<bool>,
 }
 
 impl fmt::Debug for PostgresSink {
@@ -114,16 +117,21 @@ impl PostgresSink {
         let destination = Destination::read(&client, &pg, server, name, cfg.write.clone()).await?;
         let server = destination.server().to_owned();
         if !read_only {
-            positions::ensure_table(&client).await.map_err(|source| {
-                PostgresError::ProgressTable {
+            let progress = destination.progress();
+            positions::ensure_table(&client, &progress)
+                .await
+                .map_err(|source| PostgresError::ProgressTable {
                     server: server.clone(),
+                    table: progress.display(),
                     source,
-                }
-            })?;
+                })?;
         }
         let options = destination.options();
-        let backoff =
-            db::retry::backoff(options.tries, Duration::from_millis(options.retry_delay_ms));
+        let backoff = db::retry::write_backoff(
+            destination.autocommit(),
+            options.tries,
+            options.retry_delay_ms.map(Duration::from_millis),
+        );
         let hologres = destination.hologres_version().is_some();
         let connector = Connector::new(pg, server, hologres, options.statement_timeout_ms, backoff);
         // Several writers on PostgreSQL each take whole batches in transactions of their own
@@ -145,6 +153,7 @@ impl PostgresSink {
             scratch: Scratch::default(),
             in_flight: VecDeque::new(),
             submitted: 0,
+            fixed_copy: None,
         };
         if !sink.destination.create_pending() {
             sink.load_partitions().await?;
@@ -226,6 +235,7 @@ impl PostgresSink {
             connector.pg().clone(),
             connector.server().to_owned(),
             self.destination.name().clone(),
+            self.destination.progress(),
             connector.backoff(),
             self.known.clone(),
         )
@@ -264,19 +274,15 @@ impl PostgresSink {
                 rows: self.staged.live_rows() + self.staged.deletes.len(),
             });
         }
-        let spec = self.destination.bind(output)?;
+        let mut spec = self.destination.bind(output)?;
+        if spec.fixed_copy_candidate && self.fixed_copy == Some(true) {
+            spec.method = Method::FixedCopy;
+        }
         let table = &self.destination.table().name;
-        if self.destination.autocommit() && self.destination.options().mode == WriteMode::Insert {
-            if spec.key.is_empty() {
-                warn!(table = %table,
-                      "--mode insert into a table without a primary key on the autocommit path \
-                       (Hologres) is at-least-once: a batch retried after a \
-                       failure may be written twice");
-            } else {
-                info!(table = %table,
-                      "--mode insert on the autocommit path skips keys already present \
-                       (ON CONFLICT DO NOTHING), so a retried batch writes nothing twice");
-            }
+        if self.destination.autocommit() && spec.key.is_empty() {
+            warn!(table = %table,
+                  "--at-least-once: the table has no primary key, and on Hologres a batch \
+                   retried after a failure may be written twice");
         }
         self.spec = Some(spec);
         self.output = output.to_vec();
@@ -324,9 +330,53 @@ impl PostgresSink {
         explain.text(self.spec.as_ref())
     }
 
-    /// Creates the table `--create-table` asked for, if still missing (another process may
-    /// have created it meanwhile: then that table is used).
-    pub async fn create_pending_table(&mut self) -> Result<(), PostgresError> {
+    /// Before the first batch, once bound: creates the table `--create-table` asked for, if
+    /// still missing (another process may have created it meanwhile: then that table is
+    /// used), and on Hologres asks whether Fixed Copy works ([`Self::probe_fixed_copy`]).
+    pub async fn prepare(&mut self) -> Result<(), PostgresError> {
+        self.create_table_if_pending().await?;
+        self.probe_fixed_copy().await
+    }
+
+    /// On Hologres with `--write-method auto`, where the version has Fixed Copy: whether
+    /// this server takes it into the table, asked once with a COPY of no rows (which
+    /// changes nothing). Until then, and if it is refused, rows go by INSERT, the Flink
+    /// connector's default; `--write-method copy` skips the question.
+    async fn probe_fixed_copy(&mut self) -> Result<(), PostgresError> {
+        let Some(spec) = &self.spec else {
+            return Ok(());
+        };
+        if !spec.fixed_copy_candidate || self.fixed_copy.is_some() {
+            return Ok(());
+        }
+        let copy = sql::fixed_copy_sql(
+            &self.destination.table().quoted(),
+            &spec.columns,
+            &spec.conflict,
+        );
+        let table = self.destination.table().name.clone();
+        let w = self.sessions.connected(0).await?;
+        let works = match w.copy_nothing(&copy).await {
+            Ok(()) => {
+                info!(table = %table, "the server takes Fixed Copy: rows go by COPY stream_mode");
+                true
+            }
+            Err(e) => {
+                info!(table = %table, reason = %crate::errors::chain(&e),
+                      "the server refused a Fixed Copy of no rows: rows go by INSERT");
+                false
+            }
+        };
+        self.fixed_copy = Some(works);
+        let spec = self.spec.as_mut().expect("checked above");
+        if works {
+            spec.method = Method::FixedCopy;
+        }
+        Ok(())
+    }
+
+    /// Creates the table `--create-table` left pending.
+    async fn create_table_if_pending(&mut self) -> Result<(), PostgresError> {
         let dest = &self.destination;
         if !dest.create_pending() {
             return Ok(());
@@ -423,6 +473,7 @@ impl PostgresSink {
         };
         let position = positions::envelope(self.destination.table().oid, position).to_string();
         let table = self.destination.table().name.clone();
+        let progress = self.destination.progress();
         let outcome = loop {
             // Autocommitted statements spread over the writers; a transaction is one writer's.
             let autocommit = self.destination.autocommit();
@@ -437,6 +488,7 @@ impl PostgresSink {
                     job: key.as_str(),
                     position: &position,
                     expected: Expected::of(&expected),
+                    progress: &progress,
                 })
                 .collect();
             let sessions = &mut self.sessions;
@@ -482,7 +534,7 @@ impl PostgresSink {
         &mut self,
         lane: usize,
     ) -> Result<(Vec<Route>, Vec<crate::sink::Rejected>), PostgresError> {
-        self.create_pending_table().await?;
+        self.prepare().await?;
         let partitioned = self.partitions.is_some()
             && (self.spec.as_ref()).is_some_and(|s| s.row.partition.is_some())
             && !self.staged.parts.is_empty();
@@ -568,6 +620,7 @@ impl PostgresSink {
             position,
             unrouted,
             keys,
+            progress: self.destination.progress(),
         };
         let table = &self.destination.table().name;
         Ok(InFlight::start(&mut self.sessions, lane, key, table, batch))

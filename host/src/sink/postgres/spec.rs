@@ -26,6 +26,17 @@ pub(super) struct WriteSpec {
     pub shapes: ParamTypes,
     /// Table columns the output leaves to the server.
     pub left_out: Vec<String>,
+    /// `--mode insert` into a keyed table on the autocommit path: the statement skips keys
+    /// already present (`ON CONFLICT DO NOTHING`, so a retried statement writes nothing
+    /// twice), and those rows are first looked up so they are refused, not counted.
+    pub probe_present: bool,
+    /// `auto` on Hologres may switch to Fixed Copy once a probe shows the server takes it
+    /// ([`method::fixed_copy_candidate`]).
+    pub fixed_copy_candidate: bool,
+    /// Rows one INSERT or DELETE statement carries at most: holo-client's 512
+    /// (`HoloConfig.writeBatchSize`) on Hologres, which keeps statements on Fixed Plan's
+    /// scale; the parameter limit alone on PostgreSQL.
+    pub rows_per_statement: usize,
     /// Whether a batch's rows go in key order ([`super::staging::Staged::sort_by_key`]):
     /// binary COPY into a keyed PostgreSQL table that fills no column itself (a sequence
     /// would number the rows in that order instead of the input's).
@@ -33,13 +44,14 @@ pub(super) struct WriteSpec {
 }
 
 impl WriteSpec {
-    /// The statement that deletes by key from `table` (quoted): `= ANY` of an array for a
-    /// key of one column; for several, holo-client's `OR` of key matches on Hologres, and
-    /// one statement of array parameters on PostgreSQL.
+    /// The statement that deletes by key from `table` (quoted): on Hologres, holo-client's
+    /// `OR` of key matches (`UpsertStatementBuilder.buildDeleteSqlTemplate`); on
+    /// PostgreSQL, `= ANY` of an array for a key of one column, else one statement of
+    /// array parameters.
     pub fn delete_sql(&self, table: &str, dialect: Dialect) -> StepSql {
         let arrays = self.key.iter().any(|(_, t)| t.element().is_some());
         match (&self.key[..], dialect) {
-            ([one], _) if !arrays => StepSql::One(sql::delete_any_sql(table, one)),
+            ([one], Dialect::Postgres) if !arrays => StepSql::One(sql::delete_any_sql(table, one)),
             (key, Dialect::Postgres) if !arrays => StepSql::One(sql::delete_in_sql(table, key)),
             (key, _) => StepSql::PerRows {
                 columns: key.to_vec(),
@@ -52,7 +64,7 @@ impl WriteSpec {
     /// plain insert into a keyed table: see [`sql::existing_keys_sql`].
     pub fn existing_keys_sql(&self, table: &str) -> Option<String> {
         let arrays = self.key.iter().any(|(_, t)| t.element().is_some());
-        (self.conflict == Conflict::Fail && !self.key.is_empty() && !arrays)
+        ((self.conflict == Conflict::Fail || self.probe_present) && !self.key.is_empty() && !arrays)
             .then(|| sql::existing_keys_sql(table, &self.key))
     }
 
@@ -97,6 +109,11 @@ impl WriteSpec {
         }
         let mode = dest.options().mode;
         let key = key_columns(table, mode, output)?;
+        if key.is_empty() && dest.autocommit() && !dest.options().at_least_once {
+            return Err(PostgresError::KeylessAutocommit {
+                table: table.name.clone(),
+            });
+        }
         let partition = partition_column(table, &codecs, output)?;
         let merge = match mode {
             WriteMode::Insert => Merge::None,
@@ -114,22 +131,29 @@ impl WriteSpec {
         columns.extend(null_fill.iter().cloned());
         let conflict = conflict(mode, dest.autocommit(), &columns, &key_cols, reset);
         let version = dest.hologres_version().and_then(HoloVersion::parse);
+        let hologres = dest.dialect() == Dialect::Hologres;
         let needs = MethodNeeds {
             keyed: conflict != Conflict::Fail,
             defaults: matches!(&conflict, Conflict::Update { reset, .. } if !reset.is_empty()),
-            arrays: columns.iter().any(|(_, t)| t.element().is_some()),
+            arrays: columns.iter().any(|(_, t)| {
+                t.element().is_some() || (hologres && matches!(t, PgType::Time | PgType::Uuid))
+            }),
+            no_copy: hologres && columns.iter().any(|(_, t)| *t == PgType::Uuid),
         };
-        let method = method::choose(dest.options().method, dest.dialect(), version, needs)
-            .map_err(|reason| PostgresError::WriteMethod {
+        let (forced, dialect) = (dest.options().method, dest.dialect());
+        let method = method::choose(forced, dialect, version, needs).map_err(|reason| {
+            PostgresError::WriteMethod {
                 table: table.name.clone(),
                 reason,
-            })?;
+            }
+        })?;
         let key_order = method == Method::Copy
             && !key.is_empty()
             && !table
                 .columns
                 .iter()
                 .any(|c| c.server_fills() && left_out.contains(&c.name));
+        let probe_present = mode == WriteMode::Insert && dest.autocommit() && !key.is_empty();
         let shapes = ParamTypes {
             columns: columns.iter().map(|(_, t)| *t).collect(),
             key: key_cols.iter().map(|(_, t)| *t).collect(),
@@ -150,6 +174,13 @@ impl WriteSpec {
             shapes,
             left_out,
             key_order,
+            probe_present,
+            fixed_copy_candidate: method::fixed_copy_candidate(forced, dialect, version, needs),
+            rows_per_statement: if hologres {
+                HOLOGRES_ROWS_PER_STATEMENT
+            } else {
+                usize::MAX
+            },
         })
     }
 
@@ -218,6 +249,9 @@ impl WriteSpec {
                     table: table.clone(),
                     items: deletes,
                     existing: None,
+                    probe_first: false,
+                    rows_per_statement: self.rows_per_statement,
+                    child: self.row.partition.is_some(),
                 });
             }
             if !rows.is_empty() {
@@ -229,6 +263,9 @@ impl WriteSpec {
                     kind,
                     sql,
                     existing: self.existing_keys_sql(&table),
+                    probe_first: self.probe_present,
+                    rows_per_statement: self.rows_per_statement,
+                    child: self.row.partition.is_some(),
                     table,
                     items: rows,
                 });
@@ -260,6 +297,9 @@ impl WriteSpec {
         };
     }
 }
+
+/// holo-client's `writeBatchSize`: the rows it puts in one statement at most.
+const HOLOGRES_ROWS_PER_STATEMENT: usize = 512;
 
 /// One table's work for one writer: the table, its deletes, its rows.
 type TableWork = (String, Vec<u32>, Vec<u32>);

@@ -64,6 +64,15 @@ pub struct Step {
     /// For a plain insert into a keyed table, the query that finds the rows whose keys
     /// the table holds already ([`super::sql::existing_keys_sql`]).
     pub existing: Option<String>,
+    /// Look the keys up with `existing` before sending, and refuse those present: a plain
+    /// insert on Hologres, whose statement skips them silently (`ON CONFLICT DO NOTHING`).
+    pub probe_first: bool,
+    /// Rows one INSERT or DELETE statement carries at most (a power of two, or
+    /// `usize::MAX`); COPY streams them all.
+    pub rows_per_statement: usize,
+    /// The table is a child partition: if it is gone (dropped by retention, 42P01), its
+    /// rows are refused, as holo-client counts them dirty data, and the load goes on.
+    pub child: bool,
 }
 
 impl Step {
@@ -236,13 +245,15 @@ impl Writer {
         let statement = self.statement(sql).await?;
         match step.kind {
             StepKind::Delete | StepKind::Insert => {
-                let arrays = match step.kind {
-                    StepKind::Delete => key_arrays(staged, &shapes.key, items),
-                    _ => row_arrays(staged, shapes, items),
-                };
-                let params: Vec<RawField<'_>> =
-                    arrays.iter().map(|a| RawField(Some(&a.0))).collect();
-                self.execute(&statement, &params).await?;
+                for chunk in items.chunks(step.rows_per_statement) {
+                    let arrays = match step.kind {
+                        StepKind::Delete => key_arrays(staged, &shapes.key, chunk),
+                        _ => row_arrays(staged, shapes, chunk),
+                    };
+                    let params: Vec<RawField<'_>> =
+                        arrays.iter().map(|a| RawField(Some(&a.0))).collect();
+                    self.execute(&statement, &params).await?;
+                }
                 Ok(step.written(items.len()))
             }
             StepKind::Copy => {
@@ -253,9 +264,22 @@ impl Writer {
                     sink.feed(chunk).await?;
                 }
                 sink.send(Bytes::from_static(COPY_TRAILER)).await?;
-                sink.finish().await
+                // The rows sent, counted here: the server's count is not reliable on
+                // Hologres once holo-client's `…_affected_rows = off` is set.
+                sink.finish().await?;
+                Ok(step.written(items.len()))
             }
         }
+    }
+
+    /// Runs `copy` (a binary COPY FROM STDIN) with no rows: whether the server takes it.
+    pub async fn copy_nothing(&mut self, copy: &str) -> Result<(), tokio_postgres::Error> {
+        let statement = self.statement(copy).await?;
+        let sink = self.client.copy_in::<_, Bytes>(&statement).await?;
+        futures_util::pin_mut!(sink);
+        sink.feed(Bytes::from_static(COPY_HEADER)).await?;
+        sink.send(Bytes::from_static(COPY_TRAILER)).await?;
+        sink.finish().await.map(drop)
     }
 
     /// [`Writer::send`] of a [`StepSql::PerRows`] step: chunks of a power of two rows,
@@ -269,7 +293,7 @@ impl Writer {
         columns: &[(String, PgType)],
         conflict: &Conflict,
     ) -> Result<u64, tokio_postgres::Error> {
-        let max = sql::max_rows_per_statement(columns.len());
+        let max = sql::max_rows_per_statement(columns.len()).min(step.rows_per_statement);
         let mut rest = items;
         while !rest.is_empty() {
             let n = max.min(1 << rest.len().ilog2());
@@ -316,12 +340,40 @@ impl Writer {
     ) -> Result<Outcome, tokio_postgres::Error> {
         let mut out = Outcome::default();
         let savepoints = on_data_error == OnDataError::BisectInTransaction;
+        let mut items = step.items.clone();
+        if let Some(sql) = step.existing.as_deref().filter(|_| step.probe_first) {
+            let mut present = self.existing(sql, staged, shapes, &items, false).await?;
+            // A key twice in the batch: the first row goes, as a plain insert would have it.
+            let mut seen = std::collections::HashSet::with_capacity(items.len());
+            let mut kept = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                let row = &staged.rows[item as usize];
+                let reason = present.remove(&i).or_else(|| {
+                    (!seen.insert(&staged.keys[row.key.clone()])).then(|| {
+                        "rejected: duplicate key value: an earlier row of the same batch has \
+                         this key (--mode insert keeps the first)"
+                            .to_owned()
+                    })
+                });
+                match reason {
+                    Some(reason) => out.rejected.push(Rejected {
+                        input: row.input,
+                        reason,
+                    }),
+                    None => kept.push(item),
+                }
+            }
+            items = kept;
+            if items.is_empty() {
+                return Ok(out);
+            }
+        }
         if on_data_error == OnDataError::Fail {
-            out.written = self.send(staged, shapes, step, &step.items).await?;
+            out.written = self.send(staged, shapes, step, &items).await?;
             return Ok(out);
         }
-        // Lists of `step.items`, the first to try on top.
-        let mut todo = vec![step.items.clone()];
+        // Lists of `items`, the first to try on top.
+        let mut todo = vec![items];
         let mut probed = false;
         while let Some(items) = todo.pop() {
             crate::metrics::global().split_statement(&step.table);
@@ -336,6 +388,21 @@ impl Writer {
                             .await?;
                     }
                     out.written += n;
+                }
+                Err(e) if step.child && e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+                    let reason = format!(
+                        "child partition {} no longer exists (dropped, perhaps by its time to \
+                         live): {}",
+                        step.table,
+                        server_reason(&e)
+                    );
+                    (out.rejected).extend(items.iter().map(|&i| Rejected {
+                        input: match step.kind {
+                            StepKind::Delete => staged.deletes[i as usize].input,
+                            _ => staged.rows[i as usize].input,
+                        },
+                        reason: reason.clone(),
+                    }));
                 }
                 Err(e) if is_data_error(&e) => {
                     if savepoints {
@@ -363,7 +430,7 @@ impl Writer {
                     let probe = step.existing.as_deref();
                     if let Some(sql) = probe.filter(|_| duplicate && savepoints && !probed) {
                         probed = true;
-                        let mut present = self.existing(sql, staged, shapes, &items).await?;
+                        let mut present = self.existing(sql, staged, shapes, &items, true).await?;
                         if !present.is_empty() {
                             let mut kept = Vec::with_capacity(items.len());
                             for (i, item) in items.into_iter().enumerate() {
@@ -404,11 +471,17 @@ impl Writer {
         staged: &Staged,
         shapes: &ParamTypes,
         items: &[u32],
+        savepoint: bool,
     ) -> Result<HashMap<usize, String>, tokio_postgres::Error> {
         let arrays = row_key_arrays(staged, &shapes.key, items);
         let params: Vec<RawField<'_>> = arrays.iter().map(|a| RawField(Some(&a.0))).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        if !savepoint {
+            // Autocommit (Hologres, which has no savepoints): a failed lookup harms nothing.
+            let rows = self.client.query(sql, &refs).await?;
+            return Ok(present_keys(rows));
+        }
         self.client.batch_execute("SAVEPOINT holo_probe").await?;
         let rows = match self.client.query(sql, &refs).await {
             Ok(rows) => rows,
@@ -424,19 +497,25 @@ impl Writer {
         self.client
             .batch_execute("RELEASE SAVEPOINT holo_probe")
             .await?;
-        let mut found = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let (ordinal, detail, constraint): (i64, String, Option<String>) =
-                (row.get(0), row.get(1), row.get(2));
-            let constraint = constraint.unwrap_or_default();
-            let reason = format!(
-                "rejected by the server: duplicate key value violates unique constraint \
-                 \"{constraint}\" ({detail})"
-            );
-            found.insert(ordinal as usize - 1, reason);
-        }
-        Ok(found)
+        Ok(present_keys(rows))
     }
+}
+
+/// The answer of [`super::sql::existing_keys_sql`]: each row's place in the step and the
+/// reason a plain insert of it is refused, in the server's words.
+fn present_keys(rows: Vec<tokio_postgres::Row>) -> HashMap<usize, String> {
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let (ordinal, detail, constraint): (i64, String, Option<String>) =
+            (row.get(0), row.get(1), row.get(2));
+        let constraint = constraint.unwrap_or_default();
+        let reason = format!(
+            "rejected by the server: duplicate key value violates unique constraint \
+             \"{constraint}\" ({detail})"
+        );
+        found.insert(ordinal as usize - 1, reason);
+    }
+    found
 }
 
 /// One field in the binary format, already encoded; `None` is NULL.
