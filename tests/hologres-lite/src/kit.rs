@@ -9,6 +9,7 @@ use tokio_postgres::NoTls;
 
 /// The PostgreSQL version Hologres says it is compatible with (doc "HG_VERSION").
 pub const PG_COMPAT: &str = "11.3";
+pub const PG_COMPAT_NUM: &str = "110003";
 
 /// Creates the database when missing and installs the kit; safe to run concurrently.
 pub async fn install(config: &Config, admin_url: &str, db_url: &str) -> Result<(), StartError> {

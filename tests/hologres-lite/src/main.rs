@@ -6,7 +6,6 @@ use hologres_lite::{Config, Server};
 
 /// A PostgreSQL proxy that behaves as Alibaba Cloud Hologres, for tests.
 #[derive(Parser)]
-#[command(version)]
 struct Args {
     /// libpq URL of a superuser on the backend PostgreSQL.
     #[arg(long)]
@@ -38,5 +37,14 @@ fn main() -> anyhow::Result<()> {
     println!("listening on 127.0.0.1:{}", server.port());
     loop {
         std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn arguments_are_consistent() {
+        use clap::CommandFactory;
+        super::Args::command().debug_assert();
     }
 }

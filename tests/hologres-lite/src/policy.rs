@@ -2,6 +2,7 @@
 //! the imitated version, what to send the backend instead and how to treat the reply.
 
 use crate::kind::Kind;
+use crate::kit::{PG_COMPAT, PG_COMPAT_NUM};
 use crate::refusal::Refusal;
 use crate::reply::Reply;
 use crate::settings::{self, Settings};
@@ -95,6 +96,16 @@ pub fn decide(s: &Statement, txn: Txn, settings: &Settings, version: Version) ->
         Kind::Set | Kind::Show | Kind::Reset => {
             if s.kind() == Kind::Reset && s.is_word(1, "ALL") {
                 d.reply.reset_all = true;
+            } else if let Some(name) = s.setting().map(|(n, _)| n).filter(|n| {
+                s.kind() == Kind::Show && (n == "server_version" || n == "server_version_num")
+            }) {
+                let value = if name == "server_version" {
+                    PG_COMPAT
+                } else {
+                    PG_COMPAT_NUM
+                };
+                d.send = Send::Sql(format!("SELECT '{value}'::text AS {name}"));
+                d.reply.tag = Some("SHOW".into());
             } else if let Some((name, value)) = s.setting().filter(|(n, _)| n.starts_with("hg_")) {
                 match (s.kind(), value) {
                     (Kind::Set, Some(v)) => {
