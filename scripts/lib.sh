@@ -122,15 +122,15 @@ build_python_guests() {
     rm -rf "$wit"
 }
 
-# The example transforms, holo-host, holo-seed and sls-lite built with cargo profile
-# PROFILE (dev or release); sets BIN to where the binaries are.
+# The example transforms, holo-host, holo-seed, sls-lite and hologres-lite built with cargo
+# profile PROFILE (dev or release); sets BIN to where the binaries are.
 build_tools() {
     local profile=$1
     ensure_wasm_target
     ensure_postgres
     build_guests
-    say "building holo-host, holo-seed and sls-lite ($profile)"
-    cargo build --quiet --profile "$profile" -p holo-host -p holo-seed -p sls-lite
+    say "building holo-host, holo-seed, sls-lite and hologres-lite ($profile)"
+    cargo build --quiet --profile "$profile" -p holo-host -p holo-seed -p sls-lite -p hologres-lite
     BIN="$TARGET_DIR/$([ "$profile" = dev ] && echo debug || echo "$profile")"
 }
 
@@ -142,6 +142,17 @@ start_sls_lite() {
     SLS_PID=$!
     for _ in $(seq 50); do [ -s "$dir/sls.out" ] && break; sleep 0.1; done
     SLS_ADDR=$(head -1 "$dir/sls.out" | awk '{print $NF}')
+}
+
+# A local hologres-lite imitating Hologres VERSION in front of the PostgreSQL at $DSN (in
+# database hologres_lite of its own), its output in DIR; sets HG_DSN and HG_PID.
+start_hologres_lite() {
+    local dir=$1 version=$2
+    "$BIN/hologres-lite" --backend "$DSN" --version "$version" --listen 127.0.0.1:0 \
+        > "$dir/hologres.out" 2> "$dir/hologres-lite.log" &
+    HG_PID=$!
+    for _ in $(seq 100); do [ -s "$dir/hologres.out" ] && break; sleep 0.1; done
+    HG_DSN="postgres://postgres@$(head -1 "$dir/hologres.out" | awk '{print $NF}')/postgres"
 }
 
 # A throwaway PostgreSQL in DIR/pg on a free loopback port (as the `postgres` user when run

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Kill-anywhere soak: SIGKILLs holo-host at random moments of a 1M-row CSV load and of a Log
-# Service stream, restarting it each time, with PostgreSQL crashes and Log Service fault
-# spells at random (scripts/soak/kill.py drives it and says how). At the end every record
-# must be in the table exactly once; it prints a table of trials and writes
+# Kill-anywhere soak: SIGKILLs holo-host at random moments of a 1M-row CSV load, of a Log
+# Service stream and of a load into Hologres as hologres-lite imitates it, restarting it each
+# time, with PostgreSQL crashes, Log Service fault spells and Hologres failovers at random
+# (scripts/soak/kill.py and hologres.py drive it and say how). At the end every record must
+# be in the table exactly once; it prints a table of trials and writes
 # target/soak/results.json.
 #
-#   scripts/soak.sh [--rows N] [--kills N] [--seed N] [--parts csv|stream]
+#   scripts/soak.sh [--rows N] [--kills N] [--seed N] [--parts csv,stream,hologres]
 #   scripts/soak.sh --smoke     (the test command's short run: debug build, 100k rows, 4 kills
 #                                of each part)
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-ROWS=1000000 KILLS=20 RATE=2000 PROFILE=release SEED=$(date +%s) OUT="$TARGET_DIR/soak" PARTS=csv,stream
+ROWS=1000000 KILLS=20 RATE=2000 PROFILE=release SEED=$(date +%s) OUT="$TARGET_DIR/soak" PARTS=csv,stream,hologres
 while [ $# -gt 0 ]; do
     case $1 in
         --rows) ROWS=$2; shift 2 ;;
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
         --seed) SEED=$2; shift 2 ;;
         --parts) PARTS=$2; shift 2 ;;
         --smoke) ROWS=100000 KILLS=4 RATE=500 PROFILE=dev OUT="$TARGET_DIR/soak-smoke"; shift ;;
-        *) echo "usage: $0 [--rows N] [--kills N] [--seed N] [--parts csv|stream] | --smoke" >&2; exit 2 ;;
+        *) echo "usage: $0 [--rows N] [--kills N] [--seed N] [--parts csv,stream,hologres] | --smoke" >&2; exit 2 ;;
     esac
 done
 
@@ -27,9 +28,10 @@ build_tools "$PROFILE"
 mkdir -p "$OUT"
 
 WORK=$(mktemp -d /tmp/holo-soak.XXXXXX)
-SLS_PID=
+SLS_PID= HG_PID=
 cleanup() {
     [ -n "$SLS_PID" ] && kill "$SLS_PID" 2>/dev/null
+    [ -n "$HG_PID" ] && kill "$HG_PID" 2>/dev/null
     stop_throwaway_postgres "$WORK"
     # The runs' logs outlive the soak, for a look after a failure.
     cp "$WORK"/*.log "$OUT/" 2>/dev/null || true
@@ -47,9 +49,10 @@ say "generating $ROWS seed orders"
 "$BIN/holo-seed" books > "$WORK/books.csv"
 
 start_sls_lite "$WORK" --logstore soak/events:4 --access-key soak-key:soak-secret
+start_hologres_lite "$WORK" 3.0.30
 
-say "soak: $KILLS kills of a $ROWS-row load, $KILLS of a stream (seed $SEED)"
+say "soak: $KILLS kills of a $ROWS-row load, $KILLS of a stream, $KILLS of a load into Hologres (seed $SEED)"
 python3 scripts/soak/kill.py --holo-host "$BIN/holo-host" --dsn "$DSN" \
     --pg-stop "${PG[*]} -m immediate stop" --pg-start "${PG[*]} -o '$PG_OPTS' start" \
     --work "$WORK" --csv "$WORK/orders.csv" --enrich "$GUEST_DIR/enrich.wasm" "$WORK/books.csv" \
-    --sls "$SLS_ADDR" --kills "$KILLS" --rate "$RATE" --seed "$SEED" --parts "$PARTS" --json "$OUT/results.json"
+    --sls "$SLS_ADDR" --hologres "$HG_DSN" --kills "$KILLS" --rate "$RATE" --seed "$SEED" --parts "$PARTS" --json "$OUT/results.json"

@@ -1,6 +1,8 @@
-"""The driver of scripts/soak.sh: SIGKILLs holo-host at random moments of a CSV load and of
-a Log Service stream, restarting it each time, with PostgreSQL restarts and Log Service
-fault spells thrown in at random; at the end every record must be in the table exactly once.
+"""The driver of scripts/soak.sh: SIGKILLs holo-host at random moments of a CSV load, of a
+Log Service stream and of a load into Hologres (as hologres-lite imitates it, see
+hologres.py), restarting it each time, with PostgreSQL restarts, Log Service fault spells
+and Hologres failovers thrown in at random; at the end every record must be in the table
+exactly once.
 
   csv     a seed file loaded into a table without a key (a duplicate would show), 2 writers
           or 1 by turns. Kill i falls once the table holds a random share of the rows (the
@@ -26,6 +28,7 @@ import threading
 import time
 import urllib.request
 
+from hologres import Hologres
 from sls import SlsLite
 
 
@@ -42,7 +45,9 @@ def parse():
     p.add_argument("--sls", required=True)
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--rate", type=int, default=2000, help="records a second fed to the stream")
-    p.add_argument("--parts", default="csv,stream", help="which parts to run: csv, stream or both")
+    p.add_argument("--parts", default="csv,stream,hologres",
+                   help="which parts to run: csv, stream, hologres, comma-separated")
+    p.add_argument("--hologres", help="DSN of a hologres-lite in front of the same PostgreSQL")
     p.add_argument("--json", required=True)
     p.add_argument("--seed", type=int, default=int(time.time()))
     return p.parse_args()
@@ -96,11 +101,12 @@ class Soak:
         self.trials = []
         self.failures = []
 
-    def holo_host(self, name, run_args, env=None):
-        """Starts one life of holo-host; its log is appended to WORK/NAME.log."""
+    def holo_host(self, name, run_args, env=None, dsn=None):
+        """Starts one life of holo-host, writing to `dsn` (PostgreSQL's by default); its log
+        is appended to WORK/NAME.log."""
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), **(env or {}))
         with open(os.path.join(self.args.work, f"{name}.log"), "ab") as log:
-            return subprocess.Popen([self.args.holo_host, "run", *run_args, "--sink", self.args.dsn,
+            return subprocess.Popen([self.args.holo_host, "run", *run_args, "--sink", dsn or self.args.dsn,
                                      "--no-progress"], env=env, stdout=subprocess.DEVNULL, stderr=log)
 
     def log_tail(self, name):
@@ -293,6 +299,8 @@ class Soak:
             self.csv()
         if "stream" in parts:
             self.stream()
+        if "hologres" in parts:
+            Hologres(self, self.args.hologres).run()
         self.summary.update(trials=self.trials, failures=self.failures)
         with open(self.args.json, "w") as f:
             json.dump(self.summary, f, indent=1)

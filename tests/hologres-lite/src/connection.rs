@@ -446,6 +446,10 @@ impl Connection {
     /// `false` when the client's connection is to close.
     async fn relay(&mut self, mut replies: VecDeque<Reply>, extended: bool) -> io::Result<bool> {
         let losing = replies.iter().any(|r| r.lose);
+        // A lost reply is lost from the statement's completion on: what comes before (parse
+        // and bind completions, a COPY's start) still reaches the client, which must send
+        // a COPY's rows for it to be applied.
+        let mut lost = false;
         let mut copying = false;
         let mut copy_done = false;
         loop {
@@ -478,6 +482,7 @@ impl Connection {
                 Side::Backend(None) => return Err(closed("backend")),
                 Side::Backend(Some(f)) => f,
             };
+            lost |= losing && matches!(f.tag, b'C' | b'E' | b'Z');
             let out = match f.tag {
                 b'C' => {
                     let reply = replies.pop_front().unwrap_or_default();
@@ -540,7 +545,7 @@ impl Connection {
                 _ => Some(f),
             };
             if let Some(out) = out
-                && !losing
+                && !lost
             {
                 self.client_w.push(&out);
             }

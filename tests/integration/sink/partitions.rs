@@ -460,7 +460,7 @@ async fn plan_shows_the_sql_for_a_partitioned_target() {
         "ON CONFLICT (\"id\", \"user_id\") DO UPDATE SET \"id\" = excluded.\"id\", \
          \"user_id\" = excluded.\"user_id\", \"rating\" = excluded.\"rating\", \
          \"name\" = excluded.\"name\", \"note\" = DEFAULT;",
-        "INSERT INTO holo_host.progress",
+        "INSERT INTO \"holo_host\".progress",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }

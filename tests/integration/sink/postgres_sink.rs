@@ -882,7 +882,7 @@ async fn a_restart_between_push_and_commit_is_retried_on_a_new_connection() {
 
     // With no tries left the error says so, and is retriable.
     let mut once = cfg.clone();
-    once.write.tries = 1;
+    once.write.tries = Some(1);
     let mut sink = PostgresSink::connect(&once).await.unwrap();
     sink.bind(&[typed("id", ColumnType::Int), text("name")])
         .unwrap();
@@ -1063,7 +1063,7 @@ async fn a_statement_past_its_timeout_is_retried() {
     let mut cfg = config(TestPg::shared(), "sink_stmt_timeout.t");
     cfg.write.statement_timeout_ms = 500;
     cfg.write.mode = WriteMode::InsertOrUpdate;
-    cfg.write.retry_delay_ms = 50;
+    cfg.write.retry_delay_ms = Some(50);
     let mut sink = PostgresSink::connect(&cfg).await.unwrap();
     sink.bind(&[typed("id", ColumnType::Int), text("v")])
         .unwrap();

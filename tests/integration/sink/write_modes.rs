@@ -1,7 +1,8 @@
 //! Hologres-style write modes, deletes, retries and restarts of the PostgreSQL sink, on
-//! both write paths: one transaction per batch (PostgreSQL) and autocommit statements
-//! (the Hologres dialect, forced with `--dialect hologres`), and several writers on
-//! PostgreSQL (batches in flight, each committed with its position in order).
+//! every write path: one transaction per batch (PostgreSQL), several writers on PostgreSQL
+//! (batches in flight, each committed with its position in order), and autocommit
+//! statements: the Hologres dialect forced on PostgreSQL, and Hologres 1.1, 1.3 and 3.0 as
+//! hologres-lite imitates them (see `support::servers`).
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -16,6 +17,7 @@ use holo_host::sink::postgres::{
 use serde_json::json;
 
 use crate::support::pg::{TestPg, chain};
+use crate::support::servers::{self, HOLOGRES_1_1, HOLOGRES_1_3, HOLOGRES_3_0, Server};
 use crate::support::{Args, assert_success, dead_letters, scratch, write};
 
 /// How a sink writes, for the tests that try every path.
@@ -23,47 +25,38 @@ use crate::support::{Args, assert_success, dead_letters, scratch, write};
 pub(crate) struct Path {
     dialect: DialectChoice,
     writers: usize,
-    /// A database dressed as this Hologres version (see [`TestPg::fake_hologres`]).
-    hologres: Option<&'static str>,
+    pub(crate) server: Server,
 }
 
-const fn path(dialect: DialectChoice, writers: usize, hologres: Option<&'static str>) -> Path {
+const fn path(dialect: DialectChoice, writers: usize, server: Server) -> Path {
     Path {
         dialect,
         writers,
-        hologres,
+        server,
     }
 }
 
 /// PostgreSQL (one transaction per batch), the Hologres dialect forced on it, several
-/// writers; and Hologres by version: multi-row VALUES before 1.1.38, unnest, and Fixed
-/// Copy from 1.3.25 (which PostgreSQL refuses, so the sink falls back to unnest).
+/// writers; and Hologres by version ([`servers::SERVERS`]): multi-row VALUES before
+/// 1.1.38, unnest, and Fixed Copy from 1.3.25 once the server took a COPY of no rows.
 pub(crate) const PATHS: [Path; 6] = [
-    path(DialectChoice::Postgres, 1, None),
-    path(DialectChoice::Hologres, 1, None),
-    path(DialectChoice::Postgres, 3, None),
-    path(DialectChoice::Auto, 1, Some("1.1.10")),
-    path(DialectChoice::Auto, 2, Some("1.3.10")),
-    path(DialectChoice::Auto, 1, Some("2.1.0")),
+    path(DialectChoice::Postgres, 1, Server::Postgres),
+    path(DialectChoice::Hologres, 1, Server::Postgres),
+    path(DialectChoice::Postgres, 3, Server::Postgres),
+    path(DialectChoice::Auto, 1, Server::Hologres(HOLOGRES_1_1)),
+    path(DialectChoice::Auto, 2, Server::Hologres(HOLOGRES_1_3)),
+    path(DialectChoice::Auto, 2, Server::Hologres(HOLOGRES_3_0)),
 ];
 
 impl Path {
     pub(crate) fn autocommit(&self) -> bool {
-        self.dialect == DialectChoice::Hologres || self.hologres.is_some()
+        self.dialect == DialectChoice::Hologres || self.server.is_hologres()
     }
 
     /// The DSN of the server this path writes to, and a session on it.
-    pub(crate) async fn server(&self, pg: &TestPg) -> (String, tokio_postgres::Client) {
-        let dsn = match self.hologres {
-            Some(version) => pg.fake_hologres(version).await,
-            None => pg.dsn(),
-        };
-        let (client, connection) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+    pub(crate) async fn server(&self, _pg: &TestPg) -> (String, tokio_postgres::Client) {
+        let dsn = self.server.dsn();
+        let client = servers::connect(&dsn).await;
         (dsn, client)
     }
 }
@@ -76,7 +69,7 @@ fn config(dsn: &str, table: &str, mode: WriteMode, path: Path) -> PostgresSinkCo
             mode,
             dialect: path.dialect,
             writers: path.writers,
-            retry_delay_ms: 50,
+            retry_delay_ms: Some(50),
             ..WriteOptions::default()
         },
     }
@@ -149,7 +142,7 @@ async fn batches_in_flight_commit_in_order_with_their_positions() {
         Column::text("name"),
         Column::new("qty", ColumnType::Int),
     ];
-    let path = path(DialectChoice::Postgres, 3, None);
+    let path = path(DialectChoice::Postgres, 3, Server::Postgres);
     let mut sink = connect(&pg.dsn(), &table, WriteMode::Insert, path).await;
     sink.bind(&output).unwrap();
     assert_eq!(sink.lanes(), 3);
@@ -281,8 +274,13 @@ async fn every_write_mode_on_every_path() {
             client
                 .batch_execute(&format!(
                     "CREATE TABLE {table} (id int8 PRIMARY KEY, name text NOT NULL, qty int4, \
-                     note text NOT NULL DEFAULT 'n/a'); \
-                     INSERT INTO {table} VALUES (1, 'old1', 1, 'keep'), (2, 'old2', 2, 'keep'), \
+                     note text NOT NULL DEFAULT 'n/a')"
+                ))
+                .await
+                .unwrap();
+            client
+                .batch_execute(&format!(
+                    "INSERT INTO {table} VALUES (1, 'old1', 1, 'keep'), (2, 'old2', 2, 'keep'), \
                      (3, 'old3', 3, 'keep')"
                 ))
                 .await
@@ -292,9 +290,11 @@ async fn every_write_mode_on_every_path() {
             let ctx = format!("{mode} on {path:?}");
             // `note` has a default: replace resets it with `= DEFAULT`, which only INSERT says.
             let copy_can = mode != WriteMode::InsertOrReplace;
-            let (chosen, used) = match path.hologres {
-                Some("1.1.10") => (Method::Values, Method::Values),
-                Some("2.1.0") if copy_can => (Method::FixedCopy, Method::Unnest),
+            // Fixed Copy from 1.3.25, once the server took a COPY of no rows (at the first
+            // commit here).
+            let (chosen, used) = match path.server {
+                Server::Hologres(HOLOGRES_1_1) => (Method::Values, Method::Values),
+                Server::Hologres(_) if copy_can => (Method::Unnest, Method::FixedCopy),
                 _ if !path.autocommit() && mode == WriteMode::Insert => {
                     (Method::Copy, Method::Copy)
                 }
@@ -304,11 +304,12 @@ async fn every_write_mode_on_every_path() {
             let (written, rejected) = apply(&mut sink, "modes", &BATCH).await;
             assert_eq!(sink.method(), Some(used), "{ctx}");
             let got = rows(&client, &table).await;
-            let autocommit = path.autocommit();
             let expected = match mode {
-                WriteMode::Insert if !autocommit => {
-                    // Duplicates are the server's to refuse: rows 0 (key 1) and 2 (key 4
-                    // again), with its message.
+                WriteMode::Insert => {
+                    // Duplicates are refused: rows 0 (key 1, in the table: the server's
+                    // message) and 2 (key 4 again). On the autocommit path the keys are
+                    // looked up first and the statement skips present keys, so a retried
+                    // statement writes nothing twice.
                     let inputs: Vec<u32> = rejected.iter().map(|r| r.input).collect();
                     assert_eq!(inputs, [0, 2], "{ctx}: {rejected:?}");
                     assert!(
@@ -319,8 +320,7 @@ async fn every_write_mode_on_every_path() {
                     assert_eq!(written, 2, "{ctx}");
                     after_batch(("old1", 1, "keep"), ("b", 40))
                 }
-                // Autocommit appends skip present keys, so a retried batch is idempotent.
-                WriteMode::Insert | WriteMode::InsertOrIgnore => {
+                WriteMode::InsertOrIgnore => {
                     assert_eq!(rejected, [], "{ctx}");
                     after_batch(("old1", 1, "keep"), ("b", 40))
                 }
@@ -667,48 +667,55 @@ async fn a_transform_can_delete_rows_by_key() {
     assert_eq!(left, [1, 2, 6, 7, 8, 9, 10]);
 }
 
-/// On a database dressed as each Hologres version, a key of two columns: deletes go as
+/// On each Hologres version (hologres-lite), a key of two columns: deletes go as
 /// holo-client's `OR` of key matches, insert-or-replace writes the left-out column as NULL
-/// (`extra = excluded.extra`), and `holo-host plan` names the method and its statements.
+/// (`extra = excluded.extra`), and `holo-host plan` names the method and its statements;
+/// from 1.3.25 Fixed Copy takes over once the server took a COPY of no rows.
 #[tokio::test]
 async fn each_hologres_version_gets_its_statements() {
-    let pg = TestPg::shared();
-    for (version, method, rows_sql) in [
+    for (version, method, used, rows_sql) in [
         (
-            "1.1.10",
+            HOLOGRES_1_1,
+            Method::Values,
             Method::Values,
             "VALUES ($1::int8, $2::text, $3::text, $4::int4)",
         ),
         (
-            "1.3.10",
+            HOLOGRES_1_3,
             Method::Unnest,
+            Method::FixedCopy,
             "SELECT unnest($1::int8[]), unnest($2::text[])",
         ),
         (
-            "3.0.1",
+            HOLOGRES_3_0,
+            Method::Unnest,
             Method::FixedCopy,
-            "WITH (stream_mode true, format binary, on_conflict update)",
+            "(Fixed Copy instead if the server takes a COPY of no rows at start-up)",
         ),
     ] {
-        let dsn = pg.fake_hologres(version).await;
-        let (client, connection) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let server = Server::Hologres(version);
+        let client = server
+            .schema_with(
+                "versions",
+                "CREATE TABLE {s}.k2 (id int8, k2 text, name text, extra int4, \
+                 PRIMARY KEY (id, k2))",
+            )
+            .await;
         client
             .batch_execute(
-                "CREATE TABLE k2 (id int8, k2 text, name text, extra int4, PRIMARY KEY (id, k2)); \
-                 INSERT INTO k2 VALUES (1, 'a', 'old', 5), (2, 'b', 'old', 6), (3, 'c', 'old', 7)",
+                "INSERT INTO versions.k2 VALUES (1, 'a', 'old', 5), (2, 'b', 'old', 6), \
+                 (3, 'c', 'old', 7)",
             )
             .await
             .unwrap();
         let ctx = format!("Hologres {version}");
+        let dsn = server.dsn();
         let cfg = PostgresSinkConfig {
             dsn: dsn.clone(),
-            table: "k2".into(),
+            table: "versions.k2".into(),
             write: WriteOptions {
                 mode: WriteMode::InsertOrReplace,
-                retry_delay_ms: 50,
+                retry_delay_ms: Some(50),
                 ..WriteOptions::default()
             },
         };
@@ -729,7 +736,7 @@ async fn each_hologres_version_gets_its_statements() {
         for want in [
             method.name(),
             rows_sql,
-            r#"DELETE FROM "public"."k2" WHERE ("id" = $1::int8 AND "k2" = $2::text) OR ("id" = $3::int8 AND "k2" = $4::text)"#,
+            r#"DELETE FROM "versions"."k2" WHERE ("id" = $1::int8 AND "k2" = $2::text) OR ("id" = $3::int8 AND "k2" = $4::text)"#,
             r#""extra" : written as NULL (insert-or-replace clears it)"#,
         ] {
             assert!(plan.contains(want), "{ctx}: missing {want:?} in\n{plan}");
@@ -753,8 +760,12 @@ async fn each_hologres_version_gets_its_statements() {
             .await
             .unwrap_or_else(|e| panic!("{ctx}: {}", chain(&e)));
         assert_eq!(written, (2, vec![]), "{ctx}");
+        assert_eq!(sink.method(), Some(used), "{ctx}");
         let got: Vec<(i64, String, String, Option<i32>)> = client
-            .query("SELECT id, k2, name, extra FROM k2 ORDER BY id", &[])
+            .query(
+                "SELECT id, k2, name, extra FROM versions.k2 ORDER BY id",
+                &[],
+            )
             .await
             .unwrap()
             .iter()

@@ -4,6 +4,7 @@
 
 pub mod moto;
 pub mod pg;
+pub mod servers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -21,9 +21,10 @@ use crate::retry::Backoff;
 pub const DEFAULT_SCHEMA: &str = "holo_host";
 
 /// The table that holds each job's position: `SCHEMA.progress`, and the statements on it.
-/// Every statement is one Hologres accepts as well: no `RETURNING`, no non-constant column
-/// default, no `CREATE SCHEMA` when the schema exists (many Hologres users may not create
-/// one), and no affected-row count is relied on (see `commit`).
+/// Every statement keeps to what Hologres documents: no `RETURNING` (not in its UPDATE or
+/// INSERT grammar), no update of the primary key, no `CREATE SCHEMA` when the schema
+/// exists (under its SPM and SLPM permission models only the admin may create one), and
+/// no affected-row count is relied on (see `commit`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgressTable {
     schema: String,
@@ -75,7 +76,7 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS {progress} (\
         job text PRIMARY KEY, \
         position jsonb NOT NULL, \
         rows_written bigint NOT NULL, \
-        updated_at timestamptz NOT NULL)";
+        updated_at timestamptz NOT NULL DEFAULT now())";
 
 const UPSERT: &str = "INSERT INTO {progress} (job, position, rows_written, updated_at) \
     VALUES ($1, $2::text::jsonb, $3, now()) \
@@ -96,8 +97,8 @@ const SELECT: &str = "SELECT position::text FROM {progress} WHERE job = $1";
 const SELECT_MANY: &str = "SELECT job, position::text FROM {progress} WHERE job = ANY($1::text[])";
 
 /// A position saved under the key of an older release, copied to the current key `$1`
-/// (old key `$2`) unless that has one; then the old row goes (Hologres cannot update a
-/// primary key, so no `UPDATE … SET job`).
+/// (old key `$2`) unless that has one; then the old row goes (no `UPDATE … SET job`:
+/// Hologres does not document updating a primary key).
 const ADOPT_LEGACY: &str = "INSERT INTO {progress} (job, position, rows_written, updated_at) \
     SELECT $1, position, rows_written, now() FROM {progress} WHERE job = $2 \
     ON CONFLICT (job) DO NOTHING";
@@ -108,9 +109,17 @@ const DELETE_ONE: &str = "DELETE FROM {progress} WHERE job = $1";
 const TABLE_OID: &str = "SELECT pg_catalog.to_regclass($1)::oid";
 
 /// A source position as saved: with the OID of the table it was written into, so a
-/// position outlives neither a `DROP TABLE` nor a table recreated under the same name.
-pub fn envelope(table_oid: u32, source: &Position) -> Position {
-    serde_json::json!({ "table_oid": table_oid, "source": source })
+/// position outlives neither a `DROP TABLE` nor a table recreated under the same name; and
+/// with the `writer` that saved it (a token drawn per sink), so that a save is known for
+/// this writer's by reading it back, even when another writer reached the same position
+/// (an affected-row count would tell, but Hologres's is not reliable).
+pub fn envelope(table_oid: u32, source: &Position, writer: &str) -> Position {
+    serde_json::json!({ "table_oid": table_oid, "source": source, "writer": writer })
+}
+
+/// A token that tells this sink's saves from any other's.
+pub fn writer_token() -> String {
+    format!("{:016x}", fastrand::u64(..))
 }
 
 /// The source position inside a saved one, if it still applies to the table whose OID is
@@ -119,7 +128,9 @@ pub fn envelope(table_oid: u32, source: &Position) -> Position {
 fn unwrap_envelope(saved: Position, table_oid: Option<u32>) -> Result<Position, Option<u32>> {
     match saved {
         Position::Object(mut map)
-            if map.len() == 2 && map.contains_key("source") && map.contains_key("table_oid") =>
+            if (map.len() == 2 || (map.len() == 3 && map.contains_key("writer")))
+                && map.contains_key("source")
+                && map.contains_key("table_oid") =>
         {
             let was = map.get("table_oid").and_then(|v| v.as_u64());
             match was {
@@ -413,8 +424,14 @@ mod tests {
     #[test]
     fn a_position_applies_to_the_table_it_was_saved_for() {
         let source = json!({"file": "/d/a.csv", "offset": 10, "line": 2});
-        let saved = envelope(16384, &source);
-        assert_eq!(saved, json!({"table_oid": 16384, "source": source}));
+        let saved = envelope(16384, &source, "w1");
+        assert_eq!(
+            saved,
+            json!({"table_oid": 16384, "source": source, "writer": "w1"})
+        );
+        // Saved before writer tokens: the same.
+        let older = json!({"table_oid": 16384, "source": source});
+        assert_eq!(unwrap_envelope(older, Some(16384)), Ok(source.clone()));
         assert_eq!(
             unwrap_envelope(saved.clone(), Some(16384)),
             Ok(source.clone())

@@ -54,6 +54,8 @@ pub struct PostgresSink {
     in_flight: VecDeque<(u64, InFlight)>,
     /// Batches submitted so far: the next one's ticket.
     submitted: u64,
+    /// Drawn at connect: tells this sink's position saves from any other's.
+    writer: String,
     /// Whether this server took Fixed Copy into the table when asked at start-up
     /// ([`Self::probe_fixed_copy`]); `None` until asked.
     fixed_copy: Option<bool>,
@@ -154,6 +156,7 @@ impl PostgresSink {
             in_flight: VecDeque::new(),
             submitted: 0,
             fixed_copy: None,
+            writer: positions::writer_token(),
         };
         if !sink.destination.create_pending() {
             sink.load_partitions().await?;
@@ -471,7 +474,8 @@ impl PostgresSink {
             unrouted: &unrouted,
             on_refused,
         };
-        let position = positions::envelope(self.destination.table().oid, position).to_string();
+        let position =
+            positions::envelope(self.destination.table().oid, position, &self.writer).to_string();
         let table = self.destination.table().name.clone();
         let progress = self.destination.progress();
         let outcome = loop {
@@ -611,7 +615,8 @@ impl PostgresSink {
         keys: KeyHashes,
     ) -> Result<InFlight, PostgresError> {
         let (routes, unrouted) = self.routes(lane).await?;
-        let position = positions::envelope(self.destination.table().oid, position).to_string();
+        let position =
+            positions::envelope(self.destination.table().oid, position, &self.writer).to_string();
         let steps = self.steps(&routes, 1).remove(0);
         let batch = in_flight::Batch {
             staged: std::mem::take(&mut self.staged),
