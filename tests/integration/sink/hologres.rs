@@ -113,19 +113,8 @@ async fn a_fenced_off_process_writes_no_stale_row() {
 async fn a_keyless_table_needs_at_least_once_on_hologres() {
     let server = Server::Hologres(HOLOGRES_1_3);
     let lite = servers::private_lite(HOLOGRES_1_3, "keyless", true);
-    let client = servers::connect(&lite.dsn()).await;
-    client
-        .batch_execute("DROP SCHEMA IF EXISTS hg_keyless CASCADE")
-        .await
-        .unwrap();
-    client
-        .batch_execute("CREATE SCHEMA hg_keyless")
-        .await
-        .unwrap();
-    client
-        .batch_execute("CREATE TABLE hg_keyless.t (id int8, v text)")
-        .await
-        .unwrap();
+    let table = "CREATE TABLE {s}.t (id int8, v text)";
+    let client = servers::schema_with(&lite.dsn(), "hg_keyless", table).await;
     let mut sink = connect(&lite.dsn(), "hg_keyless.t", options(WriteMode::Insert)).await;
     let err = sink.bind(&id_v()).unwrap_err();
     assert!(
@@ -213,14 +202,8 @@ async fn counts_and_position_saves_do_not_rest_on_affected_rows() {
 #[tokio::test]
 async fn fixed_copy_only_once_the_server_took_it() {
     let lite = servers::private_lite(HOLOGRES_3_0, "nocopy", false);
-    let client = servers::connect(&lite.dsn()).await;
-    for sql in [
-        "DROP SCHEMA IF EXISTS hg_probe CASCADE",
-        "CREATE SCHEMA hg_probe",
-        "CREATE TABLE hg_probe.t (id int8 PRIMARY KEY, v text)",
-    ] {
-        client.batch_execute(sql).await.unwrap();
-    }
+    let table = "CREATE TABLE {s}.t (id int8 PRIMARY KEY, v text)";
+    servers::schema_with(&lite.dsn(), "hg_probe", table).await;
     let mode = WriteMode::InsertOrUpdate;
     let mut sink = connect(&lite.dsn(), "hg_probe.t", options(mode)).await;
     sink.bind(&id_v()).unwrap();
@@ -313,14 +296,8 @@ async fn statements_take_the_shapes_holo_client_sends() {
 #[tokio::test]
 async fn a_failover_is_ridden_out() {
     let lite = servers::private_lite(HOLOGRES_1_3, "failover", true);
-    let client = servers::connect(&lite.dsn()).await;
-    for sql in [
-        "DROP SCHEMA IF EXISTS hg_failover CASCADE",
-        "CREATE SCHEMA hg_failover",
-        "CREATE TABLE hg_failover.t (id int8 PRIMARY KEY, v text)",
-    ] {
-        client.batch_execute(sql).await.unwrap();
-    }
+    let table = "CREATE TABLE {s}.t (id int8 PRIMARY KEY, v text)";
+    servers::schema_with(&lite.dsn(), "hg_failover", table).await;
     let write = WriteOptions {
         retry_delay_ms: Some(200),
         ..options(WriteMode::InsertOrReplace)
@@ -374,17 +351,14 @@ fn retries_counted(text: &str) -> f64 {
 async fn positions_for_a_user_who_cannot_create_schemas() {
     // A server of its own: no other test's positions table in `holo_host`.
     let lite = servers::private_lite(HOLOGRES_1_3, "developer", true);
-    let admin = servers::connect(&lite.dsn()).await;
-    for sql in [
-        "DROP SCHEMA IF EXISTS hg_dev CASCADE",
-        "DROP SCHEMA IF EXISTS holo_host CASCADE",
-        "CREATE SCHEMA hg_dev",
-        "CREATE TABLE hg_dev.t (id int8 PRIMARY KEY, v text)",
-        "GRANT USAGE ON SCHEMA hg_dev TO holo_developer",
-        "GRANT ALL ON hg_dev.t TO holo_developer",
-    ] {
-        admin.batch_execute(sql).await.unwrap();
-    }
+    let admin = servers::schema_with(
+        &lite.dsn(),
+        "hg_dev",
+        "CREATE TABLE {s}.t (id int8 PRIMARY KEY, v text); \
+         GRANT USAGE ON SCHEMA {s} TO holo_developer; \
+         GRANT ALL ON {s}.t TO holo_developer",
+    )
+    .await;
     let dsn = lite.dsn_as("holo_developer");
     let err = try_connect(&dsn, "hg_dev.t", options(WriteMode::InsertOrUpdate))
         .await
@@ -547,6 +521,59 @@ async fn a_killed_load_resumes_exactly_once_on_every_server() {
             "{ctx}"
         );
         let stderr = assert_success(&resume.run());
+        assert!(stderr.contains("wrote 0"), "{ctx}: {stderr}");
+    }
+}
+
+/// On every server, through the binary: a LIST-partitioned table whose children are
+/// created on demand (`--create-partitions`), rows of a value no child may take
+/// dead-lettered past `--max-new-partitions`, and a second run that writes nothing.
+#[tokio::test]
+async fn partitions_are_created_and_written_on_every_server() {
+    let dir = scratch();
+    let mut csv = String::from("id,region,v\n");
+    for i in 0..300 {
+        csv.push_str(&format!("{i},{},x{i}\n", ["east", "west", "north"][i % 3]));
+    }
+    let input = write(dir.path(), "regions.csv", csv);
+    let dead = dir.path().join("dead.jsonl");
+    for server in SERVERS {
+        let client = server
+            .schema_with(
+                "hg_parts",
+                "CREATE TABLE {s}.t (id int8 NOT NULL, region text NOT NULL, v text, \
+                 PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
+            )
+            .await;
+        let args = Args::csv(&input)
+            .sink(&server.dsn(), "hg_parts.t")
+            .with(["--mode", "insert-or-update", "--writers", "2"])
+            .with(["--create-partitions", "--max-new-partitions", "2"])
+            .dead_letter(&dead)
+            .with(["--from-scratch"]);
+        let stderr = assert_success(&args.run());
+        let ctx = server.name();
+        assert!(
+            stderr.contains("wrote 200, dead-lettered 100"),
+            "{ctx}: {stderr}"
+        );
+        let children = query_i64(
+            &client,
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'hg_parts.t'::regclass",
+        )
+        .await;
+        assert_eq!(children, 2, "{ctx}");
+        assert_eq!(
+            query_i64(&client, "SELECT count(*) FROM hg_parts.t").await,
+            200,
+            "{ctx}"
+        );
+        let again = Args::csv(&input)
+            .sink(&server.dsn(), "hg_parts.t")
+            .with(["--mode", "insert-or-update", "--writers", "2"])
+            .with(["--create-partitions", "--max-new-partitions", "2"])
+            .dead_letter(&dead);
+        let stderr = assert_success(&again.run());
         assert!(stderr.contains("wrote 0"), "{ctx}: {stderr}");
     }
 }

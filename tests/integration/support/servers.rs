@@ -69,31 +69,30 @@ impl Server {
     /// Drops and creates schema `name` and runs `ddl` in it (`{s}` standing for the schema);
     /// returns a connection.
     pub async fn schema_with(&self, name: &str, ddl: &str) -> tokio_postgres::Client {
-        let client = self.client().await;
-        // One statement at a time: Hologres refuses DDL mixed into other transactions.
-        for sql in [
-            format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"),
-            format!("CREATE SCHEMA \"{name}\""),
-        ] {
-            client
-                .batch_execute(&sql)
-                .await
-                .unwrap_or_else(|e| panic!("{}: cannot run {sql}: {}", self.name(), chain(&e)));
-        }
-        if !ddl.trim().is_empty() {
-            client
-                .batch_execute(&ddl.replace("{s}", name))
-                .await
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "{}: cannot create the tables of {name}: {}",
-                        self.name(),
-                        chain(&e)
-                    )
-                });
-        }
-        client
+        schema_with(&self.dsn(), name, ddl).await
     }
+}
+
+/// [`Server::schema_with`] on the server at `dsn` (a hologres-lite of a test's own).
+pub async fn schema_with(dsn: &str, name: &str, ddl: &str) -> tokio_postgres::Client {
+    let client = connect(dsn).await;
+    // One statement at a time: Hologres refuses DDL mixed into other transactions.
+    for sql in [
+        format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"),
+        format!("CREATE SCHEMA \"{name}\""),
+    ] {
+        client
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{dsn}: cannot run {sql}: {}", chain(&e)));
+    }
+    if !ddl.trim().is_empty() {
+        client
+            .batch_execute(&ddl.replace("{s}", name))
+            .await
+            .unwrap_or_else(|e| panic!("{dsn}: cannot create the tables of {name}: {}", chain(&e)));
+    }
+    client
 }
 
 /// A connection to `dsn`, driven on the current tokio runtime.
