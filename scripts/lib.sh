@@ -37,6 +37,17 @@ ensure_postgres() {
     export PATH="$PG_BIN:$PATH"
 }
 
+# pgjdbc, the driver holo-client is built on (Debian's libpostgresql-jdbc-java), for the
+# check of hologres-lite against the paths holo-client takes.
+ensure_pgjdbc() {
+    if [ ! -f /usr/share/java/postgresql.jar ] && [ -z "${HOLO_PGJDBC_JAR:-}" ]; then
+        say "installing pgjdbc (Debian package libpostgresql-jdbc-java)"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq libpostgresql-jdbc-java >/dev/null
+    fi
+}
+
 build_guests() {
     say "building the example transforms (wasm32-wasip2)"
     local args=()

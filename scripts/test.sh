@@ -8,6 +8,7 @@ cd "$ROOT"
 
 ensure_wasm_target
 ensure_postgres
+ensure_pgjdbc
 say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy"

@@ -98,7 +98,7 @@ pub struct SinkArgs {
 
     /// Tries of a write that fails for a transient reason (connection lost, server busy, a
     /// failover), the first included. Default: 5 on PostgreSQL; 12 on Hologres, about
-    /// 70–140 s of pauses, enough to ride out a failover or an upgrade as the Flink
+    /// 64–127 s of pauses, enough to ride out a failover or an upgrade as the Flink
     /// connector does.
     #[arg(long, value_name = "N", requires = "sink")]
     pub write_tries: Option<u32>,

@@ -21,9 +21,10 @@ pub fn backoff(tries: u32, first: Duration) -> Backoff {
 /// Tries of a write on PostgreSQL unless `--write-tries` says: 5, about 4–8 s of pauses.
 pub const POSTGRES_TRIES: u32 = 5;
 /// Tries of a write on Hologres unless `--write-tries` says: 12, pauses of 1 s doubling up
-/// to 16 s, so 71–143 s in all. A Hologres failover or upgrade takes tens of seconds; the
-/// Flink connector rides it out with 10 tries 5 s apart (`jdbcRetryCount`,
-/// `jdbcRetrySleepStepMs`), and a load that gives up sooner stops a stream for nothing.
+/// to 16 s, so 64–127 s in all (the jitter halves a pause at most). A Hologres failover or
+/// upgrade takes tens of seconds; the Flink connector rides it out with 10 retries, each
+/// pause 5 s longer than the last (`retry-count`, `retry-sleep-step-ms`), and a load that
+/// gives up sooner stops a stream for nothing.
 pub const HOLOGRES_TRIES: u32 = 12;
 
 /// The backoff of writes: `tries` and the first pause `first` when given, else the

@@ -5,6 +5,7 @@ mod basics;
 mod copy;
 mod ddl;
 mod faults;
+mod jdbc;
 mod pg;
 mod transactions;
 
