@@ -330,6 +330,10 @@ impl Connection {
                 b'B' => {
                     if let Some((portal, statement)) = messages::read_bind(&f.body) {
                         self.session.bind(&portal, &statement);
+                        let bound = self.session.portal_statement(&portal);
+                        if let (Some(s), Some(n)) = (bound, messages::bind_parameters(&f.body)) {
+                            self.shared.log.executed(s.text(), n);
+                        }
                     }
                     out.push(f);
                 }

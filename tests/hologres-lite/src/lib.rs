@@ -50,6 +50,6 @@ pub use config::Config;
 pub use error::StartError;
 pub use faults::Faults;
 pub use kind::Kind;
-pub use logged::{Logged, Protocol};
+pub use logged::{Executed, Logged, Protocol};
 pub use server::{RunningServer, Server};
 pub use version::Version;

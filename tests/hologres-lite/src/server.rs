@@ -6,7 +6,7 @@ use crate::connection;
 use crate::error::StartError;
 use crate::faults::Faults;
 use crate::kit;
-use crate::logged::Logged;
+use crate::logged::{Executed, Logged};
 use crate::shared::Shared;
 use crate::staging::Staging;
 use crate::statement_log::StatementLog;
@@ -159,6 +159,11 @@ impl RunningServer {
     /// Every statement clients sent, in order.
     pub fn statements(&self) -> Vec<Logged> {
         self.shared.log.snapshot()
+    }
+
+    /// Every `Bind` of a prepared statement, in order, with its number of parameters.
+    pub fn executions(&self) -> Vec<Executed> {
+        self.shared.log.executions()
     }
 
     pub fn clear_statements(&self) {

@@ -1,13 +1,14 @@
 //! Every statement clients sent, kept for tests and written to the debug log.
 
 use crate::kind::Kind;
-use crate::logged::{Logged, Protocol};
+use crate::logged::{Executed, Logged, Protocol};
 use std::sync::Mutex;
 
 /// The statements received, in order, shared by the connections.
 #[derive(Debug, Default)]
 pub struct StatementLog {
     entries: Mutex<Vec<Logged>>,
+    executions: Mutex<Vec<Executed>>,
 }
 
 impl StatementLog {
@@ -21,11 +22,22 @@ impl StatementLog {
         });
     }
 
+    /// A `Bind` of a prepared statement `sql` with `parameters` values.
+    pub fn executed(&self, sql: &str, parameters: usize) {
+        let sql: String = sql.chars().take(500).collect();
+        (self.executions.lock().expect("statement log")).push(Executed { sql, parameters });
+    }
+
+    pub fn executions(&self) -> Vec<Executed> {
+        self.executions.lock().expect("statement log").clone()
+    }
+
     pub fn snapshot(&self) -> Vec<Logged> {
         self.entries.lock().expect("statement log").clone()
     }
 
     pub fn clear(&self) {
         self.entries.lock().expect("statement log").clear();
+        self.executions.lock().expect("statement log").clear();
     }
 }

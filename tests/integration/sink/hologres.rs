@@ -263,7 +263,7 @@ async fn statements_take_the_shapes_holo_client_sends() {
         plan.contains(r#"DELETE FROM "hg_shapes"."t" WHERE ("id" = $1::int8) OR"#),
         "{plan}"
     );
-    for id in 0..1000 {
+    for id in 0..2000 {
         push(
             &mut sink,
             &[
@@ -278,7 +278,7 @@ async fn statements_take_the_shapes_holo_client_sends() {
         .commit(&crate::support::job("hg-shapes"), &json!(1))
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)));
-    assert_eq!(written, 1000);
+    assert_eq!(written, 2000);
     assert_eq!(
         sink.method(),
         Some(Method::Values),
@@ -286,8 +286,15 @@ async fn statements_take_the_shapes_holo_client_sends() {
     );
     assert_eq!(
         query_i64(&client, "SELECT count(*) FROM hg_shapes.t").await,
-        1000
+        2000
     );
+    // Four parameters a row; 512 rows a statement at most.
+    let inserts: Vec<usize> = (server.lite().unwrap().executions().iter())
+        .filter(|e| e.sql.starts_with("INSERT INTO \"hg_shapes\""))
+        .map(|e| e.parameters)
+        .collect();
+    assert_eq!(inserts.iter().sum::<usize>(), 2000 * 4, "{inserts:?}");
+    assert!(inserts.iter().all(|&n| n <= 512 * 4), "{inserts:?}");
 }
 
 /// A failover: every connection is closed and, for a spell, every statement fails as

@@ -53,6 +53,16 @@ pub fn read_bind(body: &Bytes) -> Option<(String, String)> {
     Some((portal, stmt))
 }
 
+/// How many parameter values a `Bind` carries.
+pub fn bind_parameters(body: &Bytes) -> Option<usize> {
+    let (_, p) = cstr(body, 0)?;
+    let (_, p) = cstr(body, p)?;
+    let formats = i16::from_be_bytes(body.get(p..p + 2)?.try_into().ok()?);
+    let at = p + 2 + 2 * usize::try_from(formats).ok()?;
+    let n = i16::from_be_bytes(body.get(at..at + 2)?.try_into().ok()?);
+    usize::try_from(n).ok()
+}
+
 /// The `S`/`P` byte and name of a `Describe` or `Close`.
 pub fn read_target(body: &Bytes) -> Option<(u8, String)> {
     let which = *body.first()?;
