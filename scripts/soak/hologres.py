@@ -4,14 +4,15 @@ with failover spells (every connection closed, every statement refused for 1-4 s
 replies lost after their rows landed, thrown in at random.
 
   keyed    a table with a primary key, insert-or-update, 1 or 2 writers; every third life
-           (the 2nd, 5th, …) runs two processes on the same job at once (one of them must stop fenced, or
-           the two agree). At the end the table must equal an uninterrupted load into
-           PostgreSQL: every row once, none missing, no other values.
+           (the 2nd, 5th, …) runs two processes on the same job at once: a process may end
+           before its kill only fenced off by the other. At the end the table must equal an
+           uninterrupted load into PostgreSQL: every row once, none missing, no other values.
   keyless  a table without one: refused unless --at-least-once; with it, the same kills and
            lost replies, and the duplicates that follow are counted (what the refusal is for).
 
 Only loopback addresses are used."""
 
+import os
 import signal
 import subprocess
 import time
@@ -25,6 +26,25 @@ class Hologres:
     def psql(self, sql, dsn=None):
         out = subprocess.run(["psql", "-tAX", dsn or self.dsn, "-c", sql], capture_output=True, text=True)
         return out.stdout.strip() if out.returncode == 0 else None
+
+    def count(self, table):
+        """Rows in `table`, asked again while a failover spell refuses connections."""
+        for _ in range(100):
+            n = self.psql(f"SELECT count(*) FROM {table}")
+            if n is not None:
+                return int(n)
+            time.sleep(0.1)
+        return None
+
+    def log_size(self, name):
+        path = os.path.join(self.soak.args.work, f"{name}.log")
+        return os.path.getsize(path) if os.path.exists(path) else 0
+
+    def log_since(self, name, offset):
+        """What life `name` logged from `offset` on."""
+        with open(os.path.join(self.soak.args.work, f"{name}.log"), "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
 
     def admin(self, statement):
         """A fault through hologres-lite's own statement, on a connection of its own."""
@@ -67,27 +87,34 @@ class Hologres:
         for n, share in enumerate(shares, 1):
             writers = self.rng.choice([1, 2])
             twin = n % 3 == 2
-            procs = [self.start("hologres", table, writers)]
-            if twin:
-                pairs += 1
-                procs.append(self.start("hologres-twin", table, writers))
+            names = ["hologres", "hologres-twin"] if twin else ["hologres"]
+            offsets = [self.log_size(name) for name in names]
+            procs = [self.start(name, table, writers) for name in names]
+            pairs += twin
             note = self.fault(table)
             target = int(share * rows)
-            while any(p.poll() is None for p in procs) and int(self.psql(f"SELECT count(*) FROM {table}") or 0) < target:
+            while any(p.poll() is None for p in procs) and (self.count(table) or 0) < target:
                 time.sleep(0.05)
             time.sleep(self.rng.uniform(0, 0.1))
             codes = []
-            for p in procs:
+            for p, name, offset in zip(procs, names, offsets):
                 if p.poll() is None:
                     p.send_signal(signal.SIGKILL)
                     p.wait()
                     codes.append("SIGKILL")
+                    continue
+                # A life may end before its kill only done, or fenced off by the other one.
+                log = self.log_since(name, offset)
+                if p.returncode == 0:
+                    codes.append("finished")
+                elif "moved by another writer" in log:
+                    fenced += 1
+                    codes.append("fenced")
                 else:
                     codes.append(f"exit {p.returncode}")
-            log = self.soak.log_tail("hologres") + (self.soak.log_tail("hologres-twin") if twin else "")
-            if twin and "moved by another writer" in log:
-                fenced += 1
-            got = int(self.psql(f"SELECT count(*) FROM {table}") or 0)
+                    self.soak.failures.append(f"hologres keyed trial {n}: {name} ended by itself "
+                                              f"(exit {p.returncode}):\n{log[-2000:]}")
+            got = self.count(table)
             self.soak.trial("hg-key", n, writers, ("two processes: " if twin else "") + ", ".join(codes),
                             got, note + f"aimed at {100 * share:.1f} %")
         last = self.start("hologres", table, 2)
@@ -96,7 +123,7 @@ class Hologres:
         self.soak.trial("hg-key", len(shares) + 1, 2, f"last run, to the end (exit {code})",
                         int(digest.split("|")[0]))
         print(f"hologres keyed: {digest} against {expected_digest} uninterrupted on PostgreSQL; "
-              f"{pairs} lives with two processes, {fenced} of them fenced")
+              f"{pairs} lives with two processes, {fenced} processes stopped fenced")
         self.soak.summary["hologres_keyed"] = {"rows": rows, **self.soak.tally("hg-key"),
                                                "two_processes": pairs, "fenced": fenced,
                                                "equal": digest == expected_digest}
@@ -123,8 +150,7 @@ class Hologres:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
-            self.soak.trial("hg-nokey", n, 1, "SIGKILL", int(self.psql(f"SELECT count(*) FROM {table}") or 0),
-                            note.rstrip("; "))
+            self.soak.trial("hg-nokey", n, 1, "SIGKILL", self.count(table), note.rstrip("; "))
         last = self.start("hologres-keyless", table, 1, ["--at-least-once"], mode="insert")
         code = last.wait()
         count, distinct = (int(x) for x in self.psql(

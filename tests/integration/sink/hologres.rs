@@ -369,8 +369,7 @@ async fn positions_for_a_user_who_cannot_create_schemas() {
     let dsn = lite.dsn_as("holo_developer");
     let err = try_connect(&dsn, "hg_dev.t", options(WriteMode::InsertOrUpdate))
         .await
-        .err()
-        .expect("holo_developer may not create schema holo_host");
+        .expect_err("holo_developer may not create schema holo_host");
     assert!(
         chain(&err).contains("--positions-schema"),
         "{}",

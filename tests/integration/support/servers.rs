@@ -61,11 +61,6 @@ impl Server {
         }
     }
 
-    /// A new connection, driven on the current tokio runtime.
-    pub async fn client(&self) -> tokio_postgres::Client {
-        connect(&self.dsn()).await
-    }
-
     /// Drops and creates schema `name` and runs `ddl` in it (`{s}` standing for the schema);
     /// returns a connection.
     pub async fn schema_with(&self, name: &str, ddl: &str) -> tokio_postgres::Client {
