@@ -76,6 +76,34 @@ pub struct Step {
 }
 
 impl Step {
+    /// The input record of one of this step's items.
+    fn input_of(&self, staged: &Staged, item: u32) -> u32 {
+        match self.kind {
+            StepKind::Delete => staged.deletes[item as usize].input,
+            _ => staged.rows[item as usize].input,
+        }
+    }
+
+    /// `items` refused because this step's child partition is gone (`e`: 42P01).
+    fn child_gone(
+        &self,
+        staged: &Staged,
+        items: &[u32],
+        e: &tokio_postgres::Error,
+    ) -> Vec<Rejected> {
+        let reason = format!(
+            "child partition {} no longer exists (dropped, perhaps by its time to live): {}",
+            self.table,
+            server_reason(e)
+        );
+        (items.iter())
+            .map(|&i| Rejected {
+                input: self.input_of(staged, i),
+                reason: reason.clone(),
+            })
+            .collect()
+    }
+
     /// The rows `n` items of this step write (deletes write none).
     fn written(&self, n: usize) -> u64 {
         match self.kind {
@@ -340,33 +368,15 @@ impl Writer {
     ) -> Result<Outcome, tokio_postgres::Error> {
         let mut out = Outcome::default();
         let savepoints = on_data_error == OnDataError::BisectInTransaction;
-        let mut items = step.items.clone();
-        if let Some(sql) = step.existing.as_deref().filter(|_| step.probe_first) {
-            let mut present = self.existing(sql, staged, shapes, &items, false).await?;
-            // A key twice in the batch: the first row goes, as a plain insert would have it.
-            let mut seen = std::collections::HashSet::with_capacity(items.len());
-            let mut kept = Vec::with_capacity(items.len());
-            for (i, item) in items.into_iter().enumerate() {
-                let row = &staged.rows[item as usize];
-                let reason = present.remove(&i).or_else(|| {
-                    (!seen.insert(&staged.keys[row.key.clone()])).then(|| {
-                        "rejected: duplicate key value: an earlier row of the same batch has \
-                         this key (--mode insert keeps the first)"
-                            .to_owned()
-                    })
-                });
-                match reason {
-                    Some(reason) => out.rejected.push(Rejected {
-                        input: row.input,
-                        reason,
-                    }),
-                    None => kept.push(item),
-                }
+        let items = match step.existing.as_deref().filter(|_| step.probe_first) {
+            Some(sql) => {
+                self.refuse_present(sql, staged, shapes, step, &mut out)
+                    .await?
             }
-            items = kept;
-            if items.is_empty() {
-                return Ok(out);
-            }
+            None => step.items.clone(),
+        };
+        if items.is_empty() {
+            return Ok(out);
         }
         if on_data_error == OnDataError::Fail {
             out.written = self.send(staged, shapes, step, &items).await?;
@@ -390,19 +400,7 @@ impl Writer {
                     out.written += n;
                 }
                 Err(e) if step.child && e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
-                    let reason = format!(
-                        "child partition {} no longer exists (dropped, perhaps by its time to \
-                         live): {}",
-                        step.table,
-                        server_reason(&e)
-                    );
-                    (out.rejected).extend(items.iter().map(|&i| Rejected {
-                        input: match step.kind {
-                            StepKind::Delete => staged.deletes[i as usize].input,
-                            _ => staged.rows[i as usize].input,
-                        },
-                        reason: reason.clone(),
-                    }));
+                    out.rejected.extend(step.child_gone(staged, &items, &e));
                 }
                 Err(e) if is_data_error(&e) => {
                     if savepoints {
@@ -413,10 +411,7 @@ impl Writer {
                             .await?;
                     }
                     if items.len() == 1 {
-                        let input = match step.kind {
-                            StepKind::Delete => staged.deletes[items[0] as usize].input,
-                            _ => staged.rows[items[0] as usize].input,
-                        };
+                        let input = step.input_of(staged, items[0]);
                         out.rejected.push(Rejected {
                             input,
                             reason: server_reason(&e),
@@ -460,6 +455,43 @@ impl Writer {
         // The rows may have gone in key order; dead letters keep the input's.
         out.rejected.sort_by_key(|r| r.input);
         Ok(out)
+    }
+
+    /// A plain insert on Hologres ([`Step::probe_first`]): the step's rows whose keys the
+    /// table holds already (`sql` finds them), and those whose key an earlier row of the
+    /// batch has, go to `out` as refused; the others are returned, to be sent.
+    async fn refuse_present(
+        &mut self,
+        sql: &str,
+        staged: &Staged,
+        shapes: &ParamTypes,
+        step: &Step,
+        out: &mut Outcome,
+    ) -> Result<Vec<u32>, tokio_postgres::Error> {
+        let mut present = self
+            .existing(sql, staged, shapes, &step.items, false)
+            .await?;
+        // A key twice in the batch: the first row goes, as a plain insert would have it.
+        let mut seen = std::collections::HashSet::with_capacity(step.items.len());
+        let mut kept = Vec::with_capacity(step.items.len());
+        for (i, &item) in step.items.iter().enumerate() {
+            let row = &staged.rows[item as usize];
+            let reason = present.remove(&i).or_else(|| {
+                (!seen.insert(&staged.keys[row.key.clone()])).then(|| {
+                    "rejected: duplicate key value: an earlier row of the same batch has \
+                     this key (--mode insert keeps the first)"
+                        .to_owned()
+                })
+            });
+            match reason {
+                Some(reason) => out.rejected.push(Rejected {
+                    input: row.input,
+                    reason,
+                }),
+                None => kept.push(item),
+            }
+        }
+        Ok(kept)
     }
 
     /// The rows of `items` whose keys the step's table holds already, by their place in
