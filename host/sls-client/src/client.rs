@@ -473,6 +473,27 @@ mod tests {
         assert_eq!(route.host_header, None);
     }
 
+    /// The project's host given as the endpoint (`demo.ap-northeast-1.log.aliyuncs.com`)
+    /// does not become `demo.demo.…`; a project named like the region is left alone.
+    #[test]
+    fn a_project_host_as_endpoint_loses_its_project() {
+        for endpoint in [
+            "https://demo.ap-northeast-1.log.aliyuncs.com",
+            "DEMO.ap-northeast-1.log.aliyuncs.com",
+        ] {
+            let route = Route::new(endpoint, "demo").unwrap();
+            assert_eq!(route.base, "https://demo.ap-northeast-1.log.aliyuncs.com");
+            assert_eq!(route.endpoint, "https://ap-northeast-1.log.aliyuncs.com");
+        }
+        let route = Route::new("cn-hangzhou.log.aliyuncs.com", "cn-hangzhou").unwrap();
+        assert_eq!(
+            route.base,
+            "https://cn-hangzhou.cn-hangzhou.log.aliyuncs.com"
+        );
+        let route = Route::new("http://demo.sls.local:8080", "demo").unwrap();
+        assert_eq!(route.base, "http://demo.demo.sls.local:8080");
+    }
+
     #[test]
     fn ip_and_localhost_endpoints_send_the_project_in_the_host_header() {
         let route = Route::new("http://127.0.0.1:39001", "demo").unwrap();
@@ -879,6 +900,21 @@ mod tests {
         }
         let e = decode_pull(&shard_target(), "c", &answer(&[], raw)).unwrap_err();
         assert!(e.to_string().contains("x-log-cursor"), "{e}");
+    }
+
+    /// An answer without logs and with an empty (or no) `x-log-cursor` is caught up at the
+    /// request's cursor, as the official consumer library reads it.
+    #[test]
+    fn an_empty_next_cursor_without_logs_is_caught_up() {
+        for headers in [
+            vec![("x-log-cursor", ""), ("x-log-bodyrawsize", "0")],
+            vec![("x-log-bodyrawsize", "0")],
+        ] {
+            let pulled = decode_pull(&shard_target(), "Y3Vy", &answer(&headers, Vec::new()))
+                .unwrap_or_else(|e| panic!("{headers:?}: {e}"));
+            assert_eq!(pulled.next_cursor, "Y3Vy");
+            assert!(pulled.groups.is_empty());
+        }
     }
 
     #[test]

@@ -48,17 +48,9 @@ pub(super) fn decode_pull(
         request_id: answer.request_id.clone(),
         source,
     };
-    let next_cursor = answer
-        .header("x-log-cursor")
+    let next = (answer.header("x-log-cursor"))
         .filter(|c| !c.is_empty())
-        .ok_or_else(|| SlsError::Response {
-            op: "PullLogs",
-            target: Box::new(target.clone()),
-            detail: "it has no `x-log-cursor` header".to_owned(),
-            request_id: answer.request_id.clone(),
-            source: None,
-        })?
-        .to_owned();
+        .map(str::to_owned);
     let compression = answer
         .header("x-log-compresstype")
         .unwrap_or_default()
@@ -96,6 +88,26 @@ pub(super) fn decode_pull(
             "log values that are not UTF-8 were read with U+FFFD in place of the bad bytes"
         );
     }
+    // No next cursor on an answer without logs: caught up at the request's cursor, as the
+    // official consumer library takes it (aliyun-log-python-sdk `consumer/tasks.py`
+    // `consumer_fetch_task`: `if not next_cursor`, the request's cursor goes on). With logs
+    // there would be no telling where they end.
+    let next_cursor = match next {
+        Some(next) => next,
+        None if decoded.groups.is_empty() => cursor.to_owned(),
+        None => {
+            return Err(SlsError::Response {
+                op: "PullLogs",
+                target: Box::new(target.clone()),
+                detail: format!(
+                    "it has {} log groups but no `x-log-cursor` header",
+                    decoded.groups.len()
+                ),
+                request_id: answer.request_id.clone(),
+                source: None,
+            });
+        }
+    };
     let count = answer
         .header("x-log-count")
         .and_then(|s| s.trim().parse().ok())

@@ -93,10 +93,20 @@ impl Route {
                 "credentials do not belong in the endpoint: use ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
             ));
         }
-        let host = url
+        let mut host = url
             .host_str()
             .ok_or_else(|| bad("it names no host"))?
             .to_ascii_lowercase();
+        // The project's own host given as the endpoint (as the console shows it): the
+        // project goes in front again below, so it comes off here. Only for a service
+        // host, `{project}.{region}.log.aliyuncs.com`: elsewhere a first label that equals
+        // the project may be the endpoint's own.
+        if let Some(rest) = host.strip_prefix(&format!("{}.", project.to_ascii_lowercase()))
+            && rest.ends_with(".log.aliyuncs.com")
+            && rest.split('.').count() >= 4
+        {
+            host = rest.to_owned();
+        }
         let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
         let scheme = url.scheme();
         let by_address = host == "localhost"
