@@ -161,7 +161,7 @@ impl SlsSourceConfig {
                 }
                 "columns" => config.columns = Some(list(&value)),
                 "meta" if value == "none" => config.meta = Some(Vec::new()),
-                "meta" => config.meta = Some(list(&value)),
+                "meta" => config.meta = Some(list(&value).iter().map(|m| meta_name(m)).collect()),
                 "sign" => sign = Some(value),
                 "region" => region = Some(value),
                 "anonymous" => {
@@ -199,6 +199,19 @@ impl SlsSourceConfig {
     pub fn describe(&self) -> String {
         format!("sls://{}/{}", self.project, self.logstore)
     }
+}
+
+/// A metadata column by its name here, the seed's Flink SQL's (`__timestamp__`,
+/// `__time_ns__`), also when given by the names the official Python SDK flattens logs
+/// with: `__time__` and `__time_ns_part__` (aliyun-log-python-sdk `pulllog_response.py`
+/// `loggroups_to_flattern_list`).
+fn meta_name(name: &str) -> String {
+    match name {
+        "__time__" => "__timestamp__",
+        "__time_ns_part__" => "__time_ns__",
+        other => other,
+    }
+    .to_owned()
 }
 
 fn list(value: &str) -> Vec<String> {
@@ -269,6 +282,11 @@ mod tests {
         let c = SlsSourceConfig::parse("sls://p/l?endpoint=x&meta=__topic__").unwrap();
         assert!(c.wants_meta("__topic__") && !c.wants_meta("__shard__"));
         let c = SlsSourceConfig::parse("sls://p/l?endpoint=x&meta=none").unwrap();
+        assert!(!c.wants_meta("__topic__"));
+        // The official SDKs' names for the time columns.
+        let c =
+            SlsSourceConfig::parse("sls://p/l?endpoint=x&meta=__time__,__time_ns_part__").unwrap();
+        assert!(c.wants_meta("__timestamp__") && c.wants_meta("__time_ns__"));
         assert!(!c.wants_meta("__topic__"));
         for (spec, expect) in [
             ("sls://p?endpoint=x", "PROJECT/LOGSTORE"),
