@@ -410,6 +410,27 @@ async fn project_travels_in_the_host_header() {
     assert!(e.to_string().contains("project `nowhere`"), "{e}");
 }
 
+/// A pull answered with no logs and an empty `x-log-cursor` is caught up at its own cursor,
+/// as the official consumer library reads it; the next pull goes on from there.
+#[tokio::test]
+async fn an_empty_next_cursor_is_a_caught_up_pull() {
+    let server = server([LogstoreSpec::new("demo", "orders", 1)]).await;
+    let feed = feeder(&server, "demo");
+    feed.put_log_group("orders", &group(vec![order(1)], "t", "s"), Compression::Lz4)
+        .await
+        .unwrap();
+    let client = client(&server, "demo");
+    let begin = cursor(&client, CursorFrom::Begin).await;
+    feed.add_fault(&FaultRule::empty_cursor().times(1))
+        .await
+        .unwrap();
+    let pulled = pull(&client, &begin, 10).await.unwrap();
+    assert!(pulled.groups.is_empty());
+    assert_eq!(pulled.next_cursor, begin, "caught up where it was");
+    let pulled = pull(&client, &begin, 10).await.unwrap();
+    assert_eq!(pulled.groups.len(), 1);
+}
+
 #[tokio::test]
 async fn retries_injected_faults_then_gives_up() {
     let server = server([LogstoreSpec::new("demo", "orders", 1)]).await;

@@ -62,6 +62,11 @@ pub struct FaultRule {
         with = "duration_text"
     )]
     pub lasts: Option<Duration>,
+    /// A pull answered with no logs and an empty `x-log-cursor` (the official consumer
+    /// library keeps the request's cursor then: aliyun-log-python-sdk `consumer/tasks.py`
+    /// `consumer_fetch_task`; when the service sends one is not documented).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_cursor: bool,
     /// Consumer (of a consumer group) the rule applies to: its heartbeats and checkpoints
     /// (all requests when absent). A failing heartbeat is one the group never received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,7 +128,7 @@ fn is_zero(n: &u64) -> bool {
 
 /// A rule that can never do anything.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("fault rule has neither `error` nor `latency_ms`: give one of them")]
+#[error("fault rule has neither `error`, `latency_ms` nor `empty_cursor`: give one of them")]
 pub struct EmptyRule;
 
 impl FaultRule {
@@ -138,8 +143,18 @@ impl FaultRule {
             latency_ms: 0,
             times: None,
             lasts: None,
+            empty_cursor: false,
             consumer: None,
             expires: None,
+        }
+    }
+
+    /// Pulls answered with no logs and an empty `x-log-cursor`.
+    pub fn empty_cursor() -> Self {
+        FaultRule {
+            error: None,
+            empty_cursor: true,
+            ..FaultRule::error(Op::Pull, "")
         }
     }
 
@@ -176,7 +191,10 @@ impl FaultRule {
     }
 
     pub fn validate(&self) -> Result<(), EmptyRule> {
-        if self.error.as_deref().is_none_or(str::is_empty) && self.latency_ms == 0 {
+        if self.error.as_deref().is_none_or(str::is_empty)
+            && self.latency_ms == 0
+            && !self.empty_cursor
+        {
             return Err(EmptyRule);
         }
         Ok(())
@@ -206,6 +224,8 @@ pub struct Request<'a> {
 pub struct Outcome {
     pub latency: Duration,
     pub error: Option<SlsError>,
+    /// Answer a pull with no logs and an empty `x-log-cursor`.
+    pub empty_cursor: bool,
 }
 
 /// The active rules.
@@ -251,6 +271,7 @@ impl Faults {
                 continue;
             }
             outcome.latency += Duration::from_millis(rule.latency_ms);
+            outcome.empty_cursor |= rule.empty_cursor;
             if let Some(code) = rule.error.as_deref().filter(|c| !c.is_empty())
                 && outcome.error.is_none()
             {

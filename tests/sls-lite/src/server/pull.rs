@@ -35,7 +35,20 @@ impl Shared {
             let s = state.store.logstore(project, logstore)?.shard(shard)?;
             s.offset_of(logstore, start)?;
         }
-        self.fault(Op::Pull, logstore, Some(shard)).await?;
+        let outcome = self.lock().faults.apply(Op::Pull, logstore, Some(shard));
+        let empty_cursor = outcome.empty_cursor;
+        self.gate(outcome).await?;
+        if empty_cursor {
+            return Ok(Reply {
+                content_type: Some("application/x-protobuf"),
+                headers: vec![
+                    ("x-log-cursor", String::new()),
+                    ("x-log-count", "0".to_owned()),
+                    ("x-log-bodyrawsize", "0".to_owned()),
+                ],
+                body: Bytes::new(),
+            });
+        }
         let (groups, from, upto, caught_up) = {
             let state = self.lock();
             let s = state.store.logstore(project, logstore)?.shard(shard)?;
