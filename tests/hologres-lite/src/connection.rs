@@ -131,6 +131,14 @@ fn closed(who: &str) -> io::Error {
 }
 
 impl Connection {
+    /// The backend's next message; its closing the connection is an error.
+    async fn backend_frame(&mut self) -> io::Result<Frame> {
+        self.backend_r
+            .next()
+            .await?
+            .ok_or_else(|| closed("backend"))
+    }
+
     /// Sends the rewritten startup message and relays authentication; `false` when the
     /// backend refused the client.
     async fn handshake(&mut self, mut startup: Startup) -> io::Result<bool> {
@@ -154,11 +162,7 @@ impl Connection {
         self.backend_w.push_raw(&startup.encode());
         self.backend_w.flush().await?;
         loop {
-            let f = self
-                .backend_r
-                .next()
-                .await?
-                .ok_or_else(|| closed("backend"))?;
+            let f = self.backend_frame().await?;
             match f.tag {
                 b'R' => {
                     let code = f
@@ -432,11 +436,7 @@ impl Connection {
         self.backend_w.push(&messages::query(sql));
         self.backend_w.flush().await?;
         loop {
-            let f = self
-                .backend_r
-                .next()
-                .await?
-                .ok_or_else(|| closed("backend"))?;
+            let f = self.backend_frame().await?;
             match f.tag {
                 b'E' => tracing::warn!(sql, "a statement of the proxy's own failed"),
                 b'Z' => return Ok(()),

@@ -79,6 +79,19 @@ fn group(logs: Vec<LiteLog>, topic: &str, source: &str) -> LiteGroup {
     }
 }
 
+/// A server with one log group in shard 0 of `demo/orders`: the server, a feeder, a client
+/// and the shard's begin cursor.
+async fn one_order() -> (RunningServer, Feeder, SlsClient, String) {
+    let server = server([LogstoreSpec::new("demo", "orders", 1)]).await;
+    let feed = feeder(&server, "demo");
+    feed.put_log_group("orders", &group(vec![order(1)], "t", "s"), Compression::Lz4)
+        .await
+        .unwrap();
+    let client = client(&server, "demo");
+    let begin = cursor(&client, CursorFrom::Begin).await;
+    (server, feed, client, begin)
+}
+
 /// A cursor of shard 0 of `orders`.
 async fn cursor(client: &SlsClient, from: CursorFrom) -> String {
     client.get_cursor("orders", 0, from).await.unwrap()
@@ -414,13 +427,7 @@ async fn project_travels_in_the_host_header() {
 /// as the official consumer library reads it; the next pull goes on from there.
 #[tokio::test]
 async fn an_empty_next_cursor_is_a_caught_up_pull() {
-    let server = server([LogstoreSpec::new("demo", "orders", 1)]).await;
-    let feed = feeder(&server, "demo");
-    feed.put_log_group("orders", &group(vec![order(1)], "t", "s"), Compression::Lz4)
-        .await
-        .unwrap();
-    let client = client(&server, "demo");
-    let begin = cursor(&client, CursorFrom::Begin).await;
+    let (_server, feed, client, begin) = one_order().await;
     feed.add_fault(&FaultRule::empty_cursor().times(1))
         .await
         .unwrap();
@@ -433,13 +440,7 @@ async fn an_empty_next_cursor_is_a_caught_up_pull() {
 
 #[tokio::test]
 async fn retries_injected_faults_then_gives_up() {
-    let server = server([LogstoreSpec::new("demo", "orders", 1)]).await;
-    let feed = feeder(&server, "demo");
-    feed.put_log_group("orders", &group(vec![order(1)], "t", "s"), Compression::Lz4)
-        .await
-        .unwrap();
-    let client = client(&server, "demo");
-    let begin = cursor(&client, CursorFrom::Begin).await;
+    let (_server, feed, client, begin) = one_order().await;
 
     // Two 5xx answers, then success: the caller sees only the success.
     feed.add_fault(&FaultRule::error(Op::Pull, "InternalServerError").times(2))
