@@ -81,12 +81,28 @@ impl Config {
     }
 }
 
-/// `PROJECT/LOGSTORE:SHARDS`, e.g. `demo/orders:4`; the shard count defaults to 2.
+/// `PROJECT/LOGSTORE:SHARDS`, e.g. `demo/orders:4`; the shard count defaults to 2. A TTL and
+/// automatic splitting are added with [`LogstoreSpec::with_ttl_secs`] and
+/// [`LogstoreSpec::with_auto_split`] (`--ttl-secs`, `--auto-split` on the command line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogstoreSpec {
     pub project: String,
     pub logstore: String,
     pub shards: u32,
+    /// Seconds a log group is kept after it is received; forever when `None`.
+    pub ttl_secs: Option<u64>,
+    /// Automatic splitting under load; none when `None`.
+    pub auto_split: Option<AutoSplit>,
+}
+
+/// When a writable shard is split automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoSplit {
+    /// No split while this many shards are writable (GetLogStore's `maxSplitShard`).
+    pub max_shards: u32,
+    /// Log groups a shard receives from its creation before it is split at the middle of its
+    /// range. The service splits on sustained traffic instead; a count keeps tests exact.
+    pub log_groups: u64,
 }
 
 impl LogstoreSpec {
@@ -96,7 +112,44 @@ impl LogstoreSpec {
             project: project.to_owned(),
             logstore: logstore.to_owned(),
             shards,
+            ttl_secs: None,
+            auto_split: None,
         }
+    }
+
+    /// Keeps each log group `secs` seconds after it is received; older ones are removed as
+    /// requests reach the logstore (GetLogStore's `ttl` shows it in days, rounded up).
+    pub fn with_ttl_secs(mut self, secs: u64) -> Self {
+        self.ttl_secs = Some(secs);
+        self
+    }
+
+    /// Splits a writable shard at the middle of its range once it has received `log_groups`
+    /// log groups since its creation, as long as fewer than `max_shards` shards are writable.
+    pub fn with_auto_split(mut self, max_shards: u32, log_groups: u64) -> Self {
+        self.auto_split = Some(AutoSplit {
+            max_shards,
+            log_groups,
+        });
+        self
+    }
+}
+
+impl FromStr for AutoSplit {
+    type Err = SpecError;
+
+    /// `MAX_SHARDS:LOG_GROUPS`, e.g. `8:100`.
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let parse = || {
+            let (max, groups) = spec.split_once(':')?;
+            let max_shards = max.parse::<u32>().ok().filter(|n| (1..=256).contains(n))?;
+            let log_groups = groups.parse::<u64>().ok().filter(|n| *n > 0)?;
+            Some(AutoSplit {
+                max_shards,
+                log_groups,
+            })
+        };
+        parse().ok_or_else(|| SpecError::AutoSplit(spec.to_owned()))
     }
 }
 
@@ -113,9 +166,14 @@ pub enum SpecError {
     Shards(String),
     #[error("access key `{0}` is not ID:SECRET with both parts non-empty")]
     AccessKey(String),
+    #[error(
+        "automatic split `{0}` is not MAX_SHARDS:LOG_GROUPS (1 to 256 shards, at least one log group)"
+    )]
+    AutoSplit(String),
 }
 
-fn valid_name(name: &str, allow_underscore: bool) -> bool {
+/// Whether the service would take `name` for a project (no `_`) or a logstore.
+pub(crate) fn valid_name(name: &str, allow_underscore: bool) -> bool {
     (2..=63).contains(&name.len())
         && name.bytes().all(|b| {
             b.is_ascii_lowercase()
@@ -222,6 +280,18 @@ mod tests {
             "demo/orders:0".parse::<LogstoreSpec>(),
             Err(SpecError::Shards(_))
         ));
+    }
+
+    #[test]
+    fn ttl_and_auto_split_builders_and_text() {
+        let spec = LogstoreSpec::new("demo", "orders", 2)
+            .with_ttl_secs(60)
+            .with_auto_split(8, 100);
+        assert_eq!(spec.ttl_secs, Some(60));
+        assert_eq!("8:100".parse::<AutoSplit>(), Ok(spec.auto_split.unwrap()));
+        for bad in ["8", "0:100", "8:0", "x:1"] {
+            assert!(bad.parse::<AutoSplit>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! - [`server`]: connections, project from `Host`, authentication, routing; its child modules
 //!   hold the handlers by API area (logstores, shards, put, cursors, pull, consumer groups,
 //!   webtracking, admin).
-//! - [`store`]: projects, logstores, shards and log groups; the optional data directory.
+//! - [`store`]: projects, logstores, shards and log groups; splits, merges, expiry; the
+//!   optional data directory.
 //! - [`consumer`]: consumer groups, heartbeats, balanced shard assignment, checkpoints.
 //! - [`proto`]: the `LogGroup` protobuf messages (crate `sls-proto`) as text; [`cursor`]: cursors.
 //! - [`sign`]: signatures v1 and v4, STS tokens; [`faults`]: injected errors and latency;
@@ -34,7 +35,7 @@ pub mod sign;
 pub mod store;
 pub mod testing;
 
-pub use config::{AccessKey, Config, LogstoreSpec};
+pub use config::{AccessKey, AutoSplit, Config, LogstoreSpec};
 pub use error::SlsError;
 pub use faults::{FaultRule, Op};
 pub use server::{RunningServer, Server, StartError};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use sls_lite::{AccessKey, Config, FaultRule, LogstoreSpec, Server};
+use sls_lite::{AccessKey, AutoSplit, Config, FaultRule, LogstoreSpec, Server};
 
 /// An Alibaba Cloud Log Service compatible server for tests and demos.
 ///
@@ -39,6 +39,14 @@ struct Args {
     /// Directory keeping logs, shards and checkpoints across restarts (memory only without it).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Keep log groups this many seconds after they are received, in every --logstore
+    /// (forever without it); older ones are removed as requests reach the logstore.
+    #[arg(long, value_name = "SECS")]
+    ttl_secs: Option<u64>,
+    /// Split a writable shard of every --logstore at the middle of its range once it has
+    /// received LOG_GROUPS log groups, while fewer than MAX_SHARDS shards are writable.
+    #[arg(long, value_name = "MAX_SHARDS:LOG_GROUPS")]
+    auto_split: Option<AutoSplit>,
     /// A fault rule as JSON, e.g. '{"op":"put","error":"WriteQuotaExceed","times":3}'; repeatable.
     #[arg(long = "fault", value_name = "JSON", value_parser = parse_fault)]
     faults: Vec<FaultRule>,
@@ -69,7 +77,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .init();
     let config = Config {
         listen: args.listen,
-        logstores: args.logstores,
+        logstores: args
+            .logstores
+            .into_iter()
+            .map(|spec| {
+                let spec = match args.ttl_secs {
+                    Some(secs) => spec.with_ttl_secs(secs),
+                    None => spec,
+                };
+                match args.auto_split {
+                    Some(a) => spec.with_auto_split(a.max_shards, a.log_groups),
+                    None => spec,
+                }
+            })
+            .collect(),
         access_keys: args
             .access_keys
             .iter()

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 /// The SDK release the scripts were written against.
 pub const SDK: &str = "aliyun-log-python-sdk==0.9.52";
 
-/// The scripts kept with this crate (`roundtrip.py`, `consume.py`).
+/// The scripts kept with this crate (`roundtrip.py`, `consume.py`, `lifecycle.py`, …).
 pub fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/python")

@@ -2,7 +2,8 @@
 //! request to its handler and answering in the service's format.
 //!
 //! The handlers are its child modules, one per API area; `save`, `parse_shard`, `not_found`
-//! and `now_secs` here serve several of them.
+//! and `now_secs` here serve several of them, and the TTL sweep runs here before every
+//! request to a logstore.
 
 mod admin;
 mod consumer_groups;
@@ -357,15 +358,21 @@ impl Shared {
         // WebTracking is anonymous (the logstore's tracking switch stands in for a signature).
         if let ["logstores", ls, page @ ("track" | "track.gif")] = segs.as_slice() {
             let project = self.project(ctx)?;
+            self.sweep(&project, ls)?;
             return self.track(ctx, &project, ls, *page == "track.gif").await;
         }
         self.authenticate(ctx)?;
         let project = self.project(ctx)?;
         let p = project.as_str();
         let m = &ctx.method;
+        if let ["logstores", ls, ..] = segs.as_slice() {
+            self.sweep(p, ls)?;
+        }
         match segs.as_slice() {
             ["logstores"] if m == Method::GET => self.list_logstores(p),
+            ["logstores"] if m == Method::POST => self.create_logstore(ctx, p),
             ["logstores", ls] if m == Method::GET => self.get_logstore(p, ls),
+            ["logstores", ls] if m == Method::DELETE => self.delete_logstore(p, ls),
             ["logstores", ls] if m == Method::POST => {
                 self.put_logs(ctx, p, ls, Target::Balanced).await
             }
@@ -395,8 +402,9 @@ impl Shared {
                 let shard = parse_shard(ls, id)?;
                 match ctx.param("action") {
                     Some("split") => self.split(ctx, p, ls, shard),
+                    Some("merge") => self.merge(p, ls, shard),
                     other => Err(SlsError::parameter(format!(
-                        "shard action `{}` is not supported by sls-lite (only split)",
+                        "shard action `{}` is not supported by sls-lite (only split and merge)",
                         other.unwrap_or("")
                     ))),
                 }
@@ -576,6 +584,16 @@ impl Shared {
             .shard(shard)?;
         self.fault(op, logstore, Some(shard)).await?;
         Ok(self.lock())
+    }
+
+    /// Removes what the logstore's TTL no longer keeps, before a request reads or writes it
+    /// (lazily: nothing runs in the background).
+    fn sweep(&self, project: &str, logstore: &str) -> Result<(), SlsError> {
+        let mut state = self.lock();
+        if state.store.sweep(project, logstore, now_secs()) {
+            save(&state.store)?;
+        }
+        Ok(())
     }
 
     async fn fault(&self, op: Op, logstore: &str, shard: Option<u32>) -> Result<(), SlsError> {

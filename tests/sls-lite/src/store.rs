@@ -1,23 +1,29 @@
 //! Projects, logstores, shards and their log groups in memory, optionally mirrored to a data
 //! directory so they survive a restart.
 //!
-//! Layout of the data directory: `state.json` (shards, consumer groups, checkpoints; rewritten
-//! whole on every change) and `{project}/{logstore}/shard-{id}.bin`, an append-only file of
-//! records `receive_time: u32 LE, length: u32 LE, LogGroup bytes`.
+//! Layout of the data directory: `state.json` (logstores with their generation and settings,
+//! shards with the count of expired log groups, consumer groups, checkpoints, the generations
+//! of deleted logstores; rewritten whole on every change) and the shard files (see `disk`).
+//! Child modules: `reshard` (split, merge, automatic split), `expiry` (TTL and expiry),
+//! `disk` (shard files).
+
+mod disk;
+mod expiry;
+mod reshard;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
+pub use self::expiry::{Expired, Expiry};
 use crate::config::LogstoreSpec;
 use crate::consumer::{Checkpoint, ConsumerGroup};
 use crate::cursor;
 use crate::error::SlsError;
-use crate::proto;
 
 /// A failure to read or write the data directory.
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +68,30 @@ pub struct ShardMeta {
     pub end_key: String,
     /// Unix seconds.
     pub create_time: u32,
-    /// The shard this one was split from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent: Option<u32>,
+    /// The shards this one was split (one) or merged (two) from. State files written before
+    /// merges existed name a single `parent`.
+    #[serde(
+        default,
+        alias = "parent",
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub parents: Vec<u32>,
+}
+
+/// `null`, one id or a list of ids, as a list.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Ids {
+        One(u32),
+        Many(Vec<u32>),
+    }
+    Ok(match Option::<Ids>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Ids::One(id)) => vec![id],
+        Some(Ids::Many(ids)) => ids,
+    })
 }
 
 impl ShardMeta {
@@ -101,24 +128,51 @@ pub struct StoredGroup {
 #[derive(Debug)]
 pub struct Shard {
     pub meta: ShardMeta,
+    /// Log groups removed from the front by expiry: `groups[0]` is at offset `first`.
+    pub first: u64,
+    /// The log groups still kept.
     pub groups: Vec<StoredGroup>,
+    /// The logstore's generation, which its cursors carry.
+    generation: u32,
     file: Option<File>,
 }
 
 impl Shard {
+    fn new(meta: ShardMeta, generation: u32) -> Self {
+        Shard {
+            meta,
+            first: 0,
+            groups: Vec::new(),
+            generation,
+            file: None,
+        }
+    }
+
+    /// Offset of the first log group kept (the begin cursor's).
+    pub fn begin(&self) -> u64 {
+        self.first
+    }
+
     /// Offset one past the last log group.
     pub fn end(&self) -> u64 {
-        self.groups.len() as u64
+        self.first + self.groups.len() as u64
+    }
+
+    /// The log groups at offsets `from..upto`, both between [`Self::begin`] and [`Self::end`].
+    pub fn groups_between(&self, from: u64, upto: u64) -> &[StoredGroup] {
+        &self.groups[(from - self.first) as usize..(upto - self.first) as usize]
     }
 
     /// Offset of the first log group received at or after `time`, or the end.
     pub fn offset_at(&self, time: u32) -> u64 {
-        self.groups.partition_point(|g| g.receive_time < time) as u64
+        self.first + self.groups.partition_point(|g| g.receive_time < time) as u64
     }
 
-    /// Receive time of the group at `offset`; the last group's (or creation time) at the end.
+    /// Receive time of the group at `offset` (the first kept one's before the begin); the last
+    /// group's (or the creation time) at the end.
     pub fn time_at(&self, offset: u64) -> u32 {
-        match self.groups.get(offset as usize) {
+        let index = offset.saturating_sub(self.first) as usize;
+        match self.groups.get(index) {
             Some(g) => g.receive_time,
             None => self
                 .groups
@@ -127,30 +181,79 @@ impl Shard {
         }
     }
 
-    /// The offset of a cursor for this shard, or InvalidCursor.
+    /// The cursor of `offset` in this shard.
+    pub fn cursor(&self, offset: u64) -> String {
+        cursor::encode_in(self.generation, self.meta.id, offset)
+    }
+
+    /// The offset of a cursor for this shard, or InvalidCursor. A cursor before the first log
+    /// group kept reads from it (PullData reference: a cursor below the begin cursor starts
+    /// from the begin cursor).
     pub fn offset_of(&self, logstore: &str, cursor_text: &str) -> Result<u64, SlsError> {
-        match cursor::decode(cursor_text) {
-            Some((shard, offset)) if shard == self.meta.id && offset <= self.end() => Ok(offset),
-            Some((shard, _)) if shard == self.meta.id => Err(SlsError::invalid_cursor(
-                cursor_text,
-                &format!(
-                    "is past the end of shard {shard} of logstore `{logstore}` ({} log groups)",
-                    self.end()
-                ),
-            )),
-            Some(_) => Err(SlsError::invalid_cursor(
-                cursor_text,
-                &format!(
-                    "does not belong to shard {} of logstore `{logstore}`",
-                    self.meta.id
-                ),
-            )),
-            // A malformed cursor is a bad parameter, not a cursor out of range (aliyun-log-
-            // java-sdk AbnormalOperationTest.testPullLogsByErrorParameter; PullLogs docs).
-            None => Err(SlsError::parameter(format!(
+        let id = self.meta.id;
+        // A malformed cursor is a bad parameter, not a cursor out of range (aliyun-log-
+        // java-sdk AbnormalOperationTest.testPullLogsByErrorParameter; PullLogs docs).
+        let position = cursor::decode(cursor_text).ok_or_else(|| {
+            SlsError::parameter(format!(
                 "Invalid cursor `{cursor_text}`: it is not a cursor this server issued; get one \
                  with GetCursor"
-            ))),
+            ))
+        })?;
+        if position.generation != self.generation {
+            return Err(SlsError::invalid_cursor(
+                cursor_text,
+                &format!(
+                    "is of an earlier logstore `{logstore}` (generation {}), deleted since; \
+                     this one is generation {}: get a new cursor with GetCursor",
+                    position.generation, self.generation
+                ),
+            ));
+        }
+        if position.shard != Some(id) {
+            return Err(SlsError::invalid_cursor(
+                cursor_text,
+                &format!("does not belong to shard {id} of logstore `{logstore}`"),
+            ));
+        }
+        if position.offset > self.end() {
+            return Err(SlsError::invalid_cursor(
+                cursor_text,
+                &format!(
+                    "is past the end of shard {id} of logstore `{logstore}` ({} log groups)",
+                    self.end()
+                ),
+            ));
+        }
+        Ok(position.offset.max(self.first))
+    }
+}
+
+/// How a logstore keeps and splits its data: what CreateLogStore or a [`LogstoreSpec`] said.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Seconds a log group is kept after it is received; forever when `None`.
+    #[serde(default)]
+    pub ttl_secs: Option<u64>,
+    /// Splits automatically (CreateLogStore's `autoSplit`, shown by GetLogStore).
+    #[serde(default)]
+    pub auto_split: bool,
+    /// No automatic split beyond this many writable shards (`maxSplitShard`).
+    #[serde(default)]
+    pub max_split_shard: u32,
+    /// Log groups a writable shard receives before it is split automatically; never when
+    /// `None`.
+    #[serde(default)]
+    pub split_after: Option<u64>,
+}
+
+impl Settings {
+    /// The settings a spec asks for.
+    pub fn of(spec: &LogstoreSpec) -> Self {
+        Settings {
+            ttl_secs: spec.ttl_secs,
+            auto_split: spec.auto_split.is_some(),
+            max_split_shard: spec.auto_split.map_or(0, |a| a.max_shards),
+            split_after: spec.auto_split.map(|a| a.log_groups),
         }
     }
 }
@@ -162,11 +265,21 @@ pub struct Logstore {
     /// Sorted by id.
     pub shards: Vec<Shard>,
     pub consumer_groups: BTreeMap<String, ConsumerGroup>,
+    /// 0, or one more than the last deleted logstore of this name had: its cursors say so.
+    pub generation: u32,
+    pub settings: Settings,
     lb_next: usize,
 }
 
 impl Logstore {
-    fn new(project: &str, name: &str, shard_count: u32, now: u32) -> Self {
+    fn new(
+        project: &str,
+        name: &str,
+        shard_count: u32,
+        now: u32,
+        generation: u32,
+        settings: Settings,
+    ) -> Self {
         let n = u128::from(shard_count);
         let q = u128::MAX / n;
         let r = u128::MAX % n;
@@ -176,18 +289,15 @@ impl Logstore {
             .map(|i| {
                 let i = u128::from(i);
                 let end = if i + 1 == n { u128::MAX } else { begin(i + 1) };
-                Shard {
-                    meta: ShardMeta {
-                        id: i as u32,
-                        status: ShardStatus::Readwrite,
-                        begin_key: format_key(begin(i)),
-                        end_key: format_key(end),
-                        create_time: now,
-                        parent: None,
-                    },
-                    groups: Vec::new(),
-                    file: None,
-                }
+                let meta = ShardMeta {
+                    id: i as u32,
+                    status: ShardStatus::Readwrite,
+                    begin_key: format_key(begin(i)),
+                    end_key: format_key(end),
+                    create_time: now,
+                    parents: Vec::new(),
+                };
+                Shard::new(meta, generation)
             })
             .collect();
         Logstore {
@@ -195,6 +305,8 @@ impl Logstore {
             name: name.to_owned(),
             shards,
             consumer_groups: BTreeMap::new(),
+            generation,
+            settings,
             lb_next: 0,
         }
     }
@@ -214,7 +326,7 @@ impl Logstore {
             .ok_or_else(|| SlsError::shard_not_exist(&name, id))
     }
 
-    fn writable(&self) -> impl Iterator<Item = &Shard> {
+    pub fn writable(&self) -> impl Iterator<Item = &Shard> {
         self.shards
             .iter()
             .filter(|s| s.meta.status == ShardStatus::Readwrite)
@@ -238,38 +350,53 @@ impl Logstore {
             .expect("a logstore always has a writable shard")
     }
 
-    /// Whether a read-only shard has been read to its end by `group`.
+    /// Whether a read-only shard has been read to its end by `group` (or has nothing left).
     fn finished(&self, shard: &Shard, group: &ConsumerGroup) -> bool {
         shard.meta.status == ShardStatus::Readonly
             && (shard.groups.is_empty()
                 || group
                     .checkpoints
                     .get(&shard.meta.id)
-                    .and_then(|c| cursor::decode(&c.checkpoint))
-                    .is_some_and(|(_, offset)| offset >= shard.end()))
+                    .and_then(|c| shard.offset_of(&self.name, &c.checkpoint).ok())
+                    .is_some_and(|offset| offset >= shard.end()))
     }
 
-    /// Shards `group` may be given: not finished, and (in order) whose parent is finished.
+    /// Shards `group` may be given: not finished, and (in order) whose ancestors are all
+    /// finished (aliyun-log-consumer-java README: a shard waits until its ancestors' data is
+    /// consumed).
     pub fn assignable(&self, group: &ConsumerGroup) -> BTreeSet<u32> {
         self.shards
             .iter()
             .filter(|s| !self.finished(s, group))
-            .filter(|s| {
-                !group.in_order
-                    || s.meta.parent.is_none_or(|p| {
-                        self.shard(p)
-                            .is_ok_and(|parent| self.finished(parent, group))
-                    })
-            })
+            .filter(|s| !group.in_order || self.ancestors_finished(s, group))
             .map(|s| s.meta.id)
             .collect()
+    }
+
+    /// Whether the split and merge parents of `shard`, and theirs, are finished. A parent
+    /// removed by expiry had nothing left to read.
+    fn ancestors_finished(&self, shard: &Shard, group: &ConsumerGroup) -> bool {
+        shard.meta.parents.iter().all(|p| {
+            self.shard(*p).map_or(true, |parent| {
+                self.finished(parent, group) && self.ancestors_finished(parent, group)
+            })
+        })
     }
 
     fn state(&self) -> LogstoreState {
         LogstoreState {
             project: self.project.clone(),
             logstore: self.name.clone(),
-            shards: self.shards.iter().map(|s| s.meta.clone()).collect(),
+            generation: self.generation,
+            settings: self.settings.clone(),
+            shards: self
+                .shards
+                .iter()
+                .map(|s| ShardState {
+                    meta: s.meta.clone(),
+                    first: s.first,
+                })
+                .collect(),
             consumer_groups: self
                 .consumer_groups
                 .values()
@@ -287,14 +414,41 @@ impl Logstore {
 #[derive(Debug, Serialize, Deserialize)]
 struct StateFile {
     logstores: Vec<LogstoreState>,
+    /// The generation each deleted logstore last had.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retired: Vec<Retired>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Retired {
+    project: String,
+    logstore: String,
+    generation: u32,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct LogstoreState {
     project: String,
     logstore: String,
-    shards: Vec<ShardMeta>,
+    #[serde(default)]
+    generation: u32,
+    #[serde(default)]
+    settings: Settings,
+    shards: Vec<ShardState>,
     consumer_groups: Vec<GroupState>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ShardState {
+    #[serde(flatten)]
+    meta: ShardMeta,
+    /// Log groups expired (still in the file, skipped on load).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    first: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -310,10 +464,14 @@ struct GroupState {
 pub struct Store {
     projects: BTreeMap<String, BTreeMap<String, Logstore>>,
     data_dir: Option<PathBuf>,
+    /// The generation each deleted logstore last had, so one created again gets the next.
+    retired: BTreeMap<(String, String), u32>,
 }
 
 impl Store {
-    /// Loads the data directory (if any), then adds the logstores of `specs` it lacks.
+    /// Loads the data directory (if any), then adds the logstores of `specs` it lacks. A
+    /// spec's TTL and automatic split apply to the logstore it names, stored or new; a spec
+    /// asking for neither leaves a stored logstore's settings as they are.
     pub fn open(
         data_dir: Option<&Path>,
         specs: &[LogstoreSpec],
@@ -322,6 +480,7 @@ impl Store {
         let mut store = Store {
             projects: BTreeMap::new(),
             data_dir: data_dir.map(Path::to_path_buf),
+            retired: BTreeMap::new(),
         };
         if let Some(dir) = data_dir {
             fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
@@ -331,23 +490,35 @@ impl Store {
             store.load(dir)?;
         }
         for spec in specs {
+            let generation = store.next_generation(&spec.project, &spec.logstore);
             let project = store.projects.entry(spec.project.clone()).or_default();
-            if let Some(existing) = project.get(&spec.logstore) {
-                if existing.shards.len() != spec.shards as usize {
+            if let Some(existing) = project.get_mut(&spec.logstore) {
+                let writable = existing.writable().count();
+                if writable != spec.shards as usize {
                     tracing::info!(
                         project = %spec.project,
                         logstore = %spec.logstore,
-                        stored = existing.shards.len(),
+                        writable,
                         asked = spec.shards,
                         "logstore kept as stored in the data directory"
                     );
                 }
+                // Settings a spec asks for win; without any, the stored ones (a logstore
+                // created again through the API keeps its own) stay.
+                if spec.ttl_secs.is_some() || spec.auto_split.is_some() {
+                    existing.settings = Settings::of(spec);
+                }
                 continue;
             }
-            project.insert(
-                spec.logstore.clone(),
-                Logstore::new(&spec.project, &spec.logstore, spec.shards, now),
+            let ls = Logstore::new(
+                &spec.project,
+                &spec.logstore,
+                spec.shards,
+                now,
+                generation,
+                Settings::of(spec),
             );
+            project.insert(spec.logstore.clone(), ls);
         }
         store.save_state()?;
         Ok(store)
@@ -362,16 +533,17 @@ impl Store {
         };
         let state: StateFile =
             serde_json::from_str(&text).map_err(|source| StoreError::State { path, source })?;
+        for r in state.retired {
+            self.retired.insert((r.project, r.logstore), r.generation);
+        }
         for ls in state.logstores {
             let mut shards = Vec::new();
-            for meta in ls.shards {
-                let file = shard_file(dir, &ls.project, &ls.logstore, meta.id);
-                let groups = read_groups(&file)?;
-                shards.push(Shard {
-                    meta,
-                    groups,
-                    file: None,
-                });
+            for ShardState { meta, first } in ls.shards {
+                let file = disk::shard_file(dir, &ls.project, &ls.logstore, meta.id);
+                let mut shard = Shard::new(meta, ls.generation);
+                shard.groups = disk::read_groups(&file, first)?;
+                shard.first = first;
+                shards.push(shard);
             }
             let consumer_groups = ls
                 .consumer_groups
@@ -389,6 +561,8 @@ impl Store {
                     name: ls.logstore,
                     shards,
                     consumer_groups,
+                    generation: ls.generation,
+                    settings: ls.settings,
                     lb_next: 0,
                 },
             );
@@ -403,6 +577,15 @@ impl Store {
         };
         let state = StateFile {
             logstores: self.logstores().map(Logstore::state).collect(),
+            retired: self
+                .retired
+                .iter()
+                .map(|((project, logstore), generation)| Retired {
+                    project: project.clone(),
+                    logstore: logstore.clone(),
+                    generation: *generation,
+                })
+                .collect(),
         };
         let path = dir.join("state.json");
         let tmp = dir.join("state.json.tmp");
@@ -444,6 +627,65 @@ impl Store {
             .ok_or_else(|| SlsError::logstore_not_exist(project, logstore))
     }
 
+    fn next_generation(&self, project: &str, logstore: &str) -> u32 {
+        self.retired
+            .get(&(project.to_owned(), logstore.to_owned()))
+            .map_or(0, |g| g + 1)
+    }
+
+    /// CreateLogStore: a new logstore of `shards` writable shards in an existing project.
+    pub fn create(
+        &mut self,
+        project: &str,
+        logstore: &str,
+        shards: u32,
+        settings: Settings,
+        now: u32,
+    ) -> Result<(), ChangeError> {
+        let generation = self.next_generation(project, logstore);
+        let existing = self
+            .projects
+            .get(project)
+            .ok_or_else(|| SlsError::project_not_exist(project))?;
+        if existing.contains_key(logstore) {
+            return Err(SlsError::new(
+                400,
+                "LogStoreAlreadyExist",
+                format!("logstore `{logstore}` already exists in project `{project}`"),
+            )
+            .into());
+        }
+        // Files a deletion could not remove must not come back as the new logstore's data.
+        if let Some(dir) = &self.data_dir {
+            disk::remove_logstore(dir, project, logstore)?;
+        }
+        let ls = Logstore::new(project, logstore, shards, now, generation, settings);
+        self.projects
+            .get_mut(project)
+            .expect("checked above")
+            .insert(logstore.to_owned(), ls);
+        Ok(())
+    }
+
+    /// DeleteLogStore: the logstore, its shards, consumer groups and files. A logstore created
+    /// again under the name gets the next generation, so old cursors are refused.
+    pub fn delete(&mut self, project: &str, logstore: &str) -> Result<(), ChangeError> {
+        let ls = self
+            .projects
+            .get_mut(project)
+            .ok_or_else(|| SlsError::project_not_exist(project))?
+            .remove(logstore)
+            .ok_or_else(|| SlsError::logstore_not_exist(project, logstore))?;
+        self.retired
+            .insert((project.to_owned(), logstore.to_owned()), ls.generation);
+        // The shard files are closed before they are removed.
+        drop(ls);
+        if let Some(dir) = &self.data_dir {
+            disk::remove_logstore(dir, project, logstore)?;
+        }
+        Ok(())
+    }
+
     /// Appends a log group (already carrying the server's tags) to a shard; returns its offset.
     pub fn append(
         &mut self,
@@ -451,149 +693,27 @@ impl Store {
         logstore: &str,
         shard: u32,
         group: StoredGroup,
-    ) -> Result<u64, AppendError> {
+    ) -> Result<u64, ChangeError> {
         let dir = self.data_dir.clone();
         let ls = self.logstore_mut(project, logstore)?;
         let shard = ls.shard_mut(shard)?;
         if let Some(dir) = dir {
-            let path = shard_file(&dir, project, logstore, shard.meta.id);
-            write_group(&mut shard.file, &path, &group)
+            let path = disk::shard_file(&dir, project, logstore, shard.meta.id);
+            disk::write_group(&mut shard.file, &path, &group)
                 .map_err(|source| StoreError::Write { path, source })?;
         }
         shard.groups.push(group);
         Ok(shard.end() - 1)
     }
-
-    /// Splits a writable shard at `key` (hex; the middle of its range when absent) into two
-    /// writable children and makes it read-only. Returns the parent and the children.
-    pub fn split(
-        &mut self,
-        project: &str,
-        logstore: &str,
-        shard: u32,
-        key: Option<&str>,
-        now: u32,
-    ) -> Result<Vec<ShardMeta>, SlsError> {
-        let ls = self.logstore_mut(project, logstore)?;
-        let parent = ls.shard(shard)?.meta.clone();
-        if parent.status != ShardStatus::Readwrite {
-            return Err(SlsError::new(
-                400,
-                "ShardReadOnly",
-                format!("shard {shard} of logstore `{logstore}` is read-only and cannot be split"),
-            ));
-        }
-        let (begin, end) = parent.range();
-        let at = match key {
-            Some(k) => parse_hex_key(k).ok_or_else(|| {
-                SlsError::parameter(format!("split key `{k}` is not 32 hex digits"))
-            })?,
-            // `ff…ff` as an end stands for 2^128, the end of the key space.
-            None if end == u128::MAX => {
-                let d = end - begin;
-                begin + d.div_ceil(2)
-            }
-            None => begin + (end - begin) / 2,
-        };
-        if at <= begin || at >= end {
-            return Err(SlsError::parameter(format!(
-                "split key `{}` is outside shard {shard}'s range {}..{}",
-                format_key(at),
-                parent.begin_key,
-                parent.end_key
-            )));
-        }
-        let next = ls.shards.iter().map(|s| s.meta.id).max().unwrap_or(0) + 1;
-        let child = |id: u32, begin: u128, end: u128| ShardMeta {
-            id,
-            status: ShardStatus::Readwrite,
-            begin_key: format_key(begin),
-            end_key: format_key(end),
-            create_time: now,
-            parent: Some(shard),
-        };
-        let children = [child(next, begin, at), child(next + 1, at, end)];
-        ls.shard_mut(shard)?.meta.status = ShardStatus::Readonly;
-        for meta in &children {
-            ls.shards.push(Shard {
-                meta: meta.clone(),
-                groups: Vec::new(),
-                file: None,
-            });
-        }
-        let mut out = vec![ls.shard(shard)?.meta.clone()];
-        out.extend(children);
-        Ok(out)
-    }
 }
 
-/// A failed append: the request's fault or the disk's.
+/// A failed change: the request's fault or the disk's.
 #[derive(Debug, thiserror::Error)]
-pub enum AppendError {
+pub enum ChangeError {
     #[error(transparent)]
     Sls(#[from] SlsError),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-fn shard_file(dir: &Path, project: &str, logstore: &str, shard: u32) -> PathBuf {
-    dir.join(project)
-        .join(logstore)
-        .join(format!("shard-{shard}.bin"))
-}
-
-fn write_group(file: &mut Option<File>, path: &Path, group: &StoredGroup) -> io::Result<()> {
-    if file.is_none() {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        *file = Some(OpenOptions::new().create(true).append(true).open(path)?);
-    }
-    let file = file.as_mut().expect("opened above");
-    let mut record = Vec::with_capacity(8 + group.bytes.len());
-    record.extend_from_slice(&group.receive_time.to_le_bytes());
-    record.extend_from_slice(&(group.bytes.len() as u32).to_le_bytes());
-    record.extend_from_slice(&group.bytes);
-    // One write per record, so a crash leaves at most one torn record at the end.
-    file.write_all(&record)
-}
-
-fn read_groups(path: &Path) -> Result<Vec<StoredGroup>, StoreError> {
-    let mut data = Vec::new();
-    match File::open(path) {
-        Ok(mut f) => f
-            .read_to_end(&mut data)
-            .map_err(|source| StoreError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(StoreError::Read {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-    };
-    let data = Bytes::from(data);
-    let mut groups = Vec::new();
-    let mut at = 0;
-    while at + 8 <= data.len() {
-        let time = u32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"));
-        let len = u32::from_le_bytes(data[at + 4..at + 8].try_into().expect("4 bytes")) as usize;
-        let Some(bytes) = data.get(at + 8..at + 8 + len) else {
-            tracing::warn!(path = %path.display(), offset = at, "torn record at the end of a shard file ignored");
-            break;
-        };
-        let logs = proto::decode_group(bytes).map_or(0, |g| g.logs.len() as u32);
-        groups.push(StoredGroup {
-            receive_time: time,
-            logs,
-            bytes: data.slice(at + 8..at + 8 + len),
-        });
-        at += 8 + len;
-    }
-    Ok(groups)
 }
 
 fn format_key(key: u128) -> String {
@@ -619,16 +739,19 @@ fn route_key(key: &str) -> u128 {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+    use std::io::Write;
+
     use prost::Message;
 
     use super::*;
     use crate::proto::LogGroup;
 
-    fn spec(shards: u32) -> LogstoreSpec {
+    pub(super) fn spec(shards: u32) -> LogstoreSpec {
         LogstoreSpec::new("demo", "orders", shards)
     }
 
-    fn group(time: u32) -> StoredGroup {
+    pub(super) fn group(time: u32) -> StoredGroup {
         StoredGroup {
             receive_time: time,
             logs: 1,
@@ -636,9 +759,21 @@ mod tests {
         }
     }
 
+    fn encoded(time: u32) -> StoredGroup {
+        StoredGroup {
+            receive_time: time,
+            logs: 0,
+            bytes: Bytes::from(LogGroup::default().encode_to_vec()),
+        }
+    }
+
+    fn new_logstore(shards: u32) -> Logstore {
+        Logstore::new("p", "l", shards, 0, 0, Settings::default())
+    }
+
     #[test]
     fn shard_ranges_cover_the_key_space() {
-        let ls = Logstore::new("p", "l", 2, 0);
+        let ls = new_logstore(2);
         let keys: Vec<(&str, &str)> = ls
             .shards
             .iter()
@@ -657,7 +792,7 @@ mod tests {
                 ),
             ]
         );
-        let ls = Logstore::new("p", "l", 3, 0);
+        let ls = new_logstore(3);
         assert_eq!(ls.pick_key("00000000000000000000000000000000"), 0);
         assert_eq!(ls.pick_key("ffffffffffffffffffffffffffffffff"), 2);
         assert_eq!(ls.pick_key("55555555555555555555555555555556"), 1);
@@ -665,7 +800,7 @@ mod tests {
 
     #[test]
     fn offsets_by_time() {
-        let mut ls = Logstore::new("p", "l", 1, 5);
+        let mut ls = Logstore::new("p", "l", 1, 5, 0, Settings::default());
         let shard = &mut ls.shards[0];
         assert_eq!(shard.time_at(0), 5);
         shard.groups.extend([group(10), group(10), group(20)]);
@@ -675,24 +810,6 @@ mod tests {
         assert_eq!(shard.offset_at(21), 3);
         assert_eq!(shard.time_at(2), 20);
         assert_eq!(shard.time_at(3), 20);
-    }
-
-    #[test]
-    fn split_makes_a_readonly_parent_and_two_children() {
-        let mut store = Store::open(None, &[spec(2)], 100).unwrap();
-        let out = store.split("demo", "orders", 0, None, 200).unwrap();
-        assert_eq!(out.len(), 3);
-        assert_eq!(out[0].status, ShardStatus::Readonly);
-        assert_eq!((out[1].id, out[2].id), (2, 3));
-        assert_eq!(out[1].begin_key, out[0].begin_key);
-        assert_eq!(out[1].end_key, out[2].begin_key);
-        assert_eq!(out[2].end_key, out[0].end_key);
-        assert_eq!(out[1].parent, Some(0));
-        let err = store.split("demo", "orders", 0, None, 200).unwrap_err();
-        assert_eq!(err.code, "ShardReadOnly");
-        let ls = store.logstore_mut("demo", "orders").unwrap();
-        let picked: BTreeSet<u32> = (0..6).map(|_| ls.pick_lb()).collect();
-        assert_eq!(picked, [1, 2, 3].into());
     }
 
     #[test]
@@ -723,12 +840,7 @@ mod tests {
         {
             let mut store = Store::open(Some(dir.path()), &[spec(2)], 100).unwrap();
             for t in [100, 101] {
-                let g = StoredGroup {
-                    receive_time: t,
-                    logs: 0,
-                    bytes: Bytes::from(LogGroup::default().encode_to_vec()),
-                };
-                store.append("demo", "orders", 1, g).unwrap();
+                store.append("demo", "orders", 1, encoded(t)).unwrap();
             }
             store.split("demo", "orders", 0, None, 102).unwrap();
             store.save_state().unwrap();
@@ -745,13 +857,128 @@ mod tests {
     }
 
     #[test]
+    fn expiry_merges_and_generations_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = Store::open(Some(dir.path()), &[spec(2)], 100).unwrap();
+            for t in [100, 101, 102] {
+                store.append("demo", "orders", 0, encoded(t)).unwrap();
+            }
+            let rule = Expiry {
+                count: Some(2),
+                before: None,
+            };
+            store.expire("demo", "orders", Some(0), rule).unwrap();
+            store.merge("demo", "orders", 0, 103).unwrap();
+            store.delete("demo", "orders").unwrap();
+            store
+                .create("demo", "orders", 2, Settings::default(), 104)
+                .unwrap();
+            store.merge("demo", "orders", 0, 105).unwrap();
+            store.append("demo", "orders", 2, encoded(106)).unwrap();
+            store.save_state().unwrap();
+        }
+        let store = Store::open(Some(dir.path()), &[spec(2)], 300).unwrap();
+        let ls = store.logstore("demo", "orders").unwrap();
+        assert_eq!(ls.generation, 1);
+        assert_eq!(ls.shard(2).unwrap().meta.parents, [0, 1]);
+        assert_eq!(ls.shard(2).unwrap().end(), 1);
+        assert_eq!(
+            ls.shard(0).unwrap().end(),
+            0,
+            "the old logstore's data is gone"
+        );
+        let old = cursor::encode(2, 0);
+        let err = ls.shard(2).unwrap().offset_of("orders", &old).unwrap_err();
+        assert_eq!(err.code, "InvalidCursor");
+    }
+
+    #[test]
+    fn first_offset_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = Store::open(Some(dir.path()), &[spec(1)], 100).unwrap();
+            for t in [100, 101, 102] {
+                store.append("demo", "orders", 0, encoded(t)).unwrap();
+            }
+            let rule = Expiry {
+                count: Some(2),
+                before: None,
+            };
+            store.expire("demo", "orders", None, rule).unwrap();
+            store.save_state().unwrap();
+        }
+        let store = Store::open(Some(dir.path()), &[spec(1)], 300).unwrap();
+        let shard = store.logstore("demo", "orders").unwrap().shard(0).unwrap();
+        assert_eq!((shard.begin(), shard.end()), (2, 3));
+        assert_eq!(shard.groups[0].receive_time, 102);
+    }
+
+    #[test]
+    fn old_state_files_with_a_single_parent_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"logstores":[{"project":"demo","logstore":"orders","shards":[
+            {"id":0,"status":"readonly","begin_key":"00000000000000000000000000000000",
+             "end_key":"ffffffffffffffffffffffffffffffff","create_time":1},
+            {"id":1,"status":"readwrite","begin_key":"00000000000000000000000000000000",
+             "end_key":"80000000000000000000000000000000","create_time":2,"parent":0},
+            {"id":2,"status":"readwrite","begin_key":"80000000000000000000000000000000",
+             "end_key":"ffffffffffffffffffffffffffffffff","create_time":2,"parent":0}],
+            "consumer_groups":[]}]}"#;
+        fs::write(dir.path().join("state.json"), old).unwrap();
+        let store = Store::open(Some(dir.path()), &[], 300).unwrap();
+        let ls = store.logstore("demo", "orders").unwrap();
+        assert_eq!(ls.generation, 0);
+        assert!(ls.shard(0).unwrap().meta.parents.is_empty());
+        assert_eq!(ls.shard(2).unwrap().meta.parents, [0]);
+        let text = fs::read_to_string(dir.path().join("state.json")).unwrap();
+        assert!(text.contains("\"parents\""), "{text}");
+    }
+
+    #[test]
+    fn create_and_delete() {
+        let mut store = Store::open(None, &[spec(1)], 100).unwrap();
+        let err = store
+            .create("demo", "orders", 1, Settings::default(), 100)
+            .unwrap_err();
+        let ChangeError::Sls(err) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            (err.status, err.code.as_ref()),
+            (400, "LogStoreAlreadyExist")
+        );
+        store.delete("demo", "orders").unwrap();
+        assert_eq!(
+            store.logstore("demo", "orders").unwrap_err().code,
+            "LogStoreNotExist"
+        );
+        assert!(store.has_project("demo"), "the project stays");
+        store
+            .create("demo", "orders", 3, Settings::default(), 100)
+            .unwrap();
+        let ls = store.logstore("demo", "orders").unwrap();
+        assert_eq!((ls.generation, ls.shards.len()), (1, 3));
+        let s0 = ls.shard(0).unwrap();
+        assert_eq!(s0.cursor(0), cursor::encode_in(1, 0, 0));
+        assert!(matches!(
+            store.create("nope", "orders", 1, Settings::default(), 100),
+            Err(ChangeError::Sls(e)) if e.code == "ProjectNotExist"
+        ));
+    }
+
+    #[test]
     fn cursors_are_checked_against_the_shard() {
         let mut store = Store::open(None, &[spec(2)], 100).unwrap();
         store.append("demo", "orders", 0, group(100)).unwrap();
         let ls = store.logstore("demo", "orders").unwrap();
         let shard = ls.shard(0).unwrap();
         assert_eq!(shard.offset_of("orders", &cursor::encode(0, 1)), Ok(1));
-        for bad in [cursor::encode(0, 2), cursor::encode(1, 0)] {
+        for bad in [
+            cursor::encode(0, 2),
+            cursor::encode(1, 0),
+            cursor::encode_in(1, 0, 0),
+        ] {
             assert_eq!(
                 shard.offset_of("orders", &bad).unwrap_err().code,
                 "InvalidCursor"

@@ -190,6 +190,62 @@ impl Client {
         self
     }
 
+    /// Adds the v1 signature headers (and the STS token) for a request to `path`, when the
+    /// client has a key.
+    fn sign(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        all: &mut Vec<(String, String)>,
+        body: &Bytes,
+    ) {
+        let Some((id, secret)) = &self.key else {
+            return;
+        };
+        all.push(("x-log-signaturemethod".into(), "hmac-sha1".into()));
+        if let Some(token) = &self.security_token {
+            all.push(("x-acs-security-token".into(), token.clone()));
+        }
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let md5 = if body.is_empty() {
+            String::new()
+        } else {
+            sign::content_md5(body)
+        };
+        if !md5.is_empty() {
+            all.push(("content-md5".into(), md5.clone()));
+        }
+        all.push(("date".into(), date.clone()));
+        let content_type = all
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let decoded: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let text = sign::string_to_sign(
+            &SignParts {
+                method: method.as_str(),
+                content_md5: &md5,
+                content_type: &content_type,
+                date: &date,
+                path,
+            },
+            &sign::canonical_headers(
+                all.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                DateHeader::Exclude,
+            ),
+            &decoded,
+        );
+        all.push((
+            "authorization".into(),
+            sign::authorization(id, secret, &text),
+        ));
+    }
+
     /// Sends one request (signed when a key is set) and returns the answer whatever its status.
     pub async fn request(
         &self,
@@ -210,49 +266,7 @@ impl Client {
         if !has(&all, "x-log-bodyrawsize") {
             all.push(("x-log-bodyrawsize".into(), body.len().to_string()));
         }
-        if let Some((id, secret)) = &self.key {
-            all.push(("x-log-signaturemethod".into(), "hmac-sha1".into()));
-            if let Some(token) = &self.security_token {
-                all.push(("x-acs-security-token".into(), token.clone()));
-            }
-            let date = httpdate::fmt_http_date(SystemTime::now());
-            let md5 = if body.is_empty() {
-                String::new()
-            } else {
-                sign::content_md5(&body)
-            };
-            if !md5.is_empty() {
-                all.push(("content-md5".into(), md5.clone()));
-            }
-            all.push(("date".into(), date.clone()));
-            let content_type = all
-                .iter()
-                .find(|(k, _)| k == "content-type")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            let decoded: Vec<(String, String)> = query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            let text = sign::string_to_sign(
-                &SignParts {
-                    method: method.as_str(),
-                    content_md5: &md5,
-                    content_type: &content_type,
-                    date: &date,
-                    path,
-                },
-                &sign::canonical_headers(
-                    all.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                    DateHeader::Exclude,
-                ),
-                &decoded,
-            );
-            all.push((
-                "authorization".into(),
-                sign::authorization(id, secret, &text),
-            ));
-        }
+        self.sign(&method, path, query, &mut all, &body);
         let mut uri = path.to_owned();
         if !query.is_empty() {
             let encoded = form_urlencoded::Serializer::new(String::new())
@@ -428,6 +442,68 @@ impl Client {
         }
         let r = self.request(Method::POST, &path, &query, &[], Bytes::new());
         Self::parse(&what, &r.await?.success(&what)?)
+    }
+
+    /// Merges writable `shard` with its right neighbour; returns the new shard, then the two
+    /// parents (MergeShards' answer).
+    pub async fn merge_shards(
+        &self,
+        logstore: &str,
+        shard: u32,
+    ) -> Result<Vec<ShardInfo>, ClientError> {
+        let what = format!("MergeShards {shard} of {logstore}");
+        let path = format!("/logstores/{logstore}/shards/{shard}");
+        let query = [("action", "merge")];
+        let r = self.request(Method::POST, &path, &query, &[], Bytes::new());
+        Self::parse(&what, &r.await?.success(&what)?)
+    }
+
+    /// CreateLogStore with `shards` shards, as the Python SDK's `create_logstore` sends it
+    /// (TTL 30 days, no automatic split).
+    pub async fn create_logstore(&self, logstore: &str, shards: u32) -> Result<(), ClientError> {
+        let body = serde_json::json!({
+            "logstoreName": logstore, "ttl": 30, "shardCount": shards,
+            "enable_tracking": false, "autoSplit": false, "maxSplitShard": 0,
+            "appendMeta": true, "telemetryType": "",
+        });
+        let what = format!("CreateLogStore {logstore}");
+        self.post_json(&what, "/logstores", &[], body.to_string())
+            .await?;
+        Ok(())
+    }
+
+    /// DeleteLogStore: the logstore, its shards and consumer groups.
+    pub async fn delete_logstore(&self, logstore: &str) -> Result<(), ClientError> {
+        let what = format!("DeleteLogStore {logstore}");
+        let path = format!("/logstores/{logstore}");
+        let r = self.request(Method::DELETE, &path, &[], &[], Bytes::new());
+        r.await?.success(&what)?;
+        Ok(())
+    }
+
+    /// GetLogStore's JSON answer (`ttl`, `shardCount`, `autoSplit`, `maxSplitShard`, …).
+    pub async fn get_logstore(&self, logstore: &str) -> Result<serde_json::Value, ClientError> {
+        let what = format!("GetLogStore {logstore}");
+        self.get(&what, &format!("/logstores/{logstore}"), &[])
+            .await
+    }
+
+    /// `POST /_admin/expire`: removes the `log_groups` oldest log groups of each shard of
+    /// `logstore` in this client's project (or only of `shard`), as a TTL would. Answers
+    /// `{"expired": {"<shard>": removed, …}, "removed_shards": [ids]}`.
+    pub async fn expire(
+        &self,
+        logstore: &str,
+        shard: Option<u32>,
+        log_groups: u64,
+    ) -> Result<serde_json::Value, ClientError> {
+        let body = serde_json::json!({
+            "project": self.project, "logstore": logstore,
+            "shard": shard, "log_groups": log_groups,
+        });
+        let what = format!("expire of {logstore}");
+        let r = self.post_json(&what, "/_admin/expire", &[], body.to_string());
+        Self::parse(&what, &r.await?)
     }
 
     /// GetCursor `from` = `begin`, `end` or unix seconds.

@@ -1,13 +1,15 @@
-//! sls-lite's own calls under `/_admin`: `GET stats`, and `GET`, `POST`, `DELETE faults`.
+//! sls-lite's own calls under `/_admin`: `GET stats`, `POST expire` (expiry on demand, for
+//! tests that cannot wait for a TTL), and `GET`, `POST`, `DELETE faults`.
 
 use std::collections::BTreeMap;
 
 use hyper::Method;
 use serde::Deserialize;
 
-use super::{Ctx, Reply, Shared, not_found};
+use super::{Ctx, Reply, Shared, not_found, save};
 use crate::error::SlsError;
 use crate::faults::FaultRule;
+use crate::store::{Expiry, Store};
 
 impl Shared {
     pub(super) fn admin(&self, ctx: &Ctx, segs: &[&str]) -> Result<Reply, SlsError> {
@@ -25,6 +27,8 @@ impl Shared {
                                 serde_json::json!({
                                     "shard": s.meta.id,
                                     "status": s.meta.status.as_str(),
+                                    "parents": s.meta.parents,
+                                    "first": s.first,
                                     "log_groups": s.groups.len(),
                                     "logs": s.groups.iter().map(|g| u64::from(g.logs)).sum::<u64>(),
                                 })
@@ -33,6 +37,8 @@ impl Shared {
                         serde_json::json!({
                             "project": ls.project,
                             "logstore": ls.name,
+                            "generation": ls.generation,
+                            "ttl_secs": ls.settings.ttl_secs,
                             "log_groups": ls.shards.iter().map(|s| s.groups.len()).sum::<usize>(),
                             "logs": ls.shards.iter().flat_map(|s| &s.groups).map(|g| u64::from(g.logs)).sum::<u64>(),
                             "shards": shards,
@@ -80,11 +86,80 @@ impl Shared {
                     serde_json::json!({ "faults": state.faults.rules() }),
                 ))
             }
+            (["expire"], &Method::POST) => self.expire(ctx),
             (["faults"], &Method::DELETE) => {
                 self.lock().faults.clear();
                 Ok(Reply::empty())
             }
             _ => Err(not_found(ctx)),
         }
+    }
+
+    /// `POST /_admin/expire` `{"project"?, "logstore", "shard"?, "log_groups"?, "before"?}`:
+    /// removes the `log_groups` oldest log groups of each shard (or only of `shard`), or those
+    /// received before `before` (unix seconds), as a TTL would; answers `{"expired":
+    /// {"<shard>": removed, …}, "removed_shards": [ids]}`.
+    fn expire(&self, ctx: &Ctx) -> Result<Reply, SlsError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Body {
+            project: Option<String>,
+            logstore: String,
+            shard: Option<u32>,
+            log_groups: Option<u64>,
+            before: Option<u32>,
+        }
+        let body: Body = ctx.json("expire")?;
+        if body.log_groups.is_none() && body.before.is_none() {
+            return Err(SlsError::parameter(
+                "expire needs `log_groups` (how many of the oldest to remove per shard), \
+                 `before` (unix seconds), or both",
+            ));
+        }
+        let mut state = self.lock();
+        let project = match body.project {
+            Some(p) => p,
+            None => only_project_of(&state.store, &body.logstore)?,
+        };
+        let rule = Expiry {
+            count: body.log_groups,
+            before: body.before,
+        };
+        let out = state
+            .store
+            .expire(&project, &body.logstore, body.shard, rule)?;
+        if out.changed() {
+            save(&state.store)?;
+        }
+        let expired: BTreeMap<String, u64> = out
+            .per_shard
+            .iter()
+            .map(|(id, n)| (id.to_string(), *n))
+            .collect();
+        Ok(Reply::json(serde_json::json!({
+            "expired": expired,
+            "removed_shards": out.removed_shards,
+        })))
+    }
+}
+
+/// The project holding `logstore`, when exactly one does.
+fn only_project_of(store: &Store, logstore: &str) -> Result<String, SlsError> {
+    let projects: Vec<&str> = store
+        .logstores()
+        .filter(|l| l.name == logstore)
+        .map(|l| l.project.as_str())
+        .collect();
+    match projects.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(SlsError::new(
+            404,
+            "LogStoreNotExist",
+            format!("logstore `{logstore}` does not exist in any project"),
+        )),
+        many => Err(SlsError::parameter(format!(
+            "logstore `{logstore}` is in several projects ({}): give `project`",
+            many.join(", ")
+        ))),
     }
 }

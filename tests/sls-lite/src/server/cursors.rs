@@ -2,7 +2,6 @@
 //! (`…?type=cursor_time&cursor=…`).
 
 use super::{Ctx, Reply, Shared};
-use crate::cursor;
 use crate::error::SlsError;
 use crate::faults::Op;
 
@@ -20,7 +19,8 @@ impl Shared {
         let s = state.store.logstore(project, logstore)?.shard(shard)?;
         let from = ctx.param("from").unwrap_or_default();
         let offset = match from {
-            "begin" => 0,
+            // The first log group kept: expired ones are gone (GetCursor reference).
+            "begin" => s.begin(),
             "end" => s.end(),
             t => match t.parse::<i64>() {
                 Ok(t) => s.offset_at(t.clamp(0, i64::from(u32::MAX)) as u32),
@@ -32,7 +32,7 @@ impl Shared {
             },
         };
         Ok(Reply::json(serde_json::json!({
-            "cursor": cursor::encode(shard, offset)
+            "cursor": s.cursor(offset)
         })))
     }
 

@@ -3,11 +3,11 @@
 
 use bytes::Bytes;
 
-use super::{Ctx, MAX_BODY, Reply, Shared, now_secs};
+use super::{Ctx, MAX_BODY, Reply, Shared, now_secs, save};
 use crate::error::SlsError;
 use crate::faults::Op;
 use crate::proto;
-use crate::store::{AppendError, StoredGroup};
+use crate::store::{ChangeError, StoredGroup};
 
 /// Where a PutLogs goes.
 pub(super) enum Target<'a> {
@@ -49,7 +49,8 @@ impl Shared {
         Ok(Reply::empty())
     }
 
-    /// Picks the shard, applies faults, appends.
+    /// Picks the shard, applies faults, appends, and splits the shard if its logstore splits
+    /// automatically and the shard has had its share.
     pub(super) async fn store_group(
         &self,
         project: &str,
@@ -80,9 +81,17 @@ impl Shared {
             }
         };
         match state.store.append(project, logstore, shard, group) {
-            Ok(_) => Ok(shard),
-            Err(AppendError::Sls(e)) => Err(e),
-            Err(AppendError::Store(error)) => {
+            Ok(_) => {
+                if state
+                    .store
+                    .auto_split(project, logstore, shard, now_secs())?
+                {
+                    save(&state.store)?;
+                }
+                Ok(shard)
+            }
+            Err(ChangeError::Sls(e)) => Err(e),
+            Err(ChangeError::Store(error)) => {
                 tracing::error!(%project, %logstore, shard, error = %error, source = ?std::error::Error::source(&error), "cannot persist log group");
                 Err(SlsError::new(
                     500,

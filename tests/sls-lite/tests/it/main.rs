@@ -4,6 +4,7 @@ mod consumer_groups;
 mod cursors;
 mod errors;
 mod faults;
+mod lifecycle;
 mod persistence;
 mod python_sdk;
 mod roundtrip;

@@ -1,5 +1,6 @@
-//! The binary with `--data-dir`: logs, splits, consumer groups and checkpoints survive a
-//! restart (even a SIGKILL); without it nothing does.
+//! The binary with `--data-dir`: logs, splits, merges, expiry, logstore generations, consumer
+//! groups and checkpoints survive a restart (even a SIGKILL); without it nothing does. Also
+//! the command line's `--ttl-secs` and `--auto-split`.
 
 use sls_lite::proto::LogGroup;
 use sls_lite::testing::{Client, Compression, log};
@@ -109,4 +110,112 @@ async fn without_data_dir_a_restart_starts_empty() {
             .unwrap(),
         0
     );
+}
+
+/// `demo/orders` as `/_admin/stats` shows it.
+async fn orders_stats(client: &Client) -> serde_json::Value {
+    let stats = client.stats().await.unwrap();
+    stats["logstores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["logstore"] == LOGSTORE)
+        .cloned()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn expiry_merges_and_generations_survive_a_killed_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let args = [
+        "--logstore",
+        "demo/orders:2",
+        "--data-dir",
+        data,
+        "--anonymous",
+    ];
+
+    let first = Process::spawn(&args);
+    let client = Client::new(first.addr, PROJECT);
+    let before_delete = client.get_cursor(LOGSTORE, 0, "begin").await.unwrap();
+    client.delete_logstore(LOGSTORE).await.unwrap();
+    client.create_logstore(LOGSTORE, 2).await.unwrap();
+    let shards = client.list_shards(LOGSTORE).await.unwrap();
+    for i in 0..3 {
+        client
+            .put_log_group_with_key(
+                LOGSTORE,
+                &shards[0].begin_key,
+                &named(&format!("g{i}")),
+                Compression::Lz4,
+            )
+            .await
+            .unwrap();
+    }
+    let old_begin = client.get_cursor(LOGSTORE, 0, "begin").await.unwrap();
+    client.expire(LOGSTORE, Some(0), 2).await.unwrap();
+    client.merge_shards(LOGSTORE, 0).await.unwrap();
+    let stats = orders_stats(&client).await;
+    first.kill();
+
+    let second = Process::spawn(&args);
+    let client = Client::new(second.addr, PROJECT);
+    assert_eq!(
+        orders_stats(&client).await,
+        stats,
+        "same shards, first, parents, generation"
+    );
+    assert_eq!(stats["generation"], 1);
+    assert_eq!(stats["shards"][0]["first"], 2);
+    assert_eq!(stats["shards"][2]["parents"], serde_json::json!([0, 1]));
+    let pulled = client
+        .pull_logs(LOGSTORE, 0, &old_begin, 10, None, Compression::Lz4)
+        .await
+        .unwrap();
+    assert_eq!(pulled.groups.len(), 1, "the expired groups stay skipped");
+    let err = client
+        .pull_logs(LOGSTORE, 0, &before_delete, 10, None, Compression::Lz4)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidCursor"));
+    // Deleted again, the next one is generation 2.
+    client.delete_logstore(LOGSTORE).await.unwrap();
+    second.kill();
+    let third = Process::spawn(&args);
+    let client = Client::new(third.addr, PROJECT);
+    assert_eq!(orders_stats(&client).await["generation"], 2);
+    let err = client
+        .pull_logs(LOGSTORE, 0, &old_begin, 10, None, Compression::Lz4)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidCursor"));
+}
+
+#[tokio::test]
+async fn ttl_and_auto_split_from_the_command_line() {
+    let args = [
+        "--logstore",
+        "demo/orders:1",
+        "--ttl-secs",
+        "90000",
+        "--auto-split",
+        "2:3",
+        "--anonymous",
+    ];
+    let process = Process::spawn(&args);
+    let client = Client::new(process.addr, PROJECT);
+    let info = client.get_logstore(LOGSTORE).await.unwrap();
+    assert_eq!(info["ttl"], 2, "90000 s is two days, rounded up");
+    assert_eq!(
+        (info["autoSplit"].as_bool(), info["maxSplitShard"].as_u64()),
+        (Some(true), Some(2))
+    );
+    for i in 0..3 {
+        client
+            .put_log_group(LOGSTORE, &named(&format!("g{i}")), Compression::Lz4)
+            .await
+            .unwrap();
+    }
+    assert_eq!(client.list_shards(LOGSTORE).await.unwrap().len(), 3);
 }

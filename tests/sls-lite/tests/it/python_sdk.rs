@@ -1,6 +1,7 @@
 //! Fidelity shown with the official Python SDK (aliyun-log-python-sdk from PyPI), run unchanged
-//! against an in-process server with signature checking on: the client calls (`roundtrip.py`)
-//! and the consumer library's workers (`consume.py`).
+//! against an in-process server with signature checking on: the client calls (`roundtrip.py`),
+//! a logstore's life cycle (`lifecycle.py`: create, split, merge, expiry, delete) and the
+//! consumer library's workers (`consume.py`).
 //!
 //! The SDK lives in a venv under the target directory (`py-venv`, reused when present). Without
 //! PyPI the test skips with a loud message, unless `CI=true`, where it fails instead.
@@ -134,4 +135,56 @@ async fn official_python_consumer_library_shares_shards_and_checkpoints() {
     let report = report(&output, "python consumer script");
     assert_eq!(report["consumed"], 40);
     assert_eq!(report["consumers"], serde_json::json!(["c1", "c2"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_creates_reshards_expires_and_deletes_a_logstore() {
+    let Some((python, server)) = python_and_server().await else {
+        return;
+    };
+    let endpoint = server.endpoint();
+    let output = tokio::process::Command::new(&python)
+        .arg(python::script("lifecycle.py"))
+        .args(["--endpoint", &endpoint, "--project", PROJECT])
+        .args(["--logstore", "py_life"])
+        .args([
+            "--access-key-id",
+            "LTAI-test",
+            "--access-key-secret",
+            "test-secret",
+        ])
+        .env("PYTHONIOENCODING", "utf-8")
+        .output()
+        .await
+        .unwrap();
+    let report = report(&output, "python lifecycle script");
+    assert_eq!(report["merged"][0]["shardID"], 6);
+
+    // What the SDK left, seen by the Rust client: the recreated logstore, generation 1.
+    let client = Client::new(server.addr(), PROJECT).with_access_key("LTAI-test", "test-secret");
+    assert_eq!(client.list_shards("py_life").await.unwrap().len(), 8);
+    let stats = client.stats().await.unwrap();
+    let life = stats["logstores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["logstore"] == "py_life")
+        .unwrap();
+    assert_eq!(
+        (life["generation"].as_u64(), life["log_groups"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let old = report["old_cursor"].as_str().unwrap();
+    let err = client
+        .pull_logs(
+            "py_life",
+            6,
+            old,
+            10,
+            None,
+            sls_lite::testing::Compression::Lz4,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidCursor"));
 }
