@@ -55,6 +55,12 @@ pub struct ShardLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ShardEventLabel {
+    pub shard: String,
+    pub event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VersionLabel {
     pub transform: String,
     /// `sha256:…` of the component.
@@ -86,6 +92,12 @@ pub struct Metrics {
     pub shard_lag: Family<ShardLabel, Gauge<f64, AtomicU64>>,
     /// 1 when a shard's last pull found nothing new.
     pub shard_caught_up: Family<ShardLabel, Gauge>,
+    /// Log groups the logstore's TTL removed before they were read, by shard (by cursor
+    /// arithmetic: see the Log Service docs).
+    pub shard_expired: Family<ShardLabel, Counter>,
+    /// Shards read again from `begin` or `end` after the service refused their cursor
+    /// (`on_invalid_cursor=`), or released because the service removed them.
+    pub shard_resets: Family<ShardEventLabel, Counter>,
     ready: AtomicBool,
 }
 
@@ -114,6 +126,8 @@ impl Default for Metrics {
             shards_held: Gauge::default(),
             shard_lag: Family::default(),
             shard_caught_up: Family::default(),
+            shard_expired: Family::default(),
+            shard_resets: Family::default(),
             ready: AtomicBool::new(false),
             registry: Registry::default(),
         };
@@ -186,6 +200,16 @@ impl Default for Metrics {
             "sls_shard_caught_up",
             "1 when the shard's last pull found nothing new",
             m.shard_caught_up.clone(),
+        );
+        registry.register(
+            "sls_shard_expired_log_groups",
+            "Log groups the logstore's TTL removed before they were read",
+            m.shard_expired.clone(),
+        );
+        registry.register(
+            "sls_shard_events",
+            "Shards restarted after an invalid cursor, or released because the service removed them",
+            m.shard_resets.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -268,6 +292,24 @@ impl Metrics {
                 table: table.to_owned(),
             })
             .get()
+    }
+
+    /// `groups` log groups of `shard` were removed by the TTL before they were read.
+    pub fn shard_expired(&self, shard: &str, groups: u64) {
+        let label = ShardLabel {
+            shard: shard.to_owned(),
+        };
+        self.shard_expired.get_or_create(&label).inc_by(groups);
+    }
+
+    /// Something happened to `shard` that its reader worked around (`event`: `invalid_cursor`,
+    /// `removed`).
+    pub fn shard_event(&self, shard: &str, event: &str) {
+        let label = ShardEventLabel {
+            shard: shard.to_owned(),
+            event: event.to_owned(),
+        };
+        self.shard_resets.get_or_create(&label).inc();
     }
 
     /// After a pull of `shard`: caught up, or how far behind its newest log (`newest`,

@@ -5,5 +5,6 @@ mod malformed;
 mod objects;
 mod sls_client;
 mod sls_credentials;
+mod sls_lifecycle;
 pub(crate) mod sls_source;
 mod sls_stream;

@@ -34,14 +34,14 @@ fn source(server: &RunningServer, logstore: &str, extra: &str) -> String {
 }
 
 /// `--source` of `logstore`, signed with the servers' key.
-fn source_args(server: &RunningServer, logstore: &str, extra: &str) -> Args {
+pub fn source_args(server: &RunningServer, logstore: &str, extra: &str) -> Args {
     Args::source(source(server, logstore, extra))
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
 }
 
 /// Runs `holo-host run ARGS… --exit-when-idle 1s` off the test's runtime.
-async fn run_until_idle(args: Args) -> Output {
+pub async fn run_until_idle(args: Args) -> Output {
     let args = args.with(["--exit-when-idle", "1s", "--batch-interval", "100ms"]);
     tokio::task::spawn_blocking(move || args.run())
         .await

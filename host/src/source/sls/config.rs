@@ -11,17 +11,33 @@ pub enum StartFrom {
     End,
     /// Server receive time, unix seconds.
     Time(i64),
+    /// The consumer group's checkpoint, or the beginning where the group has none: for a
+    /// table that takes over a group another job (or an older table) has been reading.
+    Checkpoint,
 }
 
-/// As the `start=` option says it: `begin`, `end` or unix seconds.
+/// As the `start=` option says it: `begin`, `end`, `checkpoint` or unix seconds.
 impl std::fmt::Display for StartFrom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StartFrom::Begin => f.write_str("begin"),
             StartFrom::End => f.write_str("end"),
             StartFrom::Time(t) => write!(f, "{t}"),
+            StartFrom::Checkpoint => f.write_str("checkpoint"),
         }
     }
+}
+
+/// What a shard does when the service says its cursor is not valid (`InvalidCursor`: the
+/// logstore was deleted and created again, or the cursor belongs to another shard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInvalidCursor {
+    /// Stop the job, naming the shard: nothing is read that the user did not ask for.
+    Fail,
+    /// Read that shard again from its oldest data.
+    Begin,
+    /// Read that shard from its newest data on.
+    End,
 }
 
 /// What the Log Service source reads, and how it cuts the stream into batches.
@@ -57,6 +73,12 @@ pub struct SlsSourceConfig {
     pub exit_when_idle: Option<Duration>,
     /// Start every shard from `start`, ignoring the group's checkpoints (`--from-scratch`).
     pub ignore_checkpoints: bool,
+    /// Tags that get a column (`__tag__:<key>`) whether or not the first logs carry them.
+    pub tags: Vec<String>,
+    pub on_invalid_cursor: OnInvalidCursor,
+    /// How long opening the stream waits for an endpoint it cannot reach (DNS, connection
+    /// refused) before it fails; throttling and 5xx answers are waited out without end.
+    pub open_timeout: Duration,
     /// How requests are signed: `sign=v1|v4` and `region=` (see [`Signature::choose`]).
     pub signature: Signature,
     /// Send requests unsigned (`anonymous=true`), for a local server without authentication;
@@ -87,6 +109,12 @@ impl SlsSourceConfig {
         512 << 10
     }
 
+    /// Long enough for a resolver or a network that is slow to come up, short enough that a
+    /// mistyped endpoint is reported rather than waited on.
+    pub fn default_open_timeout() -> Duration {
+        Duration::from_secs(30)
+    }
+
     pub fn default_group_timeout() -> u32 {
         20
     }
@@ -100,8 +128,9 @@ impl SlsSourceConfig {
     }
 
     /// Parses `sls://PROJECT/LOGSTORE?endpoint=URL[&consumer_group=G][&consumer=NAME]
-    /// [&start=begin|end|UNIX_SECONDS][&columns=a,b][&timeout=SECONDS][&sign=v1|v4]
-    /// [&region=REGION][&anonymous=true]`.
+    /// [&start=begin|end|checkpoint|UNIX_SECONDS][&columns=a,b][&meta=…][&tags=a,b]
+    /// [&timeout=SECONDS][&on_invalid_cursor=fail|begin|end][&open_timeout=SECONDS]
+    /// [&sign=v1|v4][&region=REGION][&anonymous=true]`.
     pub fn parse(spec: &str) -> Result<SlsSourceConfig, String> {
         let rest = spec
             .strip_prefix("sls://")
@@ -128,6 +157,9 @@ impl SlsSourceConfig {
             batch_interval: Self::default_batch_interval(),
             exit_when_idle: None,
             ignore_checkpoints: false,
+            tags: Vec::new(),
+            on_invalid_cursor: OnInvalidCursor::Fail,
+            open_timeout: Self::default_open_timeout(),
             signature: Signature::V1,
             anonymous: false,
         };
@@ -154,10 +186,34 @@ impl SlsSourceConfig {
                     config.start = match value.as_str() {
                         "begin" => StartFrom::Begin,
                         "end" => StartFrom::End,
+                        "checkpoint" => StartFrom::Checkpoint,
                         t => StartFrom::Time(t.parse().map_err(|_| {
-                            format!("start `{t}` is not begin, end or unix seconds")
+                            format!("start `{t}` is not begin, end, checkpoint or unix seconds")
                         })?),
                     }
+                }
+                "tags" => config.tags = list(&value),
+                "on_invalid_cursor" => {
+                    config.on_invalid_cursor = match value.as_str() {
+                        "fail" => OnInvalidCursor::Fail,
+                        "begin" => OnInvalidCursor::Begin,
+                        "end" => OnInvalidCursor::End,
+                        other => {
+                            return Err(format!(
+                                "on_invalid_cursor `{other}` is not fail, begin or end"
+                            ));
+                        }
+                    }
+                }
+                "open_timeout" => {
+                    config.open_timeout = value
+                        .parse()
+                        .ok()
+                        .filter(|&t: &u64| t > 0)
+                        .map(Duration::from_secs)
+                        .ok_or_else(|| {
+                            format!("open_timeout `{value}` is not a number of seconds")
+                        })?
                 }
                 "columns" => config.columns = Some(list(&value)),
                 "meta" if value == "none" => config.meta = Some(Vec::new()),
@@ -174,8 +230,8 @@ impl SlsSourceConfig {
                 other => {
                     return Err(format!(
                         "unknown option `{other}` in `{spec}` (options: endpoint, \
-                         consumer_group, consumer, start, columns, meta, timeout, sign, region, \
-                         anonymous)"
+                         consumer_group, consumer, start, columns, meta, tags, timeout, \
+                         on_invalid_cursor, open_timeout, sign, region, anonymous)"
                     ));
                 }
             }

@@ -9,16 +9,20 @@
 //!                                                                 └──▶ checkpoint
 //! ```
 //!
-//! A shard's position is `{"version": "1", "cursor": C, "skip": K}` (see
+//! A shard's position is `{"version": "1", "cursor": C, "skip": K, "since": T}` (see
 //! [`super::shard::ShardPosition`]): the next log is the K-th after cursor
 //! C (batches may end inside one PullLogs response, whose logs share a cursor). It is
 //! committed with the rows by the sink, and read back from the sink when a shard is taken
 //! (by this process after a restart, or by another member of the group); the group's
-//! checkpoint is written after the commit and is only a fallback.
+//! checkpoint is written after the commit, only read with `start=checkpoint` (see
+//! [`super::resume`]).
+//!
+//! The shard list is read once for the whole logstore every few seconds: it tells each
+//! reader whether its shard became read-only, and (without a group) which shards to read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sls_client::{CursorFrom, Shard, SlsClient, SlsError};
@@ -26,10 +30,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::config::{ClientForSource, SlsSourceConfig, StartFrom};
+use super::checkpoints::Checkpoints;
+use super::config::{ClientForSource, SlsSourceConfig};
 use super::error::SlsSourceError;
 use super::heartbeat::{Heartbeat, News};
 use super::layout::Layout;
+use super::resume::{Resume, stream_name};
 use super::shard::{ShardReader, parse_position};
 use super::transient::Transient;
 use crate::position::Positions;
@@ -38,6 +44,9 @@ use crate::source::Ack;
 
 /// Heartbeats per group timeout: a member misses a few before it is dropped.
 const HEARTBEATS_PER_TIMEOUT: u32 = 4;
+/// How often the shard list is read (one ListShards call for every shard of the logstore):
+/// how soon a split is seen.
+const LIST_EVERY: Duration = Duration::from_secs(5);
 
 /// The source, opened: shards listed, columns known.
 pub struct SlsSource {
@@ -46,7 +55,7 @@ pub struct SlsSource {
     shard_ids: Vec<u32>,
     config: Arc<SlsSourceConfig>,
     layout: Arc<Layout>,
-    positions: Positions,
+    resume: Resume,
     /// Transient failures retried so far, by every shard and the heartbeat.
     failures: Arc<AtomicU64>,
 }
@@ -63,9 +72,22 @@ impl SlsSource {
         // A stream that starts while the service throttles or fails waits for it, as one
         // that is running does.
         let mut transient = Transient::new(config.describe().into(), failures.clone());
+        let started = Instant::now();
         let (shards, layout) = loop {
             match connect(&client, &config).await {
                 Ok(found) => break found,
+                // An endpoint that cannot be reached at all is most likely mistyped: say so
+                // rather than wait for ever (an answer, even an error, is waited out).
+                Err(SlsSourceError::Client(e))
+                    if matches!(e, SlsError::Transport { .. })
+                        && started.elapsed() >= config.open_timeout =>
+                {
+                    return Err(SlsSourceError::Unreachable {
+                        source_name: config.describe(),
+                        waited_secs: started.elapsed().as_secs(),
+                        source: Box::new(e),
+                    });
+                }
                 Err(SlsSourceError::Client(e)) if e.is_retriable() => {
                     let pause = transient.failed("opening the stream", &e);
                     tokio::time::sleep(pause).await;
@@ -73,12 +95,14 @@ impl SlsSource {
                 Err(e) => return Err(e),
             }
         };
+        let config = Arc::new(config);
+        let resume = Resume::open(&client, config.clone(), positions, &shards).await?;
         Ok(SlsSource {
             client,
             shard_ids: shards.iter().map(|s| s.id).collect(),
-            config: Arc::new(config),
+            config,
             layout: Arc::new(layout),
-            positions,
+            resume,
             failures,
         })
     }
@@ -104,18 +128,25 @@ impl SlsSource {
         acks: mpsc::UnboundedReceiver<Ack>,
         stop: watch::Receiver<bool>,
     ) -> JoinHandle<()> {
-        let checkpoint_failures =
-            Transient::new(self.config.describe().into(), self.failures.clone());
+        let checkpoints = self.config.consumer_group.as_ref().map(|group| {
+            Checkpoints::spawn(
+                self.client.clone(),
+                self.config.clone(),
+                group.clone(),
+                self.failures.clone(),
+            )
+        });
         tokio::spawn(async move {
             let mut c = Coordinator {
                 source: self,
                 batches: Some(batches),
                 shards: BTreeMap::new(),
+                removed: BTreeSet::new(),
                 seq: Arc::new(AtomicU64::new(0)),
-                pending_checkpoints: BTreeMap::new(),
                 waiting: 0,
                 heartbeat: None,
-                checkpoint_failures,
+                checkpoints,
+                assigned: false,
             };
             c.run(acks, stop).await;
         })
@@ -138,6 +169,10 @@ struct ShardState {
     checkpointed: Option<String>,
     /// Carried by its batches; revoked when this member loses the group.
     lease: Lease,
+    /// Whether the shard list says it is read-only; shared with its reader.
+    readonly: Arc<AtomicBool>,
+    /// Its reader found that the service removed it.
+    removed: Arc<AtomicBool>,
 }
 
 struct Coordinator<E> {
@@ -145,16 +180,18 @@ struct Coordinator<E> {
     /// Dropped when reading ends, so the pipeline sees the end of the stream.
     batches: Option<mpsc::Sender<Result<Batch, E>>>,
     shards: BTreeMap<u32, ShardState>,
+    /// Shards the service removed (their data expired): never started again.
+    removed: BTreeSet<u32>,
     seq: Arc<AtomicU64>,
-    /// Cursors committed but not yet checkpointed, by shard.
-    pending_checkpoints: BTreeMap<u32, String>,
     /// Shards held back until the shard they were split from is finished.
     waiting: usize,
     /// The consumer group's heartbeat task, when reading in a group.
     heartbeat: Option<Heartbeat>,
-    /// Checkpoints that could not be written for a passing reason (they are only progress
-    /// reports: the next one supersedes them).
-    checkpoint_failures: Transient,
+    /// The group checkpoints' task, when reading in a group.
+    checkpoints: Option<Checkpoints>,
+    /// In a group: a heartbeat has said which shards are ours (before it, holding nothing
+    /// is no sign of being done).
+    assigned: bool,
 }
 
 impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
@@ -176,12 +213,11 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                 self.source.client.clone(),
                 cfg.clone(),
                 group.clone(),
-                interval,
+                (interval, cut_off),
                 self.source.failures.clone(),
             ));
         }
-        // Without a group the shard list is polled: new shards after a split.
-        let mut list_ticker = tokio::time::interval(Duration::from_secs(2));
+        let mut list_ticker = tokio::time::interval(LIST_EVERY);
         let mut idle_check = tokio::time::interval(Duration::from_millis(100));
         let mut stopping = false;
         let mut last_group_check: Option<Instant> = None;
@@ -194,12 +230,19 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                     }
                 }
                 news = next_beat(&mut self.heartbeat), if !stopping => {
+                    // The heartbeat task may have revoked leases (news of it can be overtaken
+                    // by the next assignment): such shards stop and are taken again.
+                    self.drop_revoked();
                     let result = match news {
-                        Ok(News::Assigned(assigned)) => self.rebalance(assigned).await,
+                        Ok(News::Assigned(assigned)) => {
+                            self.assigned = true;
+                            self.rebalance(assigned).await
+                        }
                         Ok(News::Dropped) => {
                             self.drop_shards("the group no longer knows this member");
                             Ok(())
                         }
+                        Ok(News::Fenced) => Ok(()),
                         Err(e) => Err(e.into()),
                     };
                     if let Err(e) = result {
@@ -208,7 +251,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                         self.stop_all();
                     }
                 }
-                _ = list_ticker.tick(), if !stopping && self.heartbeat.is_none() => {
+                _ = list_ticker.tick(), if !stopping => {
                     if let Err(e) = self.poll_shards().await {
                         self.fail(e).await;
                         stopping = true;
@@ -221,16 +264,12 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                         stopping = true;
                         self.stop_all();
                     }
-                    if !stopping {
-                        self.check_membership(cut_off);
-                    }
                     self.checkpoint_settled();
                     self.release_finished().await;
                     if stopping && self.shards.values().all(|s| s.task.is_finished()) {
                         // Nothing more will be sent: let the pipeline drain.
                         self.batches = None;
                     }
-                    self.flush_checkpoints().await;
                 }
                 ack = acks.recv() => match ack {
                     Some(ack) => self.acked(ack),
@@ -249,7 +288,9 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         for (_, s) in std::mem::take(&mut self.shards) {
             let _ = s.task.await;
         }
-        self.flush_checkpoints().await;
+        if let Some(checkpoints) = self.checkpoints.take() {
+            checkpoints.finish().await;
+        }
         if let Some(heartbeat) = self.heartbeat.take() {
             heartbeat.stop().await;
         }
@@ -270,16 +311,11 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         }
     }
 
-    /// After `cut_off` without a successful heartbeat the group is about to drop this member
-    /// and hand its shards to others: stop reading them, and commit nothing more of them.
-    /// They come back only through the group, from the committed positions.
-    fn check_membership(&mut self, cut_off: Duration) {
-        let Some(heartbeat) = &self.heartbeat else {
-            return;
-        };
-        let silent = heartbeat.last_success().elapsed();
-        if silent >= cut_off {
-            self.drop_shards("no successful heartbeat for about the group's timeout");
+    /// Stops the shards whose lease the heartbeat task revoked (it fenced this member):
+    /// their batches can no longer be committed.
+    fn drop_revoked(&mut self) {
+        if self.shards.values().any(|s| !s.lease.is_held()) {
+            self.drop_shards("no heartbeat succeeded for about the group's timeout");
         }
     }
 
@@ -292,11 +328,10 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         let lost: Vec<u32> = self.shards.keys().copied().collect();
         warn!(shards = ?lost, "{why}: the group has dropped this member, so its shards stop \
               here and their uncommitted batches are dropped");
-        for (id, s) in std::mem::take(&mut self.shards) {
+        for s in std::mem::take(&mut self.shards).into_values() {
             s.lease.revoke();
             let _ = s.stop.send(true);
             s.task.abort();
-            self.pending_checkpoints.remove(&id);
         }
         if let Some(h) = &self.heartbeat {
             h.hold([]);
@@ -320,7 +355,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             return false;
         };
         // In a group, holding nothing is fine once the others are done (see `others_done`).
-        (self.source.config.consumer_group.is_some() || !self.shards.is_empty())
+        (self.assigned || !self.shards.is_empty())
             && self.waiting == 0
             && self.shards.values().all(|s| {
                 s.in_flight.load(Ordering::Acquire) == 0
@@ -332,14 +367,15 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
     }
 
     /// In a group, whether every shard this process does not hold has been read to its end
-    /// by someone (its checkpoint is at the end cursor): a member that exits while a dead
-    /// member's shards wait for the group timeout would leave them unread. Asked at most
-    /// once a second.
+    /// for this table (where this job would start it is its end cursor: its committed
+    /// position, or `start=` when none): a member that exits while a dead member's shards
+    /// wait for the group timeout would leave them unread. The group's checkpoints are not
+    /// asked: they may be another table's progress. Asked at most once a second.
     async fn others_done(&mut self, last: &mut Option<Instant>) -> bool {
         let cfg = self.source.config.clone();
-        let Some(group) = &cfg.consumer_group else {
+        if cfg.consumer_group.is_none() {
             return true;
-        };
+        }
         if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
             return false;
         }
@@ -347,16 +383,12 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         let client = &self.source.client;
         let check = async {
             let shards = client.list_shards(&cfg.logstore).await?;
-            let checkpoints = client.checkpoints(&cfg.logstore, group).await?;
             for shard in shards.iter().filter(|s| !self.shards.contains_key(&s.id)) {
                 let end = client
                     .get_cursor(&cfg.logstore, shard.id, CursorFrom::End)
                     .await?;
-                let at = checkpoints
-                    .iter()
-                    .find(|c| c.shard == shard.id)
-                    .map_or("", |c| c.checkpoint.as_str());
-                if at != end {
+                let at = self.source.resume.start_at(shard.id).await?;
+                if at.cursor != end || at.skip != 0 {
                     debug!(
                         shard = shard.id,
                         "not idle: a shard held by no one here is not read to its end"
@@ -364,7 +396,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                     return Ok(false);
                 }
             }
-            Ok::<_, SlsError>(true)
+            Ok::<_, SlsSourceError>(true)
         };
         match check.await {
             Ok(done) => done,
@@ -375,7 +407,8 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         }
     }
 
-    /// Without a group: reads the shard list and takes every shard whose turn it is.
+    /// Reads the shard list: tells each reader whether its shard became read-only, and
+    /// without a group takes every shard whose turn it is.
     async fn poll_shards(&mut self) -> Result<(), SlsSourceError> {
         let cfg = self.source.config.clone();
         let shards = match self.source.client.list_shards(&cfg.logstore).await {
@@ -386,9 +419,28 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             }
             Err(e) => return Err(e.into()),
         };
+        self.mark_readonly(&shards);
+        if self.heartbeat.is_some() {
+            return Ok(());
+        }
         let (ready, waiting) = self.in_order(&shards);
         self.waiting = waiting;
         self.take_shards(ready, &shards).await
+    }
+
+    /// Tells the readers of shards that became read-only (split or merged) to finish at
+    /// their end.
+    fn mark_readonly(&self, shards: &[Shard]) {
+        for shard in shards.iter().filter(|s| s.readonly) {
+            if let Some(s) = self.shards.get(&shard.id)
+                && !s.readonly.swap(true, Ordering::AcqRel)
+            {
+                info!(
+                    shard = shard.id,
+                    "the shard became read-only: reading it to its end"
+                );
+            }
+        }
     }
 
     /// In a group: the shards the last heartbeat assigned are ours.
@@ -432,7 +484,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             }
         }
         for id in assigned {
-            if self.shards.contains_key(&id) {
+            if self.shards.contains_key(&id) || self.removed.contains(&id) {
                 continue;
             }
             let readonly = shards.iter().any(|s| s.id == id && s.readonly);
@@ -443,16 +495,29 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                 Err(e) if e.is_transient() => {
                     warn!(shard = id, error = %e, "cannot start reading the shard: trying again later");
                 }
+                // Removed between the listing and now (its data expired).
+                Err(SlsSourceError::Client(e)) if e.is_code("ShardNotExist") => {
+                    info!(
+                        shard = id,
+                        "the service no longer has the shard: skipping it"
+                    );
+                    self.removed.insert(id);
+                }
                 Err(e) => return Err(e),
             }
         }
+        self.hold();
+        Ok(())
+    }
+
+    /// Tells the heartbeat and the metrics which shards this member holds.
+    fn hold(&self) {
         if let Some(h) = &self.heartbeat {
-            h.hold(self.shards.keys().copied());
+            h.hold(self.shards.iter().map(|(&id, s)| (id, s.lease.clone())));
         }
         crate::metrics::global()
             .shards_held
             .set(self.shards.len() as i64);
-        Ok(())
     }
 
     /// The shards to read now, and how many wait: a split shard's children only once it is
@@ -473,24 +538,34 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         (ready, waiting)
     }
 
-    /// Drops shards whose task ended and whose batches are all committed.
+    /// Drops shards whose task ended and whose batches are all committed: those taken away,
+    /// and those the service removed.
     async fn release_finished(&mut self) {
         let done: Vec<u32> = self
             .shards
             .iter()
             .filter(|(_, s)| {
-                s.releasing && s.task.is_finished() && s.in_flight.load(Ordering::Acquire) == 0
+                (s.releasing || s.removed.load(Ordering::Acquire))
+                    && s.task.is_finished()
+                    && s.in_flight.load(Ordering::Acquire) == 0
             })
             .map(|(&id, _)| id)
             .collect();
+        if done.is_empty() {
+            return;
+        }
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.flush().await;
+        }
         for id in done {
-            self.flush_checkpoints().await;
-            self.shards.remove(&id);
-            crate::metrics::global()
-                .shards_held
-                .set(self.shards.len() as i64);
+            if let Some(s) = self.shards.remove(&id)
+                && s.removed.load(Ordering::Acquire)
+            {
+                self.removed.insert(id);
+            }
             info!(shard = id, "shard released");
         }
+        self.hold();
     }
 
     async fn start_shard(
@@ -500,65 +575,33 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
     ) -> Result<ShardState, SlsSourceError> {
         let cfg = self.source.config.clone();
         let stream = stream_name(&cfg, shard);
-        let saved = self.source.positions.load(&stream).await?;
+        let at = self.source.resume.start_at(shard).await?;
+        info!(stream = %stream, cursor = %at.cursor, skip = at.skip, from = ?at.from, "reading shard");
         let client = &self.source.client;
-        let (cursor, skip, from) = match saved {
-            Some(p) => {
-                let (cursor, skip) =
-                    parse_position(&p).ok_or_else(|| SlsSourceError::BadPosition {
-                        stream: stream.clone(),
-                        position: p.to_string(),
-                    })?;
-                (cursor, skip, "the committed position".to_owned())
-            }
-            None => {
-                let checkpoint = match &cfg.consumer_group {
-                    Some(_) if cfg.ignore_checkpoints => None,
-                    Some(group) => client
-                        .checkpoints(&cfg.logstore, group)
-                        .await?
-                        .into_iter()
-                        .find(|c| c.shard == shard && !c.checkpoint.is_empty())
-                        .map(|c| c.checkpoint),
-                    None => None,
-                };
-                match checkpoint {
-                    Some(c) => (c, 0, "the group's checkpoint".to_owned()),
-                    None => {
-                        let from = match cfg.start {
-                            StartFrom::Begin => CursorFrom::Begin,
-                            StartFrom::End => CursorFrom::End,
-                            StartFrom::Time(t) => CursorFrom::Time(t),
-                        };
-                        (
-                            client.get_cursor(&cfg.logstore, shard, from).await?,
-                            0,
-                            format!("start={}", cfg.start),
-                        )
-                    }
-                }
-            }
-        };
-        info!(stream = %stream, cursor = %cursor, skip, from, "reading shard");
         let (stop_tx, stop_rx) = watch::channel(false);
         let in_flight = Arc::new(AtomicU64::new(0));
         let idle_since = Arc::new(std::sync::Mutex::new(None));
         let settled = Arc::new(std::sync::Mutex::new(None));
         let lease = Lease::new();
+        let readonly = Arc::new(AtomicBool::new(readonly));
+        let removed = Arc::new(AtomicBool::new(false));
         let reader = ShardReader {
             client: client.clone(),
             config: cfg.clone(),
             layout: self.source.layout.clone(),
             shard,
             stream: stream.into(),
-            cursor,
-            skip,
+            cursor: at.cursor,
+            skip: at.skip,
+            since: self.source.resume.since,
+            saved: at.saved,
             seq: self.seq.clone(),
             in_flight: in_flight.clone(),
             idle_since: idle_since.clone(),
             settled: settled.clone(),
             batches: self.batches.clone().expect("reading"),
-            readonly,
+            readonly: readonly.clone(),
+            removed: removed.clone(),
             lease: lease.clone(),
             failures: self.source.failures.clone(),
         };
@@ -572,6 +615,8 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             settled,
             checkpointed: None,
             lease,
+            readonly,
+            removed,
         })
     }
 
@@ -587,7 +632,9 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
                 && s.checkpointed.as_ref() != Some(&cursor)
             {
                 s.checkpointed = Some(cursor.clone());
-                self.pending_checkpoints.insert(id, cursor);
+                if let Some(checkpoints) = &self.checkpoints {
+                    checkpoints.committed(id, cursor);
+                }
             }
         }
     }
@@ -603,35 +650,8 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             if let Some(s) = self.shards.get_mut(&shard) {
                 s.checkpointed = Some(cursor.clone());
             }
-            self.pending_checkpoints.insert(shard, cursor);
-        }
-    }
-
-    /// Writes the group checkpoints of committed cursors (after the sink's commit, never
-    /// before).
-    async fn flush_checkpoints(&mut self) {
-        let cfg = self.source.config.clone();
-        let Some(group) = &cfg.consumer_group else {
-            self.pending_checkpoints.clear();
-            return;
-        };
-        for (shard, cursor) in std::mem::take(&mut self.pending_checkpoints) {
-            if let Err(error) = self
-                .source
-                .client
-                .update_checkpoint(&cfg.logstore, group, &cfg.consumer, shard, &cursor)
-                .await
-            {
-                // The sink holds the real position; the checkpoint only reports progress. A
-                // shard just handed to another member refuses it: that is expected.
-                if error.is_code("ConsumerNotMatch") {
-                    debug!(shard, %error, "checkpoint of a shard handed over");
-                } else if error.is_retriable() {
-                    self.checkpoint_failures
-                        .failed("ConsumerGroupUpdateCheckPoint", &error);
-                } else {
-                    warn!(shard, %error, "cannot write the consumer group checkpoint");
-                }
+            if let Some(checkpoints) = &self.checkpoints {
+                checkpoints.committed(shard, cursor);
             }
         }
     }
@@ -661,18 +681,53 @@ async fn connect(
                       "the consumer group had another timeout or order: updated it");
         }
     }
-    // The first logs of each shard tell which tags and content keys exist.
+    let layout = learn_layout(client, config, &shards).await?;
+    Ok((shards, layout))
+}
+
+/// The columns: the content keys given, or learned from the first logs of each shard; the
+/// metadata named in `meta=` (every tag named there gets its column), or, without `meta=`,
+/// every tag those first logs carry. Tags that come later are dead-lettered (see
+/// `ShardReader::unplaced_tags`) unless declared (`tags=`) or kept in `__tags__`.
+async fn learn_layout(
+    client: &SlsClient,
+    config: &SlsSourceConfig,
+    shards: &[Shard],
+) -> Result<Layout, SlsSourceError> {
+    let named = |c: &str| {
+        config
+            .meta
+            .as_ref()
+            .is_some_and(|m| m.iter().any(|n| n == c))
+    };
     let mut keys: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();
-    let mut tags = BTreeSet::from(["__receive_time__".to_owned()]);
-    let mut time_ns = false;
-    for shard in &shards {
-        let cursor = client
-            .get_cursor(&config.logstore, shard.id, CursorFrom::Begin)
-            .await?;
-        let pull = client
-            .pull_logs(&config.logstore, shard.id, &cursor, 10, None)
-            .await?;
+    let mut tags: BTreeSet<String> = (config.meta.iter().flatten())
+        .filter_map(|m| m.strip_prefix("__tag__:"))
+        .chain(config.tags.iter().map(String::as_str))
+        .map(str::to_owned)
+        .collect();
+    let mut time_ns = named("__time_ns__");
+    if config.meta.is_none() {
+        tags.insert("__receive_time__".to_owned());
+    }
+    // Nothing to learn when both the columns and the metadata are given.
+    let learn = config.columns.is_none() || config.meta.is_none();
+    for shard in shards.iter().filter(|_| learn) {
+        let first = async {
+            let cursor = (client)
+                .get_cursor(&config.logstore, shard.id, CursorFrom::Begin)
+                .await?;
+            client
+                .pull_logs(&config.logstore, shard.id, &cursor, 10, None)
+                .await
+        };
+        let pull = match first.await {
+            Ok(pull) => pull,
+            // Removed since the listing (its data expired): nothing to learn from.
+            Err(e) if e.is_code("ShardNotExist") => continue,
+            Err(e) => return Err(e.into()),
+        };
         for group in &pull.groups {
             tags.extend(group.tags.iter().map(|(k, _)| k.clone()));
             for log in &group.logs {
@@ -695,8 +750,13 @@ async fn connect(
         }
         None => keys,
     };
-    let layout = Layout::new(content, tags, time_ns, |c| config.wants_meta(c));
-    Ok((shards, layout))
+    Ok(Layout::new(
+        content,
+        tags,
+        time_ns,
+        named("__tags__"),
+        |c| config.wants_meta(c),
+    ))
 }
 
 /// The next heartbeat's assignment; never, without a group.
@@ -729,11 +789,6 @@ fn in_order(shards: &[Shard], unfinished: &[&Shard]) -> (BTreeSet<u32>, usize) {
     (ready, waiting)
 }
 
-/// `sls://project/logstore/shard`: the stream a shard's positions are saved under.
-fn stream_name(cfg: &SlsSourceConfig, shard: u32) -> String {
-    format!("{}/{shard}", cfg.describe())
-}
-
 fn shard_of(stream: &str) -> Option<u32> {
     stream.rsplit('/').next()?.parse().ok()
 }
@@ -748,6 +803,7 @@ mod tests {
         let l = Layout::new(
             vec!["book_id".into(), "order_amt".into()],
             BTreeSet::from(["__receive_time__".into(), "__client_ip__".into()]),
+            false,
             false,
             |_| true,
         );
@@ -766,7 +822,7 @@ mod tests {
             ]
         );
         assert_eq!(l.tags["__receive_time__"], 7);
-        let bare = Layout::new(vec!["a".into()], BTreeSet::new(), true, |c| {
+        let bare = Layout::new(vec!["a".into()], BTreeSet::new(), true, false, |c| {
             c == "__shard__"
         });
         assert_eq!(bare.schema.len(), 2);
@@ -776,7 +832,7 @@ mod tests {
 
     #[test]
     fn positions_round_trip() {
-        let p = position("MTIzNDU=", 17);
+        let p = position("MTIzNDU=", 17, None);
         assert_eq!(parse_position(&p), Some(("MTIzNDU=".into(), 17)));
         assert_eq!(p["version"], "1");
         // As saved before the version tag.

@@ -19,6 +19,25 @@ pub enum SlsSourceError {
     BadPosition { stream: String, position: String },
     #[error(transparent)]
     Position(#[from] PositionError),
+    #[error(
+        "shard `{stream}`: the log service refused its cursor `{cursor}` (InvalidCursor: was \
+         the logstore deleted and created again?); to read that shard again from its oldest \
+         or newest data, add on_invalid_cursor=begin or on_invalid_cursor=end to the source"
+    )]
+    InvalidCursor {
+        stream: String,
+        cursor: String,
+        source: Box<SlsError>,
+    },
+    #[error(
+        "cannot reach the log service for `{source_name}` within {waited_secs} s: {source} \
+         (is the endpoint right? a longer wait: open_timeout=SECONDS in the source)"
+    )]
+    Unreachable {
+        source_name: String,
+        waited_secs: u64,
+        source: Box<SlsError>,
+    },
 }
 
 impl SlsSourceError {

@@ -1,6 +1,6 @@
 //! Which column of a row holds what: the content keys first, then the metadata a source
-//! asks for (`__topic__`, `__source__`, `__timestamp__`, `__time_ns__`, `__shard__`) and each
-//! tag as `__tag__:<key>`.
+//! asks for (`__topic__`, `__source__`, `__timestamp__`, `__time_ns__`, `__shard__`), each
+//! tag as `__tag__:<key>`, and `__tags__` (all of them as JSON) when asked for by name.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -19,13 +19,18 @@ pub struct Layout {
     pub(super) timestamp: Option<usize>,
     pub(super) time_ns: Option<usize>,
     pub(super) shard: Option<usize>,
+    /// `__tags__`: every tag of the log's group as one JSON object (only when `meta=` names
+    /// it), so that tags first seen after the stream opened are kept too.
+    pub(super) all_tags: Option<usize>,
 }
 
 impl Layout {
+    /// `all_tags`: add the `__tags__` column.
     pub fn new(
         content: Vec<String>,
         tags: BTreeSet<String>,
         time_ns: bool,
+        all_tags: bool,
         wanted: impl Fn(&str) -> bool,
     ) -> Layout {
         let mut columns: Vec<Column> = content.iter().map(Column::text).collect();
@@ -51,6 +56,12 @@ impl Layout {
                 Some((t, i))
             })
             .collect();
+        let all_tags = if all_tags {
+            columns.push(Column::text("__tags__"));
+            Some(columns.len() - 1)
+        } else {
+            None
+        };
         Layout {
             content: content
                 .into_iter()
@@ -63,6 +74,7 @@ impl Layout {
             timestamp,
             time_ns,
             shard,
+            all_tags,
             schema: columns.into(),
         }
     }

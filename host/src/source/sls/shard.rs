@@ -3,15 +3,15 @@
 //! across batches that end inside one PullLogs response.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use holo_batch::BatchWriter;
-use sls_client::{Log, LogGroup, MAX_PULL_COUNT, PullLogs, SlsClient};
+use sls_client::{CursorFrom, Log, LogGroup, MAX_PULL_COUNT, PullLogs, SlsClient, SlsError};
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
-use super::config::SlsSourceConfig;
+use super::config::{OnInvalidCursor, SlsSourceConfig};
 use super::error::SlsSourceError;
 use super::layout::Layout;
 use super::transient::Transient;
@@ -19,14 +19,16 @@ use crate::record::{Batch, DeadLetter, Lease, Origin, PipelineStage, Position};
 
 /// Log groups the first PullLogs call of a shard asks for, before their size is known.
 const FIRST_PULL_GROUPS: u32 = 10;
-/// Pause after a caught-up pull, doubled while the shard stays caught up.
-const IDLE_FIRST: Duration = Duration::from_millis(100);
-/// Longest pause between pulls of a caught-up shard: the consumer library's fetch interval
-/// (aliyun-log-consumer-java `LogHubConfig.DEFAULT_FETCH_INTERVAL_MS`, 200 ms), which
-/// bounds how long a record put on an idle shard waits to be read.
-const IDLE_MAX: Duration = Duration::from_millis(200);
-/// How often a caught-up read-write shard asks ListShards whether it became read-only.
-const STATUS_EVERY: Duration = Duration::from_secs(5);
+/// Pause after a caught-up pull: the official consumers' idle fetch interval (500 ms in
+/// aliyun-log-go-sdk `consumer/shard_worker.go` and aliyun-log-python-sdk
+/// `consumer/shard_worker.py`, 400 ms in aliyun-log-consumer-java `ShardConsumer.java`),
+/// which bounds both the requests an idle shard costs and how long a new record waits.
+const IDLE_PAUSE: Duration = Duration::from_millis(500);
+/// A shard that stays behind grows its pulls up to this many times `--prefetch-bytes`, so
+/// that one round trip brings enough to keep up with a shard written at full speed.
+const BEHIND_GROWTH: usize = 8;
+/// How often a shard that is behind checks that the TTL has not removed what it reads next.
+const EXPIRY_CHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// Pulls one shard and cuts its logs into batches.
 pub(super) struct ShardReader<E> {
@@ -38,6 +40,10 @@ pub(super) struct ShardReader<E> {
     /// Where the next pull starts, and how many of its logs are already taken.
     pub(super) cursor: String,
     pub(super) skip: u64,
+    /// The job's first start, carried in every position (see [`super::resume`]).
+    pub(super) since: i64,
+    /// The cursor was saved earlier: check first that the TTL left what it points at.
+    pub(super) saved: bool,
     pub(super) seq: Arc<AtomicU64>,
     pub(super) in_flight: Arc<AtomicU64>,
     pub(super) idle_since: Arc<std::sync::Mutex<Option<Instant>>>,
@@ -45,12 +51,28 @@ pub(super) struct ShardReader<E> {
     pub(super) settled: Arc<std::sync::Mutex<Option<String>>>,
     pub(super) batches: mpsc::Sender<Result<Batch, E>>,
     /// ListShards said the shard is read-only (split or merged): read to its end, it is
-    /// finished. A read-write shard is polled for ever.
-    pub(super) readonly: bool,
+    /// finished. A read-write shard is polled for ever. Set by the coordinator, which lists
+    /// the shards once for all of them.
+    pub(super) readonly: Arc<AtomicBool>,
+    /// Set when the service no longer has the shard (`ShardNotExist`): the reader ended and
+    /// the shard is released.
+    pub(super) removed: Arc<AtomicBool>,
     /// This process's claim on the shard, carried by its batches.
     pub(super) lease: Lease,
     /// Transient failures of the whole source.
     pub(super) failures: Arc<AtomicU64>,
+}
+
+/// What became of a pull that failed.
+enum Failed {
+    /// Try again after this pause.
+    Retry(Duration),
+    /// Read on from the cursor the reader moved to.
+    Moved,
+    /// The reader is done: stopped, or the shard was removed.
+    End,
+    /// The stream stops with this error.
+    Fatal(SlsSourceError),
 }
 
 /// A batch being filled.
@@ -84,34 +106,55 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
     pub(super) async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut pending = Pending::new();
         let mut transient = Transient::new(self.stream.clone(), self.failures.clone());
-        let mut idle_pause = IDLE_FIRST;
-        let mut status_checked: Option<Instant> = None;
         let mut groups = FIRST_PULL_GROUPS;
+        let mut budget = self.config.prefetch_bytes;
+        // A saved cursor is checked against the TTL before its first pull.
+        let mut expiry_checked = (!self.saved).then(Instant::now);
         loop {
             if *stop.borrow() {
                 break;
             }
+            let expired = if expiry_checked.is_none_or(|t| t.elapsed() >= EXPIRY_CHECK_EVERY) {
+                expiry_checked = Some(Instant::now());
+                self.expired_before_cursor().await
+            } else {
+                None
+            };
             let pull = tokio::select! {
                 pull = self.client.pull_logs(&self.config.logstore, self.shard, &self.cursor, groups, None) => pull,
                 _ = stop.changed() => break,
             };
             let pull = match pull {
                 Ok(p) => p,
-                Err(e) if e.is_retriable() => {
-                    let pause = transient.failed("PullLogs", &e);
-                    if !pause_unless_stopped(pause, &mut stop).await {
-                        break;
+                Err(e) => match self.failed(e, &mut transient).await {
+                    Failed::Retry(pause) => {
+                        if !pause_unless_stopped(pause, &mut stop).await {
+                            break;
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                Err(e) => {
-                    let _ = self.batches.send(Err(SlsSourceError::from(e).into())).await;
-                    return;
-                }
+                    Failed::Moved => continue,
+                    Failed::End => break,
+                    Failed::Fatal(e) => {
+                        let _ = self.batches.send(Err(e.into())).await;
+                        return;
+                    }
+                },
             };
             transient.succeeded();
-            groups = pull_groups(self.config.prefetch_bytes, &pull).unwrap_or(groups);
+            if let Some(groups) = expired {
+                // The service read this pull from the shard's oldest data.
+                super::resume::report_expired(&self.stream, groups, self.skip);
+                self.skip = 0;
+            }
             let caught_up = pull.next_cursor == self.cursor || pull.groups.is_empty();
+            // Behind (the pull came back full): ask for more at once, up to a bound.
+            budget = if caught_up || pull.count < groups {
+                self.config.prefetch_bytes
+            } else {
+                (budget * 2).min(self.config.prefetch_bytes * BEHIND_GROWTH)
+            };
+            groups = pull_groups(budget, &pull).unwrap_or(groups);
             self.set_idle(caught_up);
             let newest = (pull.groups.iter())
                 .flat_map(|g| g.logs.iter().map(|l| l.time))
@@ -120,32 +163,100 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             if !self.take(&pull, &mut pending).await {
                 return;
             }
-            if caught_up && pull.end_of_cursor && self.readonly {
+            if caught_up && pull.end_of_cursor && self.readonly.load(Ordering::Acquire) {
                 // A read-only (split or merged) shard read to its end: its children carry on.
                 info!(stream = %self.stream, "read-only shard finished");
                 break;
             }
-            if !caught_up {
-                idle_pause = IDLE_FIRST;
-                continue;
+            if caught_up {
+                // The expiry check is only for a shard that is behind.
+                expiry_checked = Some(Instant::now());
+                if !pause_unless_stopped(IDLE_PAUSE, &mut stop).await {
+                    break;
+                }
             }
-            // The service says end-of-cursor on any caught-up pull: only ListShards tells
-            // whether the shard stopped taking data.
-            if status_checked.is_none_or(|t| t.elapsed() >= STATUS_EVERY) {
-                status_checked = Some(Instant::now());
-                self.check_readonly().await;
-            }
-            if !pause_unless_stopped(idle_pause, &mut stop).await {
-                break;
-            }
-            idle_pause = (idle_pause * 2).min(IDLE_MAX);
         }
         // Stopping: what was read goes out with its position.
         if pending.records > 0 {
-            let position = position(&self.cursor, self.skip);
+            let position = self.position(&self.cursor, self.skip);
             self.send(pending, position).await;
         }
         debug!(stream = %self.stream, "shard reader stopped");
+    }
+
+    /// What to do about a failed pull: wait out what passes, release a shard the service
+    /// removed, apply `on_invalid_cursor=` to a cursor it refuses, stop on the rest.
+    async fn failed(&mut self, e: SlsError, transient: &mut Transient) -> Failed {
+        if e.is_retriable() {
+            return Failed::Retry(transient.failed("PullLogs", &e));
+        }
+        if e.is_code("ShardNotExist") {
+            // A read-only shard is removed once the TTL has expired all its data
+            // (aliyun-log-consumer-java `DefaultLogHubCheckPointTracker` drops such a shard
+            // too): nothing is left to read.
+            warn!(stream = %self.stream, "the service no longer has this shard (removed after \
+                  its data expired): releasing it");
+            crate::metrics::global().shard_event(&self.stream, "removed");
+            self.removed.store(true, Ordering::Release);
+            return Failed::End;
+        }
+        if !e.is_code("InvalidCursor") {
+            return Failed::Fatal(e.into());
+        }
+        let to = match self.config.on_invalid_cursor {
+            OnInvalidCursor::Fail => {
+                return Failed::Fatal(SlsSourceError::InvalidCursor {
+                    stream: self.stream.to_string(),
+                    cursor: self.cursor.clone(),
+                    source: Box::new(e),
+                });
+            }
+            OnInvalidCursor::Begin => CursorFrom::Begin,
+            OnInvalidCursor::End => CursorFrom::End,
+        };
+        let cursor = loop {
+            match self
+                .client
+                .get_cursor(&self.config.logstore, self.shard, to)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if e.is_retriable() => {
+                    tokio::time::sleep(transient.failed("GetCursor", &e)).await;
+                }
+                Err(e) => return Failed::Fatal(e.into()),
+            }
+        };
+        warn!(stream = %self.stream, cursor = %self.cursor, new_cursor = %cursor,
+              "the service refused the shard's cursor (InvalidCursor: was the logstore \
+               deleted and created again?): reading the shard again from its {} as \
+               on_invalid_cursor says", if to == CursorFrom::Begin { "beginning" } else { "end" });
+        crate::metrics::global().shard_event(&self.stream, "invalid_cursor");
+        self.cursor = cursor;
+        self.skip = 0;
+        Failed::Moved
+    }
+
+    /// The log groups the TTL removed before the cursor, when it did: the service then reads
+    /// from the shard's oldest data without an error (PullData reference), so the gap is
+    /// only seen by comparing the cursor with the begin cursor.
+    async fn expired_before_cursor(&self) -> Option<u64> {
+        let begin = self
+            .client
+            .get_cursor(&self.config.logstore, self.shard, CursorFrom::Begin)
+            .await;
+        match begin {
+            Ok(begin) => super::resume::expired_groups(&self.cursor, &begin),
+            Err(error) => {
+                debug!(stream = %self.stream, %error, "cannot get the begin cursor to check for expired data");
+                None
+            }
+        }
+    }
+
+    /// A position of this shard, carrying the job's first start.
+    fn position(&self, cursor: &str, skip: u64) -> Position {
+        position(cursor, skip, Some(self.since))
     }
 
     /// Cuts the logs of one pull into batches and moves the cursor past them; `false` when
@@ -173,9 +284,9 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
                     let full = std::mem::replace(pending, Pending::new());
                     // A batch that ends with the pull's last log reaches the next cursor.
                     let at = if index == total {
-                        position(&pull.next_cursor, 0)
+                        self.position(&pull.next_cursor, 0)
                     } else {
-                        position(&self.cursor, index)
+                        self.position(&self.cursor, index)
                     };
                     if !self.send(full, at).await {
                         return false;
@@ -192,7 +303,7 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             && (caught_up || pending.started.elapsed() >= self.config.batch_interval)
         {
             let ready = std::mem::replace(pending, Pending::new());
-            if !self.send(ready, position(&self.cursor, 0)).await {
+            if !self.send(ready, self.position(&self.cursor, 0)).await {
                 return false;
             }
         }
@@ -212,25 +323,8 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
         }
     }
 
-    /// Asks ListShards whether the shard became read-only; a failure leaves it as it was
-    /// (the next check asks again).
-    async fn check_readonly(&mut self) {
-        if self.readonly {
-            return;
-        }
-        match self.client.list_shards(&self.config.logstore).await {
-            Ok(shards) => {
-                self.readonly = shards.iter().any(|s| s.id == self.shard && s.readonly);
-                if self.readonly {
-                    info!(stream = %self.stream, "the shard became read-only: reading it to its end");
-                }
-            }
-            Err(error) => debug!(stream = %self.stream, %error, "cannot list shards"),
-        }
-    }
-
-    /// Appends one log as a row; a log with content keys outside the columns is kept
-    /// whole in the dead-letter output instead.
+    /// Appends one log as a row; a log with content keys outside the columns, or with a
+    /// tag that has no column, is kept whole in the dead-letter output instead.
     fn push_log(&self, pending: &mut Pending, group: &LogGroup, log: &Log, origin: Origin) {
         let layout = &self.layout;
         pending.records += 1;
@@ -242,26 +336,34 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
                 None => unknown.push(k.as_str()),
             }
         }
-        if !unknown.is_empty() {
-            let record = serde_json::Value::Object(
-                log.contents
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                    .collect(),
-            );
+        let reason = if !unknown.is_empty() {
+            Some(format!(
+                "content keys {} are not among the source's columns; list every column \
+                 with columns= in the source",
+                quoted(&unknown)
+            ))
+        } else {
+            self.unplaced_tags(group).map(|tags| {
+                format!(
+                    "tags {} appeared after the stream opened, and the columns were fixed \
+                     from the first logs of each shard; declare them with tags= in the \
+                     source, or keep every tag in one JSON column with meta=…,__tags__",
+                    quoted(&tags)
+                )
+            })
+        };
+        if let Some(reason) = reason {
+            let mut record: serde_json::Map<String, serde_json::Value> = (log.contents.iter())
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            for (k, v) in &group.tags {
+                record.insert(format!("__tag__:{k}"), serde_json::Value::String(v.clone()));
+            }
             pending.rejected.push(DeadLetter {
                 origin,
                 stage: PipelineStage::Source,
-                record,
-                reason: format!(
-                    "content keys {} are not among the source's columns; list every column \
-                     with columns= in the source",
-                    unknown
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                record: serde_json::Value::Object(record),
+                reason,
                 transform: None,
             });
             return;
@@ -289,6 +391,15 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
                 values[i] = Some(v);
             }
         }
+        let all_tags = layout.all_tags.map(|_| {
+            let tags: serde_json::Map<String, serde_json::Value> = (group.tags.iter())
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            serde_json::Value::Object(tags).to_string()
+        });
+        if let Some(i) = layout.all_tags {
+            values[i] = all_tags.as_deref();
+        }
         let mut w = BatchWriter::resume(&mut pending.data, pending.rows);
         pending.row_offsets.push(w.offset());
         for v in values {
@@ -300,6 +411,22 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
         w.end_row();
         pending.rows = w.rows();
         pending.origins.push(origin);
+    }
+
+    /// The tags of `group` that the source wants as columns but has none for (they were
+    /// not in the first logs read at open); none when `__tags__` keeps them all.
+    fn unplaced_tags<'g>(&self, group: &'g LogGroup) -> Option<Vec<&'g str>> {
+        if self.layout.all_tags.is_some() {
+            return None;
+        }
+        let tags: Vec<&str> = (group.tags.iter())
+            .map(|(k, _)| k.as_str())
+            .filter(|k| {
+                !self.layout.tags.contains_key(*k)
+                    && self.config.wants_meta(&format!("__tag__:{k}"))
+            })
+            .collect();
+        (!tags.is_empty()).then_some(tags)
     }
 
     /// Sends a batch; `false` when the pipeline is gone.
@@ -326,6 +453,15 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
     }
 }
 
+/// Names quoted for a message: `` `a`, `b` ``.
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A shard's position: the next log is the `skip`-th after `cursor`. Saved as JSON with a
 /// version tag, `"version": "1"`; positions saved before the tag, `{"cursor", "skip"}`,
 /// are read as version 1.
@@ -334,6 +470,10 @@ pub struct ShardPosition {
     pub cursor: String,
     #[serde(default)]
     pub skip: u64,
+    /// When the job first read the logstore (unix seconds): a shard created after it is
+    /// read from its beginning. Absent from positions saved before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
 }
 
 /// [`ShardPosition`] as saved, by version.
@@ -361,10 +501,11 @@ impl ShardPosition {
 }
 
 /// A shard's position, as saved.
-pub(super) fn position(cursor: &str, skip: u64) -> Position {
+pub(super) fn position(cursor: &str, skip: u64, since: Option<i64>) -> Position {
     ShardPosition {
         cursor: cursor.to_owned(),
         skip,
+        since,
     }
     .into_json()
 }
@@ -418,7 +559,9 @@ mod tests {
             ..SlsSourceConfig::parse(spec).expect("config")
         };
         let config = Arc::new(config);
-        let layout = Layout::new(vec!["id".into()], Default::default(), false, |_| false);
+        let layout = Layout::new(vec!["id".into()], Default::default(), false, false, |_| {
+            false
+        });
         let (tx, rx) = mpsc::channel(100);
         let reader = ShardReader {
             client: SlsClient::new("http://127.0.0.1:1", "demo", None).expect("client"),
@@ -428,12 +571,15 @@ mod tests {
             stream: "sls://demo/orders/0".into(),
             cursor: cursor.to_owned(),
             skip,
+            since: 7,
+            saved: false,
             seq: Arc::default(),
             in_flight: Arc::default(),
             idle_since: Arc::default(),
             settled: Arc::default(),
             batches: tx,
-            readonly: false,
+            readonly: Arc::default(),
+            removed: Arc::default(),
             lease: Lease::new(),
             failures: Arc::default(),
         };
@@ -486,7 +632,7 @@ mod tests {
             positions.push(batch.position);
         }
         assert_eq!(ids, ["8", "9", "10"]);
-        assert_eq!(positions, [position("c5", 0)]);
+        assert_eq!(positions, [position("c5", 0, Some(7))]);
     }
 
     #[test]
