@@ -15,11 +15,14 @@
 #   scaling    the same at 100k, 300k and all rows: throughput against rows (plot)
 #   transform  the enrich stage alone, to stdout, in Rust, Python and JavaScript
 #   stream     a backlog drained from a 4-shard sls-lite: throughput and resident memory;
-#              then 10k records/s for 20 s: put-to-visible latency (plot)
+#              then 10k records/s for 20 s: put-to-visible latency (plot); the requests an
+#              idle shard costs, holo-host beside the official Python consumer library; and
+#              one shard drained with 150 ms added to every pull: MB/s, against the 5 MB/s a
+#              shard takes in writes
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-ROWS=1000000 WRITERS=2 BACKLOG=1000000 ROUNDS=3 RATE=10000 SECONDS_PACED=20 DOCS=
+ROWS=1000000 WRITERS=2 BACKLOG=1000000 ROUNDS=3 RATE=10000 SECONDS_PACED=20 IDLE_SECONDS=30 SLOW=300000 DOCS=
 PROFILE=release OUT="$TARGET_DIR/bench"
 while [ $# -gt 0 ]; do
     case $1 in
@@ -27,8 +30,8 @@ while [ $# -gt 0 ]; do
         --writers) WRITERS=$2; shift 2 ;;
         --backlog) BACKLOG=$2; shift 2 ;;
         --rounds) ROUNDS=$2; shift 2 ;;
-        --quick) ROWS=100000 BACKLOG=50000 ROUNDS=1 SECONDS_PACED=5; shift ;;
-        --smoke) ROWS=20000 BACKLOG=5000 ROUNDS=1 RATE=1000 SECONDS_PACED=2 PROFILE=dev
+        --quick) ROWS=100000 BACKLOG=50000 ROUNDS=1 SECONDS_PACED=5 IDLE_SECONDS=10 SLOW=50000; shift ;;
+        --smoke) ROWS=20000 BACKLOG=5000 ROUNDS=1 RATE=1000 SECONDS_PACED=2 IDLE_SECONDS=3 SLOW=5000 PROFILE=dev
                  OUT="$TARGET_DIR/bench-smoke"; shift ;;
         --docs|--readme) DOCS=1; shift ;;
         *) echo "usage: $0 [--rows N] [--writers N] [--backlog N] [--rounds N] [--quick|--smoke] [--docs]" >&2; exit 2 ;;
@@ -63,6 +66,21 @@ psql_() { psql -q -X -v ON_ERROR_STOP=1 "$DSN" "$@"; }
 FACTS="$WORK/facts"
 : > "$FACTS"
 fact() { echo "$*" >> "$FACTS"; }
+# Watches holo-host PID until it ends by itself (the caller then waits for it), sampling its
+# resident memory into RSS_FILE; prints the seconds from START until TABLE held N rows
+# (nothing if it never did).
+wait_drained() {
+    local pid=$1 table=$2 n=$3 start=$4 rss=$5 drained=
+    : > "$rss"
+    while kill -0 "$pid" 2>/dev/null; do
+        awk '/VmRSS/ {print $2}' "/proc/$pid/status" >> "$rss" 2>/dev/null || true
+        if [ -z "$drained" ] && [ "$(psql -tA -X "$DSN" -c "SELECT count(*) FROM $table")" = "$n" ]; then
+            drained=$(elapsed "$start")
+        fi
+        sleep 0.1
+    done
+    echo "$drained"
+}
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc; }
 
@@ -196,7 +214,8 @@ for lang in rust python js; do
 done
 
 say "stream: a backlog of $BACKLOG records from 4 shards"
-start_sls_lite "$WORK" --logstore bench/backlog:4 --logstore bench/live:4 --anonymous
+start_sls_lite "$WORK" --logstore bench/backlog:4 --logstore bench/live:4 --logstore bench/idle:4 \
+    --logstore bench/idlepy:4 --logstore bench/slow:1 --anonymous
 PIDS+=("$SLS_PID")
 SLS=$SLS_ADDR
 python3 scripts/bench/feed.py --sls "$SLS" --project bench --logstore backlog --count "$BACKLOG" >/dev/null
@@ -206,15 +225,7 @@ start=$(now)
 "$BIN/holo-host" run --source "sls://bench/backlog$SRC" --sink "$DSN" --table public.backlog \
     --exit-when-idle 3s --no-progress 2>"$WORK/stream.log" &
 HH=$!
-: > "$WORK/rss"
-drained=
-while kill -0 "$HH" 2>/dev/null; do
-    awk '/VmRSS/ {print $2}' "/proc/$HH/status" >> "$WORK/rss" 2>/dev/null || true
-    if [ -z "$drained" ] && [ "$(psql -tA -X "$DSN" -c "SELECT count(*) FROM backlog")" = "$BACKLOG" ]; then
-        drained=$(elapsed "$start")
-    fi
-    sleep 0.2
-done
+drained=$(wait_drained "$HH" backlog "$BACKLOG" "$start" "$WORK/rss")
 wait "$HH"
 [ -n "$drained" ] || { echo "the backlog was not drained: $(tail -3 "$WORK/stream.log")" >&2; exit 1; }
 fact stream drain "$BACKLOG" "$drained"
@@ -238,10 +249,39 @@ kill -TERM "$HH"; wait "$HH" || true
 psql -tA -X "$DSN" -c "SELECT extract(epoch FROM landed_at) * 1000 - sent_ms FROM live" > "$WORK/latency"
 fact latency "$RATE" "$SECONDS_PACED" "$SENT"
 
+say "stream: requests of 4 idle shards for $IDLE_SECONDS s, holo-host and the official Python consumer"
+SDK_PY="$TARGET_DIR/py-venv/bin/python"
+if ! "$SDK_PY" -c "import aliyun.log.consumer" 2>/dev/null; then
+    { python3 -m venv "$TARGET_DIR/py-venv" && "$SDK_PY" -m pip install --quiet --disable-pip-version-check \
+        aliyun-log-python-sdk==0.9.52; } >/dev/null 2>&1 || say "the official Python SDK cannot be installed: no reference row"
+fi
+psql_ -c "CREATE TABLE idle (id int8, sent_ms int8, payload text)"
+python3 scripts/bench/idle_requests.py --sls "$SLS" --holo-host "$BIN/holo-host" --dsn "$DSN" \
+    --python "$SDK_PY" --seconds "$IDLE_SECONDS" > "$WORK/requests.json"
+
+say "stream: one shard of $SLOW records drained with 150 ms added to every pull"
+python3 scripts/bench/feed.py --sls "$SLS" --project bench --logstore slow --count "$SLOW" >/dev/null
+python3 - "$SLS" <<'SLOWPY'
+import json, sys, urllib.request
+rule = {"op": "pull", "logstore": "slow", "latency_ms": 150}
+req = urllib.request.Request(f"http://{sys.argv[1]}/_admin/faults", data=json.dumps(rule).encode(), method="POST")
+urllib.request.urlopen(req, timeout=10).read()
+SLOWPY
+SLOW_BYTES=$(python3 -c "import json,sys,urllib.request; s=json.load(urllib.request.urlopen('http://$SLS/_admin/stats')); print(sum(sh['bytes'] for ls in s['logstores'] if ls['logstore']=='slow' for sh in ls['shards']))")
+psql_ -c "CREATE TABLE slow (id int8, sent_ms int8, payload text)"
+start=$(now)
+"$BIN/holo-host" run --source "sls://bench/slow?endpoint=http://$SLS&anonymous=true&start=begin&columns=id,sent_ms,payload&meta=none" \
+    --sink "$DSN" --table public.slow --exit-when-idle 2s --no-progress 2>"$WORK/slow.log" &
+HH=$!
+slow_drained=$(wait_drained "$HH" slow "$SLOW" "$start" /dev/null)
+wait "$HH"
+[ -n "$slow_drained" ] || { echo "the slow shard was not drained: $(tail -3 "$WORK/slow.log")" >&2; exit 1; }
+fact slow "$SLOW" "$SLOW_BYTES" "$slow_drained"
+
 say "report"
-"$PY" - "$FACTS" "$WORK/latency" "$OUT/results.json" "$ROWS" "$WRITERS" "$BACKLOG" <<'PY'
+"$PY" - "$FACTS" "$WORK/latency" "$OUT/results.json" "$ROWS" "$WRITERS" "$BACKLOG" "$WORK/requests.json" <<'PY'
 import json, os, statistics, subprocess, sys, datetime
-facts, latency_file, out, rows, writers, backlog = sys.argv[1:7]
+facts, latency_file, out, rows, writers, backlog, requests_file = sys.argv[1:8]
 rows, writers, backlog = int(rows), int(writers), int(backlog)
 batch, scaling, transform, skipped, tskipped, stream = {}, {}, {}, {}, {}, {}
 rss = []
@@ -262,6 +302,8 @@ for line in open(facts):
         lang, why = rest.split(" ", 1); transform[lang] = {"skipped": why}
     elif kind == "stream":
         _, n, s = rest.split(" "); stream["backlog"] = int(n); stream["drain_seconds"] = float(s)
+    elif kind == "slow":
+        n, b, s = rest.split(" "); stream["slow_shard"] = {"records": int(n), "bytes": int(b), "seconds": float(s), "latency_ms": 150}
     elif kind == "rss":
         rss = [int(x) / 1024 for x in rest.split()]
     elif kind == "latency":
@@ -272,6 +314,7 @@ def pct(p):
 lat.update({"p50_ms": pct(50), "p99_ms": pct(99), "max_ms": samples[-1] if samples else float("nan"),
             "samples_ms": samples[:: max(1, len(samples) // 5000)]})
 stream.update({"rss_peak_mib": max(rss) if rss else 0, "rss_median_mib": statistics.median(rss) if rss else 0, "latency": lat})
+stream["idle_requests"] = json.load(open(requests_file))
 runs = {name: {"seconds": statistics.median(s for s, _, _ in v), "all": [s for s, _, _ in v],
                "client_cpu": statistics.median(c for _, c, _ in v),
                "server_cpu": statistics.median(p for _, _, p in v)} for name, v in batch.items()}

@@ -97,7 +97,7 @@ pub struct Metrics {
     pub shard_expired: Family<ShardLabel, Counter>,
     /// Shards read again from `begin` or `end` after the service refused their cursor
     /// (`on_invalid_cursor=`), or released because the service removed them.
-    pub shard_resets: Family<ShardEventLabel, Counter>,
+    pub shard_events: Family<ShardEventLabel, Counter>,
     ready: AtomicBool,
 }
 
@@ -127,7 +127,7 @@ impl Default for Metrics {
             shard_lag: Family::default(),
             shard_caught_up: Family::default(),
             shard_expired: Family::default(),
-            shard_resets: Family::default(),
+            shard_events: Family::default(),
             ready: AtomicBool::new(false),
             registry: Registry::default(),
         };
@@ -186,33 +186,38 @@ impl Default for Metrics {
             "Statements sent to find the rows at fault in batches the server refused",
             m.split_statements.clone(),
         );
-        registry.register(
-            "sls_shards_held",
-            "Log Service shards this member reads",
-            m.shards_held.clone(),
-        );
-        registry.register(
-            "sls_shard_lag_seconds",
-            "Seconds between now and the newest log of the shard's last pull (0: caught up)",
-            m.shard_lag.clone(),
-        );
-        registry.register(
-            "sls_shard_caught_up",
-            "1 when the shard's last pull found nothing new",
-            m.shard_caught_up.clone(),
-        );
-        registry.register(
-            "sls_shard_expired_log_groups",
-            "Log groups the logstore's TTL removed before they were read",
-            m.shard_expired.clone(),
-        );
-        registry.register(
-            "sls_shard_events",
-            "Shards restarted after an invalid cursor, or released because the service removed them",
-            m.shard_resets.clone(),
-        );
+        register_sls(&mut registry, &m);
         Metrics { registry, ..m }
     }
+}
+
+/// The Log Service source's metrics.
+fn register_sls(registry: &mut Registry, m: &Metrics) {
+    registry.register(
+        "sls_shards_held",
+        "Log Service shards this member reads",
+        m.shards_held.clone(),
+    );
+    registry.register(
+        "sls_shard_lag_seconds",
+        "Seconds between now and the newest log of the shard's last pull (0: caught up)",
+        m.shard_lag.clone(),
+    );
+    registry.register(
+        "sls_shard_caught_up",
+        "1 when the shard's last pull found nothing new",
+        m.shard_caught_up.clone(),
+    );
+    registry.register(
+        "sls_shard_expired_log_groups",
+        "Log groups the logstore's TTL removed before they were read",
+        m.shard_expired.clone(),
+    );
+    registry.register(
+        "sls_shard_events",
+        "Shards restarted after an invalid cursor, or released because the service removed them",
+        m.shard_events.clone(),
+    );
 }
 
 impl Metrics {
@@ -309,7 +314,7 @@ impl Metrics {
             shard: shard.to_owned(),
             event: event.to_owned(),
         };
-        self.shard_resets.get_or_create(&label).inc();
+        self.shard_events.get_or_create(&label).inc();
     }
 
     /// After a pull of `shard`: caught up, or how far behind its newest log (`newest`,

@@ -47,6 +47,23 @@ def table(r):
     out.append(f"| resident memory while draining: peak / median | {s['rss_peak_mib']:.0f} MiB / {s['rss_median_mib']:.0f} MiB |")
     lat = s["latency"]
     out.append(f"| put-to-visible at {lat['rate']:,} records/s for {lat['seconds']} s (`--batch-interval` default) | p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms over {lat['records']:,} records |")
+    slow = s.get("slow_shard")
+    if slow:
+        mbs = slow["bytes"] / slow["seconds"] / 1e6
+        out.append(f"| one shard of {slow['records']:,} records ({slow['bytes'] / 1e6:.0f} MB) drained with {slow['latency_ms']} ms added to every pull | {slow['seconds']:.2f} s: {mbs:.1f} MB/s ({mbs / 5:.1f}× the 5 MB/s a shard takes in writes) |")
+    idle = s.get("idle_requests")
+    if idle:
+        out.append("")
+        out.append(f"| requests per idle shard and second ({idle['seconds']:.0f} s, 4 shards, one consumer group member) | all | by operation |")
+        out.append("|---|---|---|")
+        for who in ("holo-host", "python consumer"):
+            rates = idle.get(who, {})
+            if "skipped" in rates:
+                out.append(f"| {who} | skipped: {rates['skipped']} | |")
+                continue
+            ops = ", ".join(f"{op} {r}" for op, r in rates.items() if op != "all")
+            name = "official Python consumer library (defaults)" if who == "python consumer" else who
+            out.append(f"| {name} | {rates.get('all', 0)} | {ops} |")
     return "\n".join(out) + "\n"
 
 

@@ -12,6 +12,9 @@ exactly once.
   stream  records fed to a 4-shard sls-lite at a steady rate while one consumer is killed
           after 1-4 s of each life; at the end a last run drains the logstore
           (--exit-when-idle) and ids 1..fed must each be in the table once.
+  lifecycle  the same on a logstore whose shards are split and merged under it, whose table
+          is dropped and created again, and whose TTL removes data not yet read (see
+          lifecycle.py for what is expected of each).
 
 Prints a table of trials, and writes it as JSON for the Soak section of docs/testing.md. Only
 loopback addresses are used."""
@@ -29,6 +32,7 @@ import time
 import urllib.request
 
 from hologres import Hologres
+from lifecycle import Lifecycle
 from sls import SlsLite
 
 
@@ -45,8 +49,9 @@ def parse():
     p.add_argument("--sls", required=True)
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--rate", type=int, default=2000, help="records a second fed to the stream")
-    p.add_argument("--parts", default="csv,stream,hologres",
-                   help="which parts to run: csv, stream, hologres, comma-separated")
+    p.add_argument("--sls-life", help="the anonymous sls-lite of the lifecycle part")
+    p.add_argument("--parts", default="csv,stream,lifecycle,hologres",
+                   help="which parts to run: csv, stream, lifecycle, hologres, comma-separated")
     p.add_argument("--hologres", help="DSN of a hologres-lite in front of the same PostgreSQL")
     p.add_argument("--json", required=True)
     p.add_argument("--seed", type=int, default=int(time.time()))
@@ -108,6 +113,15 @@ class Soak:
         with open(os.path.join(self.args.work, f"{name}.log"), "ab") as log:
             return subprocess.Popen([self.args.holo_host, "run", *run_args, "--sink", dsn or self.args.dsn,
                                      "--no-progress"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+    @staticmethod
+    def finish(proc, timeout):
+        """The exit code of a last run that drains its source, or "timeout" (then killed)."""
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return "timeout"
 
     def log_tail(self, name):
         with open(os.path.join(self.args.work, f"{name}.log"), "rb") as f:
@@ -277,12 +291,7 @@ class Soak:
         finally:
             feeding.clear()
             feeder.join()
-        last = self.holo_host("stream", self.stream_args(2, idle="3s"), env)
-        try:
-            code = last.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            last.kill()
-            code = "timeout"
+        code = self.finish(self.holo_host("stream", self.stream_args(2, idle="3s"), env), 120)
         count, distinct, top = (int(x) for x in self.db.scalar(
             "SELECT count(*), count(DISTINCT id), coalesce(max(id), 0) FROM soak_events").split("|"))
         self.trial("stream", self.args.kills + 1, 2, f"last run, drained (exit {code})", count)
@@ -299,6 +308,8 @@ class Soak:
             self.csv()
         if "stream" in parts:
             self.stream()
+        if "lifecycle" in parts:
+            Lifecycle(self, self.args.sls_life).run()
         if "hologres" in parts:
             Hologres(self, self.args.hologres).run()
         self.summary.update(trials=self.trials, failures=self.failures)

@@ -9,7 +9,7 @@ use sls_lite::faults::{FaultRule, Op};
 use sls_lite::proto::LogTag;
 use sls_lite::testing::{Client, Compression};
 
-use crate::source::sls_source::{put_ids, run_until_idle, server, source_args};
+use crate::source::sls_source::{PROJECT, put_ids, run_until_idle, server, server_of, source_args};
 use crate::support::{
     Args, assert_failure, assert_success, dead_letters, id_logs, pg::TestPg, query_i64, scratch,
     table,
@@ -209,6 +209,42 @@ async fn a_parent_removed_by_the_ttl_is_released() {
     // The children's 100, and whatever of the parent was read before it went.
     let children = format!("SELECT count(*) FROM {t} WHERE id > 100");
     assert_eq!(query_i64(&children).await, 100, "{log}");
+    server.shutdown().await;
+}
+
+/// A stream read while the service splits its shards by itself under load (automatic
+/// splitting), with `start=end`: every record put after the start lands once.
+#[tokio::test(flavor = "multi_thread")]
+async fn automatic_splits_during_a_stream_lose_and_reorder_nothing() {
+    let spec = sls_lite::config::LogstoreSpec::new(PROJECT, "auto-split", 1).with_auto_split(4, 15);
+    let (server, client) = server_of(spec).await;
+    let t = table(
+        "sls_auto_split",
+        "(seq bigserial, id int8 PRIMARY KEY, payload text NOT NULL)",
+    )
+    .await;
+    let args = ids_args(
+        &server,
+        "auto-split",
+        "&start=end&consumer_group=holo&timeout=5",
+    )
+    .with(["--batch-rows", "50"])
+    .sink(&TestPg::shared().dsn(), &t)
+    .env("RUST_LOG", "holo_host=info");
+    let running = tokio::task::spawn_blocking(move || {
+        args.with(["--exit-when-idle", "4s", "--batch-interval", "100ms"])
+            .run()
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // 100 log groups of 20, in bursts: the shards split while the stream reads them.
+    for burst in 0..10u32 {
+        put_ids(&client, "auto-split", burst * 200 + 1..=burst * 200 + 200).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = assert_success(&running.await.unwrap());
+    let shards = client.list_shards("auto-split").await.expect("shards");
+    assert!(shards.len() > 3, "no automatic split: {shards:?}");
+    assert_eq!(count(&t).await, 2000, "{log}");
     server.shutdown().await;
 }
 

@@ -19,8 +19,12 @@ pub const KEY_SECRET: &str = "stream-test-secret";
 
 /// A server of one logstore that wants signed requests, and a client that signs them.
 pub async fn server(logstore: &str, shards: u32) -> (RunningServer, Client) {
-    let config = Config::new([LogstoreSpec::new(PROJECT, logstore, shards)])
-        .with_access_key(KEY_ID, KEY_SECRET);
+    server_of(LogstoreSpec::new(PROJECT, logstore, shards)).await
+}
+
+/// [`server`] of a logstore described in full.
+pub async fn server_of(spec: LogstoreSpec) -> (RunningServer, Client) {
+    let config = Config::new([spec]).with_access_key(KEY_ID, KEY_SECRET);
     let server = Server::start(config).await.expect("start sls-lite");
     let client = Client::new(server.addr(), PROJECT).with_access_key(KEY_ID, KEY_SECRET);
     (server, client)
@@ -294,6 +298,7 @@ pub fn member_named(
         .sink(&TestPg::shared().dsn(), t)
         .with(["--batch-rows", "25", "--batch-interval", "100ms"])
         .with(["--exit-when-idle", idle])
+        .env("RUST_LOG", "holo_host=info")
         .command()
 }
 

@@ -254,7 +254,12 @@ async fn a_member_that_loses_its_heartbeats_hands_over_its_shards() {
         if !owners.is_empty() && owners.values().all(|m| m == "member-b") {
             break;
         }
-        assert!(Instant::now() < deadline, "b never took over: {owners:?}");
+        assert!(
+            Instant::now() < deadline,
+            "b never took over: {owners:?}\n--- a:\n{}\n--- b:\n{}",
+            a.log(),
+            b.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_secs(4)).await;

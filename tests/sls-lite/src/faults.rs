@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::SlsError;
 
 /// The operation a request performs, as fault rules name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Every operation below.
@@ -228,10 +228,11 @@ pub struct Outcome {
     pub empty_cursor: bool,
 }
 
-/// The active rules.
+/// The active rules, and the requests seen by operation (every request passes here).
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Vec<FaultRule>,
+    requests: std::collections::BTreeMap<Op, u64>,
 }
 
 impl Faults {
@@ -250,6 +251,11 @@ impl Faults {
         &self.rules
     }
 
+    /// Requests seen so far, by operation (for request-volume figures).
+    pub fn requests(&self) -> &std::collections::BTreeMap<Op, u64> {
+        &self.requests
+    }
+
     /// Applies the matching rules to one request: latencies add up, the first error wins, and
     /// every matching rule uses up one of its `times`.
     pub fn apply(&mut self, op: Op, logstore: &str, shard: Option<u32>) -> Outcome {
@@ -263,6 +269,7 @@ impl Faults {
 
     /// [`Faults::apply`] for a request of a known kind; rules past their time are dropped.
     pub fn apply_to(&mut self, req: Request<'_>) -> Outcome {
+        *self.requests.entry(req.op).or_default() += 1;
         let now = Instant::now();
         self.rules.retain(|r| r.expires.is_none_or(|t| now < t));
         let mut outcome = Outcome::default();

@@ -25,8 +25,8 @@ pub(super) const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 const CALL_PATIENCE: Duration = Duration::from_secs(10);
 
 enum Message {
-    /// The shard's committed cursor.
-    Cursor(u32, String),
+    /// The shard's committed cursor; `true`: write it now.
+    Cursor(u32, String, bool),
     /// Write everything now (a shard released, the stream ending); answered when done.
     Flush(oneshot::Sender<()>),
 }
@@ -64,8 +64,11 @@ impl Checkpoints {
             loop {
                 tokio::select! {
                     message = rx.recv() => match message {
-                        Some(Message::Cursor(shard, cursor)) => {
+                        Some(Message::Cursor(shard, cursor, now)) => {
                             writer.due.insert(shard, cursor);
+                            if now {
+                                writer.write_due().await;
+                            }
                         }
                         Some(Message::Flush(done)) => {
                             writer.write_due().await;
@@ -85,7 +88,14 @@ impl Checkpoints {
 
     /// `cursor` of `shard` is committed: its checkpoint may say so.
     pub(super) fn committed(&self, shard: u32, cursor: String) {
-        let _ = self.tx.send(Message::Cursor(shard, cursor));
+        let _ = self.tx.send(Message::Cursor(shard, cursor, false));
+    }
+
+    /// A read-only shard is read to its end: its checkpoint is written at once, since the
+    /// group hands out its children (in order) only once the checkpoint says so, as the
+    /// official consumers save one when a shard ends.
+    pub(super) fn finished(&self, shard: u32, cursor: String) {
+        let _ = self.tx.send(Message::Cursor(shard, cursor, true));
     }
 
     /// Writes what is due now, and waits for it.

@@ -28,6 +28,20 @@ impl std::fmt::Display for StartFrom {
     }
 }
 
+impl StartFrom {
+    /// As the `start=` option says it.
+    fn parse(value: &str) -> Result<StartFrom, String> {
+        Ok(match value {
+            "begin" => StartFrom::Begin,
+            "end" => StartFrom::End,
+            "checkpoint" => StartFrom::Checkpoint,
+            t => StartFrom::Time(t.parse().map_err(|_| {
+                format!("start `{t}` is not begin, end, checkpoint or unix seconds")
+            })?),
+        })
+    }
+}
+
 /// What a shard does when the service says its cursor is not valid (`InvalidCursor`: the
 /// logstore was deleted and created again, or the cursor belongs to another shard).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +52,20 @@ pub enum OnInvalidCursor {
     Begin,
     /// Read that shard from its newest data on.
     End,
+}
+
+impl OnInvalidCursor {
+    /// As the `on_invalid_cursor=` option says it.
+    fn parse(value: &str) -> Result<OnInvalidCursor, String> {
+        match value {
+            "fail" => Ok(OnInvalidCursor::Fail),
+            "begin" => Ok(OnInvalidCursor::Begin),
+            "end" => Ok(OnInvalidCursor::End),
+            other => Err(format!(
+                "on_invalid_cursor `{other}` is not fail, begin or end"
+            )),
+        }
+    }
 }
 
 /// What the Log Service source reads, and how it cuts the stream into batches.
@@ -182,29 +210,9 @@ impl SlsSourceConfig {
                             format!("timeout `{value}` is not a number of seconds")
                         })?
                 }
-                "start" => {
-                    config.start = match value.as_str() {
-                        "begin" => StartFrom::Begin,
-                        "end" => StartFrom::End,
-                        "checkpoint" => StartFrom::Checkpoint,
-                        t => StartFrom::Time(t.parse().map_err(|_| {
-                            format!("start `{t}` is not begin, end, checkpoint or unix seconds")
-                        })?),
-                    }
-                }
+                "start" => config.start = StartFrom::parse(&value)?,
                 "tags" => config.tags = list(&value),
-                "on_invalid_cursor" => {
-                    config.on_invalid_cursor = match value.as_str() {
-                        "fail" => OnInvalidCursor::Fail,
-                        "begin" => OnInvalidCursor::Begin,
-                        "end" => OnInvalidCursor::End,
-                        other => {
-                            return Err(format!(
-                                "on_invalid_cursor `{other}` is not fail, begin or end"
-                            ));
-                        }
-                    }
-                }
+                "on_invalid_cursor" => config.on_invalid_cursor = OnInvalidCursor::parse(&value)?,
                 "open_timeout" => {
                     config.open_timeout = value
                         .parse()

@@ -147,6 +147,7 @@ impl SlsSource {
                 heartbeat: None,
                 checkpoints,
                 assigned: false,
+                empty_since: None,
             };
             c.run(acks, stop).await;
         })
@@ -192,6 +193,8 @@ struct Coordinator<E> {
     /// In a group: a heartbeat has said which shards are ours (before it, holding nothing
     /// is no sign of being done).
     assigned: bool,
+    /// Since when this member holds no shard.
+    empty_since: Option<Instant>,
 }
 
 impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
@@ -350,13 +353,18 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
         }
     }
 
-    fn idle_long_enough(&self) -> bool {
+    fn idle_long_enough(&mut self) -> bool {
         let Some(wait) = self.source.config.exit_when_idle else {
             return false;
         };
-        // In a group, holding nothing is fine once the others are done (see `others_done`).
-        (self.assigned || !self.shards.is_empty())
-            && self.waiting == 0
+        // In a group, holding nothing for as long is fine once the others are done (see
+        // `others_done`): shards may still be on their way from another member.
+        if self.shards.is_empty() {
+            let since = self.empty_since.get_or_insert_with(Instant::now);
+            return self.assigned && self.waiting == 0 && since.elapsed() >= wait;
+        }
+        self.empty_since = None;
+        self.waiting == 0
             && self.shards.values().all(|s| {
                 s.in_flight.load(Ordering::Acquire) == 0
                     && s.idle_since
@@ -633,7 +641,11 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             {
                 s.checkpointed = Some(cursor.clone());
                 if let Some(checkpoints) = &self.checkpoints {
-                    checkpoints.committed(id, cursor);
+                    if s.readonly.load(Ordering::Acquire) {
+                        checkpoints.finished(id, cursor);
+                    } else {
+                        checkpoints.committed(id, cursor);
+                    }
                 }
             }
         }
@@ -647,11 +659,16 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             s.in_flight.fetch_sub(1, Ordering::AcqRel);
         }
         if let Some((cursor, _)) = parse_position(&ack.position) {
+            let mut readonly = false;
             if let Some(s) = self.shards.get_mut(&shard) {
                 s.checkpointed = Some(cursor.clone());
+                readonly = s.readonly.load(Ordering::Acquire);
             }
-            if let Some(checkpoints) = &self.checkpoints {
-                checkpoints.committed(shard, cursor);
+            match &self.checkpoints {
+                // Draining a read-only shard: its children wait for its checkpoint.
+                Some(checkpoints) if readonly => checkpoints.finished(shard, cursor),
+                Some(checkpoints) => checkpoints.committed(shard, cursor),
+                None => {}
             }
         }
     }
@@ -681,82 +698,8 @@ async fn connect(
                       "the consumer group had another timeout or order: updated it");
         }
     }
-    let layout = learn_layout(client, config, &shards).await?;
+    let layout = Layout::learn(client, config, &shards).await?;
     Ok((shards, layout))
-}
-
-/// The columns: the content keys given, or learned from the first logs of each shard; the
-/// metadata named in `meta=` (every tag named there gets its column), or, without `meta=`,
-/// every tag those first logs carry. Tags that come later are dead-lettered (see
-/// `ShardReader::unplaced_tags`) unless declared (`tags=`) or kept in `__tags__`.
-async fn learn_layout(
-    client: &SlsClient,
-    config: &SlsSourceConfig,
-    shards: &[Shard],
-) -> Result<Layout, SlsSourceError> {
-    let named = |c: &str| {
-        config
-            .meta
-            .as_ref()
-            .is_some_and(|m| m.iter().any(|n| n == c))
-    };
-    let mut keys: Vec<String> = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut tags: BTreeSet<String> = (config.meta.iter().flatten())
-        .filter_map(|m| m.strip_prefix("__tag__:"))
-        .chain(config.tags.iter().map(String::as_str))
-        .map(str::to_owned)
-        .collect();
-    let mut time_ns = named("__time_ns__");
-    if config.meta.is_none() {
-        tags.insert("__receive_time__".to_owned());
-    }
-    // Nothing to learn when both the columns and the metadata are given.
-    let learn = config.columns.is_none() || config.meta.is_none();
-    for shard in shards.iter().filter(|_| learn) {
-        let first = async {
-            let cursor = (client)
-                .get_cursor(&config.logstore, shard.id, CursorFrom::Begin)
-                .await?;
-            client
-                .pull_logs(&config.logstore, shard.id, &cursor, 10, None)
-                .await
-        };
-        let pull = match first.await {
-            Ok(pull) => pull,
-            // Removed since the listing (its data expired): nothing to learn from.
-            Err(e) if e.is_code("ShardNotExist") => continue,
-            Err(e) => return Err(e.into()),
-        };
-        for group in &pull.groups {
-            tags.extend(group.tags.iter().map(|(k, _)| k.clone()));
-            for log in &group.logs {
-                time_ns |= log.time_ns.is_some();
-                for (k, _) in &log.contents {
-                    if seen.insert(k.clone()) {
-                        keys.push(k.clone());
-                    }
-                }
-            }
-        }
-    }
-    let content = match &config.columns {
-        Some(c) => c.clone(),
-        None if keys.is_empty() => {
-            return Err(SlsSourceError::NoColumns {
-                project: config.project.clone(),
-                logstore: config.logstore.clone(),
-            });
-        }
-        None => keys,
-    };
-    Ok(Layout::new(
-        content,
-        tags,
-        time_ns,
-        named("__tags__"),
-        |c| config.wants_meta(c),
-    ))
 }
 
 /// The next heartbeat's assignment; never, without a group.

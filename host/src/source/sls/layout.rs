@@ -4,6 +4,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use sls_client::{CursorFrom, Shard, SlsClient};
+
+use super::config::SlsSourceConfig;
+use super::error::SlsSourceError;
 use crate::record::{Column, Schema};
 
 /// Which column holds what.
@@ -77,5 +81,81 @@ impl Layout {
             all_tags,
             schema: columns.into(),
         }
+    }
+}
+
+impl Layout {
+    /// The columns: the content keys given, or learned from the first logs of each shard; the
+    /// metadata named in `meta=` (every tag named there gets its column), or, without `meta=`,
+    /// every tag those first logs carry. Tags that come later are dead-lettered (see
+    /// `ShardReader::unplaced_tags`) unless declared (`tags=`) or kept in `__tags__`.
+    pub(super) async fn learn(
+        client: &SlsClient,
+        config: &SlsSourceConfig,
+        shards: &[Shard],
+    ) -> Result<Layout, SlsSourceError> {
+        let named = |c: &str| {
+            config
+                .meta
+                .as_ref()
+                .is_some_and(|m| m.iter().any(|n| n == c))
+        };
+        let mut keys: Vec<String> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut tags: BTreeSet<String> = (config.meta.iter().flatten())
+            .filter_map(|m| m.strip_prefix("__tag__:"))
+            .chain(config.tags.iter().map(String::as_str))
+            .map(str::to_owned)
+            .collect();
+        let mut time_ns = named("__time_ns__");
+        if config.meta.is_none() {
+            tags.insert("__receive_time__".to_owned());
+        }
+        // Nothing to learn when both the columns and the metadata are given.
+        let learn = config.columns.is_none() || config.meta.is_none();
+        for shard in shards.iter().filter(|_| learn) {
+            let first = async {
+                let cursor = (client)
+                    .get_cursor(&config.logstore, shard.id, CursorFrom::Begin)
+                    .await?;
+                client
+                    .pull_logs(&config.logstore, shard.id, &cursor, 10, None)
+                    .await
+            };
+            let pull = match first.await {
+                Ok(pull) => pull,
+                // Removed since the listing (its data expired): nothing to learn from.
+                Err(e) if e.is_code("ShardNotExist") => continue,
+                Err(e) => return Err(e.into()),
+            };
+            for group in &pull.groups {
+                tags.extend(group.tags.iter().map(|(k, _)| k.clone()));
+                for log in &group.logs {
+                    time_ns |= log.time_ns.is_some();
+                    for (k, _) in &log.contents {
+                        if seen.insert(k.clone()) {
+                            keys.push(k.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let content = match &config.columns {
+            Some(c) => c.clone(),
+            None if keys.is_empty() => {
+                return Err(SlsSourceError::NoColumns {
+                    project: config.project.clone(),
+                    logstore: config.logstore.clone(),
+                });
+            }
+            None => keys,
+        };
+        Ok(Layout::new(
+            content,
+            tags,
+            time_ns,
+            named("__tags__"),
+            |c| config.wants_meta(c),
+        ))
     }
 }

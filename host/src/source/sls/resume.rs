@@ -183,10 +183,12 @@ fn cursor_number(cursor: &str) -> Option<u128> {
     std::str::from_utf8(&raw).ok()?.parse().ok()
 }
 
-/// Logs that the TTL removed part of a shard before it was read.
-pub(super) fn report_expired(stream: &str, groups: u64, skip: u64) {
+/// Logs that the TTL removed part of a shard before it was read: from `cursor` to the
+/// shard's oldest data.
+pub(super) fn report_expired(stream: &str, cursor: &str, groups: u64, skip: u64) {
     warn!(
         stream,
+        cursor,
         log_groups = groups,
         "the logstore's TTL removed {groups} log groups of this shard before they were read \
          (the saved cursor was older than the shard's oldest data): reading on from its \

@@ -19,14 +19,22 @@ use crate::record::{Batch, DeadLetter, Lease, Origin, PipelineStage, Position};
 
 /// Log groups the first PullLogs call of a shard asks for, before their size is known.
 const FIRST_PULL_GROUPS: u32 = 10;
-/// Pause after a caught-up pull: the official consumers' idle fetch interval (500 ms in
-/// aliyun-log-go-sdk `consumer/shard_worker.go` and aliyun-log-python-sdk
-/// `consumer/shard_worker.py`, 400 ms in aliyun-log-consumer-java `ShardConsumer.java`),
-/// which bounds both the requests an idle shard costs and how long a new record waits.
+/// Pause after a caught-up pull that followed one with data: the Java consumer library's
+/// fetch interval (aliyun-log-consumer-java `LogHubConfig.DEFAULT_FETCH_INTERVAL_MS`),
+/// which bounds how long a record put on a live shard waits.
+const ACTIVE_PAUSE: Duration = Duration::from_millis(200);
+/// Pause between the pulls of an idle shard (caught up twice in a row): the official
+/// consumers' idle fetch interval (500 ms in aliyun-log-go-sdk `consumer/shard_worker.go`,
+/// 400 ms in aliyun-log-consumer-java `ShardConsumer.java`), which bounds the requests an
+/// idle shard costs.
 const IDLE_PAUSE: Duration = Duration::from_millis(500);
-/// A shard that stays behind grows its pulls up to this many times `--prefetch-bytes`, so
-/// that one round trip brings enough to keep up with a shard written at full speed.
+/// A shard that stays behind at a distance grows its pulls up to this many times
+/// `--prefetch-bytes`, so that one round trip brings enough to keep up with a shard
+/// written at full speed.
 const BEHIND_GROWTH: usize = 8;
+/// A full pull that took longer than this is bound by the round trip (a distant region),
+/// not by reading: only then do pulls grow (near the service they would only take memory).
+const DISTANT: Duration = Duration::from_millis(50);
 /// How often a shard that is behind checks that the TTL has not removed what it reads next.
 const EXPIRY_CHECK_EVERY: Duration = Duration::from_secs(60);
 
@@ -110,16 +118,20 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
         let mut budget = self.config.prefetch_bytes;
         // A saved cursor is checked against the TTL before its first pull.
         let mut expiry_checked = (!self.saved).then(Instant::now);
+        // Log groups the TTL removed before the cursor: reported once a pull from it succeeds.
+        let mut expired = None;
+        // The last pull brought data: a caught-up pull now is a pause in a live stream.
+        let mut active = false;
         loop {
             if *stop.borrow() {
                 break;
             }
-            let expired = if expiry_checked.is_none_or(|t| t.elapsed() >= EXPIRY_CHECK_EVERY) {
+            if expiry_checked.is_none_or(|t| t.elapsed() >= EXPIRY_CHECK_EVERY) {
                 expiry_checked = Some(Instant::now());
-                self.expired_before_cursor().await
-            } else {
-                None
-            };
+                expired = self.expired_before_cursor().await;
+            }
+            let pulled_from = self.cursor.clone();
+            let sent = Instant::now();
             let pull = tokio::select! {
                 pull = self.client.pull_logs(&self.config.logstore, self.shard, &self.cursor, groups, None) => pull,
                 _ = stop.changed() => break,
@@ -133,7 +145,10 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
                         }
                         continue;
                     }
-                    Failed::Moved => continue,
+                    Failed::Moved => {
+                        expired = None;
+                        continue;
+                    }
                     Failed::End => break,
                     Failed::Fatal(e) => {
                         let _ = self.batches.send(Err(e.into())).await;
@@ -142,14 +157,14 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
                 },
             };
             transient.succeeded();
-            if let Some(groups) = expired {
+            if let Some(groups) = expired.take() {
                 // The service read this pull from the shard's oldest data.
-                super::resume::report_expired(&self.stream, groups, self.skip);
+                super::resume::report_expired(&self.stream, &pulled_from, groups, self.skip);
                 self.skip = 0;
             }
             let caught_up = pull.next_cursor == self.cursor || pull.groups.is_empty();
-            // Behind (the pull came back full): ask for more at once, up to a bound.
-            budget = if caught_up || pull.count < groups {
+            // Behind (the pull came back full) and far: ask for more at once, up to a bound.
+            budget = if caught_up || pull.count < groups || sent.elapsed() < DISTANT {
                 self.config.prefetch_bytes
             } else {
                 (budget * 2).min(self.config.prefetch_bytes * BEHIND_GROWTH)
@@ -171,10 +186,12 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             if caught_up {
                 // The expiry check is only for a shard that is behind.
                 expiry_checked = Some(Instant::now());
-                if !pause_unless_stopped(IDLE_PAUSE, &mut stop).await {
+                let pause = if active { ACTIVE_PAUSE } else { IDLE_PAUSE };
+                if !pause_unless_stopped(pause, &mut stop).await {
                     break;
                 }
             }
+            active = !caught_up;
         }
         // Stopping: what was read goes out with its position.
         if pending.records > 0 {

@@ -30,6 +30,7 @@ impl Shared {
                                     "parents": s.meta.parents,
                                     "first": s.first,
                                     "log_groups": s.groups.len(),
+                                    "bytes": s.groups.iter().map(|g| g.bytes.len() as u64).sum::<u64>(),
                                     "logs": s.groups.iter().map(|g| u64::from(g.logs)).sum::<u64>(),
                                 })
                             })
@@ -51,7 +52,10 @@ impl Shared {
                         })
                     })
                     .collect();
-                Ok(Reply::json(serde_json::json!({ "logstores": logstores })))
+                Ok(Reply::json(serde_json::json!({
+                    "logstores": logstores,
+                    "requests": state.faults.requests(),
+                })))
             }
             (["faults"], &Method::GET) => {
                 let state = self.lock();
