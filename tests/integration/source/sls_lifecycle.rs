@@ -215,7 +215,7 @@ async fn a_parent_removed_by_the_ttl_is_released() {
 /// A stream read while the service splits its shards by itself under load (automatic
 /// splitting), with `start=end`: every record put after the start lands once.
 #[tokio::test(flavor = "multi_thread")]
-async fn automatic_splits_during_a_stream_lose_and_reorder_nothing() {
+async fn automatic_splits_during_a_stream_lose_nothing() {
     let spec = sls_lite::config::LogstoreSpec::new(PROJECT, "auto-split", 1).with_auto_split(4, 15);
     let (server, client) = server_of(spec).await;
     let t = table(
