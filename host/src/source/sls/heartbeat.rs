@@ -23,14 +23,6 @@ use super::config::SlsSourceConfig;
 use super::transient::Transient;
 use crate::record::Lease;
 
-/// What the last heartbeat said.
-#[derive(Debug, Clone)]
-pub struct Beat {
-    pub news: News,
-    /// When the group last heard from this member.
-    pub at: Instant,
-}
-
 /// What a heartbeat tells the coordinator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum News {
@@ -65,7 +57,7 @@ impl Held {
 /// The heartbeat task, and what the coordinator learns from it.
 pub struct Heartbeat {
     held: Arc<Mutex<Held>>,
-    beats: watch::Receiver<Option<Beat>>,
+    beats: watch::Receiver<Option<News>>,
     fatal: mpsc::Receiver<SlsError>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -117,8 +109,7 @@ impl Heartbeat {
     /// What the next heartbeat says, or the error that ends the stream.
     pub async fn next(&mut self) -> Result<News, SlsError> {
         if self.beats.changed().await.is_ok() {
-            let beat = self.beats.borrow_and_update();
-            let news = beat.as_ref().map(|b| b.news.clone());
+            let news = self.beats.borrow_and_update().clone();
             return Ok(news.unwrap_or(News::Assigned(BTreeSet::new())));
         }
         // The task ended: with its error, or on stop (then nothing more comes).
@@ -141,7 +132,7 @@ struct Beater {
     config: Arc<SlsSourceConfig>,
     group: String,
     held: Arc<Mutex<Held>>,
-    beat_tx: watch::Sender<Option<Beat>>,
+    beat_tx: watch::Sender<Option<News>>,
     fatal_tx: mpsc::Sender<SlsError>,
     transient: Transient,
     interval: Duration,
@@ -182,11 +173,7 @@ impl Beater {
                 Ok(Ok(assigned)) => {
                     self.transient.succeeded();
                     last_ok = sent;
-                    let beat = Beat {
-                        news: News::Assigned(assigned.into_iter().collect()),
-                        at: sent,
-                    };
-                    if self.beat_tx.send(Some(beat)).is_err() {
+                    if !self.send(News::Assigned(assigned.into_iter().collect())) {
                         return;
                     }
                 }
@@ -227,11 +214,6 @@ impl Beater {
 
     /// Passes news on; `false` when the coordinator is gone.
     fn send(&self, news: News) -> bool {
-        let at = self.beat_tx.borrow().as_ref().map(|b| b.at);
-        let beat = Beat {
-            news,
-            at: at.unwrap_or_else(Instant::now),
-        };
-        self.beat_tx.send(Some(beat)).is_ok()
+        self.beat_tx.send(Some(news)).is_ok()
     }
 }
