@@ -248,6 +248,47 @@ async fn automatic_splits_during_a_stream_lose_nothing() {
     server.shutdown().await;
 }
 
+/// With `start=end`, a job killed before it read any record starts again from the end it
+/// had when it first opened, not from a new end: what arrived while it was down is read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_start_at_the_end_holds_across_a_kill_before_any_record() {
+    let (server, client) = server("first-end", 2).await;
+    put_ids(&client, "first-end", 1..=100).await;
+    let t = table("sls_first_end", IDS).await;
+    let run = || {
+        ids_args(&server, "first-end", "&start=end")
+            .sink(&TestPg::shared().dsn(), &t)
+            .env("RUST_LOG", "holo_host=info")
+    };
+    let mut first = run()
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Opened, its start committed; killed before any record arrives.
+    let progress =
+        "SELECT count(*) FROM holo_host.progress WHERE job LIKE 'sls://holo-demo/first-end/%'";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let made =
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'holo_host' AND tablename = 'progress'";
+    while query_i64(made).await == 0 || query_i64(progress).await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the start positions were never committed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    put_ids(&client, "first-end", 101..=160).await;
+    let log = assert_success(&run_until_idle(run()).await);
+    assert_eq!(count(&t).await, 60, "{log}");
+    let before = format!("SELECT count(*) FROM {t} WHERE id <= 100");
+    assert_eq!(query_i64(&before).await, 0);
+    server.shutdown().await;
+}
+
 /// A log group with `tags`.
 fn tagged(ids: std::ops::RangeInclusive<u32>, tags: &[(&str, &str)]) -> sls_lite::proto::LogGroup {
     let mut group = id_logs(ids, "payload", |i| format!("p{i}"));

@@ -603,6 +603,7 @@ impl<E: From<SlsSourceError> + Send + 'static> Coordinator<E> {
             skip: at.skip,
             since: self.source.resume.since,
             saved: at.saved,
+            first: at.first,
             seq: self.seq.clone(),
             in_flight: in_flight.clone(),
             idle_since: idle_since.clone(),

@@ -25,6 +25,9 @@ pub(super) struct StartAt {
     /// The cursor was saved earlier (a position or a checkpoint), so the logstore's TTL may
     /// have removed what it points at since.
     pub(super) saved: bool,
+    /// The job's first start (`start=end`): the position is committed at once, before any
+    /// record, so that a restart before the first record still starts from here.
+    pub(super) first: bool,
 }
 
 /// The starts of a stream's shards.
@@ -100,6 +103,7 @@ impl Resume {
                 skip: read.skip,
                 from: "the committed position".into(),
                 saved: true,
+                first: false,
             });
         }
         let (from, why) = match cfg.start {
@@ -108,7 +112,8 @@ impl Resume {
             StartFrom::Time(t) => (CursorFrom::Time(t), format!("start={t}")),
             StartFrom::End => match self.ends_at_open.get(&shard) {
                 Some(end) => {
-                    return Ok(fresh(end.clone(), "start=end, as the stream opened"));
+                    let at = fresh(end.clone(), "start=end, as the stream opened");
+                    return Ok(StartAt { first: true, ..at });
                 }
                 // Created (or first seen) after the job first started: what reached it
                 // since then is new, so it is read, and a child shard from its beginning.
@@ -144,6 +149,7 @@ impl Resume {
                 skip: 0,
                 from: "start=checkpoint: the group's checkpoint".into(),
                 saved: true,
+                first: false,
             }),
             None => {
                 let cursor = (self.client)
@@ -164,6 +170,7 @@ fn fresh(cursor: String, from: &str) -> StartAt {
         skip: 0,
         from: from.to_owned(),
         saved: false,
+        first: false,
     }
 }
 

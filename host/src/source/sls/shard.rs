@@ -52,6 +52,8 @@ pub(super) struct ShardReader<E> {
     pub(super) since: i64,
     /// The cursor was saved earlier: check first that the TTL left what it points at.
     pub(super) saved: bool,
+    /// Commit the start position at once (see [`super::resume::StartAt::first`]).
+    pub(super) first: bool,
     pub(super) seq: Arc<AtomicU64>,
     pub(super) in_flight: Arc<AtomicU64>,
     pub(super) idle_since: Arc<std::sync::Mutex<Option<Instant>>>,
@@ -112,6 +114,13 @@ impl Pending {
 
 impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
     pub(super) async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        if self.first {
+            // A batch of no rows: only its position is committed.
+            let at = self.position(&self.cursor, 0);
+            if !self.send(Pending::new(), at).await {
+                return;
+            }
+        }
         let mut pending = Pending::new();
         let mut transient = Transient::new(self.stream.clone(), self.failures.clone());
         let mut groups = FIRST_PULL_GROUPS;
@@ -590,6 +599,7 @@ mod tests {
             skip,
             since: 7,
             saved: false,
+            first: false,
             seq: Arc::default(),
             in_flight: Arc::default(),
             idle_since: Arc::default(),
