@@ -17,13 +17,20 @@ use crate::support::{
 
 const IDS: &str = "(id int8 PRIMARY KEY, payload text NOT NULL)";
 
-/// `ids` with only the columns the tests write.
-fn ids_args(server: &sls_lite::server::RunningServer, logstore: &str, extra: &str) -> Args {
+/// `id`/`payload` logs of `logstore` into table `t` (only those columns), logging at info.
+fn ids_into(
+    server: &sls_lite::server::RunningServer,
+    logstore: &str,
+    extra: &str,
+    t: &str,
+) -> Args {
     source_args(
         server,
         logstore,
         &format!("&columns=id,payload&meta=none{extra}"),
     )
+    .sink(&TestPg::shared().dsn(), t)
+    .env("RUST_LOG", "holo_host=info")
 }
 
 async fn count(t: &str) -> i64 {
@@ -45,9 +52,7 @@ async fn a_new_table_on_an_old_group_does_not_take_its_checkpoint() {
         ("sls_old_group_c", "&start=checkpoint", 0, ""),
     ] {
         let t = table(name, IDS).await;
-        let args = ids_args(&server, "old-group", &format!("{group}{extra}"))
-            .sink(&TestPg::shared().dsn(), &t)
-            .env("RUST_LOG", "holo_host=info");
+        let args = ids_into(&server, "old-group", &format!("{group}{extra}"), &t);
         let log = assert_success(&run_until_idle(args).await);
         assert_eq!(count(&t).await, rows, "{name}:\n{log}");
         assert!(log.contains(said), "{name}: {log}");
@@ -90,11 +95,7 @@ async fn reshaped_while_down(
 ) {
     put_ids(client, logstore, 1..=100).await;
     let t = table(&format!("sls_{}", logstore.replace('-', "_")), IDS).await;
-    let run = || {
-        ids_args(server, logstore, "&start=end")
-            .sink(&TestPg::shared().dsn(), &t)
-            .env("RUST_LOG", "holo_host=info")
-    };
+    let run = || ids_into(server, logstore, "&start=end", &t);
     // The first run starts at the end: the first 100 are before the job.
     let mut first = tokio::task::spawn_blocking({
         let args = run().with(["--exit-when-idle", "4s", "--batch-interval", "100ms"]);
@@ -127,11 +128,7 @@ async fn data_removed_by_the_ttl_before_it_was_read_is_reported() {
     // 5 log groups of 20.
     put_ids(&client, "ttl", 1..=100).await;
     let t = table("sls_ttl", IDS).await;
-    let run = || {
-        ids_args(&server, "ttl", "")
-            .sink(&TestPg::shared().dsn(), &t)
-            .env("RUST_LOG", "holo_host=info")
-    };
+    let run = || ids_into(&server, "ttl", "", &t);
     assert_success(&run_until_idle(run()).await);
     assert_eq!(count(&t).await, 100);
     // 5 more groups; the TTL takes the first 7, so 2 unread ones (ids 101..=140) are gone.
@@ -153,11 +150,7 @@ async fn a_recreated_logstore_stops_the_job_unless_told_where_to_start() {
     let (server, client) = server("recreated", 1).await;
     put_ids(&client, "recreated", 1..=100).await;
     let t = table("sls_recreated", IDS).await;
-    let run = |extra: &str| {
-        ids_args(&server, "recreated", extra)
-            .sink(&TestPg::shared().dsn(), &t)
-            .env("RUST_LOG", "holo_host=info")
-    };
+    let run = |extra: &str| ids_into(&server, "recreated", extra, &t);
     assert_success(&run_until_idle(run("")).await);
     client.delete_logstore("recreated").await.expect("delete");
     client
@@ -190,9 +183,7 @@ async fn a_parent_removed_by_the_ttl_is_released() {
     let slow = FaultRule::latency(Op::Pull, Duration::from_secs(3)).on_shard("gone-parent", 0);
     client.add_fault(&slow).await.expect("fault");
     let t = table("sls_gone_parent", IDS).await;
-    let args = ids_args(&server, "gone-parent", "")
-        .sink(&TestPg::shared().dsn(), &t)
-        .env("RUST_LOG", "holo_host=info");
+    let args = ids_into(&server, "gone-parent", "", &t);
     let running = tokio::spawn(run_until_idle(args));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let expired = client
@@ -223,14 +214,13 @@ async fn automatic_splits_during_a_stream_lose_nothing() {
         "(seq bigserial, id int8 PRIMARY KEY, payload text NOT NULL)",
     )
     .await;
-    let args = ids_args(
+    let args = ids_into(
         &server,
         "auto-split",
         "&start=end&consumer_group=holo&timeout=5",
+        &t,
     )
-    .with(["--batch-rows", "50"])
-    .sink(&TestPg::shared().dsn(), &t)
-    .env("RUST_LOG", "holo_host=info");
+    .with(["--batch-rows", "50"]);
     let running = tokio::task::spawn_blocking(move || {
         args.with(["--exit-when-idle", "4s", "--batch-interval", "100ms"])
             .run()
@@ -255,11 +245,7 @@ async fn a_first_start_at_the_end_holds_across_a_kill_before_any_record() {
     let (server, client) = server("first-end", 2).await;
     put_ids(&client, "first-end", 1..=100).await;
     let t = table("sls_first_end", IDS).await;
-    let run = || {
-        ids_args(&server, "first-end", "&start=end")
-            .sink(&TestPg::shared().dsn(), &t)
-            .env("RUST_LOG", "holo_host=info")
-    };
+    let run = || ids_into(&server, "first-end", "&start=end", &t);
     let mut first = run()
         .command()
         .stdout(std::process::Stdio::null())
@@ -379,9 +365,7 @@ async fn a_removed_shard_is_released_and_the_rest_read_on() {
     let rule = FaultRule::error(Op::Pull, "ShardNotExist").on_shard("removed", 0);
     client.add_fault(&rule).await.expect("fault");
     let t = table("sls_removed", IDS).await;
-    let args = ids_args(&server, "removed", "")
-        .sink(&TestPg::shared().dsn(), &t)
-        .env("RUST_LOG", "holo_host=info");
+    let args = ids_into(&server, "removed", "", &t);
     let log = assert_success(&run_until_idle(args).await);
     assert_eq!(count(&t).await, 200, "the other shard's half:\n{log}");
     assert!(log.contains("no longer has this shard"), "{log}");
@@ -399,16 +383,14 @@ async fn an_invalid_cursor_fails_with_the_shard_named_or_restarts_that_shard() {
         .times(1);
     client.add_fault(&rule).await.expect("fault");
     let t = table("sls_refused", IDS).await;
-    let args = ids_args(&server, "refused", "").sink(&TestPg::shared().dsn(), &t);
+    let args = ids_into(&server, "refused", "", &t);
     let err = assert_failure(&run_until_idle(args).await);
     assert!(
         err.contains("/refused/1") && err.contains("on_invalid_cursor=begin"),
         "{err}"
     );
     client.add_fault(&rule).await.expect("fault");
-    let args = ids_args(&server, "refused", "&on_invalid_cursor=begin")
-        .sink(&TestPg::shared().dsn(), &t)
-        .env("RUST_LOG", "holo_host=info");
+    let args = ids_into(&server, "refused", "&on_invalid_cursor=begin", &t);
     let log = assert_success(&run_until_idle(args).await);
     assert_eq!(count(&t).await, 400, "{log}");
     assert!(log.contains("refused the shard's cursor"), "{log}");

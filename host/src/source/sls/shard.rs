@@ -139,7 +139,6 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
                 expiry_checked = Some(Instant::now());
                 expired = self.expired_before_cursor().await;
             }
-            let pulled_from = self.cursor.clone();
             let sent = Instant::now();
             let pull = tokio::select! {
                 pull = self.client.pull_logs(&self.config.logstore, self.shard, &self.cursor, groups, None) => pull,
@@ -168,7 +167,8 @@ impl<E: From<SlsSourceError> + Send + 'static> ShardReader<E> {
             transient.succeeded();
             if let Some(groups) = expired.take() {
                 // The service read this pull from the shard's oldest data.
-                super::resume::report_expired(&self.stream, &pulled_from, groups, self.skip);
+                // The cursor is still the one pulled from: `take` moves it.
+                super::resume::report_expired(&self.stream, &self.cursor, groups, self.skip);
                 self.skip = 0;
             }
             let caught_up = pull.next_cursor == self.cursor || pull.groups.is_empty();

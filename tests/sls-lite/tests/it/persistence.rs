@@ -15,17 +15,21 @@ fn named(name: &str) -> LogGroup {
     }
 }
 
-#[tokio::test]
-async fn data_dir_survives_a_killed_process() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let args = [
+/// The arguments of an anonymous server of `demo/orders:2` keeping its data in `data`.
+fn orders_in(data: &str) -> [&str; 5] {
+    [
         "--logstore",
         "demo/orders:2",
         "--data-dir",
         data,
         "--anonymous",
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn data_dir_survives_a_killed_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = orders_in(dir.path().to_str().unwrap());
 
     let first = Process::spawn(&args);
     let client = Client::new(first.addr, PROJECT);
@@ -127,14 +131,7 @@ async fn orders_stats(client: &Client) -> serde_json::Value {
 #[tokio::test]
 async fn expiry_merges_and_generations_survive_a_killed_process() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let args = [
-        "--logstore",
-        "demo/orders:2",
-        "--data-dir",
-        data,
-        "--anonymous",
-    ];
+    let args = orders_in(dir.path().to_str().unwrap());
 
     let first = Process::spawn(&args);
     let client = Client::new(first.addr, PROJECT);

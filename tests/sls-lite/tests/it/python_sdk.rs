@@ -36,6 +36,22 @@ async fn python_and_server() -> Option<(PathBuf, RunningServer)> {
     Some((python, server))
 }
 
+/// `python SCRIPT --endpoint E --project P`, signing with the test key, printing UTF-8.
+fn signed_script(python: &PathBuf, script: &str, endpoint: &str) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(python);
+    command
+        .arg(python::script(script))
+        .args(["--endpoint", endpoint, "--project", PROJECT])
+        .args([
+            "--access-key-id",
+            "LTAI-test",
+            "--access-key-secret",
+            "test-secret",
+        ])
+        .env("PYTHONIOENCODING", "utf-8");
+    command
+}
+
 /// The JSON report a script (`what`) printed, once it succeeded.
 fn report(output: &Output, what: &str) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -52,27 +68,8 @@ async fn official_python_sdk_round_trip() {
     let Some((python, server)) = python_and_server().await else {
         return;
     };
-    let script = python::script("roundtrip.py");
-    let endpoint = server.endpoint();
-    let output = tokio::process::Command::new(&python)
-        .arg(&script)
-        .args([
-            "--endpoint",
-            &endpoint,
-            "--project",
-            PROJECT,
-            "--logstore",
-            LOGSTORE,
-        ])
-        .args([
-            "--shards",
-            "4",
-            "--access-key-id",
-            "LTAI-test",
-            "--access-key-secret",
-            "test-secret",
-        ])
-        .env("PYTHONIOENCODING", "utf-8")
+    let output = signed_script(&python, "roundtrip.py", &server.endpoint())
+        .args(["--logstore", LOGSTORE, "--shards", "4"])
         .output()
         .await
         .unwrap();
@@ -102,31 +99,21 @@ async fn official_python_consumer_library_shares_shards_and_checkpoints() {
     let Some((python, server)) = python_and_server().await else {
         return;
     };
-    let script = python::script("consume.py");
     let endpoint = server.endpoint();
     // The library builds its own LogClient from the endpoint; through HTTP_PROXY its requests
     // reach the server as proxy-style absolute URLs with the project in the host.
-    let output = tokio::process::Command::new(&python)
-        .arg(&script)
-        .args(["--endpoint", &endpoint, "--admin", &endpoint])
+    let output = signed_script(&python, "consume.py", &endpoint)
         .args([
-            "--project",
-            PROJECT,
+            "--admin",
+            &endpoint,
             "--logstore",
             LOGSTORE,
             "--shards",
             "4",
         ])
-        .args([
-            "--access-key-id",
-            "LTAI-test",
-            "--access-key-secret",
-            "test-secret",
-        ])
         .env("HTTP_PROXY", &endpoint)
         .env_remove("NO_PROXY")
         .env_remove("no_proxy")
-        .env("PYTHONIOENCODING", "utf-8")
         .output();
     let output = tokio::time::timeout(std::time::Duration::from_secs(120), output)
         .await
@@ -142,18 +129,8 @@ async fn official_python_sdk_creates_reshards_expires_and_deletes_a_logstore() {
     let Some((python, server)) = python_and_server().await else {
         return;
     };
-    let endpoint = server.endpoint();
-    let output = tokio::process::Command::new(&python)
-        .arg(python::script("lifecycle.py"))
-        .args(["--endpoint", &endpoint, "--project", PROJECT])
+    let output = signed_script(&python, "lifecycle.py", &server.endpoint())
         .args(["--logstore", "py_life"])
-        .args([
-            "--access-key-id",
-            "LTAI-test",
-            "--access-key-secret",
-            "test-secret",
-        ])
-        .env("PYTHONIOENCODING", "utf-8")
         .output()
         .await
         .unwrap();
